@@ -1,0 +1,463 @@
+//! The `PasswordlessPool` API (`passwordless-operator.dev/v1alpha1`).
+//!
+//! These types are the single source of truth: `passwordless-operator crd` prints the
+//! CustomResourceDefinition generated from them, and the doc comments become `kubectl explain`.
+//! Everything the OpenAPI schema of a 1.20 apiserver can check is expressed here as a schema
+//! rule, so bad input is refused at apply time (422) rather than discovered by the controller.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The API group of every resource this operator owns.
+pub const GROUP: &str = "passwordless-operator.dev";
+
+// Schema patterns, as RE2 (Go) regular expressions, which the apiserver evaluates.
+/// An AWS region code such as `eu-west-1` or `us-gov-west-1`.
+const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]$";
+/// A plain email address (no display name, no comments).
+const EMAIL_PATTERN: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
+/// https anywhere; plain http only for loopback development. No fragment: the operator puts the
+/// sign-in token there.
+const REDIRECT_URL_PATTERN: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\s#]*)?$";
+/// A DNS-1123 subdomain, as Kubernetes requires for a Secret name.
+const DNS_SUBDOMAIN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// A hostname used as WebAuthn relying-party id (a registrable domain, no scheme or port).
+const HOSTNAME_PATTERN: &str = r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$";
+/// A Cognito user pool id: `<region>_<suffix>`.
+const USER_POOL_ID_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]_[0-9A-Za-z]+$";
+
+/// Desired state of a passwordless sign-in stack on AWS Cognito.
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "passwordless-operator.dev",
+    version = "v1alpha1",
+    kind = "PasswordlessPool",
+    namespaced,
+    status = "PasswordlessPoolStatus",
+    shortname = "pwp",
+    category = "passwordless",
+    doc = "A Cognito user pool with passwordless sign-in (magic link, email or SMS code, or Cognito's native passwordless), kept in sync by passwordless-operator.",
+    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
+    printcolumn(name = "Strategy", type_ = "string", json_path = ".spec.strategy"),
+    printcolumn(name = "Pool ID", type_ = "string", json_path = ".status.userPoolId"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordlessPoolSpec {
+    /// How users sign in: `magicLink` (an emailed, signed, single-use link), `emailOtp` (an
+    /// emailed one-time code), `smsOtp` (a one-time code by SMS), or `native` (Cognito's own
+    /// USER_AUTH passwordless: EMAIL_OTP, SMS_OTP, passkeys; no trigger Lambdas). Switching
+    /// between SMS and email sign-in is refused: Cognito cannot change a pool's username attribute.
+    pub strategy: Strategy,
+
+    /// AWS region of the stack, e.g. `eu-west-1`. Defaults to the operator's AWS configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = REGION_PATTERN))]
+    pub region: Option<String>,
+
+    /// The SES identity that sends sign-in email. Required for `magicLink` and `emailOtp`, and for
+    /// `native` when EMAIL_OTP is allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<Sender>,
+
+    /// Magic-link settings. Required for the `magicLink` strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub magic_link: Option<MagicLink>,
+
+    /// One-time-code settings, for `emailOtp`, `smsOtp`, and the typed fallback code that
+    /// accompanies every magic link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<Otp>,
+
+    /// Wrong answers allowed before the sign-in attempt fails and must start over. Defaults to 1
+    /// for `magicLink` and 3 for the code strategies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10))]
+    pub attempt_limit: Option<u8>,
+
+    /// Whether an unknown user is created on first sign-in. `Disabled` (the default) answers an
+    /// unknown user exactly like a known one, without sending anything; `AutoConfirm` lets the
+    /// app call SignUp and confirms the user and their email or phone at once.
+    #[serde(default)]
+    pub sign_up: SignUpPolicy,
+
+    /// Cognito native passwordless settings. Required for the `native` strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<Native>,
+
+    /// The sign-in email's subject and bodies. Defaults to professional built-in templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailTemplates>,
+
+    /// App client settings: token and session lifetimes.
+    #[serde(default)]
+    pub client: ClientSettings,
+
+    /// Name of the Secret, in this namespace, that receives the pool and client IDs, region,
+    /// issuer and JWKS URL for apps to mount. Defaults to `<metadata.name>-cognito`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = DNS_SUBDOMAIN_PATTERN))]
+    pub secret_name: Option<String>,
+
+    /// What happens to the AWS resources when this object is deleted: `Delete` (the default)
+    /// removes them; `Retain` keeps them, and turns on the user pool's deletion protection.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Bring an existing user pool under management instead of creating one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<Adopt>,
+
+    /// Extra AWS tags for every resource the operator creates. Keys starting with `aws:` or
+    /// `passwordless-operator.dev/` are reserved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 40))]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// How users sign in.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Strategy {
+    MagicLink,
+    EmailOtp,
+    SmsOtp,
+    Native,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 4] = [Self::MagicLink, Self::EmailOtp, Self::SmsOtp, Self::Native];
+
+    /// The value as written in a manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MagicLink => "magicLink",
+            Self::EmailOtp => "emailOtp",
+            Self::SmsOtp => "smsOtp",
+            Self::Native => "native",
+        }
+    }
+
+    /// Spec sections this strategy cannot work without.
+    pub fn required_sections(self) -> &'static [&'static str] {
+        match self {
+            Self::MagicLink => &["magicLink", "sender"],
+            Self::EmailOtp => &["sender"],
+            Self::SmsOtp => &[],
+            Self::Native => &["native"],
+        }
+    }
+
+    /// Spec sections that belong to another strategy: setting them is a mistake, not a no-op.
+    pub fn foreign_sections(self) -> &'static [&'static str] {
+        match self {
+            Self::MagicLink => &["native"],
+            Self::EmailOtp | Self::SmsOtp => &["magicLink", "native"],
+            Self::Native => &["magicLink", "otp", "attemptLimit"],
+        }
+    }
+
+    /// The attempt limit when the spec gives none: a link is good for one try, a typed code
+    /// forgives typos.
+    pub fn default_attempt_limit(self) -> u8 {
+        match self {
+            Self::MagicLink => 1,
+            Self::EmailOtp | Self::SmsOtp | Self::Native => 3,
+        }
+    }
+}
+
+/// The SES identity that sends sign-in email.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Sender {
+    /// The From address, e.g. `no-reply@example.com`.
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
+    pub address: String,
+
+    /// Which SES identity to verify: `Address` (the default) verifies the address alone by a
+    /// confirmation email; `Domain` verifies the address's whole domain by DNS (DKIM) records.
+    #[serde(default)]
+    pub identity: SenderIdentity,
+
+    /// Display name shown before the address, e.g. `Acme Sign-in`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r#"^[^"<>\r\n]+$"#))]
+    pub display_name: Option<String>,
+
+    /// Reply-To address for the sign-in email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
+    pub reply_to: Option<String>,
+}
+
+/// Which SES identity backs the sender.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum SenderIdentity {
+    #[default]
+    Address,
+    Domain,
+}
+
+/// Magic-link settings.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MagicLink {
+    /// Where a link may send the user: full URLs, https only except for localhost, without a
+    /// fragment (the token goes there). The first is the default; an app picks another through
+    /// client metadata, and anything outside this list is refused.
+    #[schemars(
+        length(min = 1, max = 10),
+        inner(length(max = 1024), regex(pattern = REDIRECT_URL_PATTERN))
+    )]
+    pub redirect_urls: Vec<String>,
+
+    /// How long a link stays valid, in seconds: 60 to 3600 (1h). Default 900 (15m).
+    #[serde(default = "defaults::link_ttl_seconds")]
+    #[schemars(range(min = 60, max = 3600))]
+    pub ttl_seconds: u32,
+
+    /// Minimum time between two links sent to the same user, in seconds: 0 to 3600. Default 60.
+    /// It stops a mailbox being flooded; 0 turns the cooldown off.
+    #[serde(default = "defaults::link_min_interval_seconds")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub min_interval_seconds: u32,
+}
+
+/// One-time-code settings.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Otp {
+    /// Number of digits: 6 to 10. Default 6.
+    #[serde(default = "defaults::otp_length")]
+    #[schemars(range(min = 6, max = 10))]
+    pub length: u8,
+
+    /// How long a code stays valid, in seconds: 60 to 900 (15m, Cognito's longest auth session).
+    /// Default 300 (5m).
+    #[serde(default = "defaults::otp_ttl_seconds")]
+    #[schemars(range(min = 60, max = 900))]
+    pub ttl_seconds: u32,
+}
+
+impl Default for Otp {
+    fn default() -> Self {
+        Self { length: defaults::otp_length(), ttl_seconds: defaults::otp_ttl_seconds() }
+    }
+}
+
+/// Whether unknown users may sign up on first sign-in.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum SignUpPolicy {
+    #[default]
+    Disabled,
+    AutoConfirm,
+}
+
+/// Cognito native passwordless (USER_AUTH) settings.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Native {
+    /// First factors a user may sign in with: EMAIL_OTP, SMS_OTP, WEB_AUTHN (passkeys) and
+    /// PASSWORD. At least one, each at most once.
+    #[schemars(length(min = 1, max = 4), extend("x-kubernetes-list-type" = "set"))]
+    pub allowed_first_auth_factors: Vec<AuthFactor>,
+
+    /// The WebAuthn relying-party id: the domain passkeys are bound to, e.g. `example.com`.
+    /// Required when WEB_AUTHN is allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = HOSTNAME_PATTERN))]
+    pub web_authn_relying_party_id: Option<String>,
+}
+
+/// A first factor of Cognito's USER_AUTH flow.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthFactor {
+    EmailOtp,
+    SmsOtp,
+    WebAuthn,
+    Password,
+}
+
+/// The sign-in email. Placeholders, written `{{name}}`: `link` (the magic link), `code` (the
+/// one-time code), `ttl` (how long it stays valid, e.g. `15 minutes`) and `appName`. Values are
+/// HTML-escaped in the HTML body. Unset fields use the built-in templates.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailTemplates {
+    /// The product name shown in the email, e.g. `Acme`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub app_name: Option<String>,
+
+    /// Subject line, one line of at most 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"^[^\r\n]+$"))]
+    pub subject: Option<String>,
+
+    /// HTML body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 20000))]
+    pub html: Option<String>,
+
+    /// Plain-text body, for clients that do not render HTML.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 20000))]
+    pub text: Option<String>,
+}
+
+/// App client settings.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSettings {
+    /// Access token lifetime in minutes: 5 to 1440 (1 day). Default 60.
+    #[serde(default = "defaults::token_validity_minutes")]
+    #[schemars(range(min = 5, max = 1440))]
+    pub access_token_validity_minutes: u32,
+
+    /// ID token lifetime in minutes: 5 to 1440 (1 day). Default 60.
+    #[serde(default = "defaults::token_validity_minutes")]
+    #[schemars(range(min = 5, max = 1440))]
+    pub id_token_validity_minutes: u32,
+
+    /// Refresh token lifetime in days: 1 to 3650. Default 30.
+    #[serde(default = "defaults::refresh_token_validity_days")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub refresh_token_validity_days: u32,
+
+    /// How long a sign-in may take, from the first request to the last answer, in minutes:
+    /// 3 to 15. Default 3. A magic link opened later starts a fresh session, so this bounds
+    /// typing a code, not the link's lifetime.
+    #[serde(default = "defaults::auth_session_validity_minutes")]
+    #[schemars(range(min = 3, max = 15))]
+    pub auth_session_validity_minutes: u32,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            access_token_validity_minutes: defaults::token_validity_minutes(),
+            id_token_validity_minutes: defaults::token_validity_minutes(),
+            refresh_token_validity_days: defaults::refresh_token_validity_days(),
+            auth_session_validity_minutes: defaults::auth_session_validity_minutes(),
+        }
+    }
+}
+
+/// What happens to the AWS resources when the PasswordlessPool is deleted.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    #[default]
+    Delete,
+    Retain,
+}
+
+/// An existing user pool to manage instead of creating one.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Adopt {
+    /// The existing user pool's id, e.g. `eu-west-1_AbC123xyz`.
+    #[schemars(length(max = 55), regex(pattern = USER_POOL_ID_PATTERN))]
+    pub user_pool_id: String,
+}
+
+/// Observed state, written by the operator.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordlessPoolStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Standard conditions. `Ready` is True once every AWS resource exists, matches the spec,
+    /// and the sender is verified; its reason says which step is pending otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+
+    /// The Cognito user pool id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_id: Option<String>,
+
+    /// The Cognito user pool ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_arn: Option<String>,
+
+    /// The app client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+
+    /// The AWS region the stack lives in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+
+    /// The token issuer (`iss` claim) apps must expect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_url: Option<String>,
+
+    /// Where apps fetch the keys that sign the pool's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+
+    /// The SES sender identity and its verification state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<SenderStatus>,
+
+    /// ARNs of the trigger Lambda functions (none for `native`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trigger_function_arns: Vec<String>,
+
+    /// Name of the output Secret that holds the connection details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+
+/// The SES identity and how far its verification got.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SenderStatus {
+    /// The SES identity: the sender address or its domain.
+    pub identity: String,
+    /// SES verification status: Pending, Success, Failed, TemporaryFailure or NotStarted.
+    pub verification_status: String,
+}
+
+/// Defaults, defined once and used both by serde and by the generated schema.
+mod defaults {
+    pub fn link_ttl_seconds() -> u32 {
+        900
+    }
+    pub fn link_min_interval_seconds() -> u32 {
+        60
+    }
+    pub fn otp_length() -> u8 {
+        6
+    }
+    pub fn otp_ttl_seconds() -> u32 {
+        300
+    }
+    pub fn token_validity_minutes() -> u32 {
+        60
+    }
+    pub fn refresh_token_validity_days() -> u32 {
+        30
+    }
+    pub fn auth_session_validity_minutes() -> u32 {
+        3
+    }
+}
+
+impl PasswordlessPool {
+    /// The name of the output Secret: `spec.secretName`, or `<name>-cognito`.
+    pub fn secret_name(&self) -> String {
+        match &self.spec.secret_name {
+            Some(name) => name.clone(),
+            None => format!("{}-cognito", self.metadata.name.as_deref().unwrap_or_default()),
+        }
+    }
+}

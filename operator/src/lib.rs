@@ -1,0 +1,6 @@
+//! passwordless-operator: one `PasswordlessPool` resource becomes a passwordless sign-in stack on
+//! AWS Cognito. The library holds the API types and the pure core; `main.rs` is the CLI.
+
+pub mod crd;
+pub mod crdgen;
+pub mod validate;
