@@ -22,15 +22,20 @@ const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]$";
 const EMAIL_PATTERN: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
 /// https anywhere; plain http only for loopback development. No fragment: the operator puts the
 /// sign-in token there.
-const REDIRECT_URL_PATTERN: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\s#]*)?$";
+const REDIRECT_URL_PATTERN: &str =
+    r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\s#]*)?$";
 /// A DNS-1123 subdomain, as Kubernetes requires for a Secret name.
-const DNS_SUBDOMAIN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const DNS_SUBDOMAIN_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 /// A hostname used as WebAuthn relying-party id (a registrable domain, no scheme or port).
-const HOSTNAME_PATTERN: &str = r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$";
+const HOSTNAME_PATTERN: &str =
+    r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$";
 /// A Cognito user pool id: `<region>_<suffix>`.
 const USER_POOL_ID_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]_[0-9A-Za-z]+$";
 
 /// Desired state of a passwordless sign-in stack on AWS Cognito.
+// The lint reads the printer columns' repeated `type_ = "string"` as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "passwordless-operator.dev",
@@ -41,10 +46,18 @@ const USER_POOL_ID_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]_[0-9A-Za-z]+$";
     shortname = "pwp",
     category = "passwordless",
     doc = "A Cognito user pool with passwordless sign-in (magic link, email or SMS code, or Cognito's native passwordless), kept in sync by passwordless-operator.",
-    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
     printcolumn(name = "Strategy", type_ = "string", json_path = ".spec.strategy"),
     printcolumn(name = "Pool ID", type_ = "string", json_path = ".status.userPoolId"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordlessPoolSpec {
@@ -246,7 +259,10 @@ pub struct Otp {
 
 impl Default for Otp {
     fn default() -> Self {
-        Self { length: defaults::otp_length(), ttl_seconds: defaults::otp_ttl_seconds() }
+        Self {
+            length: defaults::otp_length(),
+            ttl_seconds: defaults::otp_ttl_seconds(),
+        }
     }
 }
 
@@ -457,7 +473,10 @@ impl PasswordlessPool {
     pub fn secret_name(&self) -> String {
         match &self.spec.secret_name {
             Some(name) => name.clone(),
-            None => format!("{}-cognito", self.metadata.name.as_deref().unwrap_or_default()),
+            None => format!(
+                "{}-cognito",
+                self.metadata.name.as_deref().unwrap_or_default()
+            ),
         }
     }
 }

@@ -48,11 +48,20 @@ pub fn custom_resource_definition_yaml() -> String {
 /// sections that belong to other strategies.
 fn strategy_branch(strategy: Strategy) -> JSONSchemaProps {
     let value = JSON(serde_json::Value::String(strategy.as_str().to_owned()));
-    let strategy_is = JSONSchemaProps { enum_: Some(vec![value]), ..Default::default() };
+    let strategy_is = JSONSchemaProps {
+        enum_: Some(vec![value]),
+        ..Default::default()
+    };
     let foreign = strategy.foreign_sections();
     JSONSchemaProps {
         properties: Some([("strategy".to_owned(), strategy_is)].into()),
-        required: non_empty(strategy.required_sections().iter().map(|s| (*s).to_owned()).collect()),
+        required: non_empty(
+            strategy
+                .required_sections()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        ),
         not: (!foreign.is_empty()).then(|| {
             Box::new(JSONSchemaProps {
                 any_of: Some(

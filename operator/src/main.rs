@@ -4,7 +4,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(version, about = "Passwordless sign-in on AWS Cognito from one PasswordlessPool resource")]
+#[command(
+    version,
+    about = "Passwordless sign-in on AWS Cognito from one PasswordlessPool resource"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,7 +21,10 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Crd => print!("{}", passwordless_operator::crdgen::custom_resource_definition_yaml()),
+        Command::Crd => print!(
+            "{}",
+            passwordless_operator::crdgen::custom_resource_definition_yaml()
+        ),
     }
     Ok(())
 }

@@ -26,7 +26,11 @@ pub fn validate(spec: &PasswordlessPoolSpec) -> Result<(), InvalidSpec> {
     if let Some(email) = &spec.email {
         check_templates(spec.strategy, email, &mut problems);
     }
-    if problems.is_empty() { Ok(()) } else { Err(InvalidSpec { problems }) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec { problems })
+    }
 }
 
 /// Whether a top-level spec section named as in the manifest is set.
@@ -50,7 +54,9 @@ fn check_sections(spec: &PasswordlessPoolSpec, problems: &mut Vec<String>) {
     }
     for section in spec.strategy.foreign_sections() {
         if section_is_set(spec, section) {
-            problems.push(format!("spec.{section} does not apply to strategy {strategy}: remove it"));
+            problems.push(format!(
+                "spec.{section} does not apply to strategy {strategy}: remove it"
+            ));
         }
     }
 }
@@ -69,7 +75,9 @@ fn check_native(spec: &PasswordlessPoolSpec, problems: &mut Vec<String>) {
     }
     for (i, factor) in factors.iter().enumerate() {
         if factors[..i].contains(factor) {
-            problems.push(format!("spec.native.allowedFirstAuthFactors lists {factor:?} twice"));
+            problems.push(format!(
+                "spec.native.allowedFirstAuthFactors lists {factor:?} twice"
+            ));
         }
     }
 }
@@ -80,10 +88,14 @@ fn check_tags(spec: &PasswordlessPoolSpec, problems: &mut Vec<String>) {
             problems.push(format!("tag key {key:?} must be 1 to 128 characters"));
         }
         if let Some(prefix) = RESERVED_TAG_PREFIXES.iter().find(|p| key.starts_with(**p)) {
-            problems.push(format!("tag key {key:?} uses the reserved prefix {prefix:?}"));
+            problems.push(format!(
+                "tag key {key:?} uses the reserved prefix {prefix:?}"
+            ));
         }
         if value.chars().count() > 256 {
-            problems.push(format!("tag {key:?} has a value longer than 256 characters"));
+            problems.push(format!(
+                "tag {key:?} has a value longer than 256 characters"
+            ));
         }
     }
 }
@@ -96,7 +108,11 @@ fn check_templates(strategy: Strategy, email: &EmailTemplates, problems: &mut Ve
         Strategy::EmailOtp => Some("code"),
         Strategy::SmsOtp | Strategy::Native => None,
     };
-    let fields = [("subject", &email.subject), ("html", &email.html), ("text", &email.text)];
+    let fields = [
+        ("subject", &email.subject),
+        ("html", &email.html),
+        ("text", &email.text),
+    ];
     for (field, template) in fields {
         let Some(template) = template else { continue };
         let used = placeholders(template);
@@ -142,7 +158,10 @@ mod tests {
     }
 
     fn problems(yaml: &str) -> Vec<String> {
-        validate(&spec(yaml)).err().map(|e| e.problems).unwrap_or_default()
+        validate(&spec(yaml))
+            .err()
+            .map(|e| e.problems)
+            .unwrap_or_default()
     }
 
     const MAGIC: &str = "strategy: magicLink
@@ -159,7 +178,11 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     fn every_section_named_by_the_strategy_tables_is_known() {
         let s = spec(MAGIC);
         for strategy in Strategy::ALL {
-            for section in strategy.required_sections().iter().chain(strategy.foreign_sections()) {
+            for section in strategy
+                .required_sections()
+                .iter()
+                .chain(strategy.foreign_sections())
+            {
                 section_is_set(&s, section); // panics on an unknown name
             }
         }
@@ -179,7 +202,9 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
 
     #[test]
     fn native_factors_need_their_settings() {
-        let p = problems("strategy: native\nnative: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN, EMAIL_OTP]}\n");
+        let p = problems(
+            "strategy: native\nnative: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN, EMAIL_OTP]}\n",
+        );
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p[0].contains("spec.sender"));
         assert!(p[1].contains("webAuthnRelyingPartyId"));
@@ -189,23 +214,33 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     #[test]
     fn reserved_and_oversized_tags_are_refused() {
         let long = "k".repeat(129);
-        let yaml = format!("strategy: smsOtp\ntags: {{'aws:x': a, 'passwordless-operator.dev/owner': b, {long}: c, ok: d}}\n");
+        let yaml = format!(
+            "strategy: smsOtp\ntags: {{'aws:x': a, 'passwordless-operator.dev/owner': b, {long}: c, ok: d}}\n"
+        );
         let p = problems(&yaml);
         assert_eq!(p.len(), 3, "{p:?}");
     }
 
     #[test]
     fn templates_must_carry_the_link_or_code_and_only_known_placeholders() {
-        let yaml = format!("{MAGIC}email: {{html: '<p>{{{{code}}}}</p>', text: 'Go: {{{{link}}}} {{{{lnik}}}}', subject: 'Sign in to {{{{appName}}}}'}}\n");
+        let yaml = format!(
+            "{MAGIC}email: {{html: '<p>{{{{code}}}}</p>', text: 'Go: {{{{link}}}} {{{{lnik}}}}', subject: 'Sign in to {{{{appName}}}}'}}\n"
+        );
         let p = problems(&yaml);
         assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].contains("spec.email.html must contain {{link}}"), "{p:?}");
+        assert!(
+            p[0].contains("spec.email.html must contain {{link}}"),
+            "{p:?}"
+        );
         assert!(p[1].contains("unknown placeholder {{lnik}}"), "{p:?}");
     }
 
     #[test]
     fn placeholders_are_found_in_order_and_trimmed() {
-        assert_eq!(placeholders("a {{ link }} b {{code}}{{ttl"), vec!["link", "code"]);
+        assert_eq!(
+            placeholders("a {{ link }} b {{code}}{{ttl"),
+            vec!["link", "code"]
+        );
     }
 
     #[test]

@@ -1,0 +1,31 @@
+# The commands a newcomer types. `make demo` shows the operator's main job; `make test` runs
+# every test (CI runs exactly that, through .ci/run).
+SHELL := /bin/bash
+CARGO := . scripts/cargo-env && cargo
+
+.PHONY: demo test build crds fmt lint testbed-up testbed-down
+
+demo: ## the local demo on the test bed (no cloud)
+	scripts/demo
+
+test: ## fmt, clippy, unit and integration tests against the real test bed
+	scripts/test
+
+build: ## debug build of the workspace
+	$(CARGO) build --locked --workspace
+
+crds: ## regenerate crds/ and the chart's copy from the Rust types
+	$(CARGO) run --locked -q -p passwordless-operator -- crd > crds/passwordlesspools.yaml
+	cp crds/passwordlesspools.yaml charts/passwordless-operator/crds/passwordlesspools.yaml
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+testbed-up:
+	scripts/testbed up all
+
+testbed-down:
+	scripts/testbed down
