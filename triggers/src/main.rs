@@ -1,1 +1,56 @@
-fn main() {}
+//! `bootstrap` for the `provided.al2023` runtime: configuration and AWS clients once at start-up,
+//! then every invocation goes through [`dispatch::handle`].
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use passwordless_triggers::config::Config;
+use passwordless_triggers::delivery::Ports;
+use passwordless_triggers::delivery::aws::{CognitoDirectory, DynamoStore, SesMailer, SnsSender};
+use passwordless_triggers::delivery::system::{OsEntropy, SystemClock};
+use passwordless_triggers::dispatch;
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    // JSON lines for CloudWatch; events, codes and tokens are never logged.
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let from = match (&config.sender_name, &config.sender_address) {
+        (Some(name), Some(address)) => format!("\"{}\" <{address}>", name.replace('"', "")),
+        (None, Some(address)) => address.clone(),
+        _ => String::new(),
+    };
+    let ports = Ports {
+        mailer: SesMailer {
+            client: aws_sdk_sesv2::Client::new(&aws),
+            from,
+            reply_to: config.reply_to.clone(),
+        },
+        sms: SnsSender {
+            client: aws_sdk_sns::Client::new(&aws),
+        },
+        store: DynamoStore {
+            client: aws_sdk_dynamodb::Client::new(&aws),
+            table: config.table_name.clone().unwrap_or_default(),
+        },
+        directory: CognitoDirectory {
+            client: aws_sdk_cognitoidentityprovider::Client::new(&aws),
+        },
+        clock: SystemClock,
+        entropy: OsEntropy,
+    };
+    let (config, ports) = (&config, &ports);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        dispatch::handle(config, ports, event.payload)
+            .await
+            .map_err(|e| -> Error {
+                tracing::warn!(error = %e, "trigger refused the event");
+                e.into()
+            })
+    }))
+    .await
+}

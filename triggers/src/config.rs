@@ -1,0 +1,318 @@
+//! The trigger's configuration, read once at start-up from the function's environment, which
+//! the operator sets from the PasswordlessPool spec. Every variable name is defined here only.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// Environment variable names: the contract between the operator and the trigger.
+pub mod vars {
+    pub const STRATEGY: &str = "PWP_STRATEGY";
+    pub const LINK_TTL_SECONDS: &str = "PWP_LINK_TTL_SECONDS";
+    pub const MIN_INTERVAL_SECONDS: &str = "PWP_MIN_INTERVAL_SECONDS";
+    pub const OTP_LENGTH: &str = "PWP_OTP_LENGTH";
+    pub const OTP_TTL_SECONDS: &str = "PWP_OTP_TTL_SECONDS";
+    pub const ATTEMPT_LIMIT: &str = "PWP_ATTEMPT_LIMIT";
+    /// A JSON array of URLs; the first is the default.
+    pub const REDIRECT_URLS: &str = "PWP_REDIRECT_URLS";
+    pub const SENDER_ADDRESS: &str = "PWP_SENDER_ADDRESS";
+    pub const SENDER_NAME: &str = "PWP_SENDER_NAME";
+    pub const REPLY_TO: &str = "PWP_REPLY_TO";
+    pub const APP_NAME: &str = "PWP_APP_NAME";
+    pub const EMAIL_SUBJECT: &str = "PWP_EMAIL_SUBJECT";
+    pub const EMAIL_HTML: &str = "PWP_EMAIL_HTML";
+    pub const EMAIL_TEXT: &str = "PWP_EMAIL_TEXT";
+    pub const TABLE_NAME: &str = "PWP_TABLE_NAME";
+    /// `kid:base64key[,kid:base64key]`: the first signs, all verify.
+    pub const SIGNING_KEYS: &str = "PWP_SIGNING_KEYS";
+    pub const SIGN_UP: &str = "PWP_SIGN_UP";
+}
+
+/// Which flow the pool runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    MagicLink,
+    EmailOtp,
+    SmsOtp,
+}
+
+/// Whether PreSignUp confirms new users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignUp {
+    Disabled,
+    AutoConfirm,
+}
+
+/// An HMAC-SHA256 key and its id. `Debug` never shows the key.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub id: String,
+    pub secret: Vec<u8>,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SigningKey({}, <{} bytes redacted>)",
+            self.id,
+            self.secret.len()
+        )
+    }
+}
+
+/// The smallest key accepted: 256 bits, HMAC-SHA256's own strength.
+pub const MIN_KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub strategy: Strategy,
+    pub link_ttl_seconds: u64,
+    pub min_interval_seconds: u64,
+    pub otp_length: usize,
+    pub otp_ttl_seconds: u64,
+    pub attempt_limit: usize,
+    pub redirect_urls: Vec<String>,
+    pub sender_address: Option<String>,
+    pub sender_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub app_name: String,
+    pub email_subject: Option<String>,
+    pub email_html: Option<String>,
+    pub email_text: Option<String>,
+    pub table_name: Option<String>,
+    /// The current key first, then older keys still accepted.
+    pub signing_keys: Vec<SigningKey>,
+    pub sign_up: SignUp,
+}
+
+/// A configuration problem. Messages name the variable, never its value (it may be a key).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{0} is invalid: {1}")]
+    Invalid(&'static str, &'static str),
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads the configuration through `get`, so tests need no process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let strategy = match get(vars::STRATEGY).as_deref() {
+            Some("magicLink") => Strategy::MagicLink,
+            Some("emailOtp") => Strategy::EmailOtp,
+            Some("smsOtp") => Strategy::SmsOtp,
+            Some(_) => {
+                return Err(ConfigError::Invalid(
+                    vars::STRATEGY,
+                    "expected magicLink, emailOtp or smsOtp",
+                ));
+            }
+            None => return Err(ConfigError::Missing(vars::STRATEGY)),
+        };
+        let number =
+            |name: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                match get(name) {
+                    None => Ok(default),
+                    Some(v) => match v.parse::<u64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                        _ => Err(ConfigError::Invalid(
+                            name,
+                            "not a whole number in the allowed range",
+                        )),
+                    },
+                }
+            };
+        let default_attempts = if strategy == Strategy::MagicLink {
+            1
+        } else {
+            3
+        };
+        let redirect_urls = match get(vars::REDIRECT_URLS) {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str::<Vec<String>>(&json).map_err(|_| {
+                ConfigError::Invalid(vars::REDIRECT_URLS, "expected a JSON array of URLs")
+            })?,
+        };
+        if strategy == Strategy::MagicLink && redirect_urls.is_empty() {
+            return Err(ConfigError::Missing(vars::REDIRECT_URLS));
+        }
+        let sender_address = get(vars::SENDER_ADDRESS);
+        if strategy != Strategy::SmsOtp && sender_address.is_none() {
+            return Err(ConfigError::Missing(vars::SENDER_ADDRESS));
+        }
+        let signing_keys = parse_keys(get(vars::SIGNING_KEYS).as_deref())?;
+        let table_name = get(vars::TABLE_NAME);
+        if strategy == Strategy::MagicLink && table_name.is_none() {
+            return Err(ConfigError::Missing(vars::TABLE_NAME));
+        }
+        Ok(Self {
+            strategy,
+            link_ttl_seconds: number(vars::LINK_TTL_SECONDS, 900, 60, 3600)?,
+            min_interval_seconds: number(vars::MIN_INTERVAL_SECONDS, 60, 0, 3600)?,
+            otp_length: number(vars::OTP_LENGTH, 6, 6, 10)? as usize,
+            otp_ttl_seconds: number(vars::OTP_TTL_SECONDS, 300, 60, 900)?,
+            attempt_limit: number(vars::ATTEMPT_LIMIT, default_attempts, 1, 10)? as usize,
+            redirect_urls,
+            sender_address,
+            sender_name: get(vars::SENDER_NAME),
+            reply_to: get(vars::REPLY_TO),
+            app_name: get(vars::APP_NAME).unwrap_or_else(|| "your account".to_owned()),
+            email_subject: get(vars::EMAIL_SUBJECT),
+            email_html: get(vars::EMAIL_HTML),
+            email_text: get(vars::EMAIL_TEXT),
+            table_name,
+            signing_keys,
+            sign_up: match get(vars::SIGN_UP).as_deref() {
+                None | Some("Disabled") => SignUp::Disabled,
+                Some("AutoConfirm") => SignUp::AutoConfirm,
+                Some(_) => {
+                    return Err(ConfigError::Invalid(
+                        vars::SIGN_UP,
+                        "expected Disabled or AutoConfirm",
+                    ));
+                }
+            },
+        })
+    }
+
+    /// The key that signs new links and codes.
+    pub fn current_key(&self) -> &SigningKey {
+        &self.signing_keys[0]
+    }
+
+    /// The key with this id, if it is still accepted.
+    pub fn key(&self, id: &str) -> Option<&SigningKey> {
+        self.signing_keys.iter().find(|k| k.id == id)
+    }
+}
+
+fn parse_keys(raw: Option<&str>) -> Result<Vec<SigningKey>, ConfigError> {
+    const NAME: &str = vars::SIGNING_KEYS;
+    let raw = raw.ok_or(ConfigError::Missing(NAME))?;
+    let mut keys = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (id, secret) = entry
+            .split_once(':')
+            .ok_or(ConfigError::Invalid(NAME, "expected kid:base64key entries"))?;
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !id_ok {
+            return Err(ConfigError::Invalid(
+                NAME,
+                "a key id must be 1-64 letters, digits, '-' or '_'",
+            ));
+        }
+        let secret = STANDARD
+            .decode(secret)
+            .map_err(|_| ConfigError::Invalid(NAME, "a key is not valid base64"))?;
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(ConfigError::Invalid(NAME, "a key is shorter than 256 bits"));
+        }
+        if keys.iter().any(|k: &SigningKey| k.id == id) {
+            return Err(ConfigError::Invalid(NAME, "two keys share an id"));
+        }
+        keys.push(SigningKey {
+            id: id.to_owned(),
+            secret,
+        });
+    }
+    if keys.is_empty() {
+        return Err(ConfigError::Missing(NAME));
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    pub const KEY_CURRENT: &str = "k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    pub const KEY_PREVIOUS: &str = "k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+
+    pub fn env(strategy: &str) -> HashMap<&'static str, String> {
+        HashMap::from([
+            (vars::STRATEGY, strategy.to_owned()),
+            (
+                vars::REDIRECT_URLS,
+                r#"["https://app.example.com/cb","http://localhost:3000/cb"]"#.to_owned(),
+            ),
+            (vars::SENDER_ADDRESS, "no-reply@example.com".to_owned()),
+            (vars::TABLE_NAME, "pwp-test".to_owned()),
+            (vars::SIGNING_KEYS, format!("{KEY_CURRENT},{KEY_PREVIOUS}")),
+            (vars::APP_NAME, "Example".to_owned()),
+        ])
+    }
+
+    pub fn config_from(map: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    pub fn config(strategy: &str) -> Config {
+        config_from(&env(strategy)).expect("test config is valid")
+    }
+
+    #[test]
+    fn defaults_follow_the_strategy() {
+        assert_eq!(config("magicLink").attempt_limit, 1);
+        assert_eq!(config("emailOtp").attempt_limit, 3);
+        let c = config("magicLink");
+        assert_eq!(
+            (
+                c.link_ttl_seconds,
+                c.min_interval_seconds,
+                c.otp_length,
+                c.otp_ttl_seconds
+            ),
+            (900, 60, 6, 300)
+        );
+        assert_eq!(c.current_key().id, "k2");
+        assert!(c.key("k1").is_some() && c.key("k0").is_none());
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable_but_never_the_value() {
+        let mut e = env("magicLink");
+        e.insert(vars::SIGNING_KEYS, "k1:c2hvcnQ=".to_owned());
+        let err = config_from(&e).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Invalid(vars::SIGNING_KEYS, "a key is shorter than 256 bits")
+        );
+        assert!(!err.to_string().contains("c2hvcnQ"));
+        e.insert(vars::SIGNING_KEYS, format!("{KEY_CURRENT},{KEY_CURRENT}"));
+        assert_eq!(
+            config_from(&e).unwrap_err(),
+            ConfigError::Invalid(vars::SIGNING_KEYS, "two keys share an id")
+        );
+        let mut e = env("magicLink");
+        e.insert(vars::OTP_LENGTH, "4".to_owned());
+        assert!(matches!(
+            config_from(&e),
+            Err(ConfigError::Invalid(vars::OTP_LENGTH, _))
+        ));
+        let mut e = env("magicLink");
+        e.remove(vars::REDIRECT_URLS);
+        assert_eq!(
+            config_from(&e).unwrap_err(),
+            ConfigError::Missing(vars::REDIRECT_URLS)
+        );
+    }
+
+    #[test]
+    fn a_signing_key_debug_print_hides_the_secret() {
+        let c = config("magicLink");
+        let shown = format!("{:?}", c.current_key());
+        assert_eq!(shown, "SigningKey(k2, <32 bytes redacted>)");
+    }
+}

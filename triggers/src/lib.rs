@@ -1,0 +1,10 @@
+//! The Cognito custom-auth triggers of passwordless-operator: magic link, email code and SMS
+//! code. One `bootstrap` binary serves every trigger; `main.rs` only wires the AWS clients.
+
+pub mod config;
+pub mod delivery;
+pub mod dispatch;
+pub mod flows;
+pub mod otp;
+pub mod template;
+pub mod token;
