@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test build crds fmt lint testbed-up testbed-down
+.PHONY: demo test build triggers crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
@@ -11,8 +11,11 @@ demo: ## the local demo on the test bed (no cloud)
 test: ## fmt, clippy, unit and integration tests against the real test bed
 	scripts/test
 
-build: ## debug build of the workspace
+build: triggers ## debug build of the workspace, and the trigger zip
 	$(CARGO) build --locked --workspace
+
+triggers: ## target/lambda/bootstrap.zip: the release trigger for provided.al2023 (glibc <= 2.34 checked)
+	scripts/package-triggers release
 
 crds: ## regenerate crds/ and the chart's copy from the Rust types
 	$(CARGO) run --locked -q -p passwordless-operator -- crd > crds/passwordlesspools.yaml
