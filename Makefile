@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test build triggers crds fmt lint testbed-up testbed-down
+.PHONY: demo test build triggers bench-triggers crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
@@ -16,6 +16,9 @@ build: triggers ## debug build of the workspace, and the trigger zip
 
 triggers: ## target/lambda/bootstrap.zip: the release trigger for provided.al2023 (glibc <= 2.34 checked)
 	scripts/package-triggers release
+
+bench-triggers: ## trigger cold start, warm p50/p99, zip size, sign-in round trip vs a no-op baseline
+	scripts/bench-triggers
 
 crds: ## regenerate crds/ and the chart's copy from the Rust types
 	$(CARGO) run --locked -q -p passwordless-operator -- crd > crds/passwordlesspools.yaml

@@ -79,8 +79,18 @@ pub struct Stack {
     pub endpoint: String,
 }
 
-/// Provisions one pool for `strategy` with extra trigger settings.
+/// Provisions one pool for `strategy` with extra trigger settings, running `make triggers`' zip.
 pub async fn provision(aws: &Aws, strategy: &str, extra_env: &[(&str, &str)]) -> Stack {
+    provision_with_code(aws, &zip_path(), strategy, extra_env).await
+}
+
+/// Provisions one pool whose triggers run the given Lambda zip.
+pub async fn provision_with_code(
+    aws: &Aws,
+    zip_path: &str,
+    strategy: &str,
+    extra_env: &[(&str, &str)],
+) -> Stack {
     let id = unique();
     let sender = format!("no-reply-{id}@example.com");
     let table = format!("pwp-test-{id}");
@@ -167,8 +177,8 @@ pub async fn provision(aws: &Aws, strategy: &str, extra_env: &[(&str, &str)]) ->
     for (k, v) in extra_env {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    let zip = std::fs::read(zip_path())
-        .unwrap_or_else(|e| panic!("{}: {e} (run `make triggers`)", zip_path()));
+    let zip =
+        std::fs::read(zip_path).unwrap_or_else(|e| panic!("{zip_path}: {e} (run `make triggers`)"));
     let lambda = aws_sdk_lambda::Client::new(&aws.config);
     let function = lambda
         .create_function()
