@@ -35,19 +35,18 @@ fn reply<T: Serialize>(event: T) -> Value {
     serde_json::to_value(event).expect("Cognito events serialize")
 }
 
-pub async fn handle<M, S, T, D, C, E>(
+pub async fn handle(
     config: &Config,
-    ports: &Ports<M, S, T, D, C, E>,
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+    >,
     event: Value,
-) -> Result<Value, DispatchError>
-where
-    M: Mailer,
-    S: SmsSender,
-    T: StateStore,
-    D: Directory,
-    C: Clock,
-    E: Entropy,
-{
+) -> Result<Value, DispatchError> {
     let trigger = event
         .get("triggerSource")
         .and_then(Value::as_str)

@@ -64,6 +64,20 @@ async fn magic_link_signs_in_once_and_its_id_token_verifies() {
     assert_eq!(claims["email"], alice.as_str());
     assert_eq!(claims["aud"], stack.client_id.as_str());
     assert!(claims["iss"].as_str().unwrap().ends_with(&stack.pool_id));
+    // PostAuthentication marks the email verified (receiving the link proved it). ministack
+    // never invokes PostAuthentication, so the deployed function gets the event Cognito sends.
+    assert_eq!(stack.attribute(&alice, "email_verified").await, None);
+    let post_auth = json!({
+        "version": "1", "triggerSource": "PostAuthentication_Authentication", "region": "us-east-1",
+        "userPoolId": stack.pool_id, "userName": alice,
+        "callerContext": {"awsSdkVersion": "test", "clientId": stack.client_id},
+        "request": {"newDeviceUsed": false, "userAttributes": {"email": alice}}, "response": {}
+    });
+    stack.invoke(&post_auth).await;
+    assert_eq!(
+        stack.attribute(&alice, "email_verified").await.as_deref(),
+        Some("true")
+    );
 
     // The same link a second time: refused, and still only one email ever sent.
     assert!(

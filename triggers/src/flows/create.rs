@@ -27,19 +27,18 @@ pub const PUBLIC_RETRY_AFTER: &str = "retryAfterSeconds";
 /// latency so response times do not reveal who exists.
 const UNKNOWN_USER_DELAY_MS: std::ops::Range<u64> = 60..180;
 
-pub async fn create<M, S, T, D, C, E>(
+pub async fn create(
     config: &Config,
-    ports: &Ports<M, S, T, D, C, E>,
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+    >,
     mut event: CognitoEventUserPoolsCreateAuthChallenge,
-) -> Result<CognitoEventUserPoolsCreateAuthChallenge, FlowError>
-where
-    M: Mailer,
-    S: SmsSender,
-    T: StateStore,
-    D: Directory,
-    C: Clock,
-    E: Entropy,
-{
+) -> Result<CognitoEventUserPoolsCreateAuthChallenge, FlowError> {
     let header = &event.cognito_event_user_pools_header;
     let username = header
         .user_name
@@ -153,24 +152,23 @@ fn redirect_url<'c>(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn send<M, S, T, D, C, E>(
+async fn send(
     config: &Config,
-    ports: &Ports<M, S, T, D, C, E>,
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+    >,
     username: &str,
     pool: &str,
     client: &str,
     destination: &str,
     redirect: Option<&str>,
     user_not_found: bool,
-) -> Result<Round, FlowError>
-where
-    M: Mailer,
-    S: SmsSender,
-    T: StateStore,
-    D: Directory,
-    C: Clock,
-    E: Entropy,
-{
+) -> Result<Round, FlowError> {
     let now = ports.clock.now();
     // The cooldown applies to unknown users too: otherwise "cooling down" would tell an
     // attacker that the address exists.

@@ -7,19 +7,18 @@ use crate::config::{Config, Strategy};
 use crate::delivery::{Clock, Directory, Entropy, Mailer, Ports, SmsSender, StateStore};
 use crate::token::{Audience, code_matches, hash_hex, looks_like_token, verify as verify_link};
 
-pub async fn verify<M, S, T, D, C, E>(
+pub async fn verify(
     config: &Config,
-    ports: &Ports<M, S, T, D, C, E>,
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+    >,
     mut event: CognitoEventUserPoolsVerifyAuthChallenge,
-) -> Result<CognitoEventUserPoolsVerifyAuthChallenge, FlowError>
-where
-    M: Mailer,
-    S: SmsSender,
-    T: StateStore,
-    D: Directory,
-    C: Clock,
-    E: Entropy,
-{
+) -> Result<CognitoEventUserPoolsVerifyAuthChallenge, FlowError> {
     let header = &event.cognito_event_user_pools_header;
     let username = header
         .user_name

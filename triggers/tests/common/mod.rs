@@ -280,6 +280,22 @@ pub enum Step {
 }
 
 impl Step {
+    fn of(
+        result: Option<&cognito::types::AuthenticationResultType>,
+        session: Option<&str>,
+        parameters: Option<&HashMap<String, String>>,
+    ) -> Self {
+        match result {
+            Some(r) => Step::Tokens {
+                id_token: r.id_token().unwrap_or_default().to_owned(),
+            },
+            None => Step::Challenge {
+                session: session.unwrap_or_default().to_owned(),
+                parameters: parameters.cloned().unwrap_or_default(),
+            },
+        }
+    }
+
     pub fn challenge(self) -> (String, HashMap<String, String>) {
         match self {
             Step::Challenge {
@@ -335,6 +351,23 @@ impl Stack {
             .expect("AdminSetUserPassword");
     }
 
+    /// A user attribute as the pool stores it.
+    pub async fn attribute(&self, username: &str, name: &str) -> Option<String> {
+        let user = self
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+            .expect("AdminGetUser");
+        user.user_attributes()
+            .iter()
+            .find(|a| a.name() == name)
+            .and_then(|a| a.value())
+            .map(str::to_owned)
+    }
+
     pub async fn initiate(&self, username: &str) -> Step {
         let out = self
             .cognito
@@ -345,15 +378,11 @@ impl Stack {
             .send()
             .await;
         match out {
-            Ok(o) => match o.authentication_result() {
-                Some(r) => Step::Tokens {
-                    id_token: r.id_token().unwrap_or_default().to_owned(),
-                },
-                None => Step::Challenge {
-                    session: o.session().unwrap_or_default().to_owned(),
-                    parameters: o.challenge_parameters().cloned().unwrap_or_default(),
-                },
-            },
+            Ok(o) => Step::of(
+                o.authentication_result(),
+                o.session(),
+                o.challenge_parameters(),
+            ),
             Err(e) => Step::Refused(error_code(&e.into_service_error())),
         }
     }
@@ -377,15 +406,11 @@ impl Stack {
             call = call.client_metadata(*k, *v);
         }
         match call.send().await {
-            Ok(o) => match o.authentication_result() {
-                Some(r) => Step::Tokens {
-                    id_token: r.id_token().unwrap_or_default().to_owned(),
-                },
-                None => Step::Challenge {
-                    session: o.session().unwrap_or_default().to_owned(),
-                    parameters: o.challenge_parameters().cloned().unwrap_or_default(),
-                },
-            },
+            Ok(o) => Step::of(
+                o.authentication_result(),
+                o.session(),
+                o.challenge_parameters(),
+            ),
             Err(e) => Step::Refused(error_code(&e.into_service_error())),
         }
     }
