@@ -3,4 +3,8 @@
 
 pub mod crd;
 pub mod crdgen;
+pub mod desired;
+pub mod diff;
+pub mod names;
+pub mod observed;
 pub mod validate;

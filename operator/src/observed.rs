@@ -1,0 +1,41 @@
+//! What exists in AWS for one pool, in the same shapes as [`crate::desired`], so the diff can
+//! compare them field by field. Filled by the AWS layer; plain data here.
+
+use crate::desired::{
+    ClientConfig, FunctionConfig, PermissionConfig, RoleConfig, TableConfig, UserPoolConfig,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderObserved {
+    pub identity: String,
+    /// SES's word: Success, Pending, Failed, TemporaryFailure, NotStarted.
+    pub verification_status: String,
+}
+
+impl SenderObserved {
+    pub fn verified(&self) -> bool {
+        self.verification_status == "Success"
+    }
+}
+
+/// IDs and ARNs AWS assigned, as far as they are known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedIds {
+    pub account_id: Option<String>,
+    pub user_pool_id: Option<String>,
+    pub user_pool_arn: Option<String>,
+    pub client_id: Option<String>,
+    pub function_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedStack {
+    pub sender: Option<SenderObserved>,
+    pub role: Option<RoleConfig>,
+    pub table: Option<TableConfig>,
+    pub function: Option<FunctionConfig>,
+    pub permission: Option<PermissionConfig>,
+    pub user_pool: Option<UserPoolConfig>,
+    pub client: Option<ClientConfig>,
+    pub ids: ObservedIds,
+}
