@@ -1,6 +1,7 @@
 //! passwordless-operator: one `PasswordlessPool` resource becomes a passwordless sign-in stack on
 //! AWS Cognito. The library holds the API types and the pure core; `main.rs` is the CLI.
 
+pub mod aws;
 pub mod crd;
 pub mod crdgen;
 pub mod desired;

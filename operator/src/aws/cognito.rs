@@ -1,0 +1,533 @@
+//! The user pool and its app client. Every UpdateUserPool and UpdateUserPoolClient carries the
+//! whole configuration: AWS resets any field an update omits.
+
+use std::collections::HashMap;
+
+use aws_sdk_cognitoidentityprovider::operation::create_user_pool::builders::CreateUserPoolFluentBuilder;
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
+use aws_sdk_cognitoidentityprovider::types::{
+    AccountRecoverySettingType, AdminCreateUserConfigType, AuthFactorType, DeletionProtectionType,
+    EmailConfigurationType, EmailSendingAccountType, ExplicitAuthFlowsType, LambdaConfigType,
+    PasswordPolicyType, PreventUserExistenceErrorTypes, RecoveryOptionNameType, RecoveryOptionType,
+    SignInPolicyType, TimeUnitsType, TokenValidityUnitsType, UserPoolMfaType, UserPoolPolicyType,
+    UserPoolTierType, UserPoolType, UsernameAttributeType, VerifiedAttributeType,
+    WebAuthnConfigurationType,
+};
+
+use super::{AwsError, Clients, call_error, code_of};
+use crate::desired::{ClientConfig, UserPoolConfig};
+use crate::names::OWNER_TAG;
+
+fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
+    r.map_err(|e| AwsError::Unexpected(e.to_string()))
+}
+
+/// The id of the pool named `name`, if any (the caller checks its owner tag).
+pub async fn find_pool(c: &Clients, name: &str) -> Result<Option<String>, AwsError> {
+    let mut token = None;
+    loop {
+        let out = c
+            .cognito
+            .list_user_pools()
+            .max_results(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| call_error("cognito-idp:ListUserPools", e))?;
+        for pool in out.user_pools() {
+            if pool.name() == Some(name) {
+                let id = pool.id().unwrap_or_default().to_owned();
+                return Ok(Some(id));
+            }
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The pool as it is, in the shape of `desired`; fields the service did not return are taken
+/// as desired (so an emulator's missing field never causes an endless update).
+pub async fn observe_pool(
+    c: &Clients,
+    id: &str,
+    desired: &UserPoolConfig,
+) -> Result<Option<(String, UserPoolConfig)>, AwsError> {
+    let pool = match c.cognito.describe_user_pool().user_pool_id(id).send().await {
+        Ok(out) => out
+            .user_pool
+            .ok_or_else(|| AwsError::Unexpected("DescribeUserPool returned no pool".into()))?,
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(call_error("cognito-idp:DescribeUserPool", e)),
+    };
+    let arn = pool.arn().unwrap_or_default().to_owned();
+    let mut observed = pool_config(&pool, desired);
+    if desired.web_authn_relying_party_id.is_some() {
+        let mfa = c
+            .cognito
+            .get_user_pool_mfa_config()
+            .user_pool_id(id)
+            .send()
+            .await
+            .map_err(|e| call_error("cognito-idp:GetUserPoolMfaConfig", e))?;
+        observed.web_authn_relying_party_id = mfa
+            .web_authn_configuration()
+            .and_then(|w| w.relying_party_id())
+            .map(str::to_owned);
+    }
+    Ok(Some((arn, observed)))
+}
+
+/// Who owns a pool, by its owner tag.
+pub async fn owner_of(c: &Clients, id: &str) -> Result<Option<String>, AwsError> {
+    let out = c
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(id)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:DescribeUserPool", e))?;
+    Ok(out
+        .user_pool()
+        .and_then(|p| p.user_pool_tags())
+        .and_then(|t| t.get(OWNER_TAG))
+        .cloned())
+}
+
+fn pool_config(pool: &UserPoolType, desired: &UserPoolConfig) -> UserPoolConfig {
+    let lambda = pool.lambda_config();
+    let trigger = |f: fn(&LambdaConfigType) -> Option<&str>| lambda.and_then(f).map(str::to_owned);
+    let strings =
+        |v: Vec<String>, fallback: &Vec<String>| if v.is_empty() { fallback.clone() } else { v };
+    let mut factors: Vec<String> = pool
+        .policies()
+        .and_then(|p| p.sign_in_policy())
+        .map(|s| {
+            s.allowed_first_auth_factors()
+                .iter()
+                .map(|f| f.as_str().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    // PASSWORD alone is Cognito's default: no passwordless first factor.
+    if factors == ["PASSWORD"] && desired.allowed_first_auth_factors.is_empty() {
+        factors.clear();
+    }
+    let email = pool.email_configuration();
+    UserPoolConfig {
+        name: pool.name().unwrap_or_default().to_owned(),
+        username_attributes: strings(
+            pool.username_attributes()
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+            &desired.username_attributes,
+        ),
+        auto_verified_attributes: pool
+            .auto_verified_attributes()
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        define_auth_challenge: trigger(LambdaConfigType::define_auth_challenge),
+        create_auth_challenge: trigger(LambdaConfigType::create_auth_challenge),
+        verify_auth_challenge_response: trigger(LambdaConfigType::verify_auth_challenge_response),
+        pre_sign_up: trigger(LambdaConfigType::pre_sign_up),
+        post_authentication: trigger(LambdaConfigType::post_authentication),
+        deletion_protection: pool
+            .deletion_protection()
+            .map(|d| d.as_str().to_owned())
+            .unwrap_or_else(|| "INACTIVE".to_owned()),
+        allow_admin_create_user_only: pool
+            .admin_create_user_config()
+            .map(|a| a.allow_admin_create_user_only())
+            .unwrap_or(false),
+        recovery_mechanism: pool
+            .account_recovery_setting()
+            .and_then(|r| r.recovery_mechanisms().first())
+            .map(|m| m.name().as_str().to_owned())
+            .unwrap_or_else(|| desired.recovery_mechanism.clone()),
+        mfa: pool
+            .mfa_configuration()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_else(|| desired.mfa.clone()),
+        tier: pool
+            .user_pool_tier()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_else(|| desired.tier.clone()),
+        allowed_first_auth_factors: factors,
+        web_authn_relying_party_id: None,
+        email_sending_account: email
+            .and_then(|e| e.email_sending_account())
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_else(|| desired.email_sending_account.clone()),
+        email_source_arn: email.and_then(|e| e.source_arn()).map(str::to_owned),
+        email_from: email.and_then(|e| e.from()).map(str::to_owned),
+        tags: pool
+            .user_pool_tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The settings UpdateUserPool and CreateUserPool share, all of them.
+struct PoolSettings {
+    lambda: LambdaConfigType,
+    recovery: AccountRecoverySettingType,
+    admin: AdminCreateUserConfigType,
+    policies: UserPoolPolicyType,
+    email: EmailConfigurationType,
+    tags: HashMap<String, String>,
+}
+
+fn settings(p: &UserPoolConfig) -> Result<PoolSettings, AwsError> {
+    let lambda = LambdaConfigType::builder()
+        .set_define_auth_challenge(p.define_auth_challenge.clone())
+        .set_create_auth_challenge(p.create_auth_challenge.clone())
+        .set_verify_auth_challenge_response(p.verify_auth_challenge_response.clone())
+        .set_pre_sign_up(p.pre_sign_up.clone())
+        .set_post_authentication(p.post_authentication.clone())
+        .build();
+    let recovery = AccountRecoverySettingType::builder()
+        .recovery_mechanisms(built(
+            RecoveryOptionType::builder()
+                .name(RecoveryOptionNameType::from(p.recovery_mechanism.as_str()))
+                .priority(1)
+                .build(),
+        )?)
+        .build();
+    let admin = AdminCreateUserConfigType::builder()
+        .allow_admin_create_user_only(p.allow_admin_create_user_only)
+        .build();
+    // Users never type a password; a long random one is set for them where Cognito needs one.
+    let password = PasswordPolicyType::builder()
+        .minimum_length(16)
+        .require_lowercase(true)
+        .require_uppercase(true)
+        .require_numbers(true)
+        .require_symbols(true)
+        .build();
+    let mut policies = UserPoolPolicyType::builder().password_policy(password);
+    if !p.allowed_first_auth_factors.is_empty() {
+        let mut factors: Vec<AuthFactorType> = p
+            .allowed_first_auth_factors
+            .iter()
+            .map(|f| AuthFactorType::from(f.as_str()))
+            .collect();
+        // USER_AUTH needs PASSWORD among the factors Cognito keeps; it stays unused.
+        if !factors.contains(&AuthFactorType::Password) {
+            factors.push(AuthFactorType::Password);
+        }
+        policies = policies.sign_in_policy(
+            SignInPolicyType::builder()
+                .set_allowed_first_auth_factors(Some(factors))
+                .build(),
+        );
+    }
+    let email = EmailConfigurationType::builder()
+        .email_sending_account(EmailSendingAccountType::from(
+            p.email_sending_account.as_str(),
+        ))
+        .set_source_arn(p.email_source_arn.clone())
+        .set_from(p.email_from.clone())
+        .build();
+    Ok(PoolSettings {
+        lambda,
+        recovery,
+        admin,
+        policies: policies.build(),
+        email,
+        tags: p.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    })
+}
+
+fn verified(p: &UserPoolConfig) -> Vec<VerifiedAttributeType> {
+    p.auto_verified_attributes
+        .iter()
+        .map(|a| VerifiedAttributeType::from(a.as_str()))
+        .collect()
+}
+
+/// The full UpdateUserPool request: every field the operator manages, always.
+pub fn update_request(
+    builder: UpdateUserPoolFluentBuilder,
+    id: &str,
+    p: &UserPoolConfig,
+) -> Result<UpdateUserPoolFluentBuilder, AwsError> {
+    let s = settings(p)?;
+    Ok(builder
+        .user_pool_id(id)
+        .set_auto_verified_attributes(Some(verified(p)))
+        .lambda_config(s.lambda)
+        .deletion_protection(DeletionProtectionType::from(p.deletion_protection.as_str()))
+        .admin_create_user_config(s.admin)
+        .account_recovery_setting(s.recovery)
+        .mfa_configuration(UserPoolMfaType::from(p.mfa.as_str()))
+        .user_pool_tier(UserPoolTierType::from(p.tier.as_str()))
+        .policies(s.policies)
+        .email_configuration(s.email)
+        .set_user_pool_tags(Some(s.tags)))
+}
+
+fn create_request(
+    builder: CreateUserPoolFluentBuilder,
+    p: &UserPoolConfig,
+) -> Result<CreateUserPoolFluentBuilder, AwsError> {
+    let s = settings(p)?;
+    Ok(builder
+        .pool_name(&p.name)
+        .set_username_attributes(Some(
+            p.username_attributes
+                .iter()
+                .map(|a| UsernameAttributeType::from(a.as_str()))
+                .collect(),
+        ))
+        .set_auto_verified_attributes(Some(verified(p)))
+        .lambda_config(s.lambda)
+        .deletion_protection(DeletionProtectionType::from(p.deletion_protection.as_str()))
+        .admin_create_user_config(s.admin)
+        .account_recovery_setting(s.recovery)
+        .mfa_configuration(UserPoolMfaType::from(p.mfa.as_str()))
+        .user_pool_tier(UserPoolTierType::from(p.tier.as_str()))
+        .policies(s.policies)
+        .email_configuration(s.email)
+        .set_user_pool_tags(Some(s.tags)))
+}
+
+/// Creates the pool; returns (id, arn).
+pub async fn create_pool(c: &Clients, p: &UserPoolConfig) -> Result<(String, String), AwsError> {
+    let out = create_request(c.cognito.create_user_pool(), p)?
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:CreateUserPool", e))?;
+    let pool = out
+        .user_pool()
+        .ok_or_else(|| AwsError::Unexpected("CreateUserPool returned no pool".into()))?;
+    let id = pool.id().unwrap_or_default().to_owned();
+    set_web_authn(c, &id, p).await?;
+    Ok((id, pool.arn().unwrap_or_default().to_owned()))
+}
+
+pub async fn update_pool(c: &Clients, id: &str, p: &UserPoolConfig) -> Result<(), AwsError> {
+    update_request(c.cognito.update_user_pool(), id, p)?
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:UpdateUserPool", e))?;
+    set_web_authn(c, id, p).await
+}
+
+async fn set_web_authn(c: &Clients, id: &str, p: &UserPoolConfig) -> Result<(), AwsError> {
+    let Some(rp) = &p.web_authn_relying_party_id else {
+        return Ok(());
+    };
+    let web_authn = WebAuthnConfigurationType::builder()
+        .relying_party_id(rp)
+        .build();
+    c.cognito
+        .set_user_pool_mfa_config()
+        .user_pool_id(id)
+        .mfa_configuration(UserPoolMfaType::from(p.mfa.as_str()))
+        .web_authn_configuration(web_authn)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:SetUserPoolMfaConfig", e))?;
+    Ok(())
+}
+
+/// Deletes the pool (deletion protection must be off). Already gone counts as done.
+pub async fn delete_pool(c: &Clients, id: &str) -> Result<(), AwsError> {
+    match c.cognito.delete_user_pool().user_pool_id(id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(call_error("cognito-idp:DeleteUserPool", e)),
+    }
+}
+
+/// The id of the app client named `name`, if present.
+pub async fn find_client(c: &Clients, pool: &str, name: &str) -> Result<Option<String>, AwsError> {
+    let mut token = None;
+    loop {
+        let out = c
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool)
+            .max_results(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| call_error("cognito-idp:ListUserPoolClients", e))?;
+        if let Some(found) = out
+            .user_pool_clients()
+            .iter()
+            .find(|cl| cl.client_name() == Some(name))
+        {
+            return Ok(found.client_id().map(str::to_owned));
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+fn minutes(value: Option<i32>, unit: Option<&TimeUnitsType>) -> i32 {
+    let v = value.unwrap_or_default();
+    match unit.map(TimeUnitsType::as_str) {
+        Some("seconds") => v / 60,
+        Some("hours") => v * 60,
+        Some("days") => v * 1440,
+        _ => v,
+    }
+}
+
+pub async fn observe_client(
+    c: &Clients,
+    pool: &str,
+    id: &str,
+    desired: &ClientConfig,
+) -> Result<Option<ClientConfig>, AwsError> {
+    let out = match c
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(id)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(call_error("cognito-idp:DescribeUserPoolClient", e)),
+    };
+    let Some(cl) = out.user_pool_client() else {
+        return Ok(None);
+    };
+    let units = cl.token_validity_units();
+    let refresh_minutes = minutes(
+        Some(cl.refresh_token_validity()),
+        Some(
+            units
+                .and_then(|u| u.refresh_token())
+                .unwrap_or(&TimeUnitsType::Days),
+        ),
+    );
+    Ok(Some(ClientConfig {
+        name: cl.client_name().unwrap_or_default().to_owned(),
+        explicit_auth_flows: cl
+            .explicit_auth_flows()
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect(),
+        prevent_user_existence_errors: cl
+            .prevent_user_existence_errors()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| desired.prevent_user_existence_errors.clone()),
+        enable_token_revocation: cl
+            .enable_token_revocation()
+            .unwrap_or(desired.enable_token_revocation),
+        access_token_validity_minutes: minutes(
+            cl.access_token_validity(),
+            Some(
+                units
+                    .and_then(|u| u.access_token())
+                    .unwrap_or(&TimeUnitsType::Hours),
+            ),
+        ),
+        id_token_validity_minutes: minutes(
+            cl.id_token_validity(),
+            Some(
+                units
+                    .and_then(|u| u.id_token())
+                    .unwrap_or(&TimeUnitsType::Hours),
+            ),
+        ),
+        refresh_token_validity_days: refresh_minutes / 1440,
+        auth_session_validity_minutes: cl
+            .auth_session_validity()
+            .unwrap_or(desired.auth_session_validity_minutes),
+    }))
+}
+
+fn flows(cl: &ClientConfig) -> Vec<ExplicitAuthFlowsType> {
+    cl.explicit_auth_flows
+        .iter()
+        .map(|f| ExplicitAuthFlowsType::from(f.as_str()))
+        .collect()
+}
+
+fn units() -> TokenValidityUnitsType {
+    TokenValidityUnitsType::builder()
+        .access_token(TimeUnitsType::Minutes)
+        .id_token(TimeUnitsType::Minutes)
+        .refresh_token(TimeUnitsType::Days)
+        .build()
+}
+
+/// Creates the app client (no secret); returns its id.
+pub async fn create_client(c: &Clients, pool: &str, cl: &ClientConfig) -> Result<String, AwsError> {
+    let out = c
+        .cognito
+        .create_user_pool_client()
+        .user_pool_id(pool)
+        .client_name(&cl.name)
+        .generate_secret(false)
+        .set_explicit_auth_flows(Some(flows(cl)))
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+            cl.prevent_user_existence_errors.as_str(),
+        ))
+        .enable_token_revocation(cl.enable_token_revocation)
+        .access_token_validity(cl.access_token_validity_minutes)
+        .id_token_validity(cl.id_token_validity_minutes)
+        .refresh_token_validity(cl.refresh_token_validity_days)
+        .token_validity_units(units())
+        .auth_session_validity(cl.auth_session_validity_minutes)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:CreateUserPoolClient", e))?;
+    Ok(out
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .unwrap_or_default()
+        .to_owned())
+}
+
+pub async fn update_client(
+    c: &Clients,
+    pool: &str,
+    id: &str,
+    cl: &ClientConfig,
+) -> Result<(), AwsError> {
+    c.cognito
+        .update_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(id)
+        .client_name(&cl.name)
+        .set_explicit_auth_flows(Some(flows(cl)))
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+            cl.prevent_user_existence_errors.as_str(),
+        ))
+        .enable_token_revocation(cl.enable_token_revocation)
+        .access_token_validity(cl.access_token_validity_minutes)
+        .id_token_validity(cl.id_token_validity_minutes)
+        .refresh_token_validity(cl.refresh_token_validity_days)
+        .token_validity_units(units())
+        .auth_session_validity(cl.auth_session_validity_minutes)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:UpdateUserPoolClient", e))?;
+    Ok(())
+}
+
+pub async fn delete_client(c: &Clients, pool: &str, id: &str) -> Result<(), AwsError> {
+    match c
+        .cognito
+        .delete_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(call_error("cognito-idp:DeleteUserPoolClient", e)),
+    }
+}

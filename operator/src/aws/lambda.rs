@@ -1,0 +1,261 @@
+//! The trigger function and Cognito's permission to invoke it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime, State};
+use serde_json::Value;
+
+use super::{AwsError, Clients, call_error, code_of, wait_for};
+use crate::desired::{FunctionConfig, PermissionConfig};
+
+/// The function's ARN and configuration, if it exists.
+pub async fn observe(
+    c: &Clients,
+    name: &str,
+) -> Result<Option<(String, FunctionConfig)>, AwsError> {
+    let out = match c
+        .lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(call_error("lambda:GetFunctionConfiguration", e)),
+    };
+    let environment: BTreeMap<String, String> = out
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok(Some((
+        out.function_arn().unwrap_or_default().to_owned(),
+        FunctionConfig {
+            name: name.to_owned(),
+            runtime: out
+                .runtime()
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
+            handler: out.handler().unwrap_or_default().to_owned(),
+            role_arn: out.role().unwrap_or_default().to_owned(),
+            memory_mb: out.memory_size().unwrap_or_default(),
+            timeout_seconds: out.timeout().unwrap_or_default(),
+            environment,
+            code_sha256: out.code_sha256().unwrap_or_default().to_owned(),
+        },
+    )))
+}
+
+fn environment(f: &FunctionConfig) -> Environment {
+    let vars: HashMap<String, String> = f
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Environment::builder().set_variables(Some(vars)).build()
+}
+
+/// Waits until the function can be invoked and updated again (Active, last update done).
+pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
+    wait_for(
+        "lambda function ready",
+        240,
+        Duration::from_millis(250),
+        || async {
+            let out = c
+                .lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| call_error("lambda:GetFunctionConfiguration", e))?;
+            if out.state() == Some(&State::Failed)
+                || out.last_update_status() == Some(&LastUpdateStatus::Failed)
+            {
+                return Err(AwsError::Unexpected(format!(
+                    "lambda function {name} failed to become ready: {}",
+                    out.state_reason()
+                        .or(out.last_update_status_reason())
+                        .unwrap_or("no reason given")
+                )));
+            }
+            let active = out.state().is_none_or(|s| *s == State::Active);
+            let settled = out
+                .last_update_status()
+                .is_none_or(|s| *s == LastUpdateStatus::Successful);
+            Ok((active && settled).then_some(()))
+        },
+    )
+    .await
+}
+
+/// Creates the function from the zip; returns its ARN once it is Active. Creating again after
+/// a crash finds the existing function instead.
+pub async fn create(
+    c: &Clients,
+    f: &FunctionConfig,
+    zip: &[u8],
+    tags: &BTreeMap<String, String>,
+) -> Result<String, AwsError> {
+    // IAM is eventually consistent: a role created a moment ago may not be assumable yet, and
+    // Lambda says so with InvalidParameterValueException. Retry that for a while.
+    let mut attempt = 0;
+    let arn = loop {
+        let out = c
+            .lambda
+            .create_function()
+            .function_name(&f.name)
+            .runtime(Runtime::from(f.runtime.as_str()))
+            .handler(&f.handler)
+            .role(&f.role_arn)
+            .memory_size(f.memory_mb)
+            .timeout(f.timeout_seconds)
+            .environment(environment(f))
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(zip.to_vec()))
+                    .build(),
+            )
+            .set_tags(Some(
+                tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ))
+            .send()
+            .await;
+        match out {
+            Ok(out) => break out.function_arn().unwrap_or_default().to_owned(),
+            Err(e) if code_of(&e) == Some("ResourceConflictException") => {
+                break observe(c, &f.name)
+                    .await?
+                    .map(|(arn, _)| arn)
+                    .unwrap_or_default();
+            }
+            Err(e) if code_of(&e) == Some("InvalidParameterValueException") && attempt < 10 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(call_error("lambda:CreateFunction", e)),
+        }
+    };
+    wait_ready(c, &f.name).await?;
+    Ok(arn)
+}
+
+/// Brings an existing function to `f`: the whole configuration in one call when any of it
+/// differs, the code when its sha256 differs.
+pub async fn update(
+    c: &Clients,
+    observed: &FunctionConfig,
+    f: &FunctionConfig,
+    zip: &[u8],
+) -> Result<(), AwsError> {
+    let mut config_only = observed.clone();
+    config_only.code_sha256 = f.code_sha256.clone();
+    if &config_only != f {
+        wait_ready(c, &f.name).await?;
+        c.lambda
+            .update_function_configuration()
+            .function_name(&f.name)
+            .runtime(Runtime::from(f.runtime.as_str()))
+            .handler(&f.handler)
+            .role(&f.role_arn)
+            .memory_size(f.memory_mb)
+            .timeout(f.timeout_seconds)
+            .environment(environment(f))
+            .send()
+            .await
+            .map_err(|e| call_error("lambda:UpdateFunctionConfiguration", e))?;
+    }
+    if observed.code_sha256 != f.code_sha256 {
+        wait_ready(c, &f.name).await?;
+        c.lambda
+            .update_function_code()
+            .function_name(&f.name)
+            .zip_file(Blob::new(zip.to_vec()))
+            .send()
+            .await
+            .map_err(|e| call_error("lambda:UpdateFunctionCode", e))?;
+    }
+    wait_ready(c, &f.name).await
+}
+
+pub async fn delete(c: &Clients, name: &str) -> Result<(), AwsError> {
+    match c.lambda.delete_function().function_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(call_error("lambda:DeleteFunction", e)),
+    }
+}
+
+/// Our statement in the function's resource policy, if present.
+pub async fn observe_permission(
+    c: &Clients,
+    function: &str,
+    statement_id: &str,
+) -> Result<Option<PermissionConfig>, AwsError> {
+    let policy = match c.lambda.get_policy().function_name(function).send().await {
+        Ok(out) => out.policy().unwrap_or_default().to_owned(),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(call_error("lambda:GetPolicy", e)),
+    };
+    let policy: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
+    let statement = policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["Sid"] == statement_id);
+    Ok(statement.map(|s| {
+        let condition = &s["Condition"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        PermissionConfig {
+            statement_id: statement_id.to_owned(),
+            principal: text(&s["Principal"]["Service"]),
+            source_arn: text(&condition["ArnLike"]["AWS:SourceArn"]),
+            source_account: text(&condition["StringEquals"]["AWS:SourceAccount"]),
+        }
+    }))
+}
+
+pub async fn add_permission(
+    c: &Clients,
+    function: &str,
+    p: &PermissionConfig,
+) -> Result<(), AwsError> {
+    let out = c
+        .lambda
+        .add_permission()
+        .function_name(function)
+        .statement_id(&p.statement_id)
+        .action("lambda:InvokeFunction")
+        .principal(&p.principal)
+        .source_arn(&p.source_arn)
+        .source_account(&p.source_account)
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceConflictException") => Ok(()),
+        Err(e) => Err(call_error("lambda:AddPermission", e)),
+    }
+}
+
+pub async fn remove_permission(
+    c: &Clients,
+    function: &str,
+    statement_id: &str,
+) -> Result<(), AwsError> {
+    match c
+        .lambda
+        .remove_permission()
+        .function_name(function)
+        .statement_id(statement_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(call_error("lambda:RemovePermission", e)),
+    }
+}

@@ -1,0 +1,229 @@
+//! The AWS edge: one client per service, built once from the standard AWS configuration
+//! (`AWS_ENDPOINT_URL`, profiles, container credentials, IRSA), each with the SDK's standard
+//! retry mode (bounded attempts, jittered exponential backoff, throttling-aware) and a counter of
+//! the calls made, split into reads and writes.
+
+pub mod cognito;
+pub mod iam;
+pub mod lambda;
+pub mod ses;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_lambda::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_lambda::config::{ConfigBag, Intercept};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+
+/// How many times each AWS operation was called.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    calls: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+}
+
+/// Whether an operation changes anything: everything but Get*, Describe* and List*.
+pub fn is_mutating(operation: &str) -> bool {
+    !["Get", "Describe", "List"]
+        .iter()
+        .any(|p| operation.starts_with(p))
+}
+
+impl CallCounter {
+    /// `(service, operation) -> count`.
+    pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    pub fn writes(&self) -> u64 {
+        self.snapshot()
+            .iter()
+            .filter(|((_, op), _)| is_mutating(op))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn reads(&self) -> u64 {
+        self.snapshot()
+            .iter()
+            .filter(|((_, op), _)| !is_mutating(op))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn reset(&self) {
+        if let Ok(mut c) = self.calls.lock() {
+            c.clear();
+        }
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(meta), Ok(mut calls)) = (cfg.load::<Metadata>(), self.calls.lock()) {
+            *calls
+                .entry((meta.service().to_owned(), meta.name().to_owned()))
+                .or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Every client the reconcile core uses.
+#[derive(Clone)]
+pub struct Clients {
+    pub ses: aws_sdk_sesv2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub calls: CallCounter,
+    pub region: String,
+    /// The configured endpoint (an emulator), if any: JWKS URLs follow it.
+    pub endpoint: Option<String>,
+}
+
+impl Clients {
+    pub async fn from_env(region_override: Option<&str>) -> Result<Self, AwsError> {
+        let mut loader = aws_config::from_env();
+        if let Some(region) = region_override {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+        let config = loader
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5))
+            .load()
+            .await;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .ok_or(AwsError::NoRegion)?;
+        let calls = CallCounter::default();
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(&config)
+                        .interceptor(calls.clone())
+                        .build(),
+                )
+            };
+        }
+        Ok(Self {
+            ses: client!(aws_sdk_sesv2),
+            iam: client!(aws_sdk_iam),
+            dynamodb: client!(aws_sdk_dynamodb),
+            lambda: client!(aws_sdk_lambda),
+            cognito: client!(aws_sdk_cognitoidentityprovider),
+            endpoint: std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|e| !e.is_empty()),
+            calls,
+            region,
+        })
+    }
+}
+
+/// An AWS call that failed, with the service's error code. Messages never carry request data.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error("no AWS region: set spec.region, AWS_REGION or a profile region")]
+    NoRegion,
+    #[error("AWS {operation} failed: {code}: {message}")]
+    Call {
+        operation: &'static str,
+        code: String,
+        message: String,
+        transient: bool,
+    },
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl AwsError {
+    /// Whether retrying later may help (throttling, 5xx, timeouts, a resource still settling).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Call {
+                transient: true,
+                ..
+            }
+        )
+    }
+}
+
+/// Converts any SDK error, keeping the code and message and classifying it.
+pub fn call_error<E, R>(
+    operation: &'static str,
+    err: aws_sdk_lambda::error::SdkError<E, R>,
+) -> AwsError
+where
+    E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+    let transient = matches!(
+        err,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    );
+    let code = err.code().unwrap_or("Unknown").to_owned();
+    let message = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}", aws_sdk_lambda::error::DisplayErrorContext(&err)));
+    let transient = transient
+        || code.contains("Throttl")
+        || code.contains("TooManyRequests")
+        || code == "ResourceConflictException"
+        || code == "ResourceInUseException"
+        || code == "ServiceUnavailable"
+        || code == "InternalFailure"
+        || code.ends_with("ServiceException");
+    AwsError::Call {
+        operation,
+        code,
+        message,
+        transient,
+    }
+}
+
+/// The error code of an SDK error, for "not found" checks.
+pub fn code_of<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_lambda::error::SdkError<E, R>,
+) -> Option<&str> {
+    use aws_sdk_lambda::error::ProvideErrorMetadata;
+    err.code()
+}
+
+/// Polls `check` until it yields `Some`, every `every` for at most `attempts` times.
+pub async fn wait_for<T, F, Fut>(
+    what: &'static str,
+    attempts: u32,
+    every: std::time::Duration,
+    mut check: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, AwsError>>,
+{
+    for _ in 0..attempts {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        tokio::time::sleep(every).await;
+    }
+    Err(AwsError::Call {
+        operation: what,
+        code: "Timeout".into(),
+        message: format!("{what} did not settle in time"),
+        transient: true,
+    })
+}
