@@ -8,4 +8,7 @@ pub mod desired;
 pub mod diff;
 pub mod names;
 pub mod observed;
+pub mod reconcile;
+pub mod state;
+pub mod status;
 pub mod validate;

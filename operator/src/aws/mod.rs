@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_lambda::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_lambda::config::{ConfigBag, Intercept};
+use aws_sdk_lambda::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
@@ -64,9 +64,12 @@ impl Intercept for CallCounter {
         "CallCounter"
     }
 
-    fn read_before_execution(
+    // Before serialization, not before execution: the operation's Metadata joins the config bag
+    // in between. Runs once per call, not once per retry.
+    fn read_before_serialization(
         &self,
         _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let (Some(meta), Ok(mut calls)) = (cfg.load::<Metadata>(), self.calls.lock()) {
@@ -86,6 +89,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub sts: aws_sdk_sts::Client,
     pub calls: CallCounter,
     pub region: String,
     /// The configured endpoint (an emulator), if any: JWKS URLs follow it.
@@ -122,6 +126,7 @@ impl Clients {
             dynamodb: client!(aws_sdk_dynamodb),
             lambda: client!(aws_sdk_lambda),
             cognito: client!(aws_sdk_cognitoidentityprovider),
+            sts: client!(aws_sdk_sts),
             endpoint: std::env::var("AWS_ENDPOINT_URL")
                 .ok()
                 .filter(|e| !e.is_empty()),

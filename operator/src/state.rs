@@ -1,0 +1,179 @@
+//! The CLI's state file: the signing keys (which exist nowhere else) and the IDs AWS assigned,
+//! written the moment they are known so a crash never loses them. The controller keeps the same
+//! facts in a Secret and the status instead.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+/// At most this many keys are kept: the current one and the previous, still accepted.
+pub const KEPT_KEYS: usize = 2;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredKey {
+    pub kid: String,
+    /// base64 of 32 random bytes.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Newest first.
+    #[serde(default)]
+    pub signing_keys: Vec<StoredKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state file {path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("state file {path} is not valid: {reason}")]
+    Corrupt { path: String, reason: String },
+}
+
+/// `$XDG_STATE_HOME/passwordless-operator/<namespace>/<name>.json`, else under `~/.local/state`.
+pub fn default_path(namespace: &str, name: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("passwordless-operator")
+        .join(namespace)
+        .join(format!("{name}.json"))
+}
+
+impl State {
+    pub fn load(path: &Path) -> Result<Self, StateError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(StateError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Writes atomically (temp file, then rename), readable by the owner only.
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let io = |e: std::io::Error| StateError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self).expect("state serializes");
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io)?;
+            file.write_all(&bytes).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Makes sure a signing key exists; returns whether one was generated.
+    pub fn ensure_key(&mut self, now_unix: u64) -> bool {
+        if self.signing_keys.is_empty() {
+            self.rotate_key(now_unix);
+            return true;
+        }
+        false
+    }
+
+    /// A new current key from the OS CSPRNG; the previous one stays accepted, older ones go.
+    pub fn rotate_key(&mut self, now_unix: u64) {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the operating system's random source is available");
+        let kid = format!("k{now_unix}");
+        let kid = if self.signing_keys.iter().any(|k| k.kid == kid) {
+            format!("{kid}b")
+        } else {
+            kid
+        };
+        self.signing_keys.insert(
+            0,
+            StoredKey {
+                kid,
+                secret: STANDARD.encode(secret),
+            },
+        );
+        self.signing_keys.truncate(KEPT_KEYS);
+    }
+
+    /// The trigger's `PWP_SIGNING_KEYS` value: current first.
+    pub fn signing_keys_env(&self) -> String {
+        self.signing_keys
+            .iter()
+            .map(|k| format!("{}:{}", k.kid, k.secret))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_rotate_keeping_the_previous_one() {
+        let mut s = State::default();
+        assert!(s.ensure_key(100));
+        assert!(!s.ensure_key(101));
+        let first = s.signing_keys[0].clone();
+        s.rotate_key(200);
+        s.rotate_key(300);
+        assert_eq!(s.signing_keys.len(), 2);
+        assert_eq!(s.signing_keys[0].kid, "k300");
+        assert_eq!(s.signing_keys[1].kid, "k200");
+        assert!(!s.signing_keys.contains(&first));
+        assert_eq!(
+            STANDARD.decode(&s.signing_keys[0].secret).unwrap().len(),
+            32
+        );
+        assert!(s.signing_keys_env().starts_with("k300:"));
+    }
+
+    #[test]
+    fn the_file_round_trips_and_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pwp-state-{}", std::process::id()));
+        let path = dir.join("ns/pool.json");
+        let mut s = State {
+            user_pool_id: Some("us-east-1_X".into()),
+            ..Default::default()
+        };
+        s.ensure_key(1);
+        s.save(&path).unwrap();
+        assert_eq!(State::load(&path).unwrap(), s);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            State::load(&dir.join("missing.json")).unwrap(),
+            State::default()
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
