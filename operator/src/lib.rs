@@ -9,6 +9,7 @@ pub mod diff;
 pub mod names;
 pub mod observed;
 pub mod reconcile;
+pub mod signin;
 pub mod state;
 pub mod status;
 pub mod validate;

@@ -11,6 +11,7 @@ use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
 use passwordless_operator::observed::ObservedIds;
 use passwordless_operator::reconcile::{self, Deleted, IdSink, Request};
+use passwordless_operator::signin::{self, Mailbox};
 use passwordless_operator::state::{self, State};
 use passwordless_operator::status::status_of;
 
@@ -66,6 +67,21 @@ enum Command {
     },
     /// Delete the pool's AWS resources, or keep them under `deletionPolicy: Retain`.
     Delete(PoolArgs),
+    /// Sign a user in to an applied pool: the link or code comes from the emulator's mailbox
+    /// (`--from-emulator`) or is pasted. Prints the ID token's claims.
+    Signin {
+        #[command(flatten)]
+        pool: PoolArgs,
+        /// The email address (or phone number) to sign in.
+        #[arg(long)]
+        username: String,
+        /// Create the user first through SignUp (the pool must allow sign-up).
+        #[arg(long)]
+        sign_up: bool,
+        /// Read the link or code from the emulator at AWS_ENDPOINT_URL instead of stdin.
+        #[arg(long)]
+        from_emulator: bool,
+    },
 }
 
 /// Records IDs in the state file the moment AWS assigns them.
@@ -237,6 +253,48 @@ async fn main() -> Result<()> {
                 }
             }
             eprintln!("{}", calls_line(&l.clients, started));
+        }
+        Command::Signin {
+            pool: args,
+            username,
+            sign_up,
+            from_emulator,
+        } => {
+            let l = load(&args).await?;
+            let Some(client_id) = l.state.state.client_id.clone() else {
+                bail!(
+                    "no app client recorded in {}: run `apply` first",
+                    l.state.path.display()
+                )
+            };
+            let mailbox = if from_emulator {
+                Mailbox::Emulator(
+                    l.clients
+                        .endpoint
+                        .clone()
+                        .context("--from-emulator needs AWS_ENDPOINT_URL")?,
+                )
+            } else {
+                Mailbox::Stdin
+            };
+            if sign_up {
+                signin::ensure_user(&l.clients, &client_id, &username).await?;
+            }
+            let claims = match l.pool.spec.strategy {
+                Strategy::MagicLink => {
+                    signin::magic_link(&l.clients, &client_id, &username, &mailbox, |link| {
+                        eprintln!("magic link: {link}")
+                    })
+                    .await?
+                }
+                Strategy::EmailOtp | Strategy::SmsOtp => {
+                    signin::code(&l.clients, &client_id, &username, &mailbox).await?
+                }
+                Strategy::Native => bail!(
+                    "native pools sign in through Cognito's USER_AUTH flow, which this command does not drive"
+                ),
+            };
+            println!("{}", serde_json::to_string_pretty(&claims)?);
         }
     }
     Ok(())
