@@ -531,3 +531,80 @@ pub async fn delete_client(c: &Clients, pool: &str, id: &str) -> Result<(), AwsE
         Err(e) => Err(call_error("cognito-idp:DeleteUserPoolClient", e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ministack merges omitted fields on UpdateUserPool; AWS resets them. So the request
+    /// itself must carry everything (moto proves the effect in the integration tests).
+    #[test]
+    fn update_user_pool_always_carries_the_full_configuration() {
+        let conf = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+            .region(aws_sdk_cognitoidentityprovider::config::Region::new(
+                "eu-west-1",
+            ))
+            .build();
+        let client = aws_sdk_cognitoidentityprovider::Client::from_conf(conf);
+        let arn = "arn:aws:lambda:eu-west-1:1:function:f".to_owned();
+        let pool = UserPoolConfig {
+            name: "p".into(),
+            username_attributes: vec!["email".into()],
+            define_auth_challenge: Some(arn.clone()),
+            create_auth_challenge: Some(arn.clone()),
+            verify_auth_challenge_response: Some(arn.clone()),
+            pre_sign_up: Some(arn.clone()),
+            post_authentication: Some(arn.clone()),
+            deletion_protection: "ACTIVE".into(),
+            allow_admin_create_user_only: true,
+            recovery_mechanism: "admin_only".into(),
+            mfa: "OFF".into(),
+            tier: "LITE".into(),
+            email_sending_account: "COGNITO_DEFAULT".into(),
+            tags: [("k".to_owned(), "v".to_owned())].into(),
+            ..Default::default()
+        };
+        let input = update_request(client.update_user_pool(), "eu-west-1_X", &pool).unwrap();
+        let input = input.as_input();
+        let lambda = input
+            .get_lambda_config()
+            .as_ref()
+            .expect("LambdaConfig is always sent");
+        for trigger in [
+            lambda.define_auth_challenge(),
+            lambda.create_auth_challenge(),
+            lambda.verify_auth_challenge_response(),
+            lambda.pre_sign_up(),
+            lambda.post_authentication(),
+        ] {
+            assert_eq!(trigger, Some(arn.as_str()));
+        }
+        assert_eq!(
+            input.get_deletion_protection(),
+            &Some(DeletionProtectionType::Active)
+        );
+        assert!(
+            input
+                .get_admin_create_user_config()
+                .as_ref()
+                .is_some_and(|a| a.allow_admin_create_user_only())
+        );
+        assert!(input.get_account_recovery_setting().is_some());
+        assert!(
+            input
+                .get_policies()
+                .as_ref()
+                .and_then(|p| p.password_policy())
+                .is_some()
+        );
+        assert!(input.get_email_configuration().is_some());
+        assert!(input.get_mfa_configuration().is_some());
+        assert!(input.get_user_pool_tier().is_some());
+        assert!(input.get_auto_verified_attributes().is_some());
+        assert_eq!(
+            input.get_user_pool_tags().as_ref().map(|t| t.len()),
+            Some(1)
+        );
+    }
+}

@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests.
 
+#![allow(dead_code)] // each test binary uses its own subset
+#![allow(clippy::unwrap_used)] // test support: a panic is how a check fails
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 
 /// A path relative to the repository root.
@@ -23,4 +28,109 @@ pub fn yaml_files(dir: &str) -> Vec<PathBuf> {
 /// A repository file's text.
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A plain HTTP/1.0 GET on loopback (the emulator's inspection endpoints); the body.
+pub fn http_get(endpoint: &str, path: &str) -> String {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn cognito(endpoint: Option<&str>) -> aws_sdk_cognitoidentityprovider::Client {
+    runtime().block_on(async {
+        let mut loader = aws_config::from_env();
+        if let Some(e) = endpoint {
+            loader = loader.endpoint_url(e);
+        }
+        aws_sdk_cognitoidentityprovider::Client::new(&loader.load().await)
+    })
+}
+
+/// How many user pools carry this name, and how many app clients they hold.
+pub fn count_pools_and_clients(name: &str) -> (usize, usize) {
+    let c = cognito(None);
+    runtime().block_on(async {
+        let pools = c.list_user_pools().max_results(60).send().await.unwrap();
+        let ids: Vec<String> = pools
+            .user_pools()
+            .iter()
+            .filter(|p| p.name() == Some(name))
+            .filter_map(|p| p.id().map(str::to_owned))
+            .collect();
+        let mut clients = 0;
+        for id in &ids {
+            clients += c
+                .list_user_pool_clients()
+                .user_pool_id(id)
+                .max_results(60)
+                .send()
+                .await
+                .unwrap()
+                .user_pool_clients()
+                .len();
+        }
+        (ids.len(), clients)
+    })
+}
+
+/// A pool made by hand, outside the operator; its id.
+pub fn create_bare_pool(name: &str) -> String {
+    let c = cognito(None);
+    runtime().block_on(async {
+        let out = c
+            .create_user_pool()
+            .pool_name(name)
+            .username_attributes(
+                aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email,
+            )
+            .send()
+            .await
+            .unwrap();
+        out.user_pool().unwrap().id().unwrap().to_owned()
+    })
+}
+
+/// How many Lambda triggers a pool has wired.
+pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
+    let c = cognito(Some(endpoint));
+    runtime().block_on(async {
+        let pool = c
+            .describe_user_pool()
+            .user_pool_id(pool_id)
+            .send()
+            .await
+            .unwrap();
+        let l = pool
+            .user_pool()
+            .unwrap()
+            .lambda_config()
+            .cloned()
+            .unwrap_or_else(|| {
+                aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder().build()
+            });
+        [
+            l.define_auth_challenge(),
+            l.create_auth_challenge(),
+            l.verify_auth_challenge_response(),
+            l.pre_sign_up(),
+            l.post_authentication(),
+        ]
+        .iter()
+        .filter(|t| t.is_some())
+        .count()
+    })
 }

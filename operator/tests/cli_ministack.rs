@@ -1,0 +1,361 @@
+//! The CLI against the test bed's emulators: apply from scratch and sign in, zero writes when
+//! in sync, field-precise updates, delete and retain, crashes after every step, adoption, and
+//! (on moto, which resets omitted fields like AWS) full-configuration updates.
+//! Run by `make test`; `cargo test` alone skips these.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is how a check fails
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use passwordless_operator::reconcile::CRASH_AFTER_ENV;
+
+struct Pool {
+    dir: PathBuf,
+    name: String,
+    manifest: PathBuf,
+    state: PathBuf,
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+    reads: u64,
+    writes: u64,
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("t{:x}{:x}", nanos % 0xffff_ffff, std::process::id())
+}
+
+impl Pool {
+    fn new(spec: &str) -> Self {
+        let name = unique();
+        let dir = std::env::temp_dir().join(format!("pwp-cli-{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = Pool {
+            manifest: dir.join("pool.yaml"),
+            state: dir.join("state.json"),
+            dir,
+            name,
+        };
+        pool.write(spec);
+        pool
+    }
+
+    fn write(&self, spec: &str) {
+        let manifest = format!(
+            "apiVersion: passwordless-operator.dev/v1alpha1\nkind: PasswordlessPool\nmetadata: {{name: {}, namespace: test}}\nspec:\n{}",
+            self.name,
+            spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
+        );
+        std::fs::write(&self.manifest, manifest).unwrap();
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let zip = common::repo_file("target/lambda/bootstrap.zip");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_passwordless-operator"));
+        cmd.args(args)
+            .arg("-f")
+            .arg(&self.manifest)
+            .arg("--state")
+            .arg(&self.state)
+            .env("PWP_TRIGGER_ZIP", zip)
+            .env("RUST_BACKTRACE", "0");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (reads, writes) = stderr
+            .lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix("AWS calls: ")?;
+                let mut words = rest.split_whitespace();
+                let reads = words.next()?.parse().ok()?;
+                let writes = words.nth(1)?.parse().ok()?;
+                Some((reads, writes))
+            })
+            .unwrap_or((0, 0));
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+            reads,
+            writes,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    fn apply(&self) -> Run {
+        let run = self.run(&["apply"]);
+        assert!(run.ok, "apply failed:\n{}", run.stderr);
+        run
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+const MAGIC: &str = "strategy: magicLink
+sender: {address: no-reply@example.com}
+magicLink: {redirectUrls: ['https://app.example.com/cb']}
+signUp: AutoConfirm
+";
+
+fn needs_testbed() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "needs the test bed; run by `make test`"
+    );
+}
+
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn apply_from_scratch_signs_in_and_a_second_apply_writes_nothing() {
+    needs_testbed();
+    let pool = Pool::new(MAGIC);
+    let first = pool.apply();
+    assert!(
+        first.stdout.contains("status: 'True'") && first.stdout.contains("reason: Ready"),
+        "{}",
+        first.stdout
+    );
+    for key in [
+        "userPoolId:",
+        "clientId:",
+        "region:",
+        "issuerUrl:",
+        "jwksUrl:",
+        "COGNITO_USER_POOL_ID:",
+    ] {
+        assert!(first.stdout.contains(key), "secret data lacks {key}");
+    }
+    eprintln!(
+        "first apply: {} reads, {} writes",
+        first.reads, first.writes
+    );
+    assert!(first.writes >= 7);
+
+    let user = format!("{}@example.com", unique());
+    let signin = pool.run(&[
+        "signin",
+        "--username",
+        &user,
+        "--sign-up",
+        "--from-emulator",
+    ]);
+    assert!(signin.ok, "{}", signin.stderr);
+    assert!(
+        signin.stdout.contains(&format!("\"email\": \"{user}\"")),
+        "{}",
+        signin.stdout
+    );
+
+    let again = pool.apply();
+    assert_eq!(
+        again.writes, 0,
+        "an in-sync pool costs zero mutating calls:\n{}",
+        again.stderr
+    );
+    eprintln!(
+        "steady-state apply: {} reads, {} writes",
+        again.reads, again.writes
+    );
+    assert!(pool.run(&["plan"]).stdout.contains("No changes"));
+    assert!(pool.run(&["delete"]).ok);
+}
+
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn ttl_template_and_attempt_limit_change_only_the_lambda_configuration() {
+    needs_testbed();
+    let pool = Pool::new(MAGIC);
+    pool.apply();
+    pool.write(
+        &format!("{MAGIC}attemptLimit: 2\nemail: {{subject: 'Your link to {{{{appName}}}}'}}\n")
+            .replace(
+                "redirectUrls: ['https://app.example.com/cb']}",
+                "redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 600}",
+            ),
+    );
+    let plan = pool.run(&["plan"]).stdout;
+    let resources: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.starts_with(['+', '~', '-']))
+        .collect();
+    assert_eq!(
+        resources,
+        vec!["~ lambda function pwp-test-".to_owned() + &pool.name + "-trigger"],
+        "{plan}"
+    );
+    for field in [
+        "PWP_LINK_TTL_SECONDS: 900 -> 600",
+        "PWP_ATTEMPT_LIMIT: 1 -> 2",
+        "+ environment.PWP_EMAIL_SUBJECT: Your link to {{appName}}",
+    ] {
+        assert!(plan.contains(field), "{field} missing from:\n{plan}");
+    }
+    let applied = pool.apply();
+    assert_eq!(
+        applied.writes, 1,
+        "one UpdateFunctionConfiguration:\n{}",
+        applied.stderr
+    );
+    let user = format!("{}@example.com", unique());
+    assert!(
+        pool.run(&[
+            "signin",
+            "--username",
+            &user,
+            "--sign-up",
+            "--from-emulator"
+        ])
+        .ok
+    );
+    let mail = common::http_get(
+        &std::env::var("AWS_ENDPOINT_URL").unwrap(),
+        "/_ministack/ses/messages",
+    );
+    assert!(
+        mail.contains("Your link to your account"),
+        "the next email uses the new subject"
+    );
+    assert!(pool.run(&["delete"]).ok);
+}
+
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn delete_removes_everything_and_retain_keeps_it() {
+    needs_testbed();
+    let pool = Pool::new(MAGIC);
+    pool.apply();
+    let deleted = pool.run(&["delete"]);
+    assert!(
+        deleted.ok
+            && deleted
+                .stdout
+                .contains("Plan: 0 to create, 0 to update, 6 to delete."),
+        "{}",
+        deleted.stdout
+    );
+    let after = pool.run(&["plan"]).stdout;
+    assert!(
+        after.contains("Plan: 6 to create"),
+        "everything but the shared sender identity is gone:\n{after}"
+    );
+
+    let kept = Pool::new(&format!("{MAGIC}deletionPolicy: Retain\n"));
+    kept.apply();
+    let retained = kept.run(&["delete"]);
+    assert!(
+        retained.ok && retained.stdout.contains("Retain"),
+        "{}",
+        retained.stdout
+    );
+    assert_eq!(retained.writes, 0);
+    assert!(
+        kept.run(&["plan"]).stdout.contains("No changes"),
+        "Retain kept every resource"
+    );
+    // Switching to Delete later removes it, deletion protection included.
+    kept.write(MAGIC);
+    let removed = kept.run(&["delete"]);
+    assert!(removed.ok, "{}", removed.stderr);
+    assert!(kept.run(&["plan"]).stdout.contains("Plan: 6 to create"));
+}
+
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn a_crash_after_any_step_of_a_first_apply_resumes_without_duplicates() {
+    needs_testbed();
+    let steps = [
+        "iam role",
+        "dynamodb table",
+        "lambda function",
+        "cognito user pool",
+        "lambda permission",
+        "cognito app client",
+    ];
+    for step in steps {
+        let pool = Pool::new(MAGIC);
+        let crashed = pool.run_with(&["apply"], &[(CRASH_AFTER_ENV, step)]);
+        assert!(
+            !crashed.ok && crashed.stderr.contains("aborting on purpose"),
+            "{step}: {}",
+            crashed.stderr
+        );
+        let resumed = pool.apply();
+        assert!(
+            resumed.stdout.contains("reason: Ready"),
+            "{step}: {}",
+            resumed.stdout
+        );
+        let (pools, clients) = common::count_pools_and_clients(&format!("pwp-test-{}", pool.name));
+        assert_eq!(
+            (pools, clients),
+            (1, 1),
+            "exactly one pool and one client after a crash after {step}"
+        );
+        assert!(pool.run(&["delete"]).ok);
+    }
+}
+
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn an_existing_pool_is_adopted_not_recreated() {
+    needs_testbed();
+    let existing = common::create_bare_pool(&format!("legacy-{}", unique()));
+    let pool = Pool::new(&format!("{MAGIC}adopt: {{userPoolId: {existing}}}\n"));
+    let plan = pool.run(&["plan"]).stdout;
+    assert!(
+        plan.contains("~ cognito user pool"),
+        "adoption updates the pool in place:\n{plan}"
+    );
+    assert!(!plan.contains("+ cognito user pool"), "{plan}");
+    let applied = pool.apply();
+    assert!(
+        applied.stdout.contains(&format!("userPoolId: {existing}")),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(pool.apply().writes, 0);
+}
+
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn on_moto_a_spec_change_keeps_every_trigger_on_the_pool() {
+    needs_testbed();
+    let moto = std::env::var("PWP_MOTO_ENDPOINT_URL").expect("the test bed's moto endpoint");
+    let pool = Pool::new(MAGIC);
+    let env = [("AWS_ENDPOINT_URL", moto.as_str())];
+    let first = pool.run_with(&["apply"], &env);
+    assert!(first.ok, "{}", first.stderr);
+    // A pool-level change (deletion protection) and a trigger-level one.
+    pool.write(&format!(
+        "{MAGIC}attemptLimit: 3\ntags: {{team: identity}}\n"
+    ));
+    let second = pool.run_with(&["apply"], &env);
+    assert!(second.ok, "{}", second.stderr);
+    let id = second
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("userPoolId: "))
+        .unwrap()
+        .to_owned();
+    let triggers = common::lambda_triggers_on(&moto, &id);
+    assert_eq!(triggers, 5, "UpdateUserPool carried the whole LambdaConfig");
+}
