@@ -61,3 +61,56 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         secret_name: Some(outputs.secret_name.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observed::{ObservedIds, SenderObserved};
+
+    fn outputs(sender_status: &str) -> Outputs {
+        Outputs {
+            region: "eu-west-1".into(),
+            ids: ObservedIds {
+                user_pool_id: Some("p".into()),
+                client_id: Some("c".into()),
+                ..Default::default()
+            },
+            sender: Some(SenderObserved {
+                identity: "no-reply@example.com".into(),
+                verification_status: sender_status.into(),
+            }),
+            secret_name: "x-cognito".into(),
+            ..Default::default()
+        }
+    }
+
+    fn now() -> Time {
+        Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn an_unverified_sender_keeps_ready_false_with_an_actionable_reason() {
+        let s = status_of(&outputs("Pending"), Some(3), now());
+        let ready = &s.conditions[0];
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", reasons::SENDER_NOT_VERIFIED)
+        );
+        assert!(ready.message.contains("no-reply@example.com is Pending"));
+        assert_eq!(s.observed_generation, Some(3));
+        // The other resources are reported all the same.
+        assert_eq!(s.user_pool_id.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn a_verified_sender_and_both_ids_make_the_pool_ready() {
+        let s = status_of(&outputs("Success"), None, now());
+        assert_eq!(
+            (
+                s.conditions[0].status.as_str(),
+                s.conditions[0].reason.as_str()
+            ),
+            ("True", reasons::READY)
+        );
+    }
+}
