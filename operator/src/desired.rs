@@ -642,7 +642,7 @@ fn trigger_policy(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use passwordless_triggers::config::Config;
 

@@ -287,7 +287,8 @@ impl fmt::Display for Plan {
 mod tests {
     use super::*;
     use crate::crd::PasswordlessPoolSpec;
-    use crate::desired::{Context, SenderConfig, desired_stack};
+    use crate::desired::tests::ctx;
+    use crate::desired::{SenderConfig, desired_stack};
     use crate::names::StackNames;
     use crate::observed::SenderObserved;
 
@@ -295,16 +296,6 @@ mod tests {
 sender: {address: no-reply@example.com}
 magicLink: {redirectUrls: ['https://app.example.com/cb']}
 ";
-
-    fn ctx() -> Context {
-        Context {
-            region: "eu-west-1".into(),
-            account_id: Some("123456789012".into()),
-            code_sha256: "c2hhMjU2".into(),
-            signing_keys: "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
-            user_pool_id: Some("eu-west-1_Abc".into()),
-        }
-    }
 
     fn desired(yaml: &str) -> DesiredStack {
         let spec: PasswordlessPoolSpec = serde_yaml::from_str(yaml).unwrap();

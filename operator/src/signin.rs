@@ -47,6 +47,22 @@ enum Answer {
     IdToken(String),
 }
 
+impl Answer {
+    fn of(
+        id_token: Option<&str>,
+        session: Option<&str>,
+        parameters: Option<&HashMap<String, String>>,
+    ) -> Self {
+        match id_token {
+            Some(t) => Self::IdToken(t.to_owned()),
+            None => Self::Next(Challenge {
+                session: session.unwrap_or_default().to_owned(),
+                parameters: parameters.cloned().unwrap_or_default(),
+            }),
+        }
+    }
+}
+
 async fn initiate(c: &Clients, client_id: &str, username: &str) -> Result<Answer, SignInError> {
     let out = c
         .cognito
@@ -57,15 +73,11 @@ async fn initiate(c: &Clients, client_id: &str, username: &str) -> Result<Answer
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:InitiateAuth", e))?;
-    Ok(
-        match out.authentication_result().and_then(|r| r.id_token()) {
-            Some(t) => Answer::IdToken(t.to_owned()),
-            None => Answer::Next(Challenge {
-                session: out.session().unwrap_or_default().to_owned(),
-                parameters: out.challenge_parameters().cloned().unwrap_or_default(),
-            }),
-        },
-    )
+    Ok(Answer::of(
+        out.authentication_result().and_then(|r| r.id_token()),
+        out.session(),
+        out.challenge_parameters(),
+    ))
 }
 
 async fn respond(
@@ -91,15 +103,11 @@ async fn respond(
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:RespondToAuthChallenge", e))?;
-    Ok(
-        match out.authentication_result().and_then(|r| r.id_token()) {
-            Some(t) => Answer::IdToken(t.to_owned()),
-            None => Answer::Next(Challenge {
-                session: out.session().unwrap_or_default().to_owned(),
-                parameters: out.challenge_parameters().cloned().unwrap_or_default(),
-            }),
-        },
-    )
+    Ok(Answer::of(
+        out.authentication_result().and_then(|r| r.id_token()),
+        out.session(),
+        out.challenge_parameters(),
+    ))
 }
 
 fn expect_step(answer: Answer, step: &'static str) -> Result<Challenge, SignInError> {

@@ -248,50 +248,51 @@ fn verified(p: &UserPoolConfig) -> Vec<VerifiedAttributeType> {
         .collect()
 }
 
+/// Every pool setting the operator manages except the create-only ones (name, username
+/// attributes), on a create or an update request alike.
+macro_rules! pool_settings {
+    ($builder:expr, $p:expr) => {{
+        let s = settings($p)?;
+        $builder
+            .set_auto_verified_attributes(Some(verified($p)))
+            .lambda_config(s.lambda)
+            .deletion_protection(DeletionProtectionType::from(
+                $p.deletion_protection.as_str(),
+            ))
+            .admin_create_user_config(s.admin)
+            .account_recovery_setting(s.recovery)
+            .mfa_configuration(UserPoolMfaType::from($p.mfa.as_str()))
+            .user_pool_tier(UserPoolTierType::from($p.tier.as_str()))
+            .policies(s.policies)
+            .email_configuration(s.email)
+            .set_user_pool_tags(Some(s.tags))
+    }};
+}
+
 /// The full UpdateUserPool request: every field the operator manages, always.
 pub fn update_request(
     builder: UpdateUserPoolFluentBuilder,
     id: &str,
     p: &UserPoolConfig,
 ) -> Result<UpdateUserPoolFluentBuilder, AwsError> {
-    let s = settings(p)?;
-    Ok(builder
-        .user_pool_id(id)
-        .set_auto_verified_attributes(Some(verified(p)))
-        .lambda_config(s.lambda)
-        .deletion_protection(DeletionProtectionType::from(p.deletion_protection.as_str()))
-        .admin_create_user_config(s.admin)
-        .account_recovery_setting(s.recovery)
-        .mfa_configuration(UserPoolMfaType::from(p.mfa.as_str()))
-        .user_pool_tier(UserPoolTierType::from(p.tier.as_str()))
-        .policies(s.policies)
-        .email_configuration(s.email)
-        .set_user_pool_tags(Some(s.tags)))
+    Ok(pool_settings!(builder.user_pool_id(id), p))
 }
 
 fn create_request(
     builder: CreateUserPoolFluentBuilder,
     p: &UserPoolConfig,
 ) -> Result<CreateUserPoolFluentBuilder, AwsError> {
-    let s = settings(p)?;
-    Ok(builder
-        .pool_name(&p.name)
-        .set_username_attributes(Some(
-            p.username_attributes
-                .iter()
-                .map(|a| UsernameAttributeType::from(a.as_str()))
-                .collect(),
-        ))
-        .set_auto_verified_attributes(Some(verified(p)))
-        .lambda_config(s.lambda)
-        .deletion_protection(DeletionProtectionType::from(p.deletion_protection.as_str()))
-        .admin_create_user_config(s.admin)
-        .account_recovery_setting(s.recovery)
-        .mfa_configuration(UserPoolMfaType::from(p.mfa.as_str()))
-        .user_pool_tier(UserPoolTierType::from(p.tier.as_str()))
-        .policies(s.policies)
-        .email_configuration(s.email)
-        .set_user_pool_tags(Some(s.tags)))
+    let usernames = p
+        .username_attributes
+        .iter()
+        .map(|a| UsernameAttributeType::from(a.as_str()))
+        .collect();
+    Ok(pool_settings!(
+        builder
+            .pool_name(&p.name)
+            .set_username_attributes(Some(usernames)),
+        p
+    ))
 }
 
 /// Creates the pool; returns (id, arn).
@@ -462,24 +463,33 @@ fn units() -> TokenValidityUnitsType {
         .build()
 }
 
+/// Every client setting the operator manages, on a create or an update request alike (an update
+/// resets whatever it omits).
+macro_rules! client_settings {
+    ($builder:expr, $cl:expr) => {
+        $builder
+            .client_name(&$cl.name)
+            .set_explicit_auth_flows(Some(flows($cl)))
+            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+                $cl.prevent_user_existence_errors.as_str(),
+            ))
+            .enable_token_revocation($cl.enable_token_revocation)
+            .access_token_validity($cl.access_token_validity_minutes)
+            .id_token_validity($cl.id_token_validity_minutes)
+            .refresh_token_validity($cl.refresh_token_validity_days)
+            .token_validity_units(units())
+            .auth_session_validity($cl.auth_session_validity_minutes)
+    };
+}
+
 /// Creates the app client (no secret); returns its id.
 pub async fn create_client(c: &Clients, pool: &str, cl: &ClientConfig) -> Result<String, AwsError> {
     let out = c
         .cognito
         .create_user_pool_client()
         .user_pool_id(pool)
-        .client_name(&cl.name)
-        .generate_secret(false)
-        .set_explicit_auth_flows(Some(flows(cl)))
-        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
-            cl.prevent_user_existence_errors.as_str(),
-        ))
-        .enable_token_revocation(cl.enable_token_revocation)
-        .access_token_validity(cl.access_token_validity_minutes)
-        .id_token_validity(cl.id_token_validity_minutes)
-        .refresh_token_validity(cl.refresh_token_validity_days)
-        .token_validity_units(units())
-        .auth_session_validity(cl.auth_session_validity_minutes)
+        .generate_secret(false);
+    let out = client_settings!(out, cl)
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:CreateUserPoolClient", e))?;
@@ -496,21 +506,12 @@ pub async fn update_client(
     id: &str,
     cl: &ClientConfig,
 ) -> Result<(), AwsError> {
-    c.cognito
+    let update = c
+        .cognito
         .update_user_pool_client()
         .user_pool_id(pool)
-        .client_id(id)
-        .client_name(&cl.name)
-        .set_explicit_auth_flows(Some(flows(cl)))
-        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
-            cl.prevent_user_existence_errors.as_str(),
-        ))
-        .enable_token_revocation(cl.enable_token_revocation)
-        .access_token_validity(cl.access_token_validity_minutes)
-        .id_token_validity(cl.id_token_validity_minutes)
-        .refresh_token_validity(cl.refresh_token_validity_days)
-        .token_validity_units(units())
-        .auth_session_validity(cl.auth_session_validity_minutes)
+        .client_id(id);
+    client_settings!(update, cl)
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:UpdateUserPoolClient", e))?;
