@@ -28,7 +28,7 @@ pub const COGNITO_PRINCIPAL: &str = "cognito-idp.amazonaws.com";
 
 /// What the spec alone does not say: where, which account, which code, which keys, and the IDs
 /// of resources that already exist (None until created: "known after apply").
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Context {
     pub region: String,
     pub account_id: Option<String>,
@@ -37,6 +37,19 @@ pub struct Context {
     /// `kid:base64,kid:base64`, current first.
     pub signing_keys: String,
     pub user_pool_id: Option<String>,
+}
+
+/// Shows the signing keys as a fingerprint, never as themselves.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("region", &self.region)
+            .field("account_id", &self.account_id)
+            .field("code_sha256", &self.code_sha256)
+            .field("signing_keys", &fingerprint(&self.signing_keys))
+            .field("user_pool_id", &self.user_pool_id)
+            .finish()
+    }
 }
 
 impl Context {
@@ -778,8 +791,10 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
     }
 
     #[test]
-    fn signing_keys_never_appear_in_fields() {
+    fn signing_keys_never_appear_in_fields_or_debug_output() {
+        assert!(!format!("{:?}", ctx()).contains("MDEyMzQ1"));
         let d = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
+        assert!(!format!("{d:?}").contains("MDEyMzQ1"));
         let shown = format!("{:?}", d.function.unwrap().fields());
         assert!(!shown.contains("MDEyMzQ1"), "{shown}");
         assert!(shown.contains("(sensitive, sha256:"));

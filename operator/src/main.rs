@@ -150,12 +150,18 @@ async fn load(args: &PoolArgs) -> Result<Loaded> {
     })
 }
 
-fn known(state: &State) -> ObservedIds {
-    ObservedIds {
+/// The reconcile request for a pool, with the keys and IDs its state file holds.
+fn request<'a>(
+    pool: &'a PasswordlessPool,
+    zip: &'a [u8],
+    state: &State,
+) -> Result<Request<'a>, reconcile::Error> {
+    let known = ObservedIds {
         user_pool_id: state.user_pool_id.clone(),
         client_id: state.client_id.clone(),
         ..Default::default()
-    }
+    };
+    Request::for_pool(pool, zip, state.signing_keys_env(), known)
 }
 
 fn now() -> Time {
@@ -186,12 +192,7 @@ async fn main() -> Result<()> {
             let started = Instant::now();
             let mut l = load(&args).await?;
             l.state.state.ensure_key(0);
-            let req = Request::for_pool(
-                &l.pool,
-                &l.zip,
-                l.state.state.signing_keys_env(),
-                known(&l.state.state),
-            )?;
+            let req = request(&l.pool, &l.zip, &l.state.state)?;
             let plan = reconcile::plan_changes(&l.clients, &req).await?;
             print!("{plan}");
             eprintln!("{}", calls_line(&l.clients, started));
@@ -212,12 +213,7 @@ async fn main() -> Result<()> {
             } else if l.state.state.ensure_key(unix) {
                 l.state.state.save(&l.state.path)?;
             }
-            let req = Request::for_pool(
-                &l.pool,
-                &l.zip,
-                l.state.state.signing_keys_env(),
-                known(&l.state.state),
-            )?;
+            let req = request(&l.pool, &l.zip, &l.state.state)?;
             let applied = reconcile::apply(&l.clients, &req, &mut l.state).await?;
             for pass in &applied.changes {
                 eprint!("{pass}");
@@ -236,12 +232,7 @@ async fn main() -> Result<()> {
         Command::Delete(args) => {
             let started = Instant::now();
             let l = load(&args).await?;
-            let req = Request::for_pool(
-                &l.pool,
-                &l.zip,
-                l.state.state.signing_keys_env(),
-                known(&l.state.state),
-            )?;
+            let req = request(&l.pool, &l.zip, &l.state.state)?;
             match reconcile::delete(&l.clients, &req).await? {
                 Deleted::Retained => println!("deletionPolicy is Retain: AWS resources kept."),
                 Deleted::Removed(plan) => {

@@ -289,7 +289,7 @@ fn read_secret(
 /// Email bodies (text) and SMS texts the emulator recorded for `to`, oldest first.
 fn messages_to(endpoint: &str, to: &str) -> Result<Vec<String>, SignInError> {
     if to.starts_with('+') {
-        let all = http_get_json(endpoint, "/_ministack/sns/sms-messages")?;
+        let all = emulator_get(endpoint, "/_ministack/sns/sms-messages")?;
         return Ok(all["sms_messages"][to]
             .as_array()
             .into_iter()
@@ -297,7 +297,7 @@ fn messages_to(endpoint: &str, to: &str) -> Result<Vec<String>, SignInError> {
             .filter_map(|m| m["Message"].as_str().map(str::to_owned))
             .collect());
     }
-    let all = http_get_json(endpoint, "/_ministack/ses/messages")?;
+    let all = emulator_get(endpoint, "/_ministack/ses/messages")?;
     let mut found = Vec::new();
     for list in all["messages"]
         .as_object()
@@ -316,8 +316,8 @@ fn messages_to(endpoint: &str, to: &str) -> Result<Vec<String>, SignInError> {
     Ok(found)
 }
 
-/// A plain HTTP/1.0 GET: the emulator's inspection endpoints are plain HTTP on loopback.
-fn http_get_json(endpoint: &str, path: &str) -> Result<Value, SignInError> {
+/// A plain HTTP/1.0 GET of one of the emulator's inspection endpoints (plain HTTP on loopback).
+pub fn emulator_get(endpoint: &str, path: &str) -> Result<Value, SignInError> {
     let host = endpoint.strip_prefix("http://").ok_or_else(|| {
         flow(
             "read mailbox",

@@ -11,12 +11,19 @@ use serde::{Deserialize, Serialize};
 /// At most this many keys are kept: the current one and the previous, still accepted.
 pub const KEPT_KEYS: usize = 2;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredKey {
     pub kid: String,
     /// base64 of 32 random bytes.
     pub secret: String,
+}
+
+/// The key id only: the secret never reaches a log.
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoredKey({}, <redacted>)", self.kid)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -152,6 +159,7 @@ mod tests {
             32
         );
         assert!(s.signing_keys_env().starts_with("k300:"));
+        assert!(!format!("{s:?}").contains(&s.signing_keys[0].secret));
     }
 
     #[test]

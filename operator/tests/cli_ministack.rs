@@ -226,10 +226,10 @@ fn ttl_template_and_attempt_limit_change_only_the_lambda_configuration() {
         ])
         .ok
     );
-    let mail = common::http_get(
-        &std::env::var("AWS_ENDPOINT_URL").unwrap(),
-        "/_ministack/ses/messages",
-    );
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let mail = passwordless_operator::signin::emulator_get(&endpoint, "/_ministack/ses/messages")
+        .unwrap()
+        .to_string();
     assert!(
         mail.contains("Your link to your account"),
         "the next email uses the new subject"

@@ -58,6 +58,20 @@ fn environment(f: &FunctionConfig) -> Environment {
     Environment::builder().set_variables(Some(vars)).build()
 }
 
+/// Every function setting the operator manages, on a create or an update request alike.
+macro_rules! function_settings {
+    ($builder:expr, $f:expr) => {
+        $builder
+            .function_name(&$f.name)
+            .runtime(Runtime::from($f.runtime.as_str()))
+            .handler(&$f.handler)
+            .role(&$f.role_arn)
+            .memory_size($f.memory_mb)
+            .timeout($f.timeout_seconds)
+            .environment(environment($f))
+    };
+}
+
 /// Waits until the function can be invoked and updated again (Active, last update done).
 pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
     wait_for(
@@ -104,16 +118,8 @@ pub async fn create(
     // Lambda says so with InvalidParameterValueException. Retry that for a while.
     let mut attempt = 0;
     let arn = loop {
-        let out = c
-            .lambda
-            .create_function()
-            .function_name(&f.name)
-            .runtime(Runtime::from(f.runtime.as_str()))
-            .handler(&f.handler)
-            .role(&f.role_arn)
-            .memory_size(f.memory_mb)
-            .timeout(f.timeout_seconds)
-            .environment(environment(f))
+        let out = c.lambda.create_function();
+        let out = function_settings!(out, f)
             .code(
                 FunctionCode::builder()
                     .zip_file(Blob::new(zip.to_vec()))
@@ -155,15 +161,8 @@ pub async fn update(
     config_only.code_sha256 = f.code_sha256.clone();
     if &config_only != f {
         wait_ready(c, &f.name).await?;
-        c.lambda
-            .update_function_configuration()
-            .function_name(&f.name)
-            .runtime(Runtime::from(f.runtime.as_str()))
-            .handler(&f.handler)
-            .role(&f.role_arn)
-            .memory_size(f.memory_mb)
-            .timeout(f.timeout_seconds)
-            .environment(environment(f))
+        let update = c.lambda.update_function_configuration();
+        function_settings!(update, f)
             .send()
             .await
             .map_err(|e| call_error("lambda:UpdateFunctionConfiguration", e))?;

@@ -51,12 +51,6 @@ impl CallCounter {
             .map(|(_, n)| n)
             .sum()
     }
-
-    pub fn reset(&self) {
-        if let Ok(mut c) = self.calls.lock() {
-            c.clear();
-        }
-    }
 }
 
 impl Intercept for CallCounter {
@@ -127,9 +121,7 @@ impl Clients {
             lambda: client!(aws_sdk_lambda),
             cognito: client!(aws_sdk_cognitoidentityprovider),
             sts: client!(aws_sdk_sts),
-            endpoint: std::env::var("AWS_ENDPOINT_URL")
-                .ok()
-                .filter(|e| !e.is_empty()),
+            endpoint: config.endpoint_url().map(str::to_owned),
             calls,
             region,
         })

@@ -3,8 +3,6 @@
 #![allow(dead_code)] // each test binary uses its own subset
 #![allow(clippy::unwrap_used)] // test support: a panic is how a check fails
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 
 /// A path relative to the repository root.
@@ -28,19 +26,6 @@ pub fn yaml_files(dir: &str) -> Vec<PathBuf> {
 /// A repository file's text.
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A plain HTTP/1.0 GET on loopback (the emulator's inspection endpoints); the body.
-pub fn http_get(endpoint: &str, path: &str) -> String {
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
