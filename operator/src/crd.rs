@@ -480,3 +480,12 @@ impl PasswordlessPool {
         }
     }
 }
+
+impl PasswordlessPoolSpec {
+    /// How long a sign-in link or code stays valid: a retired signing key is kept this long.
+    pub fn link_lifetime_seconds(&self) -> u64 {
+        let link = self.magic_link.as_ref().map(|m| m.ttl_seconds);
+        let code = self.otp.as_ref().map(|o| o.ttl_seconds);
+        u64::from(link.into_iter().chain(code).max().unwrap_or(900))
+    }
+}

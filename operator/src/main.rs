@@ -1,8 +1,9 @@
-//! The `passwordless-operator` command line: `crd`, and `plan` / `apply` / `delete` against AWS
-//! (or an emulator, through `AWS_ENDPOINT_URL`) with no cluster at all.
+//! The `passwordless-operator` command line: `run` (the in-cluster controller), `crd`, and
+//! `plan` / `apply` / `delete` / `signin` against AWS (or an emulator, through
+//! `AWS_ENDPOINT_URL`) with no cluster at all.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -23,6 +24,56 @@ use passwordless_operator::status::status_of;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log as text or as one JSON object per line. Filter with RUST_LOG (default: info).
+    #[arg(
+        long,
+        global = true,
+        env = "PWP_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Namespaces to watch, comma-separated [default: all namespaces].
+    #[arg(long, env = "PWP_NAMESPACES", value_delimiter = ',')]
+    namespaces: Vec<String>,
+    /// The operator's own namespace: signing-key Secrets and the leader Lease live there.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "passwordless-operator")]
+    operator_namespace: String,
+    /// How often an in-sync pool is compared with AWS again, to undo drift.
+    #[arg(long, env = "PWP_RESYNC_SECONDS", default_value_t = 300)]
+    resync_seconds: u64,
+    /// Pools reconciled at once.
+    #[arg(long, env = "PWP_CONCURRENCY", default_value_t = 4)]
+    concurrency: usize,
+    /// Where /healthz, /readyz and /metrics are served (0.0.0.0:8080 in a pod).
+    #[arg(long, env = "PWP_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    http_addr: std::net::SocketAddr,
+    /// The leader-election Lease, in the operator namespace.
+    #[arg(long, env = "PWP_LEASE_NAME", default_value = "passwordless-operator")]
+    lease_name: String,
+    /// How long a leader that stopped renewing keeps the Lease: the worst-case failover time.
+    #[arg(long, env = "PWP_LEASE_SECONDS", default_value_t = 15)]
+    lease_seconds: u64,
+    /// This replica's name in the Lease and in events [default: <hostname>-<pid>].
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// The trigger zip deployed to every pool's Lambda function.
+    #[arg(
+        long,
+        env = "PWP_TRIGGER_ZIP",
+        default_value = "target/lambda/bootstrap.zip"
+    )]
+    zip: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -51,6 +102,8 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the controller: reconcile PasswordlessPools in the cluster (with leader election).
+    Run(RunArgs),
     /// Print the PasswordlessPool CustomResourceDefinition as YAML.
     Crd,
     /// Show what `apply` would create, update or delete in AWS, field by field. Writes nothing.
@@ -91,7 +144,7 @@ struct StateFile {
 }
 
 impl IdSink for StateFile {
-    fn record(&mut self, ids: &ObservedIds) -> Result<(), String> {
+    async fn record(&mut self, ids: &ObservedIds) -> Result<(), String> {
         let before = self.state.clone();
         if ids.user_pool_id.is_some() {
             self.state.user_pool_id = ids.user_pool_id.clone();
@@ -177,13 +230,124 @@ fn calls_line(clients: &Clients, started: Instant) -> String {
     )
 }
 
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
+/// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.
+async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Leader election, then the controllers, until SIGTERM (the Lease is handed back) or until the
+/// Lease is lost (the process exits, so two replicas never reconcile at once).
+async fn run(args: RunArgs) -> Result<()> {
+    use futures::FutureExt;
+    use passwordless_operator::controller::{self, leader};
+    use passwordless_operator::{http, metrics::Metrics};
+    use std::sync::Arc;
+
+    let zip = std::fs::read(&args.zip).with_context(|| {
+        format!(
+            "reading the trigger zip {} (build it with `make triggers`, or set PWP_TRIGGER_ZIP)",
+            args.zip.display()
+        )
+    })?;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to Kubernetes")?;
+    let metrics = Arc::new(Metrics::default());
+    let listener = tokio::net::TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("listening on {}", args.http_addr))?;
+    tokio::spawn(http::serve(listener, metrics.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stopping = stopped.map(|_| ()).shared();
+    tokio::spawn(async move {
+        termination().await;
+        tracing::info!("termination signal: finishing reconciles in flight");
+        let _ = stop.send(());
+    });
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "passwordless-operator".into());
+        format!("{host}-{}", std::process::id())
+    });
+    let lease = leader::Leader::new(
+        client.clone(),
+        leader::LeaseSettings {
+            name: args.lease_name.clone(),
+            namespace: args.operator_namespace.clone(),
+            identity: identity.clone(),
+            duration: Duration::from_secs(args.lease_seconds.max(2)),
+        },
+    );
+    tracing::info!(%identity, lease = %args.lease_name, "waiting for the leader lease");
+    tokio::select! {
+        () = lease.acquire(|| metrics.set_ready(true)) => {}
+        () = stopping.clone() => return Ok(()),
+    }
+    metrics.set_leader(true);
+    tracing::info!(
+        %identity,
+        namespaces = %if args.namespaces.is_empty() { "all".to_owned() } else { args.namespaces.join(",") },
+        "leading: reconciling PasswordlessPools"
+    );
+    let ctx = Arc::new(controller::Context::new(
+        client,
+        controller::Settings {
+            namespaces: args.namespaces,
+            keys_namespace: args.operator_namespace,
+            resync: Duration::from_secs(args.resync_seconds.max(1)),
+            concurrency: args.concurrency.max(1),
+            identity,
+        },
+        zip,
+        metrics.clone(),
+    ));
+    tokio::select! {
+        () = controller::run(ctx, stopping) => {}
+        () = lease.keep() => {
+            metrics.set_leader(false);
+            bail!("lost the leader lease; exiting so that only one replica reconciles");
+        }
+    }
+    metrics.set_leader(false);
+    match lease.release().await {
+        Ok(()) => tracing::info!("stopped; leader lease released"),
+        Err(e) => {
+            tracing::warn!(error = %e, "releasing the leader lease failed; it expires on its own")
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Run(args) => run(args).await?,
         Command::Crd => print!(
             "{}",
             passwordless_operator::crdgen::custom_resource_definition_yaml()
@@ -207,11 +371,16 @@ async fn main() -> Result<()> {
             let unix = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_secs();
+            let keys = &mut l.state.state;
+            let mut changed = keys.prune_keys(unix, l.pool.spec.link_lifetime_seconds());
             if rotate_signing_key {
-                l.state.state.rotate_key(unix);
-                l.state.state.save(&l.state.path)?;
-            } else if l.state.state.ensure_key(unix) {
-                l.state.state.save(&l.state.path)?;
+                keys.rotate_key(unix);
+                changed = true;
+            } else {
+                changed |= keys.ensure_key(unix);
+            }
+            if changed {
+                keys.save(&l.state.path)?;
             }
             let req = request(&l.pool, &l.zip, &l.state.state)?;
             let applied = reconcile::apply(&l.clients, &req, &mut l.state).await?;

@@ -60,8 +60,11 @@ impl Error {
 }
 
 /// Where IDs go as soon as AWS assigns them: the CLI's state file, the controller's status.
-pub trait IdSink {
-    fn record(&mut self, ids: &ObservedIds) -> Result<(), String>;
+pub trait IdSink: Send {
+    fn record(
+        &mut self,
+        ids: &ObservedIds,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
 }
 
 /// What one pool needs besides its spec.
@@ -325,7 +328,7 @@ pub async fn apply(
     let mut changes = Vec::new();
     for _ in 0..MAX_PASSES {
         let (observed, ctx, desired) = observe(c, req).await?;
-        sink.record(&observed.ids).map_err(Error::Record)?;
+        sink.record(&observed.ids).await.map_err(Error::Record)?;
         let pass = plan(&observed, &desired);
         if pass.is_empty() {
             return Ok(Applied {
@@ -416,7 +419,7 @@ async fn apply_pass(
                 ids.user_pool_id = Some(id.clone());
                 ids.user_pool_arn = Some(arn);
                 ctx.user_pool_id = Some(id);
-                sink.record(&ids).map_err(Error::Record)?;
+                sink.record(&ids).await.map_err(Error::Record)?;
             }
             (Resource::UserPool, Action::Update) => {
                 if let Some(id) = &ids.user_pool_id {
@@ -440,7 +443,7 @@ async fn apply_pass(
                 if let Some(pool) = &ids.user_pool_id {
                     ids.client_id =
                         Some(aws::cognito::create_client(c, pool, &desired.client).await?);
-                    sink.record(&ids).map_err(Error::Record)?;
+                    sink.record(&ids).await.map_err(Error::Record)?;
                 }
             }
             (Resource::AppClient, Action::Update) => {

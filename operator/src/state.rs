@@ -8,8 +8,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-/// At most this many keys are kept: the current one and the previous, still accepted.
-pub const KEPT_KEYS: usize = 2;
+/// A bound on the keys kept (the trigger's environment is limited to 4 KB): the current one and
+/// retired ones whose links may still be in flight.
+pub const MAX_KEYS: usize = 4;
 
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -17,6 +18,10 @@ pub struct StoredKey {
     pub kid: String,
     /// base64 of 32 random bytes.
     pub secret: String,
+    /// When a newer key replaced it (Unix seconds): it is still accepted until every link it
+    /// signed has expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<u64>,
 }
 
 /// The key id only: the secret never reaches a log.
@@ -36,6 +41,9 @@ pub struct State {
     /// Newest first.
     #[serde(default)]
     pub signing_keys: Vec<StoredKey>,
+    /// The value of the rotation annotation last acted on (controller only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_handled: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +116,7 @@ impl State {
         false
     }
 
-    /// A new current key from the OS CSPRNG; the previous one stays accepted, older ones go.
+    /// A new current key from the OS CSPRNG; the previous one is retired, still accepted.
     pub fn rotate_key(&mut self, now_unix: u64) {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).expect("the operating system's random source is available");
@@ -118,14 +126,35 @@ impl State {
         } else {
             kid
         };
+        for key in &mut self.signing_keys {
+            key.retired_at.get_or_insert(now_unix);
+        }
         self.signing_keys.insert(
             0,
             StoredKey {
                 kid,
                 secret: STANDARD.encode(secret),
+                retired_at: None,
             },
         );
-        self.signing_keys.truncate(KEPT_KEYS);
+        self.signing_keys.truncate(MAX_KEYS);
+    }
+
+    /// Drops retired keys once every link they signed (valid `link_lifetime` seconds) has
+    /// expired; returns whether any went.
+    pub fn prune_keys(&mut self, now_unix: u64, link_lifetime: u64) -> bool {
+        let before = self.signing_keys.len();
+        self.signing_keys
+            .retain(|k| k.retired_at.is_none_or(|at| at + link_lifetime > now_unix));
+        self.signing_keys.len() != before
+    }
+
+    /// When the next retired key may go (Unix seconds), if any is waiting.
+    pub fn next_key_expiry(&self, link_lifetime: u64) -> Option<u64> {
+        self.signing_keys
+            .iter()
+            .filter_map(|k| k.retired_at.map(|at| at + link_lifetime))
+            .min()
     }
 
     /// The trigger's `PWP_SIGNING_KEYS` value: current first.
@@ -143,23 +172,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_rotate_keeping_the_previous_one() {
+    fn a_rotated_key_stays_accepted_until_its_links_have_expired() {
         let mut s = State::default();
         assert!(s.ensure_key(100));
         assert!(!s.ensure_key(101));
         let first = s.signing_keys[0].clone();
         s.rotate_key(200);
         s.rotate_key(300);
+        // Links live 150 s: the first key (retired at 200) still covers links until 350.
+        assert!(!s.prune_keys(349, 150));
+        assert_eq!(s.signing_keys.len(), 3);
+        assert_eq!(s.next_key_expiry(150), Some(350));
+        assert!(s.prune_keys(350, 150));
         assert_eq!(s.signing_keys.len(), 2);
-        assert_eq!(s.signing_keys[0].kid, "k300");
-        assert_eq!(s.signing_keys[1].kid, "k200");
         assert!(!s.signing_keys.contains(&first));
+        assert_eq!(s.signing_keys[0].kid, "k300");
+        assert_eq!(s.signing_keys[0].retired_at, None);
+        assert_eq!(s.signing_keys[1].kid, "k200");
+        assert_eq!(s.signing_keys[1].retired_at, Some(300));
+        assert!(s.prune_keys(450, 150));
+        assert_eq!(s.signing_keys.len(), 1);
+        assert_eq!(s.next_key_expiry(150), None);
         assert_eq!(
             STANDARD.decode(&s.signing_keys[0].secret).unwrap().len(),
             32
         );
         assert!(s.signing_keys_env().starts_with("k300:"));
         assert!(!format!("{s:?}").contains(&s.signing_keys[0].secret));
+    }
+
+    #[test]
+    fn rotations_in_a_burst_keep_a_bounded_number_of_keys() {
+        let mut s = State::default();
+        for t in 0..10 {
+            s.rotate_key(t);
+        }
+        assert_eq!(s.signing_keys.len(), MAX_KEYS);
+        assert_eq!(s.signing_keys[0].kid, "k9");
     }
 
     #[test]

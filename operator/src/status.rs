@@ -13,6 +13,86 @@ pub mod reasons {
     pub const AWS_ERROR: &str = "AwsError";
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const DELETING: &str = "Deleting";
+
+    /// Whether a condition with this reason deserves a Warning event rather than a Normal one.
+    pub fn is_warning(reason: &str) -> bool {
+        matches!(reason, SENDER_NOT_VERIFIED | AWS_ERROR | INVALID_SPEC)
+    }
+}
+
+/// The `Ready` condition, the one condition this API reports.
+pub fn ready_condition(
+    ok: bool,
+    reason: &str,
+    message: String,
+    generation: Option<i64>,
+    now: Time,
+) -> Condition {
+    Condition {
+        type_: reasons::READY.to_owned(),
+        status: if ok { "True" } else { "False" }.to_owned(),
+        reason: reason.to_owned(),
+        message,
+        last_transition_time: now,
+        observed_generation: generation,
+    }
+}
+
+/// The reported `Ready` condition of a status, if any.
+pub fn ready_of(status: Option<&PasswordlessPoolStatus>) -> Option<&Condition> {
+    status?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == reasons::READY)
+}
+
+/// The last reported status with `Ready` replaced: IDs and URLs stay as they were, since a failed
+/// or pending step says nothing new about them.
+pub fn with_ready(
+    previous: Option<&PasswordlessPoolStatus>,
+    ok: bool,
+    reason: &str,
+    message: String,
+    generation: Option<i64>,
+    now: Time,
+) -> PasswordlessPoolStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.conditions = vec![ready_condition(ok, reason, message, generation, now)];
+    status
+}
+
+/// What writing `next` over `previous` amounts to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    /// `next`, keeping the previous `lastTransitionTime` when `Ready` did not flip.
+    pub status: PasswordlessPoolStatus,
+    /// Anything differs: the status needs a write.
+    pub changed: bool,
+    /// The `Ready` reason changed (or appeared): worth an event.
+    pub transition: bool,
+}
+
+pub fn settle(previous: Option<&PasswordlessPoolStatus>, next: PasswordlessPoolStatus) -> Settled {
+    let mut status = next;
+    let before = ready_of(previous);
+    if let (Some(before), Some(after)) = (
+        before,
+        status
+            .conditions
+            .iter_mut()
+            .find(|c| c.type_ == reasons::READY),
+    ) {
+        if before.status == after.status {
+            after.last_transition_time = before.last_transition_time.clone();
+        }
+    }
+    let transition =
+        before.map(|c| c.reason.as_str()) != ready_of(Some(&status)).map(|c| c.reason.as_str());
+    Settled {
+        changed: previous != Some(&status),
+        transition,
+        status,
+    }
 }
 
 /// The status after a successful apply.
@@ -39,14 +119,7 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
     };
     PasswordlessPoolStatus {
         observed_generation: generation,
-        conditions: vec![Condition {
-            type_: reasons::READY.to_owned(),
-            status: if ok { "True" } else { "False" }.to_owned(),
-            reason: reason.to_owned(),
-            message,
-            last_transition_time: now,
-            observed_generation: generation,
-        }],
+        conditions: vec![ready_condition(ok, reason, message, generation, now)],
         user_pool_id: outputs.ids.user_pool_id.clone(),
         user_pool_arn: outputs.ids.user_pool_arn.clone(),
         client_id: outputs.ids.client_id.clone(),
@@ -59,6 +132,23 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         }),
         trigger_function_arns: outputs.ids.function_arn.clone().into_iter().collect(),
         secret_name: Some(outputs.secret_name.clone()),
+    }
+}
+
+/// What a status reports, as the output Secret needs it.
+pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
+    Outputs {
+        region: status.region.clone().unwrap_or_default(),
+        ids: crate::observed::ObservedIds {
+            user_pool_id: status.user_pool_id.clone(),
+            user_pool_arn: status.user_pool_arn.clone(),
+            client_id: status.client_id.clone(),
+            ..Default::default()
+        },
+        issuer_url: status.issuer_url.clone(),
+        jwks_url: status.jwks_url.clone(),
+        sender: None,
+        secret_name: status.secret_name.clone().unwrap_or_default(),
     }
 }
 
@@ -112,5 +202,52 @@ mod tests {
             ),
             ("True", reasons::READY)
         );
+    }
+
+    fn at(seconds: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(seconds).unwrap())
+    }
+
+    #[test]
+    fn an_unchanged_status_needs_no_write_and_no_event() {
+        let first = status_of(&outputs("Success"), Some(1), at(10));
+        let again = settle(
+            Some(&first),
+            status_of(&outputs("Success"), Some(1), at(99)),
+        );
+        assert!(!again.changed && !again.transition);
+        assert_eq!(again.status, first);
+    }
+
+    #[test]
+    fn a_new_generation_is_written_without_an_event_and_keeps_the_transition_time() {
+        let first = status_of(&outputs("Success"), Some(1), at(10));
+        let next = settle(
+            Some(&first),
+            status_of(&outputs("Success"), Some(2), at(99)),
+        );
+        assert!(next.changed && !next.transition);
+        assert_eq!(next.status.conditions[0].last_transition_time, at(10));
+        assert_eq!(next.status.observed_generation, Some(2));
+    }
+
+    #[test]
+    fn a_failure_flips_ready_keeps_the_ids_and_is_a_transition() {
+        let first = status_of(&outputs("Success"), Some(1), at(10));
+        let failed = with_ready(
+            Some(&first),
+            false,
+            reasons::AWS_ERROR,
+            "AWS iam:DeleteRole failed".into(),
+            Some(1),
+            at(20),
+        );
+        let next = settle(Some(&first), failed);
+        assert!(next.changed && next.transition);
+        assert_eq!(next.status.conditions[0].last_transition_time, at(20));
+        assert_eq!(next.status.user_pool_id.as_deref(), Some("p"));
+        assert!(reasons::is_warning(&next.status.conditions[0].reason));
+        // The first status ever written is a transition too.
+        assert!(settle(None, first).transition);
     }
 }

@@ -26,6 +26,7 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
 pub async fn find_pool(c: &Clients, name: &str) -> Result<Option<String>, AwsError> {
     let mut token = None;
     loop {
+        c.pace.wait("ListUserPools").await;
         let out = c
             .cognito
             .list_user_pools()
@@ -54,6 +55,7 @@ pub async fn observe_pool(
     id: &str,
     desired: &UserPoolConfig,
 ) -> Result<Option<(String, UserPoolConfig)>, AwsError> {
+    c.pace.wait("DescribeUserPool").await;
     let pool = match c.cognito.describe_user_pool().user_pool_id(id).send().await {
         Ok(out) => out
             .user_pool
@@ -64,6 +66,7 @@ pub async fn observe_pool(
     let arn = pool.arn().unwrap_or_default().to_owned();
     let mut observed = pool_config(&pool, desired);
     if desired.web_authn_relying_party_id.is_some() {
+        c.pace.wait("GetUserPoolMfaConfig").await;
         let mfa = c
             .cognito
             .get_user_pool_mfa_config()
@@ -81,6 +84,7 @@ pub async fn observe_pool(
 
 /// Who owns a pool, by its owner tag.
 pub async fn owner_of(c: &Clients, id: &str) -> Result<Option<String>, AwsError> {
+    c.pace.wait("DescribeUserPool").await;
     let out = c
         .cognito
         .describe_user_pool()
@@ -297,6 +301,7 @@ fn create_request(
 
 /// Creates the pool; returns (id, arn).
 pub async fn create_pool(c: &Clients, p: &UserPoolConfig) -> Result<(String, String), AwsError> {
+    c.pace.wait("CreateUserPool").await;
     let out = create_request(c.cognito.create_user_pool(), p)?
         .send()
         .await
@@ -310,6 +315,7 @@ pub async fn create_pool(c: &Clients, p: &UserPoolConfig) -> Result<(String, Str
 }
 
 pub async fn update_pool(c: &Clients, id: &str, p: &UserPoolConfig) -> Result<(), AwsError> {
+    c.pace.wait("UpdateUserPool").await;
     update_request(c.cognito.update_user_pool(), id, p)?
         .send()
         .await
@@ -324,6 +330,7 @@ async fn set_web_authn(c: &Clients, id: &str, p: &UserPoolConfig) -> Result<(), 
     let web_authn = WebAuthnConfigurationType::builder()
         .relying_party_id(rp)
         .build();
+    c.pace.wait("SetUserPoolMfaConfig").await;
     c.cognito
         .set_user_pool_mfa_config()
         .user_pool_id(id)
@@ -337,6 +344,7 @@ async fn set_web_authn(c: &Clients, id: &str, p: &UserPoolConfig) -> Result<(), 
 
 /// Deletes the pool (deletion protection must be off). Already gone counts as done.
 pub async fn delete_pool(c: &Clients, id: &str) -> Result<(), AwsError> {
+    c.pace.wait("DeleteUserPool").await;
     match c.cognito.delete_user_pool().user_pool_id(id).send().await {
         Ok(_) => Ok(()),
         Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
@@ -348,6 +356,7 @@ pub async fn delete_pool(c: &Clients, id: &str) -> Result<(), AwsError> {
 pub async fn find_client(c: &Clients, pool: &str, name: &str) -> Result<Option<String>, AwsError> {
     let mut token = None;
     loop {
+        c.pace.wait("ListUserPoolClients").await;
         let out = c
             .cognito
             .list_user_pool_clients()
@@ -387,6 +396,7 @@ pub async fn observe_client(
     id: &str,
     desired: &ClientConfig,
 ) -> Result<Option<ClientConfig>, AwsError> {
+    c.pace.wait("DescribeUserPoolClient").await;
     let out = match c
         .cognito
         .describe_user_pool_client()
@@ -484,6 +494,7 @@ macro_rules! client_settings {
 
 /// Creates the app client (no secret); returns its id.
 pub async fn create_client(c: &Clients, pool: &str, cl: &ClientConfig) -> Result<String, AwsError> {
+    c.pace.wait("CreateUserPoolClient").await;
     let out = c
         .cognito
         .create_user_pool_client()
@@ -506,6 +517,7 @@ pub async fn update_client(
     id: &str,
     cl: &ClientConfig,
 ) -> Result<(), AwsError> {
+    c.pace.wait("UpdateUserPoolClient").await;
     let update = c
         .cognito
         .update_user_pool_client()
@@ -519,6 +531,7 @@ pub async fn update_client(
 }
 
 pub async fn delete_client(c: &Clients, pool: &str, id: &str) -> Result<(), AwsError> {
+    c.pace.wait("DeleteUserPoolClient").await;
     match c
         .cognito
         .delete_user_pool_client()

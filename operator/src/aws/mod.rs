@@ -6,6 +6,7 @@
 pub mod cognito;
 pub mod iam;
 pub mod lambda;
+pub mod pace;
 pub mod ses;
 pub mod table;
 
@@ -85,6 +86,8 @@ pub struct Clients {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub sts: aws_sdk_sts::Client,
     pub calls: CallCounter,
+    /// Spaces Cognito control-plane calls within its per-category quotas.
+    pub pace: Arc<pace::Pace>,
     pub region: String,
     /// The configured endpoint (an emulator), if any: JWKS URLs follow it.
     pub endpoint: Option<String>,
@@ -123,6 +126,7 @@ impl Clients {
             sts: client!(aws_sdk_sts),
             endpoint: config.endpoint_url().map(str::to_owned),
             calls,
+            pace: Arc::default(),
             region,
         })
     }

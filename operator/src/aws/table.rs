@@ -15,19 +15,28 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
     r.map_err(|e| AwsError::Unexpected(e.to_string()))
 }
 
+/// One call per resync: DescribeTimeToLive answers "not found" for a missing table, and the TTL
+/// is the only table setting that can drift (key schema and billing mode never change).
 pub async fn observe(c: &Clients, name: &str) -> Result<Option<TableConfig>, AwsError> {
-    match c.dynamodb.describe_table().table_name(name).send().await {
-        Ok(_) => {}
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error("dynamodb:DescribeTable", e)),
-    }
-    let ttl = c
+    let ttl = match c
         .dynamodb
         .describe_time_to_live()
         .table_name(name)
         .send()
         .await
-        .map_err(|e| call_error("dynamodb:DescribeTimeToLive", e))?;
+    {
+        Ok(ttl) => ttl,
+        // moto says `ResourceNotFound`, DynamoDB and ministack `ResourceNotFoundException`.
+        Err(e)
+            if matches!(
+                code_of(&e),
+                Some("ResourceNotFoundException" | "ResourceNotFound")
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(call_error("dynamodb:DescribeTimeToLive", e)),
+    };
     let ttl_attribute = ttl
         .time_to_live_description()
         .filter(|d| {

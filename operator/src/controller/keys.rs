@@ -1,0 +1,223 @@
+//! The signing keys of each pool, in a Secret of the operator's own namespace: application
+//! service accounts in the pool's namespace get no access to it under the chart's RBAC, and the
+//! output Secret they mount never holds a key.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, PostParams};
+use sha2::{Digest, Sha256};
+
+use super::{Error, MANAGED_BY_LABEL, ROTATE_ANNOTATION};
+use crate::crd::PasswordlessPool;
+use crate::names::MANAGED_BY;
+use crate::state::State;
+
+const DATA_KEY: &str = "keys.json";
+/// Secret names are DNS subdomains of at most 253 characters.
+const MAX_NAME: usize = 253;
+
+/// `pwp-keys.<namespace>.<name>`: a namespace has no dots, so the name is unambiguous.
+pub fn secret_name(namespace: &str, name: &str) -> String {
+    let plain = format!("pwp-keys.{namespace}.{name}");
+    if plain.len() <= MAX_NAME {
+        return plain;
+    }
+    let digest = Sha256::digest(format!("{namespace}/{name}").as_bytes());
+    let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{hash}",
+        plain[..MAX_NAME - 17].trim_end_matches(['-', '.'])
+    )
+}
+
+/// The keys to use now, from the stored ones: one is made if none exists, a new value of the
+/// rotation annotation rotates once, and retired keys go once their links have expired.
+/// Returns whether anything changed (and must be stored before use).
+pub fn next_keys(
+    stored: Option<State>,
+    rotation: Option<&str>,
+    now_unix: u64,
+    link_lifetime: u64,
+) -> (State, bool) {
+    let mut keys = stored.unwrap_or_default();
+    let created = keys.ensure_key(now_unix);
+    let mut changed = created;
+    if let Some(request) = rotation {
+        if keys.rotation_handled.as_deref() != Some(request) {
+            // A key made just now is already fresh: record the request without rotating.
+            if !created {
+                keys.rotate_key(now_unix);
+            }
+            keys.rotation_handled = Some(request.to_owned());
+            changed = true;
+        }
+    }
+    changed |= keys.prune_keys(now_unix, link_lifetime);
+    (keys, changed)
+}
+
+pub struct KeyStore {
+    api: Api<Secret>,
+}
+
+impl KeyStore {
+    pub fn new(client: kube::Client, namespace: &str) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+        }
+    }
+
+    async fn load(&self, name: &str) -> Result<Option<(Secret, State)>, Error> {
+        let Some(secret) = self.api.get_opt(name).await? else {
+            return Ok(None);
+        };
+        let bytes = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(DATA_KEY))
+            .map(|b| b.0.clone())
+            .unwrap_or_default();
+        // The Secret's content is never quoted in the error: it is key material.
+        let keys: State = serde_json::from_slice(&bytes).map_err(|_| {
+            Error::Keys(format!(
+                "Secret {name} does not hold valid {DATA_KEY}; delete it to start over with new keys"
+            ))
+        })?;
+        Ok(Some((secret, keys)))
+    }
+
+    /// The pool's keys, made or rotated (and stored first) as `next_keys` says.
+    pub async fn ensure(&self, pool: &PasswordlessPool, now_unix: u64) -> Result<State, Error> {
+        let (namespace, name) = super::namespace_and_name(pool)?;
+        let secret_name = secret_name(namespace, name);
+        let stored = self.load(&secret_name).await?;
+        let rotation = pool
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ROTATE_ANNOTATION))
+            .map(String::as_str);
+        let (keys, changed) = next_keys(
+            stored.as_ref().map(|(_, k)| k.clone()),
+            rotation,
+            now_unix,
+            pool.spec.link_lifetime_seconds(),
+        );
+        if !changed {
+            return Ok(keys);
+        }
+        let data = serde_json::to_vec(&keys)
+            .map_err(|e| Error::Keys(format!("serializing keys failed: {e}")))?;
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(secret_name.clone()),
+                labels: Some(BTreeMap::from([(
+                    MANAGED_BY_LABEL.to_owned(),
+                    MANAGED_BY.to_owned(),
+                )])),
+                annotations: Some(BTreeMap::from([(
+                    "passwordless-operator.dev/pool".to_owned(),
+                    format!("{namespace}/{name}"),
+                )])),
+                resource_version: stored
+                    .as_ref()
+                    .and_then(|(s, _)| s.metadata.resource_version.clone()),
+                ..Default::default()
+            },
+            type_: Some("Opaque".to_owned()),
+            data: Some(BTreeMap::from([(DATA_KEY.to_owned(), ByteString(data))])),
+            ..Default::default()
+        };
+        // Create or replace at the version read: a concurrent writer makes this fail (409) and
+        // the reconcile retries from a fresh read, so keys are never silently overwritten.
+        let pp = PostParams::default();
+        match stored {
+            None => self.api.create(&pp, &secret).await?,
+            Some(_) => self.api.replace(&secret_name, &pp, &secret).await?,
+        };
+        tracing::info!(
+            pool = %format!("{namespace}/{name}"),
+            kids = %keys.signing_keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>().join(","),
+            "signing keys stored"
+        );
+        Ok(keys)
+    }
+
+    /// The stored keys, if any: cleanup needs no new ones.
+    pub async fn get(&self, pool: &PasswordlessPool) -> Result<Option<State>, Error> {
+        let (namespace, name) = super::namespace_and_name(pool)?;
+        Ok(self
+            .load(&secret_name(namespace, name))
+            .await?
+            .map(|(_, k)| k))
+    }
+
+    pub async fn delete(&self, pool: &PasswordlessPool) -> Result<(), Error> {
+        let (namespace, name) = super::namespace_and_name(pool)?;
+        match self
+            .api
+            .delete(&secret_name(namespace, name), &DeleteParams::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_key_is_made_once_and_stays() {
+        let (keys, changed) = next_keys(None, None, 100, 900);
+        assert!(changed);
+        assert_eq!(keys.signing_keys.len(), 1);
+        let (again, changed) = next_keys(Some(keys.clone()), None, 200, 900);
+        assert!(!changed);
+        assert_eq!(again, keys);
+    }
+
+    #[test]
+    fn each_new_annotation_value_rotates_once_and_the_old_key_waits_out_the_link_lifetime() {
+        let (keys, _) = next_keys(None, None, 100, 900);
+        let first = keys.signing_keys[0].kid.clone();
+        let (rotated, changed) = next_keys(Some(keys), Some("2026-11-21"), 200, 900);
+        assert!(changed);
+        assert_eq!(rotated.signing_keys.len(), 2);
+        assert_eq!(rotated.signing_keys[1].kid, first);
+        let (same, changed) = next_keys(Some(rotated.clone()), Some("2026-11-21"), 300, 900);
+        assert!(!changed, "the same annotation value rotates only once");
+        assert_eq!(same, rotated);
+        // Retired at 200, links live 900 s: gone from 1100 on.
+        let (kept, changed) = next_keys(Some(rotated.clone()), Some("2026-11-21"), 1099, 900);
+        assert!(!changed);
+        assert_eq!(kept.signing_keys.len(), 2);
+        let (pruned, changed) = next_keys(Some(rotated), Some("2026-11-21"), 1100, 900);
+        assert!(changed);
+        assert_eq!(pruned.signing_keys.len(), 1);
+    }
+
+    #[test]
+    fn an_annotation_present_at_creation_does_not_rotate_the_brand_new_key() {
+        let (keys, changed) = next_keys(None, Some("now"), 100, 900);
+        assert!(changed);
+        assert_eq!(keys.signing_keys.len(), 1);
+        assert_eq!(keys.rotation_handled.as_deref(), Some("now"));
+    }
+
+    #[test]
+    fn secret_names_are_valid_and_distinct_even_for_long_pool_names() {
+        assert_eq!(secret_name("team-a", "web"), "pwp-keys.team-a.web");
+        let long = "n".repeat(253);
+        let a = secret_name("team-a", &long);
+        let b = secret_name("team-b", &long);
+        assert!(a.len() <= 253 && b.len() <= 253);
+        assert_ne!(a, b);
+    }
+}

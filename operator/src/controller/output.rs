@@ -1,0 +1,138 @@
+//! The output Secret apps mount: the pool's connection details (never a key), in the pool's
+//! namespace, owned by the pool, written by server-side apply.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+
+use super::{Error, FIELD_MANAGER, MANAGED_BY_LABEL};
+use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
+use crate::names::MANAGED_BY;
+use crate::status::outputs_of;
+
+/// The Secret for a pool whose user pool and app client exist; `None` before that.
+pub fn output_secret(pool: &PasswordlessPool, status: &PasswordlessPoolStatus) -> Option<Secret> {
+    status.user_pool_id.as_ref()?;
+    status.client_id.as_ref()?;
+    let data = outputs_of(status)
+        .secret_data()
+        .into_iter()
+        .map(|(k, v)| (k, ByteString(v.into_bytes())))
+        .collect();
+    Some(Secret {
+        metadata: ObjectMeta {
+            name: Some(pool.secret_name()),
+            namespace: pool.metadata.namespace.clone(),
+            labels: Some(BTreeMap::from([(
+                MANAGED_BY_LABEL.to_owned(),
+                MANAGED_BY.to_owned(),
+            )])),
+            owner_references: pool.controller_owner_ref(&()).map(|o| vec![o]),
+            ..Default::default()
+        },
+        type_: Some("Opaque".to_owned()),
+        data: Some(data),
+        ..Default::default()
+    })
+}
+
+/// Applies the Secret. Forced: the Secret is this operator's alone, and a hand edit (which
+/// takes over the edited fields) must be put back rather than end in a conflict.
+pub async fn apply(client: &kube::Client, secret: &Secret) -> Result<(), Error> {
+    let (Some(namespace), Some(name)) = (&secret.metadata.namespace, &secret.metadata.name) else {
+        return Ok(());
+    };
+    let mut body = serde_json::to_value(secret).map_err(|e| Error::Internal(e.to_string()))?;
+    body["apiVersion"] = "v1".into();
+    body["kind"] = "Secret".into();
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(body),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Removes the Secret with its pool: a cluster's garbage collector would, through the owner
+/// reference, but the operator does not depend on one running.
+pub async fn delete(client: &kube::Client, pool: &PasswordlessPool) -> Result<(), Error> {
+    let (namespace, _) = super::namespace_and_name(pool)?;
+    let api = Api::<Secret>::namespaced(client.clone(), namespace);
+    let name = pool.secret_name();
+    // Only a Secret this pool owns: never one of the same name someone else made.
+    let owned = api.get_opt(&name).await?.is_some_and(|s| {
+        s.metadata
+            .owner_references
+            .unwrap_or_default()
+            .iter()
+            .any(|o| Some(&o.uid) == pool.metadata.uid.as_ref())
+    });
+    if owned {
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_holds_connection_details_only_and_is_owned_by_the_pool() {
+        let mut pool: PasswordlessPool = serde_yaml::from_str(
+            "apiVersion: passwordless-operator.dev/v1alpha1\nkind: PasswordlessPool\nmetadata: {name: web, namespace: team, uid: u-1}\nspec: {strategy: emailOtp, sender: {address: a@example.com}, otp: {}}\n",
+        )
+        .unwrap();
+        let mut status = PasswordlessPoolStatus {
+            user_pool_id: Some("us-east-1_A".into()),
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        };
+        assert!(output_secret(&pool, &status).is_none(), "no client yet");
+        status.client_id = Some("c1".into());
+        status.issuer_url = Some("https://issuer".into());
+        status.jwks_url = Some("https://issuer/jwks".into());
+        let secret = output_secret(&pool, &status).unwrap();
+        assert_eq!(secret.metadata.name.as_deref(), Some("web-cognito"));
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("team"));
+        let owner = &secret.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!((owner.uid.as_str(), owner.controller), ("u-1", Some(true)));
+        let data = secret.data.unwrap();
+        let keys: Vec<_> = data.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "COGNITO_CLIENT_ID",
+                "COGNITO_ISSUER_URL",
+                "COGNITO_JWKS_URL",
+                "COGNITO_REGION",
+                "COGNITO_USER_POOL_ID",
+                "clientId",
+                "issuerUrl",
+                "jwksUrl",
+                "region",
+                "userPoolId"
+            ]
+        );
+        assert_eq!(data["userPoolId"].0, b"us-east-1_A");
+        pool.spec.secret_name = Some("custom".into());
+        assert_eq!(
+            output_secret(&pool, &status)
+                .unwrap()
+                .metadata
+                .name
+                .as_deref(),
+            Some("custom")
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! Prometheus metrics, rendered in the text exposition format: reconciles, errors by stable
+//! label, reconcile duration, AWS calls by service and operation, pools by `Ready` reason, and
+//! whether this replica leads.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use kube::runtime::reflector::Store;
+
+use crate::aws::CallCounter;
+use crate::crd::PasswordlessPool;
+use crate::status::ready_of;
+
+const PREFIX: &str = "passwordless_operator";
+/// Seconds. A reconcile of an in-sync pool takes tens of milliseconds; a first apply a few seconds.
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+#[derive(Default)]
+struct Counters {
+    reconciles: u64,
+    errors: BTreeMap<&'static str, u64>,
+    /// Cumulative counts per bucket of `BUCKETS`, then the sum of all durations.
+    buckets: [u64; BUCKETS.len()],
+    duration_sum: f64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    counters: Mutex<Counters>,
+    aws: Mutex<Vec<CallCounter>>,
+    pools: Mutex<Vec<Store<PasswordlessPool>>>,
+    leader: AtomicBool,
+    ready: AtomicBool,
+}
+
+impl Metrics {
+    pub fn reconciled(&self, took: Duration, error: Option<&'static str>) {
+        let Ok(mut c) = self.counters.lock() else {
+            return;
+        };
+        c.reconciles += 1;
+        if let Some(label) = error {
+            *c.errors.entry(label).or_default() += 1;
+        }
+        let seconds = took.as_secs_f64();
+        c.duration_sum += seconds;
+        for (bucket, le) in c.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= le {
+                *bucket += 1;
+            }
+        }
+    }
+
+    /// AWS calls made through these clients appear in `aws_calls_total`.
+    pub fn count_aws_calls(&self, calls: CallCounter) {
+        if let Ok(mut all) = self.aws.lock() {
+            all.push(calls);
+        }
+    }
+
+    /// Pools in this cache appear in `pools`.
+    pub fn count_pools(&self, store: Store<PasswordlessPool>) {
+        if let Ok(mut all) = self.pools.lock() {
+            all.push(store);
+        }
+    }
+
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.store(leader, Ordering::Relaxed);
+    }
+
+    /// Ready once the apiserver answered: a standby replica is ready too.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    fn aws_calls(&self) -> BTreeMap<(String, String), u64> {
+        let mut total = BTreeMap::new();
+        for counter in self.aws.lock().map(|a| a.clone()).unwrap_or_default() {
+            for (key, n) in counter.snapshot() {
+                *total.entry(key).or_default() += n;
+            }
+        }
+        total
+    }
+
+    fn pools_by_reason(&self) -> BTreeMap<String, u64> {
+        let mut by_reason = BTreeMap::new();
+        for store in self.pools.lock().map(|p| p.clone()).unwrap_or_default() {
+            for pool in store.state() {
+                let reason = ready_of(pool.status.as_ref())
+                    .map(|c| c.reason.clone())
+                    .unwrap_or_else(|| "Unknown".to_owned());
+                *by_reason.entry(reason).or_default() += 1;
+            }
+        }
+        by_reason
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut family = |name: &str, kind: &str, help: &str, samples: Vec<String>| {
+            let _ = writeln!(out, "# HELP {PREFIX}_{name} {help}");
+            let _ = writeln!(out, "# TYPE {PREFIX}_{name} {kind}");
+            for sample in samples {
+                let _ = writeln!(out, "{PREFIX}_{sample}");
+            }
+        };
+        let (reconciles, errors, histogram) = match self.counters.lock() {
+            Ok(c) => {
+                let mut histogram: Vec<String> = c
+                    .buckets
+                    .iter()
+                    .zip(BUCKETS)
+                    .map(|(n, le)| format!("reconcile_duration_seconds_bucket{{le=\"{le}\"}} {n}"))
+                    .collect();
+                histogram.push(format!(
+                    "reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+                    c.reconciles
+                ));
+                histogram.push(format!("reconcile_duration_seconds_sum {}", c.duration_sum));
+                histogram.push(format!("reconcile_duration_seconds_count {}", c.reconciles));
+                let errors = c
+                    .errors
+                    .iter()
+                    .map(|(label, n)| format!("reconcile_errors_total{{error=\"{label}\"}} {n}"))
+                    .collect();
+                (c.reconciles, errors, histogram)
+            }
+            Err(_) => (0, Vec::new(), Vec::new()),
+        };
+        family(
+            "reconciles_total",
+            "counter",
+            "Reconciles run.",
+            vec![format!("reconciles_total {reconciles}")],
+        );
+        family(
+            "reconcile_errors_total",
+            "counter",
+            "Reconciles that failed, by stable error label.",
+            errors,
+        );
+        family(
+            "reconcile_duration_seconds",
+            "histogram",
+            "How long a reconcile took.",
+            histogram,
+        );
+        family(
+            "aws_calls_total",
+            "counter",
+            "AWS API calls, by service and operation (retries not counted).",
+            self.aws_calls()
+                .into_iter()
+                .map(|((service, operation), n)| {
+                    format!(
+                        "aws_calls_total{{service=\"{}\",operation=\"{}\"}} {n}",
+                        escape(&service),
+                        escape(&operation)
+                    )
+                })
+                .collect(),
+        );
+        family(
+            "pools",
+            "gauge",
+            "PasswordlessPools by the reason of their Ready condition.",
+            self.pools_by_reason()
+                .into_iter()
+                .map(|(reason, n)| {
+                    format!(
+                        "pools{{condition=\"Ready\",reason=\"{}\"}} {n}",
+                        escape(&reason)
+                    )
+                })
+                .collect(),
+        );
+        family(
+            "leader",
+            "gauge",
+            "1 while this replica holds the leader lease.",
+            vec![format!(
+                "leader {}",
+                u8::from(self.leader.load(Ordering::Relaxed))
+            )],
+        );
+        out
+    }
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix} in\n{text}"))
+    }
+
+    #[test]
+    fn reconciles_errors_and_durations_are_rendered_as_prometheus_text() {
+        let m = Metrics::default();
+        m.reconciled(Duration::from_millis(250), None);
+        m.reconciled(Duration::from_secs(3), Some("aws_transient"));
+        m.set_leader(true);
+        let text = m.render();
+        assert!(line(&text, "passwordless_operator_reconciles_total ").ends_with(" 2"));
+        assert!(
+            line(
+                &text,
+                "passwordless_operator_reconcile_errors_total{error=\"aws_transient\"}"
+            )
+            .ends_with(" 1")
+        );
+        // Cumulative buckets: 250 ms falls in le=0.25 and above, 3 s only from le=5.
+        assert!(
+            line(
+                &text,
+                "passwordless_operator_reconcile_duration_seconds_bucket{le=\"0.25\"}"
+            )
+            .ends_with(" 1")
+        );
+        assert!(
+            line(
+                &text,
+                "passwordless_operator_reconcile_duration_seconds_bucket{le=\"5\"}"
+            )
+            .ends_with(" 2")
+        );
+        assert!(
+            line(
+                &text,
+                "passwordless_operator_reconcile_duration_seconds_bucket{le=\"+Inf\"}"
+            )
+            .ends_with(" 2")
+        );
+        assert!(
+            line(
+                &text,
+                "passwordless_operator_reconcile_duration_seconds_sum"
+            )
+            .ends_with(" 3.25")
+        );
+        assert!(line(&text, "passwordless_operator_leader").ends_with(" 1"));
+        // Every family is declared once.
+        assert_eq!(
+            text.matches("# TYPE passwordless_operator_pools gauge")
+                .count(),
+            1
+        );
+    }
+}
