@@ -119,3 +119,4 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
         .count()
     })
 }
+pub mod cluster;

@@ -1,0 +1,702 @@
+//! The in-cluster controller against the test bed's kube-apiserver (v1.20) and ministack, with
+//! the operator running as the unprivileged `operator` user under the chart's RBAC.
+//! Run by `make test`, which brings the test bed up; `cargo test` alone skips these.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::cluster::{
+    self, OPERATOR_NAMESPACE, Operator, OperatorArgs, apply_pool, eventually, get_pool, get_secret,
+    magic_link_pool, prepare, ready_pool, unique,
+};
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use passwordless_operator::aws::Clients;
+use passwordless_operator::controller::{ROTATE_ANNOTATION, keys};
+use passwordless_operator::crd::PasswordlessPool;
+use passwordless_operator::names::StackNames;
+use passwordless_operator::signin::{self, Mailbox};
+use passwordless_operator::state::State;
+use passwordless_operator::status::{ready_of, reasons};
+
+/// A first apply on the emulator takes ~2 s; this leaves room for a loaded machine.
+const READY_WITHIN: Duration = Duration::from_secs(90);
+/// Short resync, so drift is seen within a test.
+const RESYNC_SECONDS: u64 = 5;
+const NEEDS_TESTBED: &str = "needs the test bed (scripts/testbed up); run by `make test`";
+
+fn text(secret: &Secret, key: &str) -> String {
+    String::from_utf8(secret.data.as_ref().unwrap()[key].0.clone()).unwrap()
+}
+
+async fn aws() -> Clients {
+    Clients::from_env(None).await.unwrap()
+}
+
+async fn stored_keys(admin: &Client, namespace: &str, name: &str) -> Option<State> {
+    let secret = get_secret(
+        admin,
+        OPERATOR_NAMESPACE,
+        &keys::secret_name(namespace, name),
+    )
+    .await?;
+    Some(serde_json::from_slice(&secret.data.unwrap()["keys.json"].0).unwrap())
+}
+
+async fn delete_pool(admin: &Client, namespace: &str, name: &str) {
+    Api::<PasswordlessPool>::namespaced(admin.clone(), namespace)
+        .delete(name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+async fn gone(admin: &Client, namespace: &str, name: &str, limit: Duration) -> Duration {
+    eventually(&format!("{namespace}/{name} deleted"), limit, || async {
+        get_pool(admin, namespace, name)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await
+    .1
+}
+
+async fn user_pool_exists(c: &Clients, id: &str) -> bool {
+    match c.cognito.describe_user_pool().user_pool_id(id).send().await {
+        Ok(_) => true,
+        Err(e) => {
+            use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+            assert_eq!(e.code(), Some("ResourceNotFoundException"), "{e:?}");
+            false
+        }
+    }
+}
+
+async fn access_token_validity(c: &Clients, pool: &str, client: &str) -> i32 {
+    c.cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(client)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client()
+        .unwrap()
+        .access_token_validity()
+        .unwrap_or_default()
+}
+
+async fn trigger_count(pool_id: &str) -> usize {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let id = pool_id.to_owned();
+    tokio::task::spawn_blocking(move || common::lambda_triggers_on(&endpoint, &id))
+        .await
+        .unwrap()
+}
+
+/// Tests 1-4 and 9 of the issue, and key rotation, on one pool: first apply to Ready, sign-in
+/// with only the Secret's IDs, the Secret deleted and edited, drift in AWS, a spec change, a
+/// rotation, deletion; then no secret anywhere in logs, events, status or Secret.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_pool_lives_its_whole_life_through_the_controller() {
+    let _ = NEEDS_TESTBED;
+    let admin = cluster::admin().await;
+    let ns = unique("life");
+    prepare(&admin, &[&ns]).await;
+    let op = Operator::start(
+        &unique("op-life"),
+        &OperatorArgs {
+            namespaces: &[&ns],
+            lease: &unique("lease"),
+            resync_seconds: RESYNC_SECONDS,
+            env: &[],
+        },
+    );
+    let pool = magic_link_pool(&ns, "web", serde_json::json!({}));
+    apply_pool(&admin, &pool).await;
+
+    // 1. Ready within bounds; the Secret holds the documented keys; a real sign-in works with
+    // nothing but the IDs read from that Secret.
+    let (ready, took) = ready_pool(&admin, &ns, "web", READY_WITHIN).await;
+    eprintln!("apply to Ready: {took:?}");
+    assert!(
+        ready
+            .finalizers()
+            .iter()
+            .any(|f| f == "passwordless-operator.dev/aws-cleanup")
+    );
+    let status = ready.status.clone().unwrap();
+    let (secret, _) = eventually("output Secret", Duration::from_secs(10), || {
+        get_secret(&admin, &ns, "web-cognito")
+    })
+    .await;
+    let pool_id = text(&secret, "userPoolId");
+    let client_id = text(&secret, "clientId");
+    assert_eq!(Some(&pool_id), status.user_pool_id.as_ref());
+    assert_eq!(text(&secret, "COGNITO_CLIENT_ID"), client_id);
+    assert_eq!(text(&secret, "region"), "us-east-1");
+    assert_eq!(
+        text(&secret, "issuerUrl"),
+        format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}")
+    );
+    assert!(text(&secret, "jwksUrl").ends_with(&format!("/{pool_id}/.well-known/jwks.json")));
+    assert_eq!(secret.data.as_ref().unwrap().len(), 10);
+    assert_eq!(
+        secret.owner_references()[0].uid,
+        ready.metadata.uid.clone().unwrap()
+    );
+    let c = aws().await;
+    let mailbox = Mailbox::Emulator(c.endpoint.clone().unwrap());
+    signin::ensure_user(&c, &client_id, "ada@example.com")
+        .await
+        .unwrap();
+    let claims = signin::magic_link(&c, &client_id, "ada@example.com", &mailbox, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(claims["aud"], client_id.as_str());
+    assert!(claims["iss"].as_str().unwrap().ends_with(&pool_id));
+
+    // 2. The Secret deleted: back within seconds. Edited: put back.
+    let secrets: Api<Secret> = Api::namespaced(admin.clone(), &ns);
+    secrets
+        .delete("web-cognito", &DeleteParams::default())
+        .await
+        .unwrap();
+    let (_, took) = eventually("Secret recreated", Duration::from_secs(15), || async {
+        get_secret(&admin, &ns, "web-cognito")
+            .await
+            .filter(|s| s.metadata.deletion_timestamp.is_none())
+    })
+    .await;
+    eprintln!("Secret recreated after {took:?}");
+    let tampered = secrets
+        .patch(
+            "web-cognito",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"stringData": {"userPoolId": "tampered"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(text(&tampered, "userPoolId"), "tampered");
+    eventually(
+        "edited Secret put back",
+        Duration::from_secs(15),
+        || async {
+            let s = get_secret(&admin, &ns, "web-cognito").await?;
+            (text(&s, "userPoolId") == pool_id).then_some(())
+        },
+    )
+    .await;
+
+    // 3. Drift in AWS: token validity changed and two triggers removed behind the operator's
+    // back; the next resync puts both back.
+    let validity = access_token_validity(&c, &pool_id, &client_id).await;
+    c.cognito
+        .update_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .access_token_validity(validity + 7)
+        .send()
+        .await
+        .unwrap();
+    let lambda = c
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .unwrap()
+        .user_pool()
+        .unwrap()
+        .lambda_config()
+        .cloned()
+        .unwrap();
+    c.cognito
+        .update_user_pool()
+        .user_pool_id(&pool_id)
+        .lambda_config(
+            aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder()
+                .set_define_auth_challenge(lambda.define_auth_challenge().map(str::to_owned))
+                .set_create_auth_challenge(lambda.create_auth_challenge().map(str::to_owned))
+                .set_verify_auth_challenge_response(
+                    lambda.verify_auth_challenge_response().map(str::to_owned),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trigger_count(&pool_id).await, 3, "the drift took effect");
+    assert_eq!(
+        access_token_validity(&c, &pool_id, &client_id).await,
+        validity + 7
+    );
+    let (_, took) = eventually(
+        "drift reverted",
+        Duration::from_secs(RESYNC_SECONDS * 6),
+        || async {
+            (trigger_count(&pool_id).await == 5
+                && access_token_validity(&c, &pool_id, &client_id).await == validity)
+                .then_some(())
+        },
+    )
+    .await;
+    eprintln!("drift reverted after {took:?} (resync {RESYNC_SECONDS} s)");
+
+    // 4. A spec change: observedGeneration catches up and AWS follows.
+    let mut changed = magic_link_pool(
+        &ns,
+        "web",
+        serde_json::json!({"client": {"accessTokenValidityMinutes": 30}}),
+    );
+    changed.metadata.annotations = None;
+    apply_pool(&admin, &changed).await;
+    let (ready, _) = ready_pool(&admin, &ns, "web", READY_WITHIN).await;
+    assert_eq!(ready.metadata.generation, Some(2));
+    assert_eq!(ready.status.unwrap().observed_generation, Some(2));
+    assert_eq!(access_token_validity(&c, &pool_id, &client_id).await, 30);
+
+    // Rotation by annotation: a new current key, the previous one still accepted.
+    let before = stored_keys(&admin, &ns, "web").await.unwrap();
+    assert_eq!(before.signing_keys.len(), 1);
+    Api::<PasswordlessPool>::namespaced(admin.clone(), &ns)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"metadata": {"annotations": {ROTATE_ANNOTATION: "1"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let (after, _) = eventually("key rotated", Duration::from_secs(30), || async {
+        stored_keys(&admin, &ns, "web")
+            .await
+            .filter(|k| k.signing_keys.len() == 2)
+    })
+    .await;
+    assert_eq!(after.signing_keys[1].kid, before.signing_keys[0].kid);
+    let names = StackNames::new(&ns, "web");
+    eventually(
+        "the trigger holds both keys",
+        Duration::from_secs(30),
+        || async {
+            let env = c
+                .lambda
+                .get_function_configuration()
+                .function_name(&names.function)
+                .send()
+                .await
+                .unwrap();
+            let keys = env
+                .environment()?
+                .variables()?
+                .get("PWP_SIGNING_KEYS")?
+                .clone();
+            (keys == after.signing_keys_env()).then_some(())
+        },
+    )
+    .await;
+
+    // 5a. Deletion with the default policy (Delete): AWS is cleaned up, the finalizer released.
+    delete_pool(&admin, &ns, "web").await;
+    let took = gone(&admin, &ns, "web", READY_WITHIN).await;
+    eprintln!("delete to gone: {took:?}");
+    assert!(!user_pool_exists(&c, &pool_id).await);
+    assert!(
+        c.lambda
+            .get_function()
+            .function_name(&names.function)
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(stored_keys(&admin, &ns, "web").await.is_none());
+    assert!(get_secret(&admin, &ns, "web-cognito").await.is_none());
+
+    // 9. No key material anywhere: operator logs, events, the last status, the output Secret.
+    let events: Api<Event> = Api::namespaced(admin.clone(), &ns);
+    let events = events.list(&ListParams::default()).await.unwrap();
+    let reasons_seen: Vec<String> = events
+        .items
+        .iter()
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    assert!(
+        reasons_seen.iter().any(|r| r == reasons::READY),
+        "{reasons_seen:?}"
+    );
+    assert!(
+        reasons_seen.iter().any(|r| r == reasons::DELETING),
+        "{reasons_seen:?}"
+    );
+    let haystack = [
+        op.logs(),
+        serde_json::to_string(&events).unwrap(),
+        serde_json::to_string(&status).unwrap(),
+        serde_json::to_string(&secret).unwrap(),
+    ]
+    .join("\n");
+    for key in before.signing_keys.iter().chain(&after.signing_keys) {
+        assert!(!haystack.contains(&key.secret), "a signing key leaked");
+        // The same bytes in other encodings.
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&key.secret)
+            .unwrap();
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw);
+        assert!(!haystack.contains(&url), "a signing key leaked (base64url)");
+    }
+    assert!(
+        !haystack.contains("PWP_SIGNING_KEYS="),
+        "the trigger environment leaked"
+    );
+}
+
+/// Test 5: `Retain` keeps AWS; a refused cleanup (IAM refuses to delete a role that still has a
+/// managed policy attached) keeps the finalizer and says why, then completes once fixed.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn retained_pools_keep_aws_and_a_refused_cleanup_says_why() {
+    let admin = cluster::admin().await;
+    let ns = unique("del");
+    prepare(&admin, &[&ns]).await;
+    let _op = Operator::start(
+        &unique("op-del"),
+        &OperatorArgs {
+            namespaces: &[&ns],
+            lease: &unique("lease"),
+            resync_seconds: 300,
+            env: &[],
+        },
+    );
+    apply_pool(
+        &admin,
+        &magic_link_pool(&ns, "kept", serde_json::json!({"deletionPolicy": "Retain"})),
+    )
+    .await;
+    apply_pool(
+        &admin,
+        &magic_link_pool(&ns, "stuck", serde_json::json!({})),
+    )
+    .await;
+    let (kept, _) = ready_pool(&admin, &ns, "kept", READY_WITHIN).await;
+    let (stuck, _) = ready_pool(&admin, &ns, "stuck", READY_WITHIN).await;
+    let kept_id = kept.status.unwrap().user_pool_id.unwrap();
+    let stuck_id = stuck.status.unwrap().user_pool_id.unwrap();
+    let c = aws().await;
+
+    delete_pool(&admin, &ns, "kept").await;
+    gone(&admin, &ns, "kept", READY_WITHIN).await;
+    assert!(
+        user_pool_exists(&c, &kept_id).await,
+        "Retain keeps the user pool"
+    );
+
+    // Someone attached a managed policy to the operator's role: IAM refuses DeleteRole.
+    let role = StackNames::new(&ns, "stuck").role;
+    let policy = c
+        .iam
+        .create_policy()
+        .policy_name(unique("extra"))
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    c.iam
+        .attach_role_policy()
+        .role_name(&role)
+        .policy_arn(&policy)
+        .send()
+        .await
+        .unwrap();
+    delete_pool(&admin, &ns, "stuck").await;
+    let (message, _) = eventually("the refusal in the condition", READY_WITHIN, || async {
+        let pool = get_pool(&admin, &ns, "stuck").await?;
+        let ready = ready_of(pool.status.as_ref())?.clone();
+        (ready.reason == reasons::AWS_ERROR).then_some(ready.message)
+    })
+    .await;
+    assert!(message.contains("DeleteConflict"), "{message}");
+    assert!(message.contains("finalizer stays"), "{message}");
+    let events = Api::<Event>::namespaced(admin.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(events.items.iter().any(|e| {
+        e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("stuck")
+            && e.type_.as_deref() == Some("Warning")
+            && e.reason.as_deref() == Some(reasons::AWS_ERROR)
+    }));
+    assert!(
+        get_pool(&admin, &ns, "stuck").await.is_some(),
+        "the finalizer holds"
+    );
+    c.iam
+        .detach_role_policy()
+        .role_name(&role)
+        .policy_arn(&policy)
+        .send()
+        .await
+        .unwrap();
+    // The retry backoff doubles from 2 s; a few retries fit well inside this.
+    gone(&admin, &ns, "stuck", Duration::from_secs(120)).await;
+    assert!(!user_pool_exists(&c, &stuck_id).await);
+}
+
+/// Test 6: two replicas, one leader; the standby takes over when the leader dies, and a
+/// SIGTERM hands the lease back at once.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn only_the_leader_reconciles_and_a_standby_takes_over() {
+    let admin = cluster::admin().await;
+    let ns = unique("lead");
+    prepare(&admin, &[&ns]).await;
+    let lease = unique("lease");
+    let args = OperatorArgs {
+        namespaces: &[&ns],
+        lease: &lease,
+        resync_seconds: 300,
+        env: &[],
+    };
+    let mut first = Operator::start(&unique("op-a"), &args);
+    eventually(
+        "the first replica leads",
+        Duration::from_secs(30),
+        || async { first.is_leader().await.then_some(()) },
+    )
+    .await;
+    let second = Operator::start(&unique("op-b"), &args);
+    eventually("the standby is ready", Duration::from_secs(30), || async {
+        second
+            .get("/readyz")
+            .await
+            .filter(|r| r.starts_with("HTTP/1.1 200"))
+    })
+    .await;
+    apply_pool(&admin, &magic_link_pool(&ns, "one", serde_json::json!({}))).await;
+    ready_pool(&admin, &ns, "one", READY_WITHIN).await;
+    assert!(!second.is_leader().await);
+    assert_eq!(
+        second
+            .metric("passwordless_operator_reconciles_total")
+            .await,
+        0.0
+    );
+    assert!(first.metric("passwordless_operator_reconciles_total").await >= 1.0);
+
+    first.kill();
+    let (_, failover) = eventually(
+        "the standby takes over",
+        Duration::from_secs(30),
+        || async { second.is_leader().await.then_some(()) },
+    )
+    .await;
+    eprintln!("failover after SIGKILL: {failover:?} (lease 6 s)");
+    apply_pool(&admin, &magic_link_pool(&ns, "two", serde_json::json!({}))).await;
+    ready_pool(&admin, &ns, "two", READY_WITHIN).await;
+
+    // SIGTERM: the lease is handed back, so the next replica leads without waiting it out.
+    let mut second = second;
+    assert!(second.terminate().await.success(), "{}", second.logs());
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(admin.clone(), OPERATOR_NAMESPACE);
+    let held_by = leases
+        .get(&lease)
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .holder_identity;
+    assert_eq!(held_by, None, "released on SIGTERM");
+    let third = Operator::start(&unique("op-c"), &args);
+    let (_, took) = eventually(
+        "a new replica leads at once",
+        Duration::from_secs(5),
+        || async { third.is_leader().await.then_some(()) },
+    )
+    .await;
+    eprintln!("new leader after a released lease: {took:?}");
+    for name in ["one", "two"] {
+        delete_pool(&admin, &ns, name).await;
+        gone(&admin, &ns, name, READY_WITHIN).await;
+    }
+}
+
+/// Test 7: the operator dies right after creating the user pool; restarted, it converges with
+/// exactly one user pool and one app client.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_crash_during_the_first_reconcile_converges_without_duplicates() {
+    let admin = cluster::admin().await;
+    let ns = unique("crash");
+    prepare(&admin, &[&ns]).await;
+    let lease = unique("lease");
+    for step in ["cognito user pool", "cognito app client"] {
+        let name = if step.ends_with("pool") { "p" } else { "c" };
+        let mut crashing = Operator::start(
+            &unique("op-crash"),
+            &OperatorArgs {
+                namespaces: &[&ns],
+                lease: &lease,
+                resync_seconds: 300,
+                env: &[("PWP_TEST_CRASH_AFTER", step)],
+            },
+        );
+        apply_pool(&admin, &magic_link_pool(&ns, name, serde_json::json!({}))).await;
+        let (status, _) = eventually("the operator crashes", READY_WITHIN, || {
+            let exited = crashing.exited();
+            async move { exited }
+        })
+        .await;
+        assert!(!status.success());
+        drop(crashing);
+        let restarted = Operator::start(
+            &unique("op-restart"),
+            &OperatorArgs {
+                namespaces: &[&ns],
+                lease: &lease,
+                resync_seconds: 300,
+                env: &[],
+            },
+        );
+        ready_pool(&admin, &ns, name, READY_WITHIN).await;
+        let aws_name = StackNames::new(&ns, name).user_pool;
+        let counts =
+            tokio::task::spawn_blocking(move || common::count_pools_and_clients(&aws_name))
+                .await
+                .unwrap();
+        assert_eq!(
+            counts,
+            (1, 1),
+            "crash after {step}: one user pool, one client"
+        );
+        delete_pool(&admin, &ns, name).await;
+        gone(&admin, &ns, name, READY_WITHIN).await;
+        drop(restarted);
+    }
+}
+
+/// Test 8: the RBAC the chart ships is enough (every test here runs the operator with nothing
+/// else) and no more: no Secret outside the watched namespaces, no cluster-wide Secret list, no
+/// deleting pools; application service accounts cannot read the signing keys.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn the_chart_rbac_is_enough_and_no_more() {
+    let admin = cluster::admin().await;
+    let watched = unique("rbac");
+    let other = unique("other");
+    prepare(&admin, &[&watched]).await;
+    cluster::create_namespace(&admin, &other).await;
+    cluster::create_secret(&admin, &other, "db-password", "hunter2").await;
+    let op = cluster::as_operator().await;
+    let forbidden =
+        |r: Result<_, kube::Error>| matches!(r, Err(kube::Error::Api(e)) if e.code == 403);
+    assert!(forbidden(
+        Api::<Secret>::namespaced(op.clone(), &other)
+            .get("db-password")
+            .await
+            .map(|_| ())
+    ));
+    assert!(forbidden(
+        Api::<Secret>::all(op.clone())
+            .list(&ListParams::default())
+            .await
+            .map(|_| ())
+    ));
+    assert!(forbidden(
+        Api::<Secret>::namespaced(op.clone(), "kube-system")
+            .list(&ListParams::default())
+            .await
+            .map(|_| ())
+    ));
+    assert!(forbidden(
+        Api::<PasswordlessPool>::namespaced(op.clone(), &watched)
+            .delete("any", &DeleteParams::default())
+            .await
+            .map(|_| ())
+    ));
+    // What it needs, it has.
+    Api::<Secret>::namespaced(op.clone(), &watched)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    Api::<PasswordlessPool>::all(op.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    // An application's service account in the pool namespace cannot read the keys.
+    for verb in ["get", "list"] {
+        let review: SubjectAccessReview = serde_json::from_value(serde_json::json!({
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {
+                "user": format!("system:serviceaccount:{watched}:default"),
+                "groups": ["system:serviceaccounts", "system:authenticated"],
+                "resourceAttributes": {"namespace": OPERATOR_NAMESPACE, "verb": verb, "resource": "secrets"}
+            }
+        }))
+        .unwrap();
+        let answer = Api::<SubjectAccessReview>::all(admin.clone())
+            .create(&PostParams::default(), &review)
+            .await
+            .unwrap();
+        assert!(!answer.status.unwrap().allowed, "{verb} keys as an app");
+    }
+}
+
+/// An invalid spec (one the schema cannot catch) gets `InvalidSpec` and no AWS call; the fix
+/// makes it Ready.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn an_invalid_spec_is_reported_and_waits_for_a_fix() {
+    let admin = cluster::admin().await;
+    let ns = unique("bad");
+    prepare(&admin, &[&ns]).await;
+    let op = Operator::start(
+        &unique("op-bad"),
+        &OperatorArgs {
+            namespaces: &[&ns],
+            lease: &unique("lease"),
+            resync_seconds: 300,
+            env: &[],
+        },
+    );
+    let bad = serde_json::json!({"email": {"appName": "Example", "subject": "Sign in {{nope}}"}});
+    apply_pool(&admin, &magic_link_pool(&ns, "typo", bad)).await;
+    let (message, _) = eventually("InvalidSpec reported", READY_WITHIN, || async {
+        let pool = get_pool(&admin, &ns, "typo").await?;
+        let ready = ready_of(pool.status.as_ref())?.clone();
+        (ready.reason == reasons::INVALID_SPEC).then_some(ready.message)
+    })
+    .await;
+    assert!(message.contains("nope"), "{message}");
+    let reconciles = op.metric("passwordless_operator_reconciles_total").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        op.metric("passwordless_operator_reconciles_total").await,
+        reconciles,
+        "an invalid spec waits for a change instead of retrying"
+    );
+    assert!(
+        op.metric("passwordless_operator_aws_calls_total").await == 0.0,
+        "no AWS call for an invalid spec"
+    );
+    apply_pool(&admin, &magic_link_pool(&ns, "typo", serde_json::json!({}))).await;
+    ready_pool(&admin, &ns, "typo", READY_WITHIN).await;
+    delete_pool(&admin, &ns, "typo").await;
+    gone(&admin, &ns, "typo", READY_WITHIN).await;
+}
