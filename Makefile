@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test build triggers bench-triggers crds fmt lint testbed-up testbed-down
+.PHONY: demo test build triggers bench-triggers bench-operator crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
@@ -19,6 +19,9 @@ triggers: ## target/lambda/bootstrap.zip: the release trigger for provided.al202
 
 bench-triggers: ## trigger cold start, warm p50/p99, zip size, sign-in round trip vs a no-op baseline
 	scripts/bench-triggers
+
+bench-operator: ## controller apply-to-Ready (1 and N pools), AWS calls per resync, RSS/CPU at rest
+	scripts/bench-operator
 
 crds: ## regenerate crds/ and the chart's copy from the Rust types
 	$(CARGO) run --locked -q -p passwordless-operator -- crd > crds/passwordlesspools.yaml

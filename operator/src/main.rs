@@ -53,7 +53,7 @@ struct RunArgs {
     #[arg(long, env = "PWP_RESYNC_SECONDS", default_value_t = 300)]
     resync_seconds: u64,
     /// Pools reconciled at once.
-    #[arg(long, env = "PWP_CONCURRENCY", default_value_t = 4)]
+    #[arg(long, env = "PWP_CONCURRENCY", default_value_t = 8)]
     concurrency: usize,
     /// Where /healthz, /readyz and /metrics are served (0.0.0.0:8080 in a pod).
     #[arg(long, env = "PWP_HTTP_ADDR", default_value = "127.0.0.1:8080")]
@@ -134,6 +134,10 @@ enum Command {
         /// Read the link or code from the emulator at AWS_ENDPOINT_URL instead of stdin.
         #[arg(long)]
         from_emulator: bool,
+        /// The app client to sign in to, e.g. from the controller's output Secret
+        /// [default: the client recorded in the state file].
+        #[arg(long)]
+        client_id: Option<String>,
     },
 }
 
@@ -419,9 +423,10 @@ async fn main() -> Result<()> {
             username,
             sign_up,
             from_emulator,
+            client_id,
         } => {
             let l = load(&args).await?;
-            let Some(client_id) = l.state.state.client_id.clone() else {
+            let Some(client_id) = client_id.or_else(|| l.state.state.client_id.clone()) else {
                 bail!(
                     "no app client recorded in {}: run `apply` first",
                     l.state.path.display()
