@@ -12,9 +12,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::cluster::{
-    Operator, OperatorArgs, apply_pool, eventually, magic_link_pool, prepare, ready_pool, unique,
-};
+use common::cluster::{apply_pool, eventually, magic_link_pool, ready_pool, unique};
 use kube::api::{Api, DeleteParams};
 use passwordless_operator::crd::PasswordlessPool;
 
@@ -98,22 +96,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_POOLS);
-    let admin = common::cluster::admin().await;
-    let ns = unique("bench");
-    prepare(&admin, &[&ns]).await;
-    let op = Operator::start(
-        &unique("op-bench"),
-        &OperatorArgs {
-            namespaces: &[&ns],
-            lease: &unique("lease"),
-            resync_seconds: RESYNC_SECONDS,
-            env: &[],
-        },
-    );
-    eventually("the operator leads", Duration::from_secs(30), || async {
-        op.is_leader().await.then_some(())
-    })
-    .await;
+    let (admin, ns, op) = common::cluster::with_operator("bench", RESYNC_SECONDS).await;
     let baseline = cli_baseline(&ns);
 
     // One pool.

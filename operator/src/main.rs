@@ -67,7 +67,13 @@ struct RunArgs {
     /// This replica's name in the Lease and in events [default: <hostname>-<pid>].
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
-    /// The trigger zip deployed to every pool's Lambda function.
+    #[command(flatten)]
+    trigger: TriggerZip,
+}
+
+#[derive(clap::Args)]
+struct TriggerZip {
+    /// The trigger zip deployed to each pool's Lambda function (`make triggers`).
     #[arg(
         long,
         env = "PWP_TRIGGER_ZIP",
@@ -85,13 +91,8 @@ struct PoolArgs {
     /// [default: $XDG_STATE_HOME/passwordless-operator/<namespace>/<name>.json].
     #[arg(long)]
     state: Option<PathBuf>,
-    /// The trigger zip (`make triggers`).
-    #[arg(
-        long,
-        env = "PWP_TRIGGER_ZIP",
-        default_value = "target/lambda/bootstrap.zip"
-    )]
-    zip: PathBuf,
+    #[command(flatten)]
+    trigger: TriggerZip,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -191,10 +192,10 @@ async fn load(args: &PoolArgs) -> Result<Loaded> {
     let zip = if pool.spec.strategy == Strategy::Native {
         Vec::new()
     } else {
-        std::fs::read(&args.zip).with_context(|| {
+        std::fs::read(&args.trigger.zip).with_context(|| {
             format!(
                 "reading the trigger zip {} (build it with `make triggers`)",
-                args.zip.display()
+                args.trigger.zip.display()
             )
         })?
     };
@@ -270,10 +271,10 @@ async fn run(args: RunArgs) -> Result<()> {
     use passwordless_operator::{http, metrics::Metrics};
     use std::sync::Arc;
 
-    let zip = std::fs::read(&args.zip).with_context(|| {
+    let zip = std::fs::read(&args.trigger.zip).with_context(|| {
         format!(
             "reading the trigger zip {} (build it with `make triggers`, or set PWP_TRIGGER_ZIP)",
-            args.zip.display()
+            args.trigger.zip.display()
         )
     })?;
     let client = kube::Client::try_default()

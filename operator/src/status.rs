@@ -13,10 +13,17 @@ pub mod reasons {
     pub const AWS_ERROR: &str = "AwsError";
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const DELETING: &str = "Deleting";
+    /// The operator's own Kubernetes calls failed (RBAC, the apiserver away).
+    pub const KUBERNETES_ERROR: &str = "KubernetesError";
+    /// The pool's signing-key Secret could not be read or written.
+    pub const SIGNING_KEY_ERROR: &str = "SigningKeyError";
 
     /// Whether a condition with this reason deserves a Warning event rather than a Normal one.
     pub fn is_warning(reason: &str) -> bool {
-        matches!(reason, SENDER_NOT_VERIFIED | AWS_ERROR | INVALID_SPEC)
+        matches!(
+            reason,
+            SENDER_NOT_VERIFIED | AWS_ERROR | INVALID_SPEC | KUBERNETES_ERROR | SIGNING_KEY_ERROR
+        )
     }
 }
 

@@ -107,18 +107,7 @@ async fn trigger_count(pool_id: &str) -> usize {
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn a_pool_lives_its_whole_life_through_the_controller() {
     let _ = NEEDS_TESTBED;
-    let admin = cluster::admin().await;
-    let ns = unique("life");
-    prepare(&admin, &[&ns]).await;
-    let op = Operator::start(
-        &unique("op-life"),
-        &OperatorArgs {
-            namespaces: &[&ns],
-            lease: &unique("lease"),
-            resync_seconds: RESYNC_SECONDS,
-            env: &[],
-        },
-    );
+    let (admin, ns, op) = cluster::with_operator("life", RESYNC_SECONDS).await;
     let pool = magic_link_pool(&ns, "web", serde_json::json!({}));
     apply_pool(&admin, &pool).await;
 
@@ -365,18 +354,7 @@ async fn a_pool_lives_its_whole_life_through_the_controller() {
 #[tokio::test]
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn retained_pools_keep_aws_and_a_refused_cleanup_says_why() {
-    let admin = cluster::admin().await;
-    let ns = unique("del");
-    prepare(&admin, &[&ns]).await;
-    let _op = Operator::start(
-        &unique("op-del"),
-        &OperatorArgs {
-            namespaces: &[&ns],
-            lease: &unique("lease"),
-            resync_seconds: 300,
-            env: &[],
-        },
-    );
+    let (admin, ns, _op) = cluster::with_operator("del", 300).await;
     apply_pool(
         &admin,
         &magic_link_pool(&ns, "kept", serde_json::json!({"deletionPolicy": "Retain"})),
@@ -663,18 +641,7 @@ async fn the_chart_rbac_is_enough_and_no_more() {
 #[tokio::test]
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn an_invalid_spec_is_reported_and_waits_for_a_fix() {
-    let admin = cluster::admin().await;
-    let ns = unique("bad");
-    prepare(&admin, &[&ns]).await;
-    let op = Operator::start(
-        &unique("op-bad"),
-        &OperatorArgs {
-            namespaces: &[&ns],
-            lease: &unique("lease"),
-            resync_seconds: 300,
-            env: &[],
-        },
-    );
+    let (admin, ns, op) = cluster::with_operator("bad", 300).await;
     let bad = serde_json::json!({"email": {"appName": "Example", "subject": "Sign in {{nope}}"}});
     apply_pool(&admin, &magic_link_pool(&ns, "typo", bad)).await;
     let (message, _) = eventually("InvalidSpec reported", READY_WITHIN, || async {
@@ -684,8 +651,11 @@ async fn an_invalid_spec_is_reported_and_waits_for_a_fix() {
     })
     .await;
     assert!(message.contains("nope"), "{message}");
+    // The status write itself comes back through the watch once; after that, nothing: a retry
+    // with backoff would run within 1-2 s.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let reconciles = op.metric("passwordless_operator_reconciles_total").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
         op.metric("passwordless_operator_reconciles_total").await,
         reconciles,

@@ -84,10 +84,11 @@ impl Error {
 
     /// The `Ready` reason this failure reports.
     fn reason(&self) -> &'static str {
-        if self.waits_for_change() {
-            reasons::INVALID_SPEC
-        } else {
-            reasons::AWS_ERROR
+        match self {
+            _ if self.waits_for_change() => reasons::INVALID_SPEC,
+            Self::Kube(_) | Self::Finalizer(_) => reasons::KUBERNETES_ERROR,
+            Self::Keys(_) => reasons::SIGNING_KEY_ERROR,
+            Self::Reconcile(_) | Self::Internal(_) => reasons::AWS_ERROR,
         }
     }
 
@@ -631,7 +632,7 @@ mod tests {
         assert_eq!(invalid.metric_label(), "invalid_spec");
         let keys = Error::Keys("x".into());
         assert!(!keys.waits_for_change());
-        assert_eq!(keys.reason(), reasons::AWS_ERROR);
+        assert_eq!(keys.reason(), reasons::SIGNING_KEY_ERROR);
         assert_eq!(keys.metric_label(), "signing_keys");
     }
 

@@ -346,6 +346,27 @@ impl Drop for Operator {
     }
 }
 
+/// A fresh watched namespace (RBAC and CRD in place) and an operator leading in it.
+pub async fn with_operator(prefix: &str, resync_seconds: u64) -> (Client, String, Operator) {
+    let admin = admin().await;
+    let namespace = unique(prefix);
+    prepare(&admin, &[&namespace]).await;
+    let op = Operator::start(
+        &unique(&format!("op-{prefix}")),
+        &OperatorArgs {
+            namespaces: &[&namespace],
+            lease: &unique("lease"),
+            resync_seconds,
+            env: &[],
+        },
+    );
+    eventually("the operator leads", Duration::from_secs(30), || async {
+        op.is_leader().await.then_some(())
+    })
+    .await;
+    (admin, namespace, op)
+}
+
 /// Creates a Secret as an application team would (admin credentials).
 pub async fn create_secret(admin: &Client, namespace: &str, name: &str, value: &str) {
     let secret: Secret = serde_json::from_value(serde_json::json!({
