@@ -326,6 +326,20 @@ async fn a_pool_lives_its_whole_life_through_the_controller() {
         reasons_seen.iter().any(|r| r == reasons::DELETING),
         "{reasons_seen:?}"
     );
+    // Transitions only: Provisioning and Ready were each announced once, though the pool was
+    // reconciled many times (drift, a spec change, a rotation, Secret events).
+    for reason in [reasons::PROVISIONING, reasons::READY] {
+        let announced: Vec<&Event> = events
+            .items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some(reason))
+            .collect();
+        assert_eq!(announced.len(), 1, "{reason}: {reasons_seen:?}");
+        assert!(
+            announced[0].series.is_none(),
+            "{reason} announced more than once"
+        );
+    }
     let haystack = [
         op.logs(),
         serde_json::to_string(&events).unwrap(),

@@ -145,6 +145,11 @@ pub struct Context {
     aws: tokio::sync::Mutex<HashMap<Option<String>, Clients>>,
     slots: Semaphore,
     synced: Mutex<HashMap<ObjectRef<PasswordlessPool>, Synced>>,
+    /// The status last written per pool (by UID). The operator is the status's only writer, so
+    /// this is never older than the watch cache, which can lag behind the operator's own write
+    /// (a reconcile triggered by the Secret it just applied would otherwise see the old status
+    /// and announce the same transition twice).
+    written: Mutex<HashMap<String, PasswordlessPoolStatus>>,
     failures: Mutex<HashMap<ObjectRef<PasswordlessPool>, u32>>,
 }
 
@@ -233,6 +238,7 @@ impl Context {
             metrics,
             aws: tokio::sync::Mutex::default(),
             synced: Mutex::default(),
+            written: Mutex::default(),
             failures: Mutex::default(),
         }
     }
@@ -275,7 +281,19 @@ impl Context {
                 &Patch::Apply(body),
             )
             .await?;
+        if let (Some(uid), Ok(mut written)) = (&pool.metadata.uid, self.written.lock()) {
+            written.insert(uid.clone(), status.clone());
+        }
         Ok(())
+    }
+
+    /// The pool's status as last written, else as the watch reported it.
+    fn current_status(&self, pool: &PasswordlessPool) -> Option<PasswordlessPoolStatus> {
+        pool.metadata
+            .uid
+            .as_ref()
+            .and_then(|uid| self.written.lock().ok()?.get(uid).cloned())
+            .or_else(|| pool.status.clone())
     }
 
     /// Writes `next` if it differs from `current`, and an event if `Ready` changed reason.
@@ -341,8 +359,8 @@ impl Context {
         &'a self,
         pool: &'a PasswordlessPool,
         keys: &State,
+        status: Option<&PasswordlessPoolStatus>,
     ) -> Result<Request<'a>, Error> {
-        let status = pool.status.as_ref();
         let known = ObservedIds {
             user_pool_id: status.and_then(|s| s.user_pool_id.clone()),
             user_pool_arn: status.and_then(|s| s.user_pool_arn.clone()),
@@ -367,7 +385,7 @@ impl Context {
             .map(|k| k.kid.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let mut current = pool.status.clone();
+        let mut current = self.current_status(pool);
         // A reconcile caused by the output Secret (or a restart of the watch) needs no AWS
         // calls while the last comparison with AWS still holds for this spec and these keys.
         let fresh = self.synced.lock().ok().and_then(|s| {
@@ -438,7 +456,7 @@ impl Context {
                 .await?;
         }
         let clients = self.clients(pool.spec.region.as_deref()).await?;
-        let req = self.request(pool, keys)?;
+        let req = self.request(pool, keys, current.as_ref())?;
         let mut sink = StatusSink {
             ctx: self,
             pool,
@@ -459,7 +477,7 @@ impl Context {
 
     /// Removes (or, under `Retain`, keeps) the AWS resources, then lets the pool go.
     async fn cleanup(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
-        let mut current = pool.status.clone();
+        let mut current = self.current_status(pool);
         let failed_before = status::ready_of(current.as_ref())
             .is_some_and(|c| c.message.starts_with(CLEANUP_FAILED));
         let deleting = status::with_ready(
@@ -482,7 +500,7 @@ impl Context {
         let keys = self.keys.get(pool).await?.unwrap_or_default();
         let removed = async {
             let clients = self.clients(pool.spec.region.as_deref()).await?;
-            let req = self.request(pool, &keys)?;
+            let req = self.request(pool, &keys, current.as_ref())?;
             Ok::<_, Error>(reconcile::delete(&clients, &req).await?)
         }
         .await;
@@ -492,6 +510,9 @@ impl Context {
                 self.keys.delete(pool).await?;
                 if let Ok(mut s) = self.synced.lock() {
                     s.remove(&ObjectRef::from_obj(pool));
+                }
+                if let (Some(uid), Ok(mut w)) = (&pool.metadata.uid, self.written.lock()) {
+                    w.remove(uid);
                 }
                 tracing::info!(
                     pool = %format!("{}/{}", pool.namespace().unwrap_or_default(), pool.name_any()),
