@@ -16,6 +16,10 @@ use passwordless_operator::signin::{self, Mailbox};
 use passwordless_operator::state::{self, State};
 use passwordless_operator::status::status_of;
 
+/// See the workspace Cargo.toml: memory returns to the OS after upload peaks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     version,

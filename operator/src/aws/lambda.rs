@@ -118,6 +118,7 @@ pub async fn create(
     // Lambda says so with InvalidParameterValueException. Retry that for a while.
     let mut attempt = 0;
     let arn = loop {
+        let upload = super::upload_slot(c).await?;
         let out = c.lambda.create_function();
         let out = function_settings!(out, f)
             .code(
@@ -130,6 +131,7 @@ pub async fn create(
             ))
             .send()
             .await;
+        drop(upload);
         match out {
             Ok(out) => break out.function_arn().unwrap_or_default().to_owned(),
             Err(e) if code_of(&e) == Some("ResourceConflictException") => {
@@ -169,6 +171,7 @@ pub async fn update(
     }
     if observed.code_sha256 != f.code_sha256 {
         wait_ready(c, &f.name).await?;
+        let _upload = super::upload_slot(c).await?;
         c.lambda
             .update_function_code()
             .function_name(&f.name)

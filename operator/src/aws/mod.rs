@@ -76,6 +76,9 @@ impl Intercept for CallCounter {
     }
 }
 
+/// Trigger-code uploads at once, per region.
+const MAX_UPLOADS: usize = 2;
+
 /// Every client the reconcile core uses.
 #[derive(Clone)]
 pub struct Clients {
@@ -88,6 +91,9 @@ pub struct Clients {
     pub calls: CallCounter,
     /// Spaces Cognito control-plane calls within its per-category quotas.
     pub pace: Arc<pace::Pace>,
+    /// Bounds the trigger-code uploads in flight: each holds several copies of the zip (the
+    /// request body is base64 JSON), and a fleet's first apply must not hold them all at once.
+    pub uploads: Arc<tokio::sync::Semaphore>,
     pub region: String,
     /// The configured endpoint (an emulator), if any: JWKS URLs follow it.
     pub endpoint: Option<String>,
@@ -127,6 +133,7 @@ impl Clients {
             endpoint: config.endpoint_url().map(str::to_owned),
             calls,
             pace: Arc::default(),
+            uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS)),
             region,
         })
     }
@@ -202,6 +209,14 @@ pub fn code_of<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
 ) -> Option<&str> {
     use aws_sdk_lambda::error::ProvideErrorMetadata;
     err.code()
+}
+
+/// A slot for one code upload (see [`Clients::uploads`]).
+pub async fn upload_slot(c: &Clients) -> Result<tokio::sync::SemaphorePermit<'_>, AwsError> {
+    c.uploads
+        .acquire()
+        .await
+        .map_err(|_| AwsError::Unexpected("the upload limiter was closed".into()))
 }
 
 /// Polls `check` until it yields `Some`, every `every` for at most `attempts` times.
