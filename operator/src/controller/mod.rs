@@ -378,14 +378,22 @@ impl Context {
     /// Converges AWS, the status, and the output Secret.
     async fn apply(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
         let key = ObjectRef::from_obj(pool);
-        let keys = self.keys.ensure(pool, unix_now()).await?;
+        let mut current = self.current_status(pool);
+        let keys = match self.keys.ensure(pool, unix_now()).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                let none = State::default();
+                self.report_failure(pool, &mut current, &e, "", &none, "Reconcile")
+                    .await;
+                return Err(e);
+            }
+        };
         let kids = keys
             .signing_keys
             .iter()
             .map(|k| k.kid.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let mut current = self.current_status(pool);
         // A reconcile caused by the output Secret (or a restart of the watch) needs no AWS
         // calls while the last comparison with AWS still holds for this spec and these keys.
         let fresh = self.synced.lock().ok().and_then(|s| {
