@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
 use passwordless_operator::observed::ObservedIds;
 use passwordless_operator::reconcile::{self, Deleted, IdSink, Request};
 use passwordless_operator::signin::{self, Mailbox};
 use passwordless_operator::state::{self, State};
-use passwordless_operator::status::status_of;
+use passwordless_operator::status::{now, status_of};
 
 /// See the workspace Cargo.toml: memory returns to the OS after upload peaks.
 #[global_allocator]
@@ -226,10 +225,6 @@ fn request<'a>(
     Request::for_pool(pool, zip, state.signing_keys_env(), known)
 }
 
-fn now() -> Time {
-    Time(k8s_openapi::jiff::Timestamp::now())
-}
-
 fn calls_line(clients: &Clients, started: Instant) -> String {
     format!(
         "AWS calls: {} reads, {} writes; {:.2}s",
@@ -377,9 +372,7 @@ async fn main() -> Result<()> {
         } => {
             let started = Instant::now();
             let mut l = load(&args).await?;
-            let unix = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_secs();
+            let unix = state::unix_now();
             let keys = &mut l.state.state;
             let mut changed = keys.prune_keys(unix, l.pool.spec.link_lifetime_seconds());
             if rotate_signing_key {

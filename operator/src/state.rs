@@ -12,6 +12,14 @@ use serde::{Deserialize, Serialize};
 /// retired ones whose links may still be in flight.
 pub const MAX_KEYS: usize = 4;
 
+/// Seconds since the Unix epoch: key ids and retirement times.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredKey {

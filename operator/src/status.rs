@@ -27,6 +27,11 @@ pub mod reasons {
     }
 }
 
+/// The current time, as conditions carry it.
+pub fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
 /// The `Ready` condition, the one condition this API reports.
 pub fn ready_condition(
     ok: bool,

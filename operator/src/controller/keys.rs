@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, PostParams};
 use sha2::{Digest, Sha256};
 
-use super::{Error, MANAGED_BY_LABEL, ROTATE_ANNOTATION};
+use super::{Error, ROTATE_ANNOTATION};
 use crate::crd::PasswordlessPool;
-use crate::names::MANAGED_BY;
 use crate::state::State;
 
 const DATA_KEY: &str = "keys.json";
@@ -114,10 +113,7 @@ impl KeyStore {
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(secret_name.clone()),
-                labels: Some(BTreeMap::from([(
-                    MANAGED_BY_LABEL.to_owned(),
-                    MANAGED_BY.to_owned(),
-                )])),
+                labels: Some(super::managed_labels()),
                 annotations: Some(BTreeMap::from([(
                     "passwordless-operator.dev/pool".to_owned(),
                     format!("{namespace}/{name}"),
@@ -157,15 +153,7 @@ impl KeyStore {
 
     pub async fn delete(&self, pool: &PasswordlessPool) -> Result<(), Error> {
         let (namespace, name) = super::namespace_and_name(pool)?;
-        match self
-            .api
-            .delete(&secret_name(namespace, name), &DeleteParams::default())
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        super::delete_secret(&self.api, &secret_name(namespace, name)).await
     }
 }
 

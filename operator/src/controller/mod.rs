@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
@@ -28,8 +27,8 @@ use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::metrics::Metrics;
 use crate::observed::ObservedIds;
 use crate::reconcile::{self, Deleted, IdSink, Request};
-use crate::state::State;
-use crate::status::{self, reasons};
+use crate::state::{State, unix_now};
+use crate::status::{self, now, reasons};
 
 /// Guards the AWS cleanup of a pool.
 pub const FINALIZER: &str = "passwordless-operator.dev/aws-cleanup";
@@ -103,6 +102,23 @@ impl Error {
     }
 }
 
+/// The labels on every Secret this operator writes; its Secret watch selects on them.
+pub(crate) fn managed_labels() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([(
+        MANAGED_BY_LABEL.to_owned(),
+        crate::names::MANAGED_BY.to_owned(),
+    )])
+}
+
+/// Deletes a Secret; one already gone counts as deleted.
+pub(crate) async fn delete_secret(api: &Api<Secret>, name: &str) -> Result<(), Error> {
+    match api.delete(name, &kube::api::DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(crate) fn namespace_and_name(pool: &PasswordlessPool) -> Result<(&str, &str), Error> {
     match (&pool.metadata.namespace, &pool.metadata.name) {
         (Some(ns), Some(name)) => Ok((ns, name)),
@@ -151,17 +167,6 @@ pub struct Context {
     /// and announce the same transition twice).
     written: Mutex<HashMap<String, PasswordlessPoolStatus>>,
     failures: Mutex<HashMap<ObjectRef<PasswordlessPool>, u32>>,
-}
-
-fn now() -> Time {
-    Time(k8s_openapi::jiff::Timestamp::now())
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// A uniform fraction in [0, 1) from the OS random source, for jitter.

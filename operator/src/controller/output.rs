@@ -1,17 +1,14 @@
 //! The output Secret apps mount: the pool's connection details (never a key), in the pool's
 //! namespace, owned by the pool, written by server-side apply.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 
-use super::{Error, FIELD_MANAGER, MANAGED_BY_LABEL};
+use super::{Error, FIELD_MANAGER};
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
-use crate::names::MANAGED_BY;
 use crate::status::outputs_of;
 
 /// The Secret for a pool whose user pool and app client exist; `None` before that.
@@ -27,10 +24,7 @@ pub fn output_secret(pool: &PasswordlessPool, status: &PasswordlessPoolStatus) -
         metadata: ObjectMeta {
             name: Some(pool.secret_name()),
             namespace: pool.metadata.namespace.clone(),
-            labels: Some(BTreeMap::from([(
-                MANAGED_BY_LABEL.to_owned(),
-                MANAGED_BY.to_owned(),
-            )])),
+            labels: Some(super::managed_labels()),
             owner_references: pool.controller_owner_ref(&()).map(|o| vec![o]),
             ..Default::default()
         },
@@ -46,14 +40,12 @@ pub async fn apply(client: &kube::Client, secret: &Secret) -> Result<(), Error> 
     let (Some(namespace), Some(name)) = (&secret.metadata.namespace, &secret.metadata.name) else {
         return Ok(());
     };
-    let mut body = serde_json::to_value(secret).map_err(|e| Error::Internal(e.to_string()))?;
-    body["apiVersion"] = "v1".into();
-    body["kind"] = "Secret".into();
+    // k8s-openapi writes apiVersion and kind itself, as an apply patch needs.
     Api::<Secret>::namespaced(client.clone(), namespace)
         .patch(
             name,
             &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(body),
+            &Patch::Apply(secret),
         )
         .await?;
     Ok(())
@@ -74,11 +66,7 @@ pub async fn delete(client: &kube::Client, pool: &PasswordlessPool) -> Result<()
             .any(|o| Some(&o.uid) == pool.metadata.uid.as_ref())
     });
     if owned {
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        super::delete_secret(&api, &name).await?;
     }
     Ok(())
 }
