@@ -9,29 +9,69 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
+use passwordless_contract::{
+    ATTEMPT_LIMIT, Bounds, LINK_MIN_INTERVAL_SECONDS, LINK_TTL_SECONDS, OTP_LENGTH,
+    OTP_TTL_SECONDS, sign_up, strategy,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The API group of every resource this operator owns.
 pub const GROUP: &str = "passwordless-operator.dev";
 
-// Schema patterns, as RE2 (Go) regular expressions, which the apiserver evaluates.
-/// An AWS region code such as `eu-west-1` or `us-gov-west-1`.
-const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]$";
-/// A plain email address (no display name, no comments).
-const EMAIL_PATTERN: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
-/// https anywhere; plain http only for loopback development. No fragment: the operator puts the
-/// sign-in token there.
-const REDIRECT_URL_PATTERN: &str =
-    r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\s#]*)?$";
-/// A DNS-1123 subdomain, as Kubernetes requires for a Secret name.
-const DNS_SUBDOMAIN_PATTERN: &str =
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-/// A hostname used as WebAuthn relying-party id (a registrable domain, no scheme or port).
-const HOSTNAME_PATTERN: &str =
-    r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$";
-/// A Cognito user pool id: `<region>_<suffix>`.
-const USER_POOL_ID_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]_[0-9A-Za-z]+$";
+/// Schema patterns: RE2 in the apiserver, the `regex` crate in [`crate::validate`] (these use
+/// only syntax both read alike).
+pub mod patterns {
+    /// An AWS region code such as `eu-west-1` or `us-gov-west-1`.
+    pub const REGION: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]$";
+    /// A plain email address (no display name, no comments).
+    pub const EMAIL: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
+    /// https anywhere; plain http only for loopback development. No fragment: the operator puts
+    /// the sign-in token there.
+    pub const REDIRECT_URL: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\s#]*)?$";
+    /// A DNS-1123 subdomain, as Kubernetes requires for a Secret name.
+    pub const DNS_SUBDOMAIN: &str =
+        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    /// A hostname used as WebAuthn relying-party id (a registrable domain, no scheme or port).
+    pub const HOSTNAME: &str =
+        r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$";
+    /// A Cognito user pool id: `<region>_<suffix>`.
+    pub const USER_POOL_ID: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]_[0-9A-Za-z]+$";
+    /// A sender's display name: no quotes, angle brackets or line breaks (header injection).
+    pub const DISPLAY_NAME: &str = r#"^[^"<>\r\n]+$"#;
+    /// One line of text.
+    pub const ONE_LINE: &str = r"^[^\r\n]+$";
+}
+use patterns::{
+    DISPLAY_NAME as DISPLAY_NAME_PATTERN, DNS_SUBDOMAIN as DNS_SUBDOMAIN_PATTERN,
+    EMAIL as EMAIL_PATTERN, HOSTNAME as HOSTNAME_PATTERN, ONE_LINE as ONE_LINE_PATTERN,
+    REDIRECT_URL as REDIRECT_URL_PATTERN, REGION as REGION_PATTERN,
+    USER_POOL_ID as USER_POOL_ID_PATTERN,
+};
+
+/// App-client token lifetimes Cognito accepts (minutes), and our default.
+pub const TOKEN_VALIDITY_MINUTES: Bounds = Bounds {
+    min: 5,
+    max: 1440,
+    default: 60,
+};
+/// Refresh-token lifetime (days).
+pub const REFRESH_TOKEN_VALIDITY_DAYS: Bounds = Bounds {
+    min: 1,
+    max: 3650,
+    default: 30,
+};
+/// How long one sign-in may take (minutes): Cognito's range for the auth session.
+pub const AUTH_SESSION_VALIDITY_MINUTES: Bounds = Bounds {
+    min: 3,
+    max: 15,
+    default: 3,
+};
+/// At most this many redirect URLs, each at most [`MAX_URL_LENGTH`] characters.
+pub const MAX_REDIRECT_URLS: u32 = 10;
+pub const MAX_URL_LENGTH: u32 = 1024;
+/// AWS allows 50 tags on a resource; the operator's own take the rest.
+pub const MAX_TAGS: u32 = 40;
 
 /// Desired state of a passwordless sign-in stack on AWS Cognito.
 // The lint reads the printer columns' repeated `type_ = "string"` as duplicated attributes.
@@ -89,7 +129,7 @@ pub struct PasswordlessPoolSpec {
     /// Wrong answers allowed before the sign-in attempt fails and must start over. Defaults to 1
     /// for `magicLink` and 3 for the code strategies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 10))]
+    #[schemars(range(min = ATTEMPT_LIMIT.min, max = ATTEMPT_LIMIT.max))]
     pub attempt_limit: Option<u8>,
 
     /// Whether an unknown user is created on first sign-in. `Disabled` (the default) answers an
@@ -128,7 +168,7 @@ pub struct PasswordlessPoolSpec {
     /// Extra AWS tags for every resource the operator creates. Keys starting with `aws:` or
     /// `passwordless-operator.dev/` are reserved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 40))]
+    #[schemars(extend("maxProperties" = MAX_TAGS))]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -148,10 +188,10 @@ impl Strategy {
     /// The value as written in a manifest.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::MagicLink => "magicLink",
-            Self::EmailOtp => "emailOtp",
-            Self::SmsOtp => "smsOtp",
-            Self::Native => "native",
+            Self::MagicLink => strategy::MAGIC_LINK,
+            Self::EmailOtp => strategy::EMAIL_OTP,
+            Self::SmsOtp => strategy::SMS_OTP,
+            Self::Native => strategy::NATIVE,
         }
     }
 
@@ -174,13 +214,9 @@ impl Strategy {
         }
     }
 
-    /// The attempt limit when the spec gives none: a link is good for one try, a typed code
-    /// forgives typos.
+    /// The attempt limit when the spec gives none (the contract's rule, shared with the trigger).
     pub fn default_attempt_limit(self) -> u8 {
-        match self {
-            Self::MagicLink => 1,
-            Self::EmailOtp | Self::SmsOtp | Self::Native => 3,
-        }
+        passwordless_contract::default_attempt_limit(self.as_str()) as u8
     }
 }
 
@@ -199,7 +235,7 @@ pub struct Sender {
 
     /// Display name shown before the address, e.g. `Acme Sign-in`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 64), regex(pattern = r#"^[^"<>\r\n]+$"#))]
+    #[schemars(length(min = 1, max = 64), regex(pattern = DISPLAY_NAME_PATTERN))]
     pub display_name: Option<String>,
 
     /// Reply-To address for the sign-in email.
@@ -224,20 +260,20 @@ pub struct MagicLink {
     /// fragment (the token goes there). The first is the default; an app picks another through
     /// client metadata, and anything outside this list is refused.
     #[schemars(
-        length(min = 1, max = 10),
-        inner(length(max = 1024), regex(pattern = REDIRECT_URL_PATTERN))
+        length(min = 1, max = MAX_REDIRECT_URLS),
+        inner(length(max = MAX_URL_LENGTH), regex(pattern = REDIRECT_URL_PATTERN))
     )]
     pub redirect_urls: Vec<String>,
 
     /// How long a link stays valid, in seconds: 60 to 3600 (1h). Default 900 (15m).
     #[serde(default = "defaults::link_ttl_seconds")]
-    #[schemars(range(min = 60, max = 3600))]
+    #[schemars(range(min = LINK_TTL_SECONDS.min, max = LINK_TTL_SECONDS.max))]
     pub ttl_seconds: u32,
 
     /// Minimum time between two links sent to the same user, in seconds: 0 to 3600. Default 60.
     /// It stops a mailbox being flooded; 0 turns the cooldown off.
     #[serde(default = "defaults::link_min_interval_seconds")]
-    #[schemars(range(min = 0, max = 3600))]
+    #[schemars(range(min = LINK_MIN_INTERVAL_SECONDS.min, max = LINK_MIN_INTERVAL_SECONDS.max))]
     pub min_interval_seconds: u32,
 }
 
@@ -247,13 +283,13 @@ pub struct MagicLink {
 pub struct Otp {
     /// Number of digits: 6 to 10. Default 6.
     #[serde(default = "defaults::otp_length")]
-    #[schemars(range(min = 6, max = 10))]
+    #[schemars(range(min = OTP_LENGTH.min, max = OTP_LENGTH.max))]
     pub length: u8,
 
     /// How long a code stays valid, in seconds: 60 to 900 (15m, Cognito's longest auth session).
     /// Default 300 (5m).
     #[serde(default = "defaults::otp_ttl_seconds")]
-    #[schemars(range(min = 60, max = 900))]
+    #[schemars(range(min = OTP_TTL_SECONDS.min, max = OTP_TTL_SECONDS.max))]
     pub ttl_seconds: u32,
 }
 
@@ -272,6 +308,16 @@ pub enum SignUpPolicy {
     #[default]
     Disabled,
     AutoConfirm,
+}
+
+impl SignUpPolicy {
+    /// The value as written in a manifest and in the trigger's environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disabled => sign_up::DISABLED,
+            Self::AutoConfirm => sign_up::AUTO_CONFIRM,
+        }
+    }
 }
 
 /// Cognito native passwordless (USER_AUTH) settings.
@@ -300,6 +346,18 @@ pub enum AuthFactor {
     Password,
 }
 
+impl AuthFactor {
+    /// The name Cognito and the manifest use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EmailOtp => "EMAIL_OTP",
+            Self::SmsOtp => "SMS_OTP",
+            Self::WebAuthn => "WEB_AUTHN",
+            Self::Password => "PASSWORD",
+        }
+    }
+}
+
 /// The sign-in email. Placeholders, written `{{name}}`: `link` (the magic link), `code` (the
 /// one-time code), `ttl` (how long it stays valid, e.g. `15 minutes`) and `appName`. Values are
 /// HTML-escaped in the HTML body. Unset fields use the built-in templates.
@@ -313,7 +371,7 @@ pub struct EmailTemplates {
 
     /// Subject line, one line of at most 200 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 200), regex(pattern = r"^[^\r\n]+$"))]
+    #[schemars(length(min = 1, max = 200), regex(pattern = ONE_LINE_PATTERN))]
     pub subject: Option<String>,
 
     /// HTML body.
@@ -333,24 +391,27 @@ pub struct EmailTemplates {
 pub struct ClientSettings {
     /// Access token lifetime in minutes: 5 to 1440 (1 day). Default 60.
     #[serde(default = "defaults::token_validity_minutes")]
-    #[schemars(range(min = 5, max = 1440))]
+    #[schemars(range(min = TOKEN_VALIDITY_MINUTES.min, max = TOKEN_VALIDITY_MINUTES.max))]
     pub access_token_validity_minutes: u32,
 
     /// ID token lifetime in minutes: 5 to 1440 (1 day). Default 60.
     #[serde(default = "defaults::token_validity_minutes")]
-    #[schemars(range(min = 5, max = 1440))]
+    #[schemars(range(min = TOKEN_VALIDITY_MINUTES.min, max = TOKEN_VALIDITY_MINUTES.max))]
     pub id_token_validity_minutes: u32,
 
     /// Refresh token lifetime in days: 1 to 3650. Default 30.
     #[serde(default = "defaults::refresh_token_validity_days")]
-    #[schemars(range(min = 1, max = 3650))]
+    #[schemars(range(min = REFRESH_TOKEN_VALIDITY_DAYS.min, max = REFRESH_TOKEN_VALIDITY_DAYS.max))]
     pub refresh_token_validity_days: u32,
 
     /// How long a sign-in may take, from the first request to the last answer, in minutes:
     /// 3 to 15. Default 3. A magic link opened later starts a fresh session, so this bounds
     /// typing a code, not the link's lifetime.
     #[serde(default = "defaults::auth_session_validity_minutes")]
-    #[schemars(range(min = 3, max = 15))]
+    #[schemars(range(
+        min = AUTH_SESSION_VALIDITY_MINUTES.min,
+        max = AUTH_SESSION_VALIDITY_MINUTES.max
+    ))]
     pub auth_session_validity_minutes: u32,
 }
 
@@ -443,28 +504,30 @@ pub struct SenderStatus {
     pub verification_status: String,
 }
 
-/// Defaults, defined once and used both by serde and by the generated schema.
+/// Defaults for serde: the trigger's own come from the contract; the client's are Cognito's.
 mod defaults {
+    use passwordless_contract as contract;
+
     pub fn link_ttl_seconds() -> u32 {
-        900
+        contract::LINK_TTL_SECONDS.default
     }
     pub fn link_min_interval_seconds() -> u32 {
-        60
+        contract::LINK_MIN_INTERVAL_SECONDS.default
     }
     pub fn otp_length() -> u8 {
-        6
+        contract::OTP_LENGTH.default as u8
     }
     pub fn otp_ttl_seconds() -> u32 {
-        300
+        contract::OTP_TTL_SECONDS.default
     }
     pub fn token_validity_minutes() -> u32 {
-        60
+        super::TOKEN_VALIDITY_MINUTES.default
     }
     pub fn refresh_token_validity_days() -> u32 {
-        30
+        super::REFRESH_TOKEN_VALIDITY_DAYS.default
     }
     pub fn auth_session_validity_minutes() -> u32 {
-        3
+        super::AUTH_SESSION_VALIDITY_MINUTES.default
     }
 }
 
@@ -486,6 +549,7 @@ impl PasswordlessPoolSpec {
     pub fn link_lifetime_seconds(&self) -> u64 {
         let link = self.magic_link.as_ref().map(|m| m.ttl_seconds);
         let code = self.otp.as_ref().map(|o| o.ttl_seconds);
-        u64::from(link.into_iter().chain(code).max().unwrap_or(900))
+        let defaults = LINK_TTL_SECONDS.default.max(OTP_TTL_SECONDS.default);
+        u64::from(link.into_iter().chain(code).max().unwrap_or(defaults))
     }
 }

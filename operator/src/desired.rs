@@ -6,14 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use passwordless_triggers::config::vars;
+use passwordless_contract::env as vars;
+use passwordless_contract::table;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::crd::{
-    AuthFactor, DeletionPolicy, PasswordlessPoolSpec, SenderIdentity, SignUpPolicy, Strategy,
-};
+use crate::crd::{DeletionPolicy, SenderIdentity, SignUpPolicy, Strategy};
 use crate::names::StackNames;
+use crate::validate::ValidatedSpec;
 
 /// Lambda's limit on the total size of a function's environment variables.
 pub const LAMBDA_ENV_LIMIT: usize = 4096;
@@ -21,10 +21,10 @@ pub const TRIGGER_RUNTIME: &str = "provided.al2023";
 pub const TRIGGER_HANDLER: &str = "bootstrap";
 pub const TRIGGER_MEMORY_MB: i32 = 128;
 pub const TRIGGER_TIMEOUT_SECONDS: i32 = 10;
-pub const TABLE_KEY: &str = "pk";
-pub const TABLE_TTL_ATTRIBUTE: &str = "expiresAt";
 pub const PERMISSION_STATEMENT: &str = "passwordless-operator-cognito";
 pub const COGNITO_PRINCIPAL: &str = "cognito-idp.amazonaws.com";
+/// The function's field that names the configuration its probe proved.
+pub const VERIFIED_FIELD: &str = "verifiedConfig";
 
 /// What the spec alone does not say: where, which account, which code, which keys, and the IDs
 /// of resources that already exist (None until created: "known after apply").
@@ -142,6 +142,27 @@ pub struct FunctionConfig {
     pub timeout_seconds: i32,
     pub environment: BTreeMap<String, String>,
     pub code_sha256: String,
+    /// The digest of the configuration the operator's probe last proved the trigger accepts
+    /// (a tag on the function). Desired: the digest of the fields above.
+    pub verified: Option<String>,
+}
+
+impl FunctionConfig {
+    /// `sha256:<16 hex>` over every managed field but `verified` (keys only as fingerprints).
+    pub fn digest(&self) -> String {
+        let unverified = FunctionConfig {
+            verified: None,
+            ..self.clone()
+        };
+        let text: String = unverified
+            .fields()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        let digest = Sha256::digest(text.as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
 }
 
 /// Shows the fields, so the signing keys print as a fingerprint, never as themselves.
@@ -163,6 +184,7 @@ impl Fields for FunctionConfig {
             ("role".to_owned(), self.role_arn.clone()),
             ("runtime".to_owned(), self.runtime.clone()),
             ("timeout".to_owned(), self.timeout_seconds.to_string()),
+            (VERIFIED_FIELD.to_owned(), opt(&self.verified)),
         ];
         for (k, v) in &self.environment {
             let shown = if k == vars::SIGNING_KEYS {
@@ -372,7 +394,7 @@ pub fn function_arn(ctx: &Context, names: &StackNames) -> String {
 }
 
 /// The SES identity for a sender: the address itself, or its domain.
-fn sender_identity(spec: &PasswordlessPoolSpec) -> Option<SenderConfig> {
+pub fn sender_identity(spec: &ValidatedSpec) -> Option<SenderConfig> {
     let sender = spec.sender.as_ref()?;
     let identity = match sender.identity {
         SenderIdentity::Address => sender.address.clone(),
@@ -387,7 +409,7 @@ fn sender_identity(spec: &PasswordlessPoolSpec) -> Option<SenderConfig> {
 
 /// Computes everything the spec asks for.
 pub fn desired_stack(
-    spec: &PasswordlessPoolSpec,
+    spec: &ValidatedSpec,
     names: &StackNames,
     ctx: &Context,
 ) -> Result<DesiredStack, DesiredError> {
@@ -396,7 +418,7 @@ pub fn desired_stack(
     let uses_triggers = spec.strategy != Strategy::Native;
     let table = (spec.strategy == Strategy::MagicLink).then(|| TableConfig {
         name: names.table.clone(),
-        ttl_attribute: TABLE_TTL_ATTRIBUTE.to_owned(),
+        ttl_attribute: table::TTL_ATTRIBUTE.to_owned(),
     });
     let function = if uses_triggers {
         let environment = trigger_environment(spec, names, ctx, table.is_some());
@@ -404,7 +426,7 @@ pub fn desired_stack(
         if size > LAMBDA_ENV_LIMIT {
             return Err(DesiredError::EnvironmentTooLarge(size));
         }
-        Some(FunctionConfig {
+        let mut function = FunctionConfig {
             name: names.function.clone(),
             runtime: TRIGGER_RUNTIME.to_owned(),
             handler: TRIGGER_HANDLER.to_owned(),
@@ -413,7 +435,10 @@ pub fn desired_stack(
             timeout_seconds: TRIGGER_TIMEOUT_SECONDS,
             environment,
             code_sha256: ctx.code_sha256.clone(),
-        })
+            verified: None,
+        };
+        function.verified = Some(function.digest());
+        Some(function)
     } else {
         None
     };
@@ -436,21 +461,11 @@ pub fn desired_stack(
         None
     };
     let trigger = uses_triggers.then(|| function_arn(ctx, names));
-    let native = spec
-        .native
-        .as_ref()
-        .filter(|_| spec.strategy == Strategy::Native);
-    let factor_name = |f: &AuthFactor| {
-        match f {
-            AuthFactor::EmailOtp => "EMAIL_OTP",
-            AuthFactor::SmsOtp => "SMS_OTP",
-            AuthFactor::WebAuthn => "WEB_AUTHN",
-            AuthFactor::Password => "PASSWORD",
-        }
-        .to_owned()
-    };
-    let native_email =
-        native.is_some_and(|n| n.allowed_first_auth_factors.contains(&AuthFactor::EmailOtp));
+    let native = spec.native.as_ref();
+    let native_email = native.is_some_and(|n| {
+        n.allowed_first_auth_factors
+            .contains(&crate::crd::AuthFactor::EmailOtp)
+    });
     let username_attribute = if spec.strategy == Strategy::SmsOtp {
         "phone_number"
     } else {
@@ -487,7 +502,7 @@ pub fn desired_stack(
             .map(|n| {
                 n.allowed_first_auth_factors
                     .iter()
-                    .map(factor_name)
+                    .map(|f| f.as_str().to_owned())
                     .collect()
             })
             .unwrap_or_default(),
@@ -541,9 +556,10 @@ pub fn desired_stack(
     })
 }
 
-/// The trigger's environment: the contract in `passwordless_triggers::config::vars`.
+/// The trigger's environment: the names are the contract's (`passwordless_contract::env`), the
+/// values come from the validated spec, so they lie in the ranges the trigger accepts.
 fn trigger_environment(
-    spec: &PasswordlessPoolSpec,
+    spec: &ValidatedSpec,
     names: &StackNames,
     ctx: &Context,
     has_table: bool,
@@ -553,24 +569,11 @@ fn trigger_environment(
         env.insert(k.to_owned(), v);
     };
     set(vars::STRATEGY, spec.strategy.as_str().to_owned());
-    set(
-        vars::ATTEMPT_LIMIT,
-        spec.attempt_limit
-            .unwrap_or(spec.strategy.default_attempt_limit())
-            .to_string(),
-    );
+    set(vars::ATTEMPT_LIMIT, spec.attempt_limit.to_string());
     set(vars::SIGNING_KEYS, ctx.signing_keys.clone());
-    set(
-        vars::SIGN_UP,
-        match spec.sign_up {
-            SignUpPolicy::Disabled => "Disabled",
-            SignUpPolicy::AutoConfirm => "AutoConfirm",
-        }
-        .to_owned(),
-    );
-    let otp = spec.otp.clone().unwrap_or_default();
-    set(vars::OTP_LENGTH, otp.length.to_string());
-    set(vars::OTP_TTL_SECONDS, otp.ttl_seconds.to_string());
+    set(vars::SIGN_UP, spec.sign_up.as_str().to_owned());
+    set(vars::OTP_LENGTH, spec.otp.length.to_string());
+    set(vars::OTP_TTL_SECONDS, spec.otp.ttl_seconds.to_string());
     if let Some(link) = &spec.magic_link {
         set(vars::LINK_TTL_SECONDS, link.ttl_seconds.to_string());
         set(
@@ -594,16 +597,15 @@ fn trigger_environment(
             set(vars::REPLY_TO, reply.clone());
         }
     }
-    if let Some(email) = &spec.email {
-        for (k, v) in [
-            (vars::APP_NAME, &email.app_name),
-            (vars::EMAIL_SUBJECT, &email.subject),
-            (vars::EMAIL_HTML, &email.html),
-            (vars::EMAIL_TEXT, &email.text),
-        ] {
-            if let Some(v) = v {
-                set(k, v.clone());
-            }
+    let email = &spec.email;
+    for (k, v) in [
+        (vars::APP_NAME, &email.app_name),
+        (vars::EMAIL_SUBJECT, &email.subject),
+        (vars::EMAIL_HTML, &email.html),
+        (vars::EMAIL_TEXT, &email.text),
+    ] {
+        if let Some(v) = v {
+            set(k, v.clone());
         }
     }
     env
@@ -619,7 +621,7 @@ fn trust_policy() -> Value {
 /// Least privilege: send from this sender only, SMS only for SMS, this table only, this pool
 /// only, and the function's own log group.
 fn trigger_policy(
-    spec: &PasswordlessPoolSpec,
+    spec: &ValidatedSpec,
     names: &StackNames,
     ctx: &Context,
     sender: Option<&SenderConfig>,
@@ -659,8 +661,8 @@ pub(crate) mod tests {
     use super::*;
     use passwordless_triggers::config::Config;
 
-    pub(crate) fn spec(yaml: &str) -> PasswordlessPoolSpec {
-        serde_yaml::from_str(yaml).unwrap()
+    pub(crate) fn spec(yaml: &str) -> ValidatedSpec {
+        crate::validate::validate(&serde_yaml::from_str(yaml).unwrap()).unwrap()
     }
 
     pub(crate) fn ctx() -> Context {

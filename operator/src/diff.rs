@@ -1,36 +1,12 @@
 //! Pure: what was observed in AWS plus what is desired gives the changes to make, resource by
-//! resource and field by field. This is what `plan` prints and what `apply` carries out.
+//! resource and field by field. This is what `plan` prints and what `apply` carries out. The
+//! resources and their order come from [`crate::stack::STACK`].
 
 use std::fmt;
 
-use crate::desired::{DesiredStack, Fields};
+use crate::desired::DesiredStack;
 use crate::observed::ObservedStack;
-
-/// The AWS resources of one pool, in the order they are created (deleted in reverse).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Resource {
-    SenderIdentity,
-    ExecutionRole,
-    StateTable,
-    TriggerFunction,
-    UserPool,
-    InvokePermission,
-    AppClient,
-}
-
-impl Resource {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::SenderIdentity => "ses identity",
-            Self::ExecutionRole => "iam role",
-            Self::StateTable => "dynamodb table",
-            Self::TriggerFunction => "lambda function",
-            Self::UserPool => "cognito user pool",
-            Self::InvokePermission => "lambda permission",
-            Self::AppClient => "cognito app client",
-        }
-    }
-}
+use crate::stack::{FieldList, STACK, StackResource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -50,7 +26,8 @@ pub struct FieldChange {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    pub resource: Resource,
+    /// The resource's label in [`STACK`], e.g. `iam role`.
+    pub resource: &'static str,
     pub name: String,
     pub action: Action,
     pub fields: Vec<FieldChange>,
@@ -67,19 +44,20 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    pub fn change(&self, resource: Resource) -> Option<&Change> {
+    pub fn change(&self, resource: &str) -> Option<&Change> {
         self.changes.iter().find(|c| c.resource == resource)
     }
 }
 
 /// The fields that differ between what exists and what is wanted.
 pub fn field_changes(
-    observed: Option<&impl Fields>,
-    desired: Option<&impl Fields>,
+    observed: Option<&FieldList>,
+    desired: Option<&FieldList>,
 ) -> Vec<FieldChange> {
-    let before = observed.map(Fields::fields).unwrap_or_default();
-    let after = desired.map(Fields::fields).unwrap_or_default();
-    let value = |list: &[(String, String)], field: &str| {
+    let empty = FieldList::new();
+    let before = observed.unwrap_or(&empty);
+    let after = desired.unwrap_or(&empty);
+    let value = |list: &FieldList, field: &str| {
         list.iter()
             .find(|(f, _)| f == field)
             .map(|(_, v)| v.clone())
@@ -90,7 +68,7 @@ pub fn field_changes(
     names
         .into_iter()
         .filter_map(|field| {
-            let (from, to) = (value(&before, field), value(&after, field));
+            let (from, to) = (value(before, field), value(after, field));
             let unchanged = from == to
                 || (from.as_deref().unwrap_or("").is_empty()
                     && to.as_deref().unwrap_or("").is_empty());
@@ -103,152 +81,61 @@ pub fn field_changes(
         .collect()
 }
 
-fn push(
-    plan: &mut Plan,
-    resource: Resource,
-    name: &str,
-    observed: Option<&impl Fields>,
-    desired: Option<&impl Fields>,
-) {
+/// The change that takes one resource from `observed` to `desired` fields, if any.
+fn change(
+    resource: &dyn StackResource,
+    name: String,
+    observed: Option<FieldList>,
+    desired: Option<FieldList>,
+) -> Option<Change> {
     let action = match (observed.is_some(), desired.is_some()) {
         (false, true) => Action::Create,
         (true, false) => Action::Delete,
         (true, true) => Action::Update,
-        (false, false) => return,
+        (false, false) => return None,
     };
-    let fields = field_changes(observed, desired);
+    let fields = field_changes(observed.as_ref(), desired.as_ref());
     if action == Action::Update && fields.is_empty() {
-        return;
+        return None;
     }
-    plan.changes.push(Change {
-        resource,
-        name: name.to_owned(),
+    Some(Change {
+        resource: resource.label(),
+        name,
         action,
         fields,
-    });
+    })
 }
 
-/// A resource without managed fields (the SES identity): it exists, or it does not.
-struct Exists;
-impl Fields for Exists {
-    fn fields(&self) -> Vec<(String, String)> {
-        Vec::new()
-    }
-}
-
-/// The changes that take `observed` to `desired`.
+/// The changes that take `observed` to `desired`, in the order of [`STACK`]. A kept resource
+/// (the sender identity) is created when missing, never deleted by a change of spec.
 pub fn plan(observed: &ObservedStack, desired: &DesiredStack) -> Plan {
-    let mut p = Plan::default();
-    let identity = desired
-        .sender
-        .as_ref()
-        .map(|s| s.identity.clone())
-        .or(observed.sender.as_ref().map(|s| s.identity.clone()));
-    if let Some(identity) = identity {
-        // A sender identity may serve other pools: it is created when missing, never deleted
-        // by a change of spec.
-        if observed.sender.is_none() && desired.sender.is_some() {
-            push(
-                &mut p,
-                Resource::SenderIdentity,
-                &identity,
-                None::<&Exists>,
-                Some(&Exists),
-            );
-        }
-    }
-    push(
-        &mut p,
-        Resource::ExecutionRole,
-        &desired.names.role,
-        observed.role.as_ref(),
-        desired.role.as_ref(),
-    );
-    push(
-        &mut p,
-        Resource::StateTable,
-        &desired.names.table,
-        observed.table.as_ref(),
-        desired.table.as_ref(),
-    );
-    push(
-        &mut p,
-        Resource::TriggerFunction,
-        &desired.names.function,
-        observed.function.as_ref(),
-        desired.function.as_ref(),
-    );
-    push(
-        &mut p,
-        Resource::UserPool,
-        &desired.names.user_pool,
-        observed.user_pool.as_ref(),
-        Some(&desired.user_pool),
-    );
-    push(
-        &mut p,
-        Resource::InvokePermission,
-        &desired.names.function,
-        observed.permission.as_ref(),
-        desired.permission.as_ref(),
-    );
-    push(
-        &mut p,
-        Resource::AppClient,
-        &desired.names.client,
-        observed.client.as_ref(),
-        Some(&desired.client),
-    );
-    p
+    let changes = STACK
+        .iter()
+        .filter_map(|r| {
+            let wanted = r.desired(desired);
+            if r.kept() && wanted.is_none() {
+                return None;
+            }
+            let name = r.name(&desired.names, desired);
+            change(*r, name, r.observed(observed), wanted)
+        })
+        .collect();
+    Plan { changes }
 }
 
-/// The changes `delete` makes: everything the pool owns, in reverse order of creation. The
-/// sender identity is left alone (it may serve other pools and needed a human to verify it).
+/// The changes `delete` makes: everything the pool owns, in reverse order of [`STACK`]; kept
+/// resources are left alone.
 pub fn deletion_plan(observed: &ObservedStack, desired: &DesiredStack) -> Plan {
-    let mut p = Plan::default();
-    push(
-        &mut p,
-        Resource::AppClient,
-        &desired.names.client,
-        observed.client.as_ref(),
-        None::<&Exists>,
-    );
-    push(
-        &mut p,
-        Resource::InvokePermission,
-        &desired.names.function,
-        observed.permission.as_ref(),
-        None::<&Exists>,
-    );
-    push(
-        &mut p,
-        Resource::UserPool,
-        &desired.names.user_pool,
-        observed.user_pool.as_ref(),
-        None::<&Exists>,
-    );
-    push(
-        &mut p,
-        Resource::TriggerFunction,
-        &desired.names.function,
-        observed.function.as_ref(),
-        None::<&Exists>,
-    );
-    push(
-        &mut p,
-        Resource::StateTable,
-        &desired.names.table,
-        observed.table.as_ref(),
-        None::<&Exists>,
-    );
-    push(
-        &mut p,
-        Resource::ExecutionRole,
-        &desired.names.role,
-        observed.role.as_ref(),
-        None::<&Exists>,
-    );
-    p
+    let changes = STACK
+        .iter()
+        .rev()
+        .filter(|r| !r.kept())
+        .filter_map(|r| {
+            let name = r.name(&desired.names, desired);
+            change(*r, name, r.observed(observed), None)
+        })
+        .collect();
+    Plan { changes }
 }
 
 impl fmt::Display for Plan {
@@ -262,7 +149,7 @@ impl fmt::Display for Plan {
                 Action::Update => "~",
                 Action::Delete => "-",
             };
-            writeln!(f, "{sign} {} {}", change.resource.label(), change.name)?;
+            writeln!(f, "{sign} {} {}", change.resource, change.name)?;
             for field in &change.fields {
                 match (&field.from, &field.to) {
                     (None, Some(to)) => writeln!(f, "    + {}: {to}", field.field)?,
@@ -286,11 +173,11 @@ impl fmt::Display for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::PasswordlessPoolSpec;
     use crate::desired::tests::ctx;
     use crate::desired::{SenderConfig, desired_stack};
     use crate::names::StackNames;
     use crate::observed::SenderObserved;
+    use crate::stack::labels;
 
     const BASE: &str = "strategy: magicLink
 sender: {address: no-reply@example.com}
@@ -298,8 +185,12 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
 ";
 
     fn desired(yaml: &str) -> DesiredStack {
-        let spec: PasswordlessPoolSpec = serde_yaml::from_str(yaml).unwrap();
-        desired_stack(&spec, &StackNames::new("shop", "checkout"), &ctx()).unwrap()
+        desired_stack(
+            &crate::desired::tests::spec(yaml),
+            &StackNames::new("shop", "checkout"),
+            &ctx(),
+        )
+        .unwrap()
     }
 
     /// AWS exactly as `desired` wants it.
@@ -322,28 +213,52 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         }
     }
 
-    fn changed(plan: &Plan) -> Vec<(Resource, String)> {
+    /// The changed fields, but the function's verified digest, which follows every function
+    /// change (see `a_function_change_asks_for_a_new_probe`).
+    fn changed(plan: &Plan) -> Vec<(&'static str, String)> {
         plan.changes
             .iter()
             .flat_map(|c| c.fields.iter().map(move |f| (c.resource, f.field.clone())))
+            .filter(|(_, f)| f != "verifiedConfig")
             .collect()
+    }
+
+    #[test]
+    fn a_function_change_asks_for_a_new_probe() {
+        let before = desired(BASE);
+        let after = desired(&BASE.replace("cb']}", "cb'], ttlSeconds: 600}"));
+        let change = plan(&in_sync(&before), &after);
+        let fields: Vec<&str> = change.changes[0]
+            .fields
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["environment.PWP_LINK_TTL_SECONDS", "verifiedConfig"]
+        );
+        let mut unverified = in_sync(&before);
+        unverified.function.as_mut().unwrap().verified = None;
+        let probe_only = plan(&unverified, &before);
+        assert_eq!(changed(&probe_only), vec![]);
+        assert_eq!(probe_only.changes[0].fields[0].field, "verifiedConfig");
     }
 
     #[test]
     fn from_nothing_everything_is_created_in_dependency_order() {
         let d = desired(BASE);
         let p = plan(&ObservedStack::default(), &d);
-        let order: Vec<Resource> = p.changes.iter().map(|c| c.resource).collect();
+        let order: Vec<&str> = p.changes.iter().map(|c| c.resource).collect();
         assert_eq!(
             order,
             vec![
-                Resource::SenderIdentity,
-                Resource::ExecutionRole,
-                Resource::StateTable,
-                Resource::TriggerFunction,
-                Resource::UserPool,
-                Resource::InvokePermission,
-                Resource::AppClient
+                labels::SENDER_IDENTITY,
+                labels::EXECUTION_ROLE,
+                labels::STATE_TABLE,
+                labels::TRIGGER_FUNCTION,
+                labels::USER_POOL,
+                labels::INVOKE_PERMISSION,
+                labels::APP_CLIENT
             ]
         );
         assert!(p.changes.iter().all(|c| c.action == Action::Create));
@@ -365,12 +280,12 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     fn each_spec_field_changes_exactly_its_aws_fields() {
         let before = desired(BASE);
         let observed = in_sync(&before);
-        let fun = Resource::TriggerFunction;
-        let pool = Resource::UserPool;
-        let client = Resource::AppClient;
+        let fun = labels::TRIGGER_FUNCTION;
+        let pool = labels::USER_POOL;
+        let client = labels::APP_CLIENT;
         let env = |k: &str| format!("environment.{k}");
-        use passwordless_triggers::config::vars;
-        let cases: Vec<(&str, Vec<(Resource, String)>)> = vec![
+        use passwordless_contract::env as vars;
+        let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
             (
                 "magicLink: {redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 600}",
                 vec![(fun, env(vars::LINK_TTL_SECONDS))],
@@ -445,16 +360,16 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         let before = desired(BASE);
         let after = desired("strategy: emailOtp\nsender: {address: no-reply@example.com}\n");
         let p = plan(&in_sync(&before), &after);
-        let table = p.change(Resource::StateTable).expect("table change");
+        let table = p.change(labels::STATE_TABLE).expect("table change");
         assert_eq!(table.action, Action::Delete);
-        let actions: Vec<(Resource, Action)> =
+        let actions: Vec<(&str, Action)> =
             p.changes.iter().map(|c| (c.resource, c.action)).collect();
         assert_eq!(
             actions,
             vec![
-                (Resource::ExecutionRole, Action::Update),
-                (Resource::StateTable, Action::Delete),
-                (Resource::TriggerFunction, Action::Update)
+                (labels::EXECUTION_ROLE, Action::Update),
+                (labels::STATE_TABLE, Action::Delete),
+                (labels::TRIGGER_FUNCTION, Action::Update)
             ]
         );
     }
@@ -466,7 +381,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         after.function.as_mut().unwrap().code_sha256 = "bmV3".into();
         assert_eq!(
             changed(&plan(&in_sync(&before), &after)),
-            vec![(Resource::TriggerFunction, "codeSha256".to_owned())]
+            vec![(labels::TRIGGER_FUNCTION, "codeSha256".to_owned())]
         );
     }
 
@@ -474,16 +389,16 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     fn deletion_removes_everything_but_the_sender_in_reverse_order() {
         let d = desired(BASE);
         let p = deletion_plan(&in_sync(&d), &d);
-        let order: Vec<Resource> = p.changes.iter().map(|c| c.resource).collect();
+        let order: Vec<&str> = p.changes.iter().map(|c| c.resource).collect();
         assert_eq!(
             order,
             vec![
-                Resource::AppClient,
-                Resource::InvokePermission,
-                Resource::UserPool,
-                Resource::TriggerFunction,
-                Resource::StateTable,
-                Resource::ExecutionRole
+                labels::APP_CLIENT,
+                labels::INVOKE_PERMISSION,
+                labels::USER_POOL,
+                labels::TRIGGER_FUNCTION,
+                labels::STATE_TABLE,
+                labels::EXECUTION_ROLE
             ]
         );
         assert!(p.changes.iter().all(|c| c.action == Action::Delete));

@@ -13,6 +13,7 @@ pub mod names;
 pub mod observed;
 pub mod reconcile;
 pub mod signin;
+pub mod stack;
 pub mod state;
 pub mod status;
 pub mod validate;

@@ -14,6 +14,7 @@ use passwordless_operator::reconcile::{self, Deleted, IdSink, Request};
 use passwordless_operator::signin::{self, Mailbox};
 use passwordless_operator::state::{self, State};
 use passwordless_operator::status::{now, status_of};
+use passwordless_operator::validate::{parse_manifest, validate};
 
 /// See the workspace Cargo.toml: memory returns to the OS after upload peaks.
 #[global_allocator]
@@ -177,8 +178,10 @@ struct Loaded {
 async fn load(args: &PoolArgs) -> Result<Loaded> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let pool: PasswordlessPool = serde_yaml::from_str(&text)
-        .with_context(|| format!("{} is not a PasswordlessPool", args.file.display()))?;
+    // Before the state file, the zip or any AWS client: a bad manifest changes nothing.
+    let refused = || format!("{} is refused", args.file.display());
+    let pool = parse_manifest(&text).with_context(refused)?;
+    validate(&pool.spec).with_context(refused)?;
     let namespace = pool
         .metadata
         .namespace

@@ -10,6 +10,9 @@ pub const OWNER_TAG: &str = "passwordless-operator.dev/owner";
 /// Tag marking a resource as created by this operator.
 pub const MANAGED_BY_TAG: &str = "passwordless-operator.dev/managed-by";
 pub const MANAGED_BY: &str = "passwordless-operator";
+/// Tag on the trigger function: the digest of the configuration the operator's probe proved
+/// the deployed trigger accepts.
+pub const VERIFIED_TAG: &str = "passwordless-operator.dev/verified-config";
 
 /// The longest base name: leaves room for the longest suffix within the 64-character limits of
 /// Lambda function and IAM role names.

@@ -6,13 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::aws::{self, AwsError, Clients};
-use crate::crd::{DeletionPolicy, PasswordlessPool, PasswordlessPoolSpec};
+use crate::aws::{AwsError, Clients};
+use crate::crd::{DeletionPolicy, PasswordlessPool};
 use crate::desired::{Context, DesiredError, DesiredStack, desired_stack};
-use crate::diff::{Action, Plan, Resource, deletion_plan, plan};
-use crate::names::{OWNER_TAG, StackNames};
+use crate::diff::{Action, Plan, deletion_plan, plan};
+use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
-use crate::validate::{InvalidSpec, validate};
+use crate::stack::{self, Observing, Pass, STACK};
+use crate::validate::{InvalidSpec, ValidatedSpec, validate};
 
 /// Passes before giving up: a first apply needs two (the role's policy can name the pool only
 /// once the pool exists); a third means something keeps changing under us.
@@ -34,6 +35,9 @@ pub enum Error {
     NotConverged(String),
     #[error("recording IDs failed: {0}")]
     Record(String),
+    /// The deployed trigger refused its configuration when the operator probed it.
+    #[error("the trigger function does not start: {0}")]
+    TriggerUnhealthy(String),
 }
 
 impl Error {
@@ -46,6 +50,7 @@ impl Error {
             Self::Conflict(_) => "conflict",
             Self::NotConverged(_) => "not_converged",
             Self::Record(_) => "record_failed",
+            Self::TriggerUnhealthy(_) => "trigger_unhealthy",
         }
     }
 
@@ -71,7 +76,8 @@ pub trait IdSink: Send {
 pub struct Request<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
-    pub spec: &'a PasswordlessPoolSpec,
+    /// Validated when the request is made: nothing reaches AWS from an invalid spec.
+    pub spec: ValidatedSpec,
     pub zip: &'a [u8],
     /// base64(sha256(zip)), as Lambda reports it.
     pub code_sha256: String,
@@ -96,7 +102,7 @@ impl<'a> Request<'a> {
         Ok(Self {
             namespace,
             name,
-            spec: &pool.spec,
+            spec: validate(&pool.spec)?,
             zip,
             code_sha256: code_sha256(zip),
             signing_keys,
@@ -172,115 +178,47 @@ fn crash_point(step: &str) {
     }
 }
 
-/// Reads the pool's AWS resources. Costs only reads.
+/// Reads the pool's AWS resources, in the order of [`STACK`], and computes the desired state
+/// once, from what is known before observing. Costs only reads.
 pub async fn observe(
     c: &Clients,
     req: &Request<'_>,
-) -> Result<(ObservedStack, Context, DesiredStack), Error> {
-    validate(req.spec)?;
+) -> Result<(ObservedStack, DesiredStack), Error> {
     let names = req.names();
-    let mut ctx = Context {
+    let account_id = match &req.known.account_id {
+        Some(account) => account.clone(),
+        None => c.account_id().await?,
+    };
+    let adopted = req.spec.adopt.as_ref().map(|a| a.user_pool_id.as_str());
+    let mut known = req.known.clone();
+    known.user_pool_id =
+        stack::locate_pool(c, &names, known.user_pool_id.as_deref(), adopted).await?;
+    let ctx = Context {
         region: c.region.clone(),
-        account_id: req.known.account_id.clone(),
+        account_id: Some(account_id.clone()),
         code_sha256: req.code_sha256.clone(),
         signing_keys: req.signing_keys.clone(),
-        user_pool_id: None,
+        user_pool_id: known.user_pool_id.clone(),
+    };
+    let desired = desired_stack(&req.spec, &names, &ctx)?;
+    let cx = Observing {
+        c,
+        names: &names,
+        desired: &desired,
+        known: &known,
+        adopted: adopted.is_some(),
     };
     let mut observed = ObservedStack::default();
-    let draft = desired_stack(req.spec, &names, &ctx)?;
-    if let Some(sender) = &draft.sender {
-        observed.sender = aws::ses::observe(c, &sender.identity).await?;
+    observed.ids.account_id = Some(account_id);
+    for resource in STACK {
+        resource.observe(&cx, &mut observed).await?;
     }
-    if let Some((arn, role)) = aws::iam::observe(c, &names.role, &names.role_policy).await? {
-        ctx.account_id = ctx.account_id.or_else(|| aws::iam::account_of(&arn));
-        observed.role = Some(role);
-    }
-    observed.table = aws::table::observe(c, &names.table).await?;
-    if let Some((arn, function)) = aws::lambda::observe(c, &names.function).await? {
-        ctx.account_id = ctx.account_id.or_else(|| aws::iam::account_of(&arn));
-        observed.ids.function_arn = Some(arn);
-        observed.function = Some(function);
-        observed.permission = aws::lambda::observe_permission(
-            c,
-            &names.function,
-            crate::desired::PERMISSION_STATEMENT,
-        )
-        .await?;
-    }
-    let adopted = req.spec.adopt.as_ref().map(|a| a.user_pool_id.clone());
-    let pool_id = match req.known.user_pool_id.clone().or(adopted.clone()) {
-        Some(id) => Some(id),
-        None => aws::cognito::find_pool(c, &names.user_pool).await?,
-    };
-    if let Some(id) = &pool_id {
-        let draft = desired_stack(
-            req.spec,
-            &names,
-            &Context {
-                user_pool_id: Some(id.clone()),
-                ..ctx.clone()
-            },
-        )?;
-        if let Some((arn, pool)) = aws::cognito::observe_pool(c, id, &draft.user_pool).await? {
-            let owner = pool.tags.get(OWNER_TAG);
-            if adopted.is_none() && owner.is_some_and(|o| *o != names.owner) {
-                return Err(Error::Conflict(format!(
-                    "user pool {id} ({}) belongs to {}, not {}",
-                    names.user_pool,
-                    owner.map(String::as_str).unwrap_or("?"),
-                    names.owner
-                )));
-            }
-            ctx.account_id = ctx.account_id.or_else(|| aws::iam::account_of(&arn));
-            ctx.user_pool_id = Some(id.clone());
-            observed.ids.user_pool_id = Some(id.clone());
-            observed.ids.user_pool_arn = Some(arn);
-            observed.user_pool = Some(pool);
-        }
-    }
-    if ctx.account_id.is_none() {
-        ctx.account_id = Some(account_id(c).await?);
-    }
-    observed.ids.account_id = ctx.account_id.clone();
-    let desired = desired_stack(req.spec, &names, &ctx)?;
-    if let Some(pool) = &observed.ids.user_pool_id {
-        let client_id = match &req.known.client_id {
-            Some(id) => Some(id.clone()),
-            None => aws::cognito::find_client(c, pool, &names.client).await?,
-        };
-        if let Some(id) = client_id {
-            observed.client = aws::cognito::observe_client(c, pool, &id, &desired.client).await?;
-            if observed.client.is_some() {
-                observed.ids.client_id = Some(id);
-            }
-        }
-    }
-    if let (Some(observed_pool), true) = (&observed.user_pool, adopted.is_none()) {
-        if observed_pool.username_attributes != desired.user_pool.username_attributes {
-            return Err(Error::Conflict(format!(
-                "the user pool signs in by {:?} and the spec needs {:?}; Cognito cannot change that: create a new PasswordlessPool",
-                observed_pool.username_attributes, desired.user_pool.username_attributes
-            )));
-        }
-    }
-    Ok((observed, ctx, desired))
-}
-
-async fn account_id(c: &Clients) -> Result<String, AwsError> {
-    let out = c
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| aws::call_error("sts:GetCallerIdentity", e))?;
-    out.account()
-        .map(str::to_owned)
-        .ok_or_else(|| AwsError::Unexpected("GetCallerIdentity returned no account".into()))
+    Ok((observed, desired))
 }
 
 /// What `plan` prints: the changes the next apply would start with.
 pub async fn plan_changes(c: &Clients, req: &Request<'_>) -> Result<Plan, Error> {
-    let (observed, _, desired) = observe(c, req).await?;
+    let (observed, desired) = observe(c, req).await?;
     Ok(plan(&observed, &desired))
 }
 
@@ -319,143 +257,94 @@ fn outputs(c: &Clients, req: &Request<'_>, observed: &ObservedStack) -> Outputs 
     }
 }
 
-/// Converges AWS to the spec. An in-sync pool costs reads only.
+/// Converges AWS to the spec. An in-sync pool costs reads only. A trigger that refuses its
+/// configuration does not stop the rest of the stack converging: the probe is not repeated
+/// within this apply, and the apply ends with [`Error::TriggerUnhealthy`] instead of Ready.
 pub async fn apply(
     c: &Clients,
     req: &Request<'_>,
     sink: &mut impl IdSink,
 ) -> Result<Applied, Error> {
     let mut changes = Vec::new();
-    for _ in 0..MAX_PASSES {
-        let (observed, ctx, desired) = observe(c, req).await?;
+    let mut refused: Option<String> = None;
+    for pass_number in 0..=MAX_PASSES {
+        let (observed, desired) = observe(c, req).await?;
         sink.record(&observed.ids).await.map_err(Error::Record)?;
-        let pass = plan(&observed, &desired);
-        if pass.is_empty() {
-            return Ok(Applied {
-                outputs: outputs(c, req, &observed),
-                changes,
-            });
+        let mut pass = plan(&observed, &desired);
+        if refused.is_some() {
+            pass.changes
+                .retain(|change| !stack::only_awaits_probe(change));
         }
-        apply_pass(c, req, &pass, &observed, ctx, sink).await?;
+        if pass.is_empty() {
+            return match refused {
+                Some(reason) => Err(Error::TriggerUnhealthy(reason)),
+                None => Ok(Applied {
+                    outputs: outputs(c, req, &observed),
+                    changes,
+                }),
+            };
+        }
+        if pass_number == MAX_PASSES {
+            return Err(Error::NotConverged(
+                pass.changes
+                    .iter()
+                    .map(|c| format!("{} {}", c.resource, c.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+        }
+        match apply_pass(c, req, &pass, &observed, &desired, sink).await {
+            Err(Error::TriggerUnhealthy(reason)) => refused = Some(reason),
+            other => other?,
+        }
         changes.push(pass);
     }
-    let (observed, _, desired) = observe(c, req).await?;
-    let pending = plan(&observed, &desired);
-    if pending.is_empty() {
-        return Ok(Applied {
-            outputs: outputs(c, req, &observed),
-            changes,
-        });
-    }
-    Err(Error::NotConverged(
-        pending
-            .changes
-            .iter()
-            .map(|c| format!("{} {}", c.resource.label(), c.name))
-            .collect::<Vec<_>>()
-            .join(", "),
-    ))
+    unreachable!("the last pass returns")
 }
 
+/// Carries out one pass's plan, in its order. IDs go to the sink the moment AWS assigns them.
+/// Once the user pool is created, what names it waits for the next pass, whose desired state
+/// carries the new id: the desired state is computed once per pass, never patched.
 async fn apply_pass(
     c: &Clients,
     req: &Request<'_>,
     pass: &Plan,
     observed: &ObservedStack,
-    mut ctx: Context,
+    desired: &DesiredStack,
     sink: &mut impl IdSink,
 ) -> Result<(), Error> {
     let names = req.names();
+    let step = Pass {
+        c,
+        names: &names,
+        desired,
+        observed,
+        zip: req.zip,
+    };
     let mut ids = observed.ids.clone();
+    let mut refused = None;
     for change in &pass.changes {
-        // IDs created earlier in this pass feed the later resources.
-        let desired = desired_stack(req.spec, &names, &ctx)?;
-        let tags = &desired.tags;
-        match (change.resource, change.action) {
-            (Resource::SenderIdentity, _) => {
-                if let Some(sender) = &desired.sender {
-                    aws::ses::create(c, &sender.identity, tags).await?;
-                }
-            }
-            (Resource::ExecutionRole, Action::Create) => {
-                if let Some(role) = &desired.role {
-                    aws::iam::create(c, role, tags).await?;
-                }
-            }
-            (Resource::ExecutionRole, Action::Update) => {
-                if let (Some(before), Some(role)) = (&observed.role, &desired.role) {
-                    aws::iam::update(c, before, role).await?;
-                }
-            }
-            (Resource::ExecutionRole, Action::Delete) => {
-                aws::iam::delete(c, &names.role, &names.role_policy).await?
-            }
-            (Resource::StateTable, Action::Create) => {
-                if let Some(table) = &desired.table {
-                    aws::table::create(c, table, tags).await?;
-                }
-            }
-            (Resource::StateTable, Action::Update) => {
-                if let Some(table) = &desired.table {
-                    aws::table::set_ttl(c, table).await?;
-                }
-            }
-            (Resource::StateTable, Action::Delete) => aws::table::delete(c, &names.table).await?,
-            (Resource::TriggerFunction, Action::Create) => {
-                if let Some(function) = &desired.function {
-                    ids.function_arn = Some(aws::lambda::create(c, function, req.zip, tags).await?);
-                }
-            }
-            (Resource::TriggerFunction, Action::Update) => {
-                if let (Some(before), Some(function)) = (&observed.function, &desired.function) {
-                    aws::lambda::update(c, before, function, req.zip).await?;
-                }
-            }
-            (Resource::TriggerFunction, Action::Delete) => {
-                aws::lambda::delete(c, &names.function).await?
-            }
-            (Resource::UserPool, Action::Create) => {
-                let (id, arn) = aws::cognito::create_pool(c, &desired.user_pool).await?;
-                ids.user_pool_id = Some(id.clone());
-                ids.user_pool_arn = Some(arn);
-                ctx.user_pool_id = Some(id);
-                sink.record(&ids).await.map_err(Error::Record)?;
-            }
-            (Resource::UserPool, Action::Update) => {
-                if let Some(id) = &ids.user_pool_id {
-                    aws::cognito::update_pool(c, id, &desired.user_pool).await?;
-                }
-            }
-            (Resource::InvokePermission, action) => {
-                if action != Action::Create {
-                    aws::lambda::remove_permission(
-                        c,
-                        &names.function,
-                        crate::desired::PERMISSION_STATEMENT,
-                    )
-                    .await?;
-                }
-                if let (Some(permission), true) = (&desired.permission, action != Action::Delete) {
-                    aws::lambda::add_permission(c, &names.function, permission).await?;
-                }
-            }
-            (Resource::AppClient, Action::Create) => {
-                if let Some(pool) = &ids.user_pool_id {
-                    ids.client_id =
-                        Some(aws::cognito::create_client(c, pool, &desired.client).await?);
-                    sink.record(&ids).await.map_err(Error::Record)?;
-                }
-            }
-            (Resource::AppClient, Action::Update) => {
-                if let (Some(pool), Some(id)) = (&ids.user_pool_id, &ids.client_id) {
-                    aws::cognito::update_client(c, pool, id, &desired.client).await?;
-                }
-            }
-            (Resource::UserPool | Resource::AppClient, Action::Delete) => {}
+        let resource = stack::by_label(change.resource).expect("plans name resources of STACK");
+        if resource.needs_pool_id() && ids.user_pool_id != observed.ids.user_pool_id {
+            continue;
         }
-        crash_point(change.resource.label());
+        let before = ids.clone();
+        let done = match change.action {
+            Action::Create => resource.create(&step, &mut ids).await,
+            Action::Update => resource.update(&step, &mut ids).await,
+            Action::Delete => resource.delete(&step).await,
+        };
+        if ids != before {
+            sink.record(&ids).await.map_err(Error::Record)?;
+        }
+        match done {
+            // The rest of the stack still converges; the refusal is reported at the end.
+            Err(Error::TriggerUnhealthy(reason)) => refused = Some(reason),
+            other => other?,
+        }
+        crash_point(change.resource);
     }
-    Ok(())
+    refused.map_or(Ok(()), |reason| Err(Error::TriggerUnhealthy(reason)))
 }
 
 /// What `delete` did.
@@ -466,46 +355,25 @@ pub enum Deleted {
     Removed(Plan),
 }
 
-/// Removes the pool's AWS resources, or keeps them under `Retain`. Already gone counts as done.
+/// Removes the pool's AWS resources, in reverse order of [`STACK`], or keeps them under
+/// `Retain`. Already gone counts as done.
 pub async fn delete(c: &Clients, req: &Request<'_>) -> Result<Deleted, Error> {
     if req.spec.deletion_policy == DeletionPolicy::Retain {
         return Ok(Deleted::Retained);
     }
-    let (observed, _, desired) = observe(c, req).await?;
+    let (observed, desired) = observe(c, req).await?;
     let names = req.names();
+    let step = Pass {
+        c,
+        names: &names,
+        desired: &desired,
+        observed: &observed,
+        zip: req.zip,
+    };
     let removal = deletion_plan(&observed, &desired);
     for change in &removal.changes {
-        match change.resource {
-            Resource::AppClient => {
-                if let (Some(pool), Some(id)) =
-                    (&observed.ids.user_pool_id, &observed.ids.client_id)
-                {
-                    aws::cognito::delete_client(c, pool, id).await?;
-                }
-            }
-            Resource::InvokePermission => {
-                aws::lambda::remove_permission(
-                    c,
-                    &names.function,
-                    crate::desired::PERMISSION_STATEMENT,
-                )
-                .await?
-            }
-            Resource::UserPool => {
-                if let (Some(id), Some(pool)) = (&observed.ids.user_pool_id, &observed.user_pool) {
-                    if pool.deletion_protection == "ACTIVE" {
-                        // Retain was switched to Delete without an apply in between.
-                        let mut unprotected = desired.user_pool.clone();
-                        unprotected.deletion_protection = "INACTIVE".into();
-                        aws::cognito::update_pool(c, id, &unprotected).await?;
-                    }
-                    aws::cognito::delete_pool(c, id).await?;
-                }
-            }
-            Resource::TriggerFunction => aws::lambda::delete(c, &names.function).await?,
-            Resource::StateTable => aws::table::delete(c, &names.table).await?,
-            Resource::ExecutionRole => aws::iam::delete(c, &names.role, &names.role_policy).await?,
-            Resource::SenderIdentity => {}
+        if let Some(resource) = stack::by_label(change.resource) {
+            resource.delete(&step).await?;
         }
     }
     Ok(Deleted::Removed(removal))

@@ -17,12 +17,19 @@ pub mod reasons {
     pub const KUBERNETES_ERROR: &str = "KubernetesError";
     /// The pool's signing-key Secret could not be read or written.
     pub const SIGNING_KEY_ERROR: &str = "SigningKeyError";
+    /// The deployed trigger refused its configuration when probed.
+    pub const TRIGGER_UNHEALTHY: &str = "TriggerUnhealthy";
 
     /// Whether a condition with this reason deserves a Warning event rather than a Normal one.
     pub fn is_warning(reason: &str) -> bool {
         matches!(
             reason,
-            SENDER_NOT_VERIFIED | AWS_ERROR | INVALID_SPEC | KUBERNETES_ERROR | SIGNING_KEY_ERROR
+            SENDER_NOT_VERIFIED
+                | AWS_ERROR
+                | INVALID_SPEC
+                | KUBERNETES_ERROR
+                | SIGNING_KEY_ERROR
+                | TRIGGER_UNHEALTHY
         )
     }
 }

@@ -7,12 +7,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use kube::core::ApiResource;
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, CustomResourceExt};
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::crdgen::custom_resource_definition;
+use passwordless_operator::validate::cross_field_rules;
 
 const NEEDS_TESTBED: &str = "needs the test bed (scripts/testbed up kube); run by `make test`";
 
@@ -26,18 +27,30 @@ async fn client() -> Client {
         .expect("the test bed's kubeconfig works")
 }
 
-/// Installs the generated CRD (idempotent, server-side apply) and waits until it is Established.
+/// Installs the generated CRD (idempotent) and waits until it is Established. On 1.20 a CRD
+/// that carries CEL goes in by create or replace, as `kubectl apply --validate=false` sends it:
+/// server-side apply refuses the field 1.20's schema does not know, a plain write drops it.
 async fn install_crd(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = custom_resource_definition();
+    let mut crd = custom_resource_definition();
     let name = PasswordlessPool::crd_name();
-    crds.patch(
-        name,
-        &PatchParams::apply("passwordless-operator-tests").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .expect("the apiserver accepts the generated CRD");
+    // The tests of this file run in parallel: a write that lost the race reads and tries again.
+    for attempt in 1.. {
+        let written = match crds.get_opt(name).await.expect("reading the CRD works") {
+            None => crds.create(&PostParams::default(), &crd).await,
+            Some(existing) => {
+                crd.metadata.resource_version = existing.metadata.resource_version;
+                crds.replace(name, &PostParams::default(), &crd).await
+            }
+        };
+        match written {
+            Err(kube::Error::Api(status)) if status.code == 409 && attempt < 10 => continue,
+            other => {
+                other.expect("the apiserver accepts the generated CRD");
+                break;
+            }
+        }
+    }
     tokio::time::timeout(
         Duration::from_secs(30),
         await_condition(crds, name, conditions::is_crd_established()),
@@ -95,17 +108,37 @@ async fn every_example_is_accepted_by_the_apiserver() {
     }
 }
 
+/// A 1.20 apiserver enforces the schema but ignores CEL: an invalid example whose every
+/// expected reason is a cross-field (CEL) rule passes there, and the controller refuses it with
+/// an `InvalidSpec` condition instead. `crd_current.rs` proves the CEL on a current apiserver.
 #[tokio::test]
 #[ignore = "needs the test bed; run by `make test`"]
-async fn every_invalid_example_is_refused_with_422() {
+async fn every_schema_invalid_example_is_refused_with_422_by_1_20() {
     let client = client().await;
     install_crd(&client).await;
+    let cel_messages: Vec<String> = cross_field_rules().into_iter().map(|r| r.message).collect();
     let files = common::yaml_files("examples/invalid");
     assert!(files.len() >= 15);
+    let mut refused = 0;
     for path in files {
+        let expected = common::expected_refusals(&common::read(&path));
+        // A field path (no spaces) is the schema's reason; a sentence opening a CEL message is CEL's.
+        let cel_only = expected
+            .iter()
+            .all(|e| e.contains(' ') && cel_messages.iter().any(|m| m.starts_with(e.as_str())));
         match dry_run_create(&client, &path).await {
-            Err(kube::Error::Api(status)) if status.code == 422 => {}
-            other => panic!("{} should get a 422, got {other:?}", path.display()),
+            Err(kube::Error::Api(status)) if status.code == 422 && !cel_only => refused += 1,
+            Ok(()) if cel_only => {}
+            other => panic!(
+                "{}: expected {}, got {other:?}",
+                path.display(),
+                if cel_only {
+                    "acceptance (CEL-only)"
+                } else {
+                    "a 422"
+                }
+            ),
         }
     }
+    assert!(refused >= 15, "only {refused} refused by the schema");
 }

@@ -211,8 +211,8 @@ fn ttl_template_and_attempt_limit_change_only_the_lambda_configuration() {
     }
     let applied = pool.apply();
     assert_eq!(
-        applied.writes, 1,
-        "one UpdateFunctionConfiguration:\n{}",
+        applied.writes, 3,
+        "UpdateFunctionConfiguration, then the probe (Invoke) and its verified tag:\n{}",
         applied.stderr
     );
     let user = format!("{}@example.com", unique());
@@ -342,19 +342,25 @@ fn on_moto_a_spec_change_keeps_every_trigger_on_the_pool() {
     let moto = std::env::var("PWP_MOTO_ENDPOINT_URL").expect("the test bed's moto endpoint");
     let pool = Pool::new(MAGIC);
     let env = [("AWS_ENDPOINT_URL", moto.as_str())];
-    let first = pool.run_with(&["apply"], &env);
-    assert!(first.ok, "{}", first.stderr);
-    // A pool-level change (deletion protection) and a trigger-level one.
+    // moto cannot run a Lambda function, so the operator's probe of the trigger fails there and
+    // the apply ends TriggerUnhealthy; everything else still converges, which is what this checks.
+    let moto_cannot_invoke = |run: &Run| {
+        assert!(
+            run.ok || run.stderr.contains("the trigger function does not start"),
+            "{}",
+            run.stderr
+        );
+    };
+    moto_cannot_invoke(&pool.run_with(&["apply"], &env));
+    // A pool-level change (tags) and a trigger-level one.
     pool.write(&format!(
         "{MAGIC}attemptLimit: 3\ntags: {{team: identity}}\n"
     ));
-    let second = pool.run_with(&["apply"], &env);
-    assert!(second.ok, "{}", second.stderr);
-    let id = second
-        .stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("userPoolId: "))
-        .unwrap()
+    moto_cannot_invoke(&pool.run_with(&["apply"], &env));
+    let state: serde_json::Value = serde_json::from_str(&common::read(&pool.state)).unwrap();
+    let id = state["userPoolId"]
+        .as_str()
+        .expect("the pool id is recorded")
         .to_owned();
     let triggers = common::lambda_triggers_on(&moto, &id);
     assert_eq!(triggers, 5, "UpdateUserPool carried the whole LambdaConfig");

@@ -6,28 +6,12 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-/// Environment variable names: the contract between the operator and the trigger.
-pub mod vars {
-    pub const STRATEGY: &str = "PWP_STRATEGY";
-    pub const LINK_TTL_SECONDS: &str = "PWP_LINK_TTL_SECONDS";
-    pub const MIN_INTERVAL_SECONDS: &str = "PWP_MIN_INTERVAL_SECONDS";
-    pub const OTP_LENGTH: &str = "PWP_OTP_LENGTH";
-    pub const OTP_TTL_SECONDS: &str = "PWP_OTP_TTL_SECONDS";
-    pub const ATTEMPT_LIMIT: &str = "PWP_ATTEMPT_LIMIT";
-    /// A JSON array of URLs; the first is the default.
-    pub const REDIRECT_URLS: &str = "PWP_REDIRECT_URLS";
-    pub const SENDER_ADDRESS: &str = "PWP_SENDER_ADDRESS";
-    pub const SENDER_NAME: &str = "PWP_SENDER_NAME";
-    pub const REPLY_TO: &str = "PWP_REPLY_TO";
-    pub const APP_NAME: &str = "PWP_APP_NAME";
-    pub const EMAIL_SUBJECT: &str = "PWP_EMAIL_SUBJECT";
-    pub const EMAIL_HTML: &str = "PWP_EMAIL_HTML";
-    pub const EMAIL_TEXT: &str = "PWP_EMAIL_TEXT";
-    pub const TABLE_NAME: &str = "PWP_TABLE_NAME";
-    /// `kid:base64key[,kid:base64key]`: the first signs, all verify.
-    pub const SIGNING_KEYS: &str = "PWP_SIGNING_KEYS";
-    pub const SIGN_UP: &str = "PWP_SIGN_UP";
-}
+/// Environment variable names: the contract, defined in `passwordless-contract`.
+pub use passwordless_contract::env as vars;
+use passwordless_contract::{
+    ATTEMPT_LIMIT, Bounds, DEFAULT_APP_NAME, LINK_MIN_INTERVAL_SECONDS, LINK_TTL_SECONDS,
+    OTP_LENGTH, OTP_TTL_SECONDS, sign_up, strategy,
+};
 
 /// Which flow the pool runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,9 +89,9 @@ impl Config {
     /// Reads the configuration through `get`, so tests need no process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let strategy = match get(vars::STRATEGY).as_deref() {
-            Some("magicLink") => Strategy::MagicLink,
-            Some("emailOtp") => Strategy::EmailOtp,
-            Some("smsOtp") => Strategy::SmsOtp,
+            Some(strategy::MAGIC_LINK) => Strategy::MagicLink,
+            Some(strategy::EMAIL_OTP) => Strategy::EmailOtp,
+            Some(strategy::SMS_OTP) => Strategy::SmsOtp,
             Some(_) => {
                 return Err(ConfigError::Invalid(
                     vars::STRATEGY,
@@ -117,11 +101,11 @@ impl Config {
             None => return Err(ConfigError::Missing(vars::STRATEGY)),
         };
         let number =
-            |name: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+            |name: &'static str, bounds: Bounds, default: u32| -> Result<u64, ConfigError> {
                 match get(name) {
-                    None => Ok(default),
-                    Some(v) => match v.parse::<u64>() {
-                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    None => Ok(u64::from(default)),
+                    Some(v) => match v.parse::<u32>() {
+                        Ok(n) if bounds.contains(n) => Ok(u64::from(n)),
                         _ => Err(ConfigError::Invalid(
                             name,
                             "not a whole number in the allowed range",
@@ -129,11 +113,8 @@ impl Config {
                     },
                 }
             };
-        let default_attempts = if strategy == Strategy::MagicLink {
-            1
-        } else {
-            3
-        };
+        let strategy_name = get(vars::STRATEGY).unwrap_or_default();
+        let default_attempts = passwordless_contract::default_attempt_limit(&strategy_name);
         let redirect_urls = match get(vars::REDIRECT_URLS) {
             None => Vec::new(),
             Some(json) => serde_json::from_str::<Vec<String>>(&json).map_err(|_| {
@@ -154,24 +135,36 @@ impl Config {
         }
         Ok(Self {
             strategy,
-            link_ttl_seconds: number(vars::LINK_TTL_SECONDS, 900, 60, 3600)?,
-            min_interval_seconds: number(vars::MIN_INTERVAL_SECONDS, 60, 0, 3600)?,
-            otp_length: number(vars::OTP_LENGTH, 6, 6, 10)? as usize,
-            otp_ttl_seconds: number(vars::OTP_TTL_SECONDS, 300, 60, 900)?,
-            attempt_limit: number(vars::ATTEMPT_LIMIT, default_attempts, 1, 10)? as usize,
+            link_ttl_seconds: number(
+                vars::LINK_TTL_SECONDS,
+                LINK_TTL_SECONDS,
+                LINK_TTL_SECONDS.default,
+            )?,
+            min_interval_seconds: number(
+                vars::MIN_INTERVAL_SECONDS,
+                LINK_MIN_INTERVAL_SECONDS,
+                LINK_MIN_INTERVAL_SECONDS.default,
+            )?,
+            otp_length: number(vars::OTP_LENGTH, OTP_LENGTH, OTP_LENGTH.default)? as usize,
+            otp_ttl_seconds: number(
+                vars::OTP_TTL_SECONDS,
+                OTP_TTL_SECONDS,
+                OTP_TTL_SECONDS.default,
+            )?,
+            attempt_limit: number(vars::ATTEMPT_LIMIT, ATTEMPT_LIMIT, default_attempts)? as usize,
             redirect_urls,
             sender_address,
             sender_name: get(vars::SENDER_NAME),
             reply_to: get(vars::REPLY_TO),
-            app_name: get(vars::APP_NAME).unwrap_or_else(|| "your account".to_owned()),
+            app_name: get(vars::APP_NAME).unwrap_or_else(|| DEFAULT_APP_NAME.to_owned()),
             email_subject: get(vars::EMAIL_SUBJECT),
             email_html: get(vars::EMAIL_HTML),
             email_text: get(vars::EMAIL_TEXT),
             table_name,
             signing_keys,
             sign_up: match get(vars::SIGN_UP).as_deref() {
-                None | Some("Disabled") => SignUp::Disabled,
-                Some("AutoConfirm") => SignUp::AutoConfirm,
+                None | Some(sign_up::DISABLED) => SignUp::Disabled,
+                Some(sign_up::AUTO_CONFIRM) => SignUp::AutoConfirm,
                 Some(_) => {
                     return Err(ConfigError::Invalid(
                         vars::SIGN_UP,

@@ -1,6 +1,7 @@
 //! One entry point for every trigger: route on `triggerSource`, answer with the same event and
 //! its `response` filled in.
 
+use passwordless_contract::probe;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -57,6 +58,11 @@ pub async fn handle(
         source,
     };
     match trigger.as_str() {
+        // The configuration was read at start-up, so answering at all proves it was accepted.
+        probe::TRIGGER_SOURCE => Ok(serde_json::json!({
+            "healthy": true,
+            "strategy": format!("{:?}", config.strategy),
+        })),
         "DefineAuthChallenge_Authentication" => {
             Ok(reply(define::define(config, parse(&trigger, event)?)))
         }
@@ -117,6 +123,15 @@ mod tests {
         let err = run(malformed).await.unwrap_err();
         assert!(matches!(err, DispatchError::Malformed { .. }));
         assert!(!err.to_string().contains("secret-ish"));
+    }
+
+    #[tokio::test]
+    async fn the_operator_probe_is_answered_without_any_port() {
+        let out = run(serde_json::json!({"triggerSource": probe::TRIGGER_SOURCE}))
+            .await
+            .unwrap();
+        assert_eq!(out["healthy"], true);
+        assert_eq!(out["strategy"], "EmailOtp");
     }
 
     #[tokio::test]

@@ -2,7 +2,8 @@
 //! then every invocation goes through [`dispatch::handle`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use passwordless_triggers::config::Config;
+use passwordless_contract::probe;
+use passwordless_triggers::config::{Config, ConfigError};
 use passwordless_triggers::delivery::Ports;
 use passwordless_triggers::delivery::aws::{CognitoDirectory, DynamoStore, SesMailer, SnsSender};
 use passwordless_triggers::delivery::system::{OsEntropy, SystemClock};
@@ -17,7 +18,10 @@ async fn main() -> Result<(), Error> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .without_time()
         .init();
-    let config = Config::from_env()?;
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(refused) => return serve_refusal(refused).await,
+    };
     let aws = aws_config::load_from_env().await;
     let from = match (&config.sender_name, &config.sender_address) {
         (Some(name), Some(address)) => format!("\"{}\" <{address}>", name.replace('"', "")),
@@ -51,6 +55,19 @@ async fn main() -> Result<(), Error> {
                 tracing::warn!(error = %e, "trigger refused the event");
                 e.into()
             })
+    }))
+    .await
+}
+
+/// A configuration the trigger cannot run with: every invocation is answered with the reason, so
+/// the operator's probe (and the function's logs) say why, where exiting would only say that
+/// the runtime exited. The reason names the variable, never its value.
+async fn serve_refusal(refused: ConfigError) -> Result<(), Error> {
+    let message = format!("{}{refused}", probe::REFUSED_PREFIX);
+    tracing::error!(%message, "trigger refused its configuration");
+    let message = &message;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        Err::<Value, Error>(message.clone().into())
     }))
     .await
 }

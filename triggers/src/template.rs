@@ -1,5 +1,7 @@
 //! The sign-in email: named `{{placeholder}}`s, HTML-escaped in the HTML body.
 
+use passwordless_contract::placeholder;
+
 use crate::config::Config;
 
 /// What a message may mention.
@@ -80,26 +82,21 @@ pub fn human_duration(seconds: u64) -> String {
 
 fn fill(template: &str, values: &Values<'_>, escape: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(template.len() + 256);
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let value = match after[..end].trim() {
-            "link" => values.link.unwrap_or(""),
-            "code" => values.code,
-            "ttl" => values.ttl.as_str(),
-            "appName" => values.app_name,
+    let mut copied = 0;
+    for (span, name) in placeholder::scan(template) {
+        out.push_str(&template[copied..span.start]);
+        let value = match name {
+            placeholder::LINK => values.link.unwrap_or(""),
+            placeholder::CODE => values.code,
+            placeholder::TTL => values.ttl.as_str(),
+            placeholder::APP_NAME => values.app_name,
             // Unknown names are refused by the operator's validation; drop them, never echo.
             _ => "",
         };
         out.push_str(&escape(value));
-        rest = &after[end + 2..];
+        copied = span.end;
     }
-    out.push_str(rest);
+    out.push_str(&template[copied..]);
     out
 }
 

@@ -9,44 +9,87 @@ use serde_json::Value;
 
 use super::{AwsError, Clients, call_error, code_of, wait_for};
 use crate::desired::{FunctionConfig, PermissionConfig};
+use crate::names::VERIFIED_TAG;
 
-/// The function's ARN and configuration, if it exists.
+/// The function's ARN and configuration, if it exists. GetFunction, not
+/// GetFunctionConfiguration: one read that also returns the tags (the verified digest).
 pub async fn observe(
     c: &Clients,
     name: &str,
 ) -> Result<Option<(String, FunctionConfig)>, AwsError> {
-    let out = match c
-        .lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-    {
+    let out = match c.lambda.get_function().function_name(name).send().await {
         Ok(out) => out,
         Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error("lambda:GetFunctionConfiguration", e)),
+        Err(e) => return Err(call_error("lambda:GetFunction", e)),
     };
-    let environment: BTreeMap<String, String> = out
+    let Some(config) = out.configuration() else {
+        return Ok(None);
+    };
+    let environment: BTreeMap<String, String> = config
         .environment()
         .and_then(|e| e.variables())
         .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
+    let verified = out.tags().and_then(|t| t.get(VERIFIED_TAG)).cloned();
     Ok(Some((
-        out.function_arn().unwrap_or_default().to_owned(),
+        config.function_arn().unwrap_or_default().to_owned(),
         FunctionConfig {
             name: name.to_owned(),
-            runtime: out
+            runtime: config
                 .runtime()
                 .map(|r| r.as_str().to_owned())
                 .unwrap_or_default(),
-            handler: out.handler().unwrap_or_default().to_owned(),
-            role_arn: out.role().unwrap_or_default().to_owned(),
-            memory_mb: out.memory_size().unwrap_or_default(),
-            timeout_seconds: out.timeout().unwrap_or_default(),
+            handler: config.handler().unwrap_or_default().to_owned(),
+            role_arn: config.role().unwrap_or_default().to_owned(),
+            memory_mb: config.memory_size().unwrap_or_default(),
+            timeout_seconds: config.timeout().unwrap_or_default(),
             environment,
-            code_sha256: out.code_sha256().unwrap_or_default().to_owned(),
+            code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
+            verified,
         },
     )))
+}
+
+/// Invokes the deployed function with the operator's probe event (no AWS call, nothing sent).
+/// `Some(reason)` when the trigger refused: its own message, cut to a readable length.
+pub async fn probe(c: &Clients, name: &str) -> Result<Option<String>, AwsError> {
+    wait_ready(c, name).await?;
+    let event =
+        serde_json::json!({ "triggerSource": passwordless_contract::probe::TRIGGER_SOURCE });
+    let out = c
+        .lambda
+        .invoke()
+        .function_name(name)
+        .payload(Blob::new(event.to_string()))
+        .send()
+        .await
+        .map_err(|e| call_error("lambda:Invoke", e))?;
+    if out.function_error().is_none() {
+        return Ok(None);
+    }
+    let payload: Value = out
+        .payload()
+        .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+        .unwrap_or(Value::Null);
+    let reason = payload["errorMessage"]
+        .as_str()
+        .unwrap_or("the function failed without a message")
+        .chars()
+        .take(500)
+        .collect();
+    Ok(Some(reason))
+}
+
+/// Records on the function that the probe accepted the configuration with this digest.
+pub async fn mark_verified(c: &Clients, arn: &str, digest: &str) -> Result<(), AwsError> {
+    c.lambda
+        .tag_resource()
+        .resource(arn)
+        .tags(VERIFIED_TAG, digest)
+        .send()
+        .await
+        .map_err(|e| call_error("lambda:TagResource", e))?;
+    Ok(())
 }
 
 fn environment(f: &FunctionConfig) -> Environment {
@@ -161,6 +204,7 @@ pub async fn update(
 ) -> Result<(), AwsError> {
     let mut config_only = observed.clone();
     config_only.code_sha256 = f.code_sha256.clone();
+    config_only.verified = f.verified.clone();
     if &config_only != f {
         wait_ready(c, &f.name).await?;
         let update = c.lambda.update_function_configuration();

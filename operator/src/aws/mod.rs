@@ -97,6 +97,8 @@ pub struct Clients {
     pub region: String,
     /// The configured endpoint (an emulator), if any: JWKS URLs follow it.
     pub endpoint: Option<String>,
+    /// The account the credentials belong to, asked once per process.
+    account: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Clients {
@@ -135,7 +137,27 @@ impl Clients {
             pace: Arc::default(),
             uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS)),
             region,
+            account: Arc::default(),
         })
+    }
+
+    /// The account id of the credentials (sts:GetCallerIdentity, once per process): every ARN
+    /// the desired state names lives in it.
+    pub async fn account_id(&self) -> Result<String, AwsError> {
+        self.account
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| call_error("sts:GetCallerIdentity", e))?;
+                out.account().map(str::to_owned).ok_or_else(|| {
+                    AwsError::Unexpected("GetCallerIdentity returned no account".into())
+                })
+            })
+            .await
+            .cloned()
     }
 }
 

@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{AwsError, Clients, call_error, code_of, wait_for};
-use crate::desired::{TABLE_KEY, TableConfig};
+use passwordless_contract::table::PARTITION_KEY as TABLE_KEY;
+
+use crate::desired::TableConfig;
 
 fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
     r.map_err(|e| AwsError::Unexpected(e.to_string()))

@@ -87,6 +87,7 @@ impl Error {
             _ if self.waits_for_change() => reasons::INVALID_SPEC,
             Self::Kube(_) | Self::Finalizer(_) => reasons::KUBERNETES_ERROR,
             Self::Keys(_) => reasons::SIGNING_KEY_ERROR,
+            Self::Reconcile(reconcile::Error::TriggerUnhealthy(_)) => reasons::TRIGGER_UNHEALTHY,
             Self::Reconcile(_) | Self::Internal(_) => reasons::AWS_ERROR,
         }
     }

@@ -120,3 +120,12 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
     })
 }
 pub mod cluster;
+
+/// The `# Expect: <text>` header lines of an invalid example: what its refusal must say.
+pub fn expected_refusals(text: &str) -> Vec<String> {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("# Expect: "))
+        .map(|t| t.trim().to_owned())
+        .collect()
+}

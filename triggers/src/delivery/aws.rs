@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use passwordless_contract::table::{PARTITION_KEY, TTL_ATTRIBUTE};
 
 use super::{DeliveryError, Directory, Mailer, SendPermit, SmsSender, StateStore};
 use crate::template::Email;
@@ -72,9 +73,6 @@ pub struct DynamoStore {
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
 }
-
-pub const PARTITION_KEY: &str = "pk";
-pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
 fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())

@@ -1,0 +1,190 @@
+//! What the operator and the trigger must agree on, defined once. The operator writes the
+//! trigger's environment from a validated spec; the trigger reads it back at start-up. Both
+//! sides, and the CRD schema generated from the operator's types, take every name, default and
+//! range from here, so the two can never drift apart.
+
+/// Environment variable names the operator sets on the trigger function.
+pub mod env {
+    /// One of [`crate::strategy::TRIGGER`].
+    pub const STRATEGY: &str = "PWP_STRATEGY";
+    pub const LINK_TTL_SECONDS: &str = "PWP_LINK_TTL_SECONDS";
+    pub const MIN_INTERVAL_SECONDS: &str = "PWP_MIN_INTERVAL_SECONDS";
+    pub const OTP_LENGTH: &str = "PWP_OTP_LENGTH";
+    pub const OTP_TTL_SECONDS: &str = "PWP_OTP_TTL_SECONDS";
+    pub const ATTEMPT_LIMIT: &str = "PWP_ATTEMPT_LIMIT";
+    /// A JSON array of URLs; the first is the default.
+    pub const REDIRECT_URLS: &str = "PWP_REDIRECT_URLS";
+    pub const SENDER_ADDRESS: &str = "PWP_SENDER_ADDRESS";
+    pub const SENDER_NAME: &str = "PWP_SENDER_NAME";
+    pub const REPLY_TO: &str = "PWP_REPLY_TO";
+    pub const APP_NAME: &str = "PWP_APP_NAME";
+    pub const EMAIL_SUBJECT: &str = "PWP_EMAIL_SUBJECT";
+    pub const EMAIL_HTML: &str = "PWP_EMAIL_HTML";
+    pub const EMAIL_TEXT: &str = "PWP_EMAIL_TEXT";
+    pub const TABLE_NAME: &str = "PWP_TABLE_NAME";
+    /// `kid:base64key[,kid:base64key]`: the first signs, all verify. Never logged.
+    pub const SIGNING_KEYS: &str = "PWP_SIGNING_KEYS";
+    /// One of [`crate::sign_up::ALL`].
+    pub const SIGN_UP: &str = "PWP_SIGN_UP";
+}
+
+/// The strategy names, as written in a manifest and in [`env::STRATEGY`].
+pub mod strategy {
+    pub const MAGIC_LINK: &str = "magicLink";
+    pub const EMAIL_OTP: &str = "emailOtp";
+    pub const SMS_OTP: &str = "smsOtp";
+    /// Cognito's own USER_AUTH passwordless: no trigger runs.
+    pub const NATIVE: &str = "native";
+    /// The strategies a trigger function serves.
+    pub const TRIGGER: [&str; 3] = [MAGIC_LINK, EMAIL_OTP, SMS_OTP];
+}
+
+/// The sign-up policy names, as written in a manifest and in [`env::SIGN_UP`].
+pub mod sign_up {
+    pub const DISABLED: &str = "Disabled";
+    pub const AUTO_CONFIRM: &str = "AutoConfirm";
+    pub const ALL: [&str; 2] = [DISABLED, AUTO_CONFIRM];
+}
+
+/// An inclusive range of whole numbers with the value used when none is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+impl Bounds {
+    pub const fn contains(&self, value: u32) -> bool {
+        self.min <= value && value <= self.max
+    }
+}
+
+/// How long a magic link stays valid, in seconds.
+pub const LINK_TTL_SECONDS: Bounds = Bounds {
+    min: 60,
+    max: 3600,
+    default: 900,
+};
+/// Minimum seconds between two links to one user (0: no cooldown).
+pub const LINK_MIN_INTERVAL_SECONDS: Bounds = Bounds {
+    min: 0,
+    max: 3600,
+    default: 60,
+};
+/// Digits of a one-time code.
+pub const OTP_LENGTH: Bounds = Bounds {
+    min: 6,
+    max: 10,
+    default: 6,
+};
+/// How long a code stays valid, in seconds; 900 is Cognito's longest auth session.
+pub const OTP_TTL_SECONDS: Bounds = Bounds {
+    min: 60,
+    max: 900,
+    default: 300,
+};
+/// Wrong answers allowed before a sign-in fails. The default depends on the strategy.
+pub const ATTEMPT_LIMIT: Bounds = Bounds {
+    min: 1,
+    max: 10,
+    default: CODE_ATTEMPT_LIMIT,
+};
+/// A link is good for one try.
+pub const LINK_ATTEMPT_LIMIT: u32 = 1;
+/// A typed code forgives typos.
+pub const CODE_ATTEMPT_LIMIT: u32 = 3;
+
+/// The attempt limit for a strategy name when the spec gives none.
+pub fn default_attempt_limit(strategy: &str) -> u32 {
+    if strategy == strategy::MAGIC_LINK {
+        LINK_ATTEMPT_LIMIT
+    } else {
+        CODE_ATTEMPT_LIMIT
+    }
+}
+
+/// The product name an email shows when the spec names none.
+pub const DEFAULT_APP_NAME: &str = "your account";
+
+/// The per-pool DynamoDB table the trigger keeps single-use and cooldown records in.
+pub mod table {
+    /// The partition key (string).
+    pub const PARTITION_KEY: &str = "pk";
+    /// The TTL attribute (epoch seconds); DynamoDB deletes expired items lazily.
+    pub const TTL_ATTRIBUTE: &str = "expiresAt";
+}
+
+/// The operator's synthetic invocation after it deploys the trigger: proof that the deployed
+/// binary accepts its configuration. The trigger answers it without any AWS call.
+pub mod probe {
+    /// The `triggerSource` of the probe event (Cognito never sends it).
+    pub const TRIGGER_SOURCE: &str = "PasswordlessOperator_Probe";
+    /// What a trigger that refuses its configuration answers every invocation with, before the
+    /// reason (which names the variable, never its value).
+    pub const REFUSED_PREFIX: &str = "configuration refused: ";
+}
+
+/// The sign-in email's placeholders, written `{{name}}`.
+pub mod placeholder {
+    /// The magic link.
+    pub const LINK: &str = "link";
+    /// The one-time code.
+    pub const CODE: &str = "code";
+    /// How long the link or code stays valid, e.g. `15 minutes`.
+    pub const TTL: &str = "ttl";
+    /// The product name.
+    pub const APP_NAME: &str = "appName";
+    pub const ALL: [&str; 4] = [LINK, CODE, TTL, APP_NAME];
+
+    /// The `{{name}}` placeholders of a template, in order, trimmed. An unclosed `{{` ends the
+    /// scan: the trigger leaves the rest as text.
+    pub fn scan(template: &str) -> Vec<(std::ops::Range<usize>, &str)> {
+        let mut found = Vec::new();
+        let mut offset = 0;
+        while let Some(start) = template[offset..].find("{{") {
+            let open = offset + start;
+            let Some(end) = template[open + 2..].find("}}") else {
+                break;
+            };
+            let close = open + 2 + end;
+            found.push((open..close + 2, template[open + 2..close].trim()));
+            offset = close + 2;
+        }
+        found
+    }
+
+    /// The names used in a template, in order.
+    pub fn names(template: &str) -> Vec<&str> {
+        scan(template).into_iter().map(|(_, name)| name).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_lies_in_its_range() {
+        for b in [
+            LINK_TTL_SECONDS,
+            LINK_MIN_INTERVAL_SECONDS,
+            OTP_LENGTH,
+            OTP_TTL_SECONDS,
+            ATTEMPT_LIMIT,
+        ] {
+            assert!(b.contains(b.default), "{b:?}");
+        }
+        assert!(ATTEMPT_LIMIT.contains(LINK_ATTEMPT_LIMIT));
+        assert_eq!(default_attempt_limit(strategy::MAGIC_LINK), 1);
+        assert_eq!(default_attempt_limit(strategy::SMS_OTP), 3);
+    }
+
+    #[test]
+    fn placeholders_are_found_in_order_with_their_spans() {
+        let t = "a {{ link }} b {{code}}{{ttl";
+        assert_eq!(placeholder::names(t), vec!["link", "code"]);
+        let spans: Vec<_> = placeholder::scan(t).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(spans, vec![2..12, 15..23]);
+    }
+}

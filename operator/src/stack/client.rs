@@ -1,0 +1,80 @@
+//! The Cognito app client apps sign in through.
+
+use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use crate::aws;
+use crate::desired::{DesiredStack, Fields};
+use crate::names::StackNames;
+use crate::observed::{ObservedIds, ObservedStack};
+
+pub struct AppClient;
+
+impl StackResource for AppClient {
+    fn label(&self) -> &'static str {
+        labels::APP_CLIENT
+    }
+
+    fn name(&self, names: &StackNames, _: &DesiredStack) -> String {
+        names.client.clone()
+    }
+
+    fn desired(&self, d: &DesiredStack) -> Option<FieldList> {
+        Some(d.client.fields())
+    }
+
+    fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
+        o.client.as_ref().map(Fields::fields)
+    }
+
+    fn needs_pool_id(&self) -> bool {
+        true
+    }
+
+    fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
+        step(async move {
+            let Some(pool) = into.ids.user_pool_id.clone() else {
+                return Ok(());
+            };
+            let id = match &cx.known.client_id {
+                Some(id) => Some(id.clone()),
+                None => aws::cognito::find_client(cx.c, &pool, &cx.names.client).await?,
+            };
+            if let Some(id) = id {
+                into.client =
+                    aws::cognito::observe_client(cx.c, &pool, &id, &cx.desired.client).await?;
+                if into.client.is_some() {
+                    into.ids.client_id = Some(id);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
+        step(async move {
+            if let Some(pool) = &ids.user_pool_id {
+                let id = aws::cognito::create_client(p.c, pool, &p.desired.client).await?;
+                ids.client_id = Some(id);
+            }
+            Ok(())
+        })
+    }
+
+    fn update<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
+        step(async move {
+            if let (Some(pool), Some(id)) = (&ids.user_pool_id, &ids.client_id) {
+                aws::cognito::update_client(p.c, pool, id, &p.desired.client).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, p: &'a Pass<'a>) -> Step<'a> {
+        step(async move {
+            let ids = &p.observed.ids;
+            if let (Some(pool), Some(id)) = (&ids.user_pool_id, &ids.client_id) {
+                aws::cognito::delete_client(p.c, pool, id).await?;
+            }
+            Ok(())
+        })
+    }
+}

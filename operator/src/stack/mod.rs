@@ -1,0 +1,128 @@
+//! The AWS resources of one pool, as one ordered list: [`STACK`]. Each resource answers the same
+//! few questions (its name and fields for the plan, observe, create, update, delete) in its own
+//! file. Apply follows the list; deletion follows it in reverse. Adding a resource is a file here
+//! and a line in [`STACK`] (plus its desired shape in `desired.rs` and its slot in
+//! `observed.rs`).
+
+mod client;
+mod function;
+mod permission;
+mod role;
+mod sender;
+mod table;
+mod user_pool;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use function::only_awaits_probe;
+pub use user_pool::locate_pool;
+
+use crate::aws::Clients;
+use crate::desired::DesiredStack;
+use crate::names::StackNames;
+use crate::observed::{ObservedIds, ObservedStack};
+use crate::reconcile::Error;
+
+/// One step's future. Boxed, so the resources fit one list of trait objects.
+pub type Step<'a, T = ()> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// `(field, rendered value)` pairs, sorted by field; secrets only as fingerprints.
+pub type FieldList = Vec<(String, String)>;
+
+/// What observation can see: the desired state (computed once, before observing) and the IDs
+/// already known (the user pool's located by [`locate_pool`]).
+pub struct Observing<'a> {
+    pub c: &'a Clients,
+    pub names: &'a StackNames,
+    pub desired: &'a DesiredStack,
+    pub known: &'a ObservedIds,
+    /// The pool was adopted (`spec.adopt`), not created by this operator.
+    pub adopted: bool,
+}
+
+/// What every change of one pass can see.
+pub struct Pass<'a> {
+    pub c: &'a Clients,
+    pub names: &'a StackNames,
+    pub desired: &'a DesiredStack,
+    pub observed: &'a ObservedStack,
+    /// The trigger's deployment package.
+    pub zip: &'a [u8],
+}
+
+/// One kind of AWS resource of a pool.
+pub trait StackResource: Sync {
+    /// What the plan calls it, e.g. `iam role`.
+    fn label(&self) -> &'static str;
+    /// Its AWS name, for the plan.
+    fn name(&self, names: &StackNames, desired: &DesiredStack) -> String;
+    /// The fields the spec wants; None: it should not exist.
+    fn desired(&self, desired: &DesiredStack) -> Option<FieldList>;
+    /// The fields it has; None: it does not exist.
+    fn observed(&self, observed: &ObservedStack) -> Option<FieldList>;
+    /// Shared or verified by a person: created when missing, never deleted.
+    fn kept(&self) -> bool {
+        false
+    }
+    /// Its desired state names the user pool: when the pool is created in a pass, it waits for
+    /// the next pass, whose desired state carries the new pool's id.
+    fn needs_pool_id(&self) -> bool {
+        false
+    }
+    /// Reads it into `into` (earlier resources of the list are there already).
+    fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a>;
+    /// Creates it; records any id AWS assigns in `ids`.
+    fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a>;
+    /// Brings it to the desired state, sending its whole configuration.
+    fn update<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a>;
+    /// Removes it; already gone counts as done.
+    fn delete<'a>(&'a self, p: &'a Pass<'a>) -> Step<'a>;
+}
+
+/// Every resource of a pool, in the order they are created.
+pub static STACK: [&dyn StackResource; 7] = [
+    &sender::SenderIdentity,
+    &role::ExecutionRole,
+    &table::StateTable,
+    &function::TriggerFunction,
+    &user_pool::UserPool,
+    &permission::InvokePermission,
+    &client::AppClient,
+];
+
+/// The resource a plan's change names.
+pub fn by_label(label: &str) -> Option<&'static dyn StackResource> {
+    STACK.iter().copied().find(|r| r.label() == label)
+}
+
+/// Labels, for code that asks about one resource (tests, the plan's readers).
+pub mod labels {
+    pub const SENDER_IDENTITY: &str = "ses identity";
+    pub const EXECUTION_ROLE: &str = "iam role";
+    pub const STATE_TABLE: &str = "dynamodb table";
+    pub const TRIGGER_FUNCTION: &str = "lambda function";
+    pub const USER_POOL: &str = "cognito user pool";
+    pub const INVOKE_PERMISSION: &str = "lambda permission";
+    pub const APP_CLIENT: &str = "cognito app client";
+}
+
+/// Wraps an async block as a [`Step`].
+fn step<'a>(f: impl Future<Output = Result<(), Error>> + Send + 'a) -> Step<'a> {
+    Box::pin(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_unique_and_found_again() {
+        for r in STACK {
+            assert_eq!(by_label(r.label()).map(|f| f.label()), Some(r.label()));
+        }
+        let mut labels: Vec<_> = STACK.iter().map(|r| r.label()).collect();
+        labels.dedup();
+        assert_eq!(labels.len(), STACK.len());
+    }
+}

@@ -1,0 +1,112 @@
+//! The Cognito user pool: its triggers, sign-in policy, deletion protection and tags. An update
+//! always carries the whole configuration, because AWS resets every field an update omits.
+
+use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use crate::aws::{self, AwsError, Clients};
+use crate::desired::{DesiredStack, Fields};
+use crate::names::{OWNER_TAG, StackNames};
+use crate::observed::{ObservedIds, ObservedStack};
+use crate::reconcile::Error;
+
+pub struct UserPool;
+
+/// The pool's id, before anything else is observed (the desired state names it): the one
+/// recorded earlier, the adopted one, or the one found by name.
+pub async fn locate_pool(
+    c: &Clients,
+    names: &StackNames,
+    known: Option<&str>,
+    adopted: Option<&str>,
+) -> Result<Option<String>, AwsError> {
+    match known.or(adopted) {
+        Some(id) => Ok(Some(id.to_owned())),
+        None => aws::cognito::find_pool(c, &names.user_pool).await,
+    }
+}
+
+impl StackResource for UserPool {
+    fn label(&self) -> &'static str {
+        labels::USER_POOL
+    }
+
+    fn name(&self, names: &StackNames, _: &DesiredStack) -> String {
+        names.user_pool.clone()
+    }
+
+    fn desired(&self, d: &DesiredStack) -> Option<FieldList> {
+        Some(d.user_pool.fields())
+    }
+
+    fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
+        o.user_pool.as_ref().map(Fields::fields)
+    }
+
+    fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
+        step(async move {
+            let Some(id) = &cx.known.user_pool_id else {
+                return Ok(());
+            };
+            let Some((arn, pool)) =
+                aws::cognito::observe_pool(cx.c, id, &cx.desired.user_pool).await?
+            else {
+                return Ok(());
+            };
+            let names = cx.names;
+            let owner = pool.tags.get(OWNER_TAG);
+            if !cx.adopted && owner.is_some_and(|o| *o != names.owner) {
+                return Err(Error::Conflict(format!(
+                    "user pool {id} ({}) belongs to {}, not {}",
+                    names.user_pool,
+                    owner.map(String::as_str).unwrap_or("?"),
+                    names.owner
+                )));
+            }
+            let wanted = &cx.desired.user_pool.username_attributes;
+            if !cx.adopted && pool.username_attributes != *wanted {
+                return Err(Error::Conflict(format!(
+                    "the user pool signs in by {:?} and the spec needs {wanted:?}; Cognito cannot change that: create a new PasswordlessPool",
+                    pool.username_attributes
+                )));
+            }
+            into.ids.user_pool_id = Some(id.clone());
+            into.ids.user_pool_arn = Some(arn);
+            into.user_pool = Some(pool);
+            Ok(())
+        })
+    }
+
+    fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
+        step(async move {
+            let (id, arn) = aws::cognito::create_pool(p.c, &p.desired.user_pool).await?;
+            ids.user_pool_id = Some(id);
+            ids.user_pool_arn = Some(arn);
+            Ok(())
+        })
+    }
+
+    fn update<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
+        step(async move {
+            if let Some(id) = &ids.user_pool_id {
+                aws::cognito::update_pool(p.c, id, &p.desired.user_pool).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, p: &'a Pass<'a>) -> Step<'a> {
+        step(async move {
+            let (Some(id), Some(pool)) = (&p.observed.ids.user_pool_id, &p.observed.user_pool)
+            else {
+                return Ok(());
+            };
+            if pool.deletion_protection == "ACTIVE" {
+                // Retain was switched to Delete without an apply in between.
+                let mut unprotected = p.desired.user_pool.clone();
+                unprotected.deletion_protection = "INACTIVE".into();
+                aws::cognito::update_pool(p.c, id, &unprotected).await?;
+            }
+            aws::cognito::delete_pool(p.c, id).await?;
+            Ok(())
+        })
+    }
+}

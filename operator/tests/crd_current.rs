@@ -1,0 +1,277 @@
+//! The generated CRD and the examples against a CURRENT apiserver: the test bed's
+//! apiextensions-apiserver v1.36 (`scripts/testbed up crd`), which enforces CEL
+//! `x-kubernetes-validations` and speaks today's validation messages. The v1.20 kube-apiserver
+//! (tests/apiserver.rs) ignores CEL rules, so this is where they are proven.
+//!
+//! Every `examples/*.yaml` must be accepted (server-side dry-run create), and every
+//! `examples/invalid/*.yaml` must be refused with 422, with a message that contains each
+//! `# Expect: <text>` line of the file's header comment (a plain substring match; a file may
+//! have several, and must have at least one). The apiserver's message for each file is printed
+//! and written to `$CARGO_TARGET_TMPDIR/crd_current-messages.txt`, to compare by eye.
+//!
+//! Run by `make test`, which brings the test bed up; `cargo test` alone skips these. By hand:
+//! `scripts/testbed up crd && eval "$(scripts/testbed env)" &&
+//!  cargo test -p passwordless-operator --test crd_current -- --include-ignored --show-output`
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::{ApiResource, GroupVersion};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Client, Config};
+
+const CRD_FILE: &str = "crds/passwordlesspools.yaml";
+const MANAGER: &str = "passwordless-operator-tests";
+
+/// A client for the v1.36 server, from the kubeconfig `scripts/testbed env` exports.
+async fn client() -> Client {
+    let path = std::env::var("PWP_CRD_KUBECONFIG").unwrap_or_else(|_| {
+        panic!(
+            "PWP_CRD_KUBECONFIG is unset: these tests need the test bed's apiextensions-apiserver \
+             (scripts/testbed up crd; eval \"$(scripts/testbed env)\"); `make test` does both"
+        )
+    });
+    let kubeconfig = Kubeconfig::read_from(&path)
+        .unwrap_or_else(|e| panic!("reading PWP_CRD_KUBECONFIG={path}: {e}"));
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("PWP_CRD_KUBECONFIG={path} is not a usable kubeconfig: {e}"));
+    let client = Client::try_from(config).expect("a client from the CRD kubeconfig");
+    let version = client.apiserver_version().await.unwrap_or_else(|e| {
+        panic!("the apiextensions-apiserver behind PWP_CRD_KUBECONFIG={path} does not answer: {e}")
+    });
+    println!(
+        "apiserver /version: {} ({}, {}, built {})",
+        version.git_version, version.go_version, version.platform, version.build_date
+    );
+    client
+}
+
+/// The CRD file as committed (what users `kubectl apply`), not the in-process generator.
+fn crd_from_file() -> CustomResourceDefinition {
+    serde_yaml::from_str(&common::read(&common::repo_file(CRD_FILE)))
+        .unwrap_or_else(|e| panic!("{CRD_FILE} is not a CustomResourceDefinition: {e}"))
+}
+
+/// Applies the CRD file (server-side apply, idempotent) and waits until it is Established.
+async fn install_crd(client: &Client) -> CustomResourceDefinition {
+    let crd = crd_from_file();
+    let name = crd.metadata.name.clone().expect("the CRD has a name");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let before = crds
+        .get_opt(&name)
+        .await
+        .expect("reading the installed CRD")
+        .and_then(|c| c.metadata.generation);
+    let applied = crds
+        .patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the v1.36 apiserver refuses {CRD_FILE}: {e}"));
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        await_condition(crds, &name, conditions::is_crd_established()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} not Established within 30 s"))
+    .expect("watching the CRD works");
+    if before.is_some() && before != applied.metadata.generation {
+        // The CRD changed under a running server (an earlier run applied an older file). The
+        // custom-resource handler swaps in the new schema when its informer sees the update;
+        // give it a moment so the checks below never run against the old rules.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    crd
+}
+
+/// Where objects of this apiVersion/kind are served, from the CRD's own names.
+fn api_resource(
+    crd: &CustomResourceDefinition,
+    object: &DynamicObject,
+    path: &Path,
+) -> ApiResource {
+    let types = object
+        .types
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}: no apiVersion/kind", path.display()));
+    let gv: GroupVersion = types
+        .api_version
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: apiVersion {}: {e}", path.display(), types.api_version));
+    ApiResource::from_gvk_with_plural(&gv.with_kind(&types.kind), &crd.spec.names.plural)
+}
+
+/// Server-side dry-run create of one manifest file, as `kubectl create --dry-run=server` does.
+/// The apiextensions-apiserver has no Namespace API (and runs without the NamespaceLifecycle
+/// admission plugin), so a namespaced path needs no Namespace object.
+async fn dry_run_create(
+    client: &Client,
+    crd: &CustomResourceDefinition,
+    path: &Path,
+) -> Result<(), kube::Error> {
+    let object: DynamicObject = serde_yaml::from_str(&common::read(path))
+        .unwrap_or_else(|e| panic!("{}: not a Kubernetes object: {e}", path.display()));
+    let namespace = object
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &namespace,
+        &api_resource(crd, &object, path),
+    );
+    let params = PostParams {
+        dry_run: true,
+        field_manager: Some(MANAGER.to_owned()),
+    };
+    api.create(&params, &object).await.map(drop)
+}
+
+/// The `# Expect: <text>` lines of a file's header comment (the comment lines before the
+/// first line of YAML).
+fn expected_messages(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .take_while(|line| line.is_empty() || line.starts_with('#'))
+        .filter_map(|line| line.trim_start_matches('#').trim().strip_prefix("Expect:"))
+        .map(|expect| expect.trim().to_owned())
+        .collect()
+}
+
+fn file_name(path: &Path) -> String {
+    path.strip_prefix(common::repo_file(""))
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Writes the report next to the test's other scratch files and says where.
+fn write_report(name: &str, report: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, report).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    path
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up crd); run by `make test`"]
+async fn current_apiserver_accepts_the_crd_and_every_example() {
+    let client = client().await;
+    let crd = install_crd(&client).await;
+    // Twice is a no-op, as `kubectl apply` in a GitOps loop.
+    install_crd(&client).await;
+    let files = common::yaml_files("examples");
+    assert!(files.len() >= 4, "expected the examples, found {files:?}");
+    let mut refused = Vec::new();
+    for path in &files {
+        match dry_run_create(&client, &crd, path).await {
+            Ok(()) => println!("accepted: {}", file_name(path)),
+            Err(e) => {
+                println!("REFUSED:  {}: {e}", file_name(path));
+                refused.push(format!("{}: {e}", file_name(path)));
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "the v1.36 apiserver refuses {} example(s):\n  {}",
+        refused.len(),
+        refused.join("\n  ")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up crd); run by `make test`"]
+async fn current_apiserver_refuses_every_invalid_example_with_its_expected_message() {
+    let client = client().await;
+    let crd = install_crd(&client).await;
+    let files = common::yaml_files("examples/invalid");
+    assert!(
+        files.len() >= 15,
+        "expected the invalid examples, found {files:?}"
+    );
+    let mut report = String::new();
+    let mut failures = Vec::new();
+    for path in &files {
+        let name = file_name(path);
+        let expects = expected_messages(&common::read(path));
+        let outcome = dry_run_create(&client, &crd, path).await;
+        // What the apiserver said, then everything wrong with it, so one run shows it all.
+        let mut problems = Vec::new();
+        if expects.is_empty() {
+            problems.push("has no `# Expect: <text>` line in its header comment".to_owned());
+        }
+        match &outcome {
+            Ok(()) => {
+                writeln!(report, "{name}: ACCEPTED").expect("writing to a String");
+                problems.push("ACCEPTED (expected a 422)".to_owned());
+            }
+            Err(kube::Error::Api(status)) => {
+                writeln!(
+                    report,
+                    "{name}: {} {}: {}",
+                    status.code, status.reason, status.message
+                )
+                .expect("writing to a String");
+                if status.code != 422 {
+                    problems.push(format!(
+                        "got {} {}, expected 422",
+                        status.code, status.reason
+                    ));
+                }
+                let missing: Vec<&String> = expects
+                    .iter()
+                    .filter(|e| !status.message.contains(e.as_str()))
+                    .collect();
+                if !missing.is_empty() {
+                    problems.push(format!("message lacks {missing:?}"));
+                }
+            }
+            Err(e) => {
+                writeln!(report, "{name}: no answer: {e}").expect("writing to a String");
+                problems.push(format!("failed without an apiserver answer: {e}"));
+            }
+        }
+        for expect in &expects {
+            writeln!(report, "    # Expect: {expect}").expect("writing to a String");
+        }
+        if problems.is_empty() {
+            writeln!(report, "    ok").expect("writing to a String");
+        } else {
+            let problems = problems.join("; ");
+            writeln!(report, "    FAIL: {problems}").expect("writing to a String");
+            failures.push(format!("{name}: {problems}"));
+        }
+    }
+    print!("{report}");
+    let saved = write_report("crd_current-messages.txt", &report);
+    println!("(these messages are also in {})", saved.display());
+    assert!(
+        failures.is_empty(),
+        "{} of {} invalid example(s) fail on the v1.36 apiserver (messages above and in {}):\n  {}",
+        failures.len(),
+        files.len(),
+        saved.display(),
+        failures.join("\n  ")
+    );
+}
+
+#[test]
+fn expect_lines_are_read_from_the_header_comment_only() {
+    let text = "# Invalid: something.\n# Expect: first thing\n#   Expect:  second: thing \n\
+                apiVersion: v1\n# Expect: not in the header\n";
+    assert_eq!(
+        expected_messages(text),
+        vec!["first thing".to_owned(), "second: thing".to_owned()]
+    );
+    assert!(expected_messages("# Invalid: no expectation.\nkind: X\n").is_empty());
+}
