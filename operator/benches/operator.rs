@@ -74,10 +74,7 @@ fn cli_baseline(namespace: &str) -> (Duration, (u64, u64)) {
             .arg(&manifest)
             .arg("--state")
             .arg(dir.join("state.json"))
-            .env(
-                "PWP_TRIGGER_ZIP",
-                common::repo_file("target/lambda/bootstrap.zip"),
-            )
+            .env("PWP_TRIGGER_ZIP", common::trigger_zip())
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

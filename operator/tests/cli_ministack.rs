@@ -60,7 +60,7 @@ impl Pool {
     }
 
     fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let zip = common::repo_file("target/lambda/bootstrap.zip");
+        let zip = common::trigger_zip();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_passwordless-operator"));
         cmd.args(args)
             .arg("-f")

@@ -4,14 +4,12 @@
 //! - Cold start and warm latency run against a minimal Runtime API server owned by this bench
 //!   (loopback, TCP_NODELAY), which also stands in for SES and DynamoDB as an instant sink, so
 //!   delivery is excluded. ministack is not used for these: its provided runtime adds ~55 ms.
-//! - The sign-in round trip runs on ministack, ours against the no-op, as a ratio.
+//! - The sign-in round trip on ministack, on stacks the operator builds, is the operator crate's
+//!   `signin_round_trip` bench (the same `make bench-triggers` runs it).
 //!
-//!   bench_triggers <bootstrap> <noop> <bootstrap.zip> <noop.zip>
+//!   bench_triggers <bootstrap> <noop> <bootstrap.zip>
 
 #![allow(clippy::unwrap_used)] // a bench: a panic is a failed measurement
-
-#[path = "../tests/common/mod.rs"]
-mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,7 +28,8 @@ use serde_json::{Value, json};
 const COLD_RUNS: usize = 15;
 const WARM_RUNS: usize = 2000;
 const WARMUP: usize = 50;
-const SIGN_INS: usize = 15;
+/// The harness's signing key (the trigger needs one to start).
+const KEY: (&str, &[u8; 32]) = ("kid-bench", b"0123456789abcdef0123456789abcdef");
 
 /// One Runtime API + AWS sink, for one trigger process.
 struct Harness {
@@ -168,7 +167,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
 }
 
 fn trigger_env(port: u16) -> Vec<(String, String)> {
-    let key = STANDARD.encode(common::CURRENT_KEY.1);
+    let key = STANDARD.encode(KEY.1);
     [
         ("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}")),
         ("AWS_LAMBDA_FUNCTION_NAME", "bench".to_owned()),
@@ -181,10 +180,7 @@ fn trigger_env(port: u16) -> Vec<(String, String)> {
         ("AWS_ACCESS_KEY_ID", "bench".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "bench".to_owned()),
         (vars::STRATEGY, "magicLink".to_owned()),
-        (
-            vars::SIGNING_KEYS,
-            format!("{}:{key}", common::CURRENT_KEY.0),
-        ),
+        (vars::SIGNING_KEYS, format!("{}:{key}", KEY.0)),
         (vars::TABLE_NAME, "bench".to_owned()),
         (vars::SENDER_ADDRESS, "no-reply@example.com".to_owned()),
         (
@@ -318,42 +314,10 @@ fn warm(binary: &str) -> Vec<(Duration, Duration)> {
     figures
 }
 
-/// Median email-code sign-in on ministack (InitiateAuth + RespondToAuthChallenge), in ms.
-async fn sign_in_round_trip(zip: &str, ours: bool) -> f64 {
-    let aws = common::aws().await;
-    let stack =
-        common::provision_with_code(&aws, zip, "emailOtp", &[(vars::MIN_INTERVAL_SECONDS, "0")])
-            .await;
-    let mut samples = Vec::new();
-    for i in 0..SIGN_INS + 2 {
-        let user = format!("bench-{i}-{}@example.com", common::unique());
-        stack.add_user(&user).await;
-        let start = Instant::now();
-        let (session, _) = stack.initiate(&user).await.challenge();
-        let initiated = start.elapsed();
-        let answer = if ours {
-            common::code_in(&stack.emails_to(&user)[0].1, 6)
-        } else {
-            "ok".to_owned()
-        };
-        let start = Instant::now();
-        stack
-            .respond(&user, &session, &answer, &[])
-            .await
-            .id_token();
-        if i >= 2 {
-            samples.push(initiated + start.elapsed());
-        }
-    }
-    samples.sort();
-    ms(percentile(&samples, 0.5))
-}
-
-#[tokio::main]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, bootstrap, noop, bootstrap_zip, noop_zip] = args.as_slice() else {
-        panic!("usage: bench_triggers <bootstrap> <noop> <bootstrap.zip> <noop.zip>");
+    let [_, bootstrap, noop, bootstrap_zip] = args.as_slice() else {
+        panic!("usage: bench_triggers <bootstrap> <noop> <bootstrap.zip>");
     };
     println!(
         "trigger benchmark: ours = bootstrap (release), baseline = noop trigger built the same way\n"
@@ -401,15 +365,5 @@ async fn main() {
     println!(
         "\nzip size: {:.2} MiB (target <= 8 MiB)",
         zip_size as f64 / 1024.0 / 1024.0
-    );
-
-    let ours_rt = sign_in_round_trip(bootstrap_zip, true).await;
-    let noop_rt = sign_in_round_trip(noop_zip, false).await;
-    println!(
-        "\nemail-code sign-in on ministack, median of {SIGN_INS} (4 trigger invocations each)"
-    );
-    println!(
-        "  ours {ours_rt:.1} ms, baseline {noop_rt:.1} ms, ratio {:.2}x (target <= 1.2x)",
-        ours_rt / noop_rt
     );
 }

@@ -15,7 +15,7 @@ use kube::{Client, Config, CustomResourceExt};
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::status::ready_of;
 
-use super::{read, repo_file};
+use super::{read, repo_file, trigger_zip};
 
 /// The operator's own namespace in the tests: signing-key Secrets and Leases.
 pub const OPERATOR_NAMESPACE: &str = "pwp-system";
@@ -260,7 +260,7 @@ impl Operator {
             .args(["--http-addr", &format!("127.0.0.1:{port}")])
             .args(["--identity", identity])
             .env("KUBECONFIG", needs("PWP_OPERATOR_KUBECONFIG"))
-            .env("PWP_TRIGGER_ZIP", repo_file("target/lambda/bootstrap.zip"))
+            .env("PWP_TRIGGER_ZIP", trigger_zip())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())

@@ -12,6 +12,13 @@ pub fn repo_file(relative: &str) -> PathBuf {
         .join(relative)
 }
 
+/// The release trigger zip (`make triggers`), or the one `PWP_TRIGGER_ZIP` names.
+pub fn trigger_zip() -> PathBuf {
+    std::env::var_os("PWP_TRIGGER_ZIP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_file("target/lambda/bootstrap.zip"))
+}
+
 /// The `.yaml` files directly in a repository folder, sorted.
 pub fn yaml_files(dir: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo_file(dir))
@@ -120,6 +127,7 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
     })
 }
 pub mod cluster;
+pub mod stack;
 
 /// The `# Expect: <text>` header lines of an invalid example: what its refusal must say.
 pub fn expected_refusals(text: &str) -> Vec<String> {

@@ -1,0 +1,476 @@
+//! One pool's AWS stack on the test bed's ministack, built the way the CLI builds it: a
+//! PasswordlessPool manifest, signing keys from a [`State`], and `reconcile::apply`; removed by
+//! `reconcile::delete`. Beside it, a client that signs in the way an app would and reads what
+//! the emulator delivered. Every stack lives in its own namespace, so tests run in parallel.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aws_sdk_cognitoidentityprovider as cognito;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
+use aws_sdk_lambda::primitives::Blob;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use passwordless_operator::aws::Clients;
+use passwordless_operator::crd::PasswordlessPool;
+use passwordless_operator::diff::{Action, Plan};
+use passwordless_operator::observed::ObservedIds;
+use passwordless_operator::reconcile::{self, Deleted, IdSink, Outputs, Request};
+use passwordless_operator::signin::emulator_get;
+use passwordless_operator::state::{State, unix_now};
+use passwordless_triggers::config::SigningKey;
+use serde_json::Value;
+
+use super::cluster::unique;
+use super::trigger_zip;
+
+pub const NEEDS_TESTBED: &str =
+    "needs the test bed's ministack (AWS_ENDPOINT_URL); run by `make test`";
+
+/// Keeps the IDs AWS assigned, as the CLI's state file does, for the next request.
+#[derive(Default)]
+struct Recorded(ObservedIds);
+
+impl IdSink for Recorded {
+    async fn record(&mut self, ids: &ObservedIds) -> Result<(), String> {
+        if ids.user_pool_id.is_some() {
+            self.0.user_pool_id = ids.user_pool_id.clone();
+        }
+        if ids.client_id.is_some() {
+            self.0.client_id = ids.client_id.clone();
+        }
+        Ok(())
+    }
+}
+
+pub struct Stack {
+    pub clients: Clients,
+    pub pool: PasswordlessPool,
+    /// The signing keys, kept and rotated as the CLI keeps them in its state file.
+    pub keys: State,
+    zip: Vec<u8>,
+    recorded: Recorded,
+    /// What the last apply reported (the status and output Secret's facts).
+    pub outputs: Outputs,
+    pub pool_id: String,
+    pub client_id: String,
+    pub function_arn: String,
+    pub endpoint: String,
+}
+
+/// The manifest a user would write: `spec` is the YAML under `spec:`.
+fn manifest(namespace: &str, name: &str, spec: &str) -> PasswordlessPool {
+    let text = format!(
+        "apiVersion: passwordless-operator.dev/v1alpha1\nkind: PasswordlessPool\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{}",
+        spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
+    );
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("not a PasswordlessPool: {e}\n{text}"))
+}
+
+/// The reconcile request the CLI would make from the manifest and its state file.
+fn request<'a>(
+    pool: &'a PasswordlessPool,
+    zip: &'a [u8],
+    keys: &State,
+    recorded: &ObservedIds,
+) -> Request<'a> {
+    let known = ObservedIds {
+        user_pool_id: recorded.user_pool_id.clone(),
+        client_id: recorded.client_id.clone(),
+        ..Default::default()
+    };
+    Request::for_pool(pool, zip, keys.signing_keys_env(), known).expect("a request for the pool")
+}
+
+impl Stack {
+    /// Applies a pool with this spec, running `make triggers`' zip.
+    pub async fn apply(spec: &str) -> Self {
+        Self::apply_with_zip(spec, &trigger_zip()).await
+    }
+
+    /// Applies a pool with this spec whose trigger function runs the given zip.
+    pub async fn apply_with_zip(spec: &str, zip: &Path) -> Self {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").expect(NEEDS_TESTBED);
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
+            "loopback only"
+        );
+        let zip = std::fs::read(zip)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `make triggers`)", zip.display()));
+        let pool = manifest(&unique("e2e"), "pool", spec);
+        let mut keys = State::default();
+        keys.ensure_key(unix_now());
+        let mut stack = Self {
+            clients: Clients::from_env(pool.spec.region.as_deref())
+                .await
+                .expect("AWS clients"),
+            pool,
+            keys,
+            zip,
+            recorded: Recorded::default(),
+            outputs: Outputs::default(),
+            pool_id: String::new(),
+            client_id: String::new(),
+            function_arn: String::new(),
+            endpoint,
+        };
+        stack.converge().await;
+        stack
+    }
+
+    /// `reconcile::apply` until AWS matches the spec; returns the changes it made.
+    pub async fn converge(&mut self) -> Vec<Plan> {
+        // As the CLI's apply: retired keys whose links have all expired go first.
+        self.keys
+            .prune_keys(unix_now(), self.pool.spec.link_lifetime_seconds());
+        let req = request(&self.pool, &self.zip, &self.keys, &self.recorded.0);
+        let applied = reconcile::apply(&self.clients, &req, &mut self.recorded)
+            .await
+            .unwrap_or_else(|e| panic!("apply: {e}"));
+        assert!(applied.outputs.ready(), "{:?}", applied.outputs);
+        let ids = &applied.outputs.ids;
+        self.pool_id = ids.user_pool_id.clone().expect("a user pool");
+        self.client_id = ids.client_id.clone().expect("an app client");
+        self.function_arn = ids.function_arn.clone().unwrap_or_default();
+        self.outputs = applied.outputs;
+        applied.changes
+    }
+
+    /// Changes the spec (YAML under `spec:`) and applies it.
+    pub async fn update(&mut self, spec: &str) -> Vec<Plan> {
+        let metadata = &self.pool.metadata;
+        self.pool = manifest(
+            metadata.namespace.as_deref().expect("a namespace"),
+            metadata.name.as_deref().expect("a name"),
+            spec,
+        );
+        self.converge().await
+    }
+
+    /// A new current signing key, the previous one still accepted, applied.
+    pub async fn rotate_signing_key(&mut self) -> Vec<Plan> {
+        self.keys.rotate_key(unix_now());
+        self.converge().await
+    }
+
+    /// A signing key the trigger was given (0: the current one).
+    pub fn signing_key(&self, index: usize) -> SigningKey {
+        let stored = &self.keys.signing_keys[index];
+        SigningKey {
+            id: stored.kid.clone(),
+            secret: STANDARD.decode(&stored.secret).expect("base64 key"),
+        }
+    }
+
+    /// `reconcile::delete`, then proves nothing but the shared sender identity is left: a plan
+    /// from scratch creates again every resource the deletion removed.
+    pub async fn delete(self) {
+        let req = request(&self.pool, &self.zip, &self.keys, &self.recorded.0);
+        let removed = match reconcile::delete(&self.clients, &req).await {
+            Ok(Deleted::Removed(plan)) => plan,
+            Ok(Deleted::Retained) => panic!("deletionPolicy Delete retained the stack"),
+            Err(e) => panic!("delete: {e}"),
+        };
+        assert!(
+            !removed.is_empty() && removed.changes.iter().all(|c| c.action == Action::Delete),
+            "{removed}"
+        );
+        let fresh = request(&self.pool, &self.zip, &self.keys, &ObservedIds::default());
+        let after = reconcile::plan_changes(&self.clients, &fresh)
+            .await
+            .unwrap_or_else(|e| panic!("plan after delete: {e}"));
+        let created: Vec<_> = after
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Create)
+            .map(|c| c.resource)
+            .collect();
+        let deleted: Vec<_> = removed.changes.iter().map(|c| c.resource).collect();
+        assert_eq!(
+            (created.len(), after.changes.len()),
+            (deleted.len(), deleted.len()),
+            "everything deleted is gone, nothing else changed:\n{after}"
+        );
+        for resource in deleted {
+            assert!(
+                created.contains(&resource),
+                "{resource:?} survived:\n{after}"
+            );
+        }
+    }
+}
+
+/// The answer a sign-in step got: the next challenge, tokens, or an error code.
+#[derive(Debug)]
+pub enum Step {
+    Challenge {
+        session: String,
+        parameters: HashMap<String, String>,
+    },
+    Tokens {
+        id_token: String,
+    },
+    Refused(String),
+}
+
+impl Step {
+    fn of(
+        result: Option<&cognito::types::AuthenticationResultType>,
+        session: Option<&str>,
+        parameters: Option<&HashMap<String, String>>,
+    ) -> Self {
+        match result {
+            Some(r) => Step::Tokens {
+                id_token: r.id_token().unwrap_or_default().to_owned(),
+            },
+            None => Step::Challenge {
+                session: session.unwrap_or_default().to_owned(),
+                parameters: parameters.cloned().unwrap_or_default(),
+            },
+        }
+    }
+
+    pub fn challenge(self) -> (String, HashMap<String, String>) {
+        match self {
+            Step::Challenge {
+                session,
+                parameters,
+            } => (session, parameters),
+            other => panic!("expected a challenge, got {other:?}"),
+        }
+    }
+
+    pub fn id_token(self) -> String {
+        match self {
+            Step::Tokens { id_token } => id_token,
+            other => panic!("expected tokens, got {other:?}"),
+        }
+    }
+}
+
+fn error_code<E: cognito::error::ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or("unknown").to_owned()
+}
+
+impl Stack {
+    fn cognito(&self) -> &cognito::Client {
+        &self.clients.cognito
+    }
+
+    /// A confirmed user with this username (an email or a phone number).
+    pub async fn add_user(&self, username: &str) {
+        let attribute = if username.starts_with('+') {
+            "phone_number"
+        } else {
+            "email"
+        };
+        // Never used to sign in, but Cognito checks it against the pool's password policy.
+        let password = format!("Unused-{}-Aa1!", unique("pw"));
+        self.cognito()
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .temporary_password(&password)
+            .user_attributes(
+                cognito::types::AttributeType::builder()
+                    .name(attribute)
+                    .value(username)
+                    .build()
+                    .unwrap(),
+            )
+            .message_action(cognito::types::MessageActionType::Suppress)
+            .send()
+            .await
+            .expect("AdminCreateUser");
+        self.cognito()
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .password(password)
+            .permanent(true)
+            .send()
+            .await
+            .expect("AdminSetUserPassword");
+    }
+
+    /// A user attribute as the pool stores it.
+    pub async fn attribute(&self, username: &str, name: &str) -> Option<String> {
+        let user = self
+            .cognito()
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+            .expect("AdminGetUser");
+        user.user_attributes()
+            .iter()
+            .find(|a| a.name() == name)
+            .and_then(|a| a.value())
+            .map(str::to_owned)
+    }
+
+    pub async fn initiate(&self, username: &str) -> Step {
+        let out = self
+            .cognito()
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::CustomAuth)
+            .auth_parameters("USERNAME", username)
+            .send()
+            .await;
+        match out {
+            Ok(o) => Step::of(
+                o.authentication_result(),
+                o.session(),
+                o.challenge_parameters(),
+            ),
+            Err(e) => Step::Refused(error_code(&e.into_service_error())),
+        }
+    }
+
+    pub async fn respond(
+        &self,
+        username: &str,
+        session: &str,
+        answer: &str,
+        metadata: &[(&str, &str)],
+    ) -> Step {
+        let mut call = self
+            .cognito()
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(ChallengeNameType::CustomChallenge)
+            .session(session)
+            .challenge_responses("USERNAME", username)
+            .challenge_responses("ANSWER", answer);
+        for (k, v) in metadata {
+            call = call.client_metadata(*k, *v);
+        }
+        match call.send().await {
+            Ok(o) => Step::of(
+                o.authentication_result(),
+                o.session(),
+                o.challenge_parameters(),
+            ),
+            Err(e) => Step::Refused(error_code(&e.into_service_error())),
+        }
+    }
+
+    fn emulator(&self, path: &str) -> Value {
+        emulator_get(&self.endpoint, path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Emails ministack's SES recorded for `to`: (subject, text body).
+    pub fn emails_to(&self, to: &str) -> Vec<(String, String)> {
+        let all = self.emulator("/_ministack/ses/messages");
+        let mut found = Vec::new();
+        for messages in all["messages"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            for m in messages.as_array().into_iter().flatten() {
+                if m["To"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|a| a == to))
+                {
+                    found.push((
+                        m["Subject"].as_str().unwrap_or("").to_owned(),
+                        m["BodyText"].as_str().unwrap_or("").to_owned(),
+                    ));
+                }
+            }
+        }
+        found
+    }
+
+    /// SMS texts ministack's SNS recorded for `phone`.
+    pub fn sms_to(&self, phone: &str) -> Vec<String> {
+        let all = self.emulator("/_ministack/sns/sms-messages");
+        all["sms_messages"][phone]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m["Message"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    /// Checks the ID token's RS256 signature against the JWKS at the URL the operator reported,
+    /// and its issuer against the reported issuer; returns its claims.
+    pub fn verified_claims(&self, id_token: &str) -> Value {
+        let jwks_url = self.outputs.jwks_url.as_deref().expect("a JWKS URL");
+        let path = jwks_url
+            .strip_prefix(self.endpoint.trim_end_matches('/'))
+            .expect("the emulator serves the JWKS");
+        let jwks = self.emulator(path);
+        let mut parts = id_token.split('.');
+        let (header, payload, signature) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        assert_eq!(header["alg"], "RS256");
+        let key = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == header["kid"])
+            .expect("the token's kid is in the JWKS");
+        let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+        let e = URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap();
+        let signed = &id_token[..id_token.rfind('.').unwrap()];
+        ring::signature::RsaPublicKeyComponents { n: &n, e: &e }
+            .verify(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                signed.as_bytes(),
+                &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+            )
+            .expect("the ID token's signature verifies against the pool's JWKS");
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(
+            claims["iss"].as_str(),
+            self.outputs.issuer_url.as_deref(),
+            "the issuer the operator reported"
+        );
+        claims
+    }
+
+    /// Invokes the trigger function directly with a Cognito-shaped event; returns its answer.
+    pub async fn invoke(&self, event: &Value) -> Value {
+        let out = self
+            .clients
+            .lambda
+            .invoke()
+            .function_name(&self.function_arn)
+            .payload(Blob::new(serde_json::to_vec(event).unwrap()))
+            .send()
+            .await
+            .expect("Invoke");
+        assert!(
+            out.function_error().is_none(),
+            "the function failed: {:?}",
+            out.payload()
+        );
+        serde_json::from_slice(out.payload().expect("payload").as_ref()).expect("JSON reply")
+    }
+}
+
+/// The magic link in an email body.
+pub fn link_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("https://app.example.com/auth/callback#"))
+        .expect("a link in the email")
+        .to_owned()
+}
+
+/// The `n`-digit code in a message.
+pub fn code_in(text: &str, n: usize) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == n)
+        .expect("a code in the message")
+        .to_owned()
+}

@@ -1,0 +1,406 @@
+//! Real sign-ins on stacks the operator builds: each test applies a PasswordlessPool spec with
+//! `reconcile::apply` (as the CLI does), signs users in through ministack's Cognito, which
+//! invokes our `bootstrap` as the pool's Lambda, and removes the stack with `reconcile::delete`.
+//! So every setting a test relies on went through the operator's wiring: the trigger's
+//! environment, the pool's triggers, the role and the table. Run by `make test` (the test bed
+//! up, `make triggers` built); `cargo test` alone skips them.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is how a check fails
+
+mod common;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::cluster::unique;
+use common::stack::{Stack, Step, code_in, link_in};
+use passwordless_operator::aws::AwsError;
+use passwordless_operator::diff::Action;
+use passwordless_operator::signin::{SignInError, ensure_user};
+use passwordless_operator::stack::labels;
+use passwordless_operator::state::unix_now;
+use passwordless_triggers::token::{LinkClaims, sign};
+use serde_json::json;
+
+/// A magic-link pool; `link` adds one setting to its `magicLink` section.
+fn magic_link(link: &str) -> String {
+    format!(
+        "strategy: magicLink
+sender: {{address: no-reply@example.com}}
+magicLink:
+  redirectUrls: [https://app.example.com/auth/callback, http://localhost:3000/cb]
+  {link}
+email: {{appName: Test App}}
+"
+    )
+}
+
+/// An email-code pool; `extra` adds spec lines.
+fn email_otp(extra: &str) -> String {
+    format!(
+        "strategy: emailOtp
+sender: {{address: no-reply@example.com}}
+email: {{appName: Test App}}
+{extra}"
+    )
+}
+
+fn user() -> String {
+    format!("{}@example.com", unique("user"))
+}
+
+/// Asks for a link; returns the step the client was shown.
+async fn request_link(stack: &Stack, username: &str) -> HashMap<String, String> {
+    let (session, params) = stack.initiate(username).await.challenge();
+    assert_eq!(params["step"], "PROVIDE_AUTH_PARAMETERS");
+    stack
+        .respond(username, &session, "request", &[("action", "request")])
+        .await
+        .challenge()
+        .1
+}
+
+/// Opens a link "on another device": a fresh sign-in that answers with the token.
+async fn redeem(stack: &Stack, username: &str, token: &str) -> Step {
+    let (session, _) = stack.initiate(username).await.challenge();
+    stack
+        .respond(username, &session, token, &[("action", "redeem")])
+        .await
+}
+
+fn token_of(link: &str) -> String {
+    link.split_once('#')
+        .expect("token in the fragment")
+        .1
+        .to_owned()
+}
+
+/// The claims a link carries (read, not verified: the trigger verifies).
+fn claims_of(token: &str) -> LinkClaims {
+    let body = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap()
+}
+
+/// The token of the newest link emailed to `username`.
+fn latest_link(stack: &Stack, username: &str) -> String {
+    token_of(&link_in(
+        &stack.emails_to(username).last().expect("an email").1,
+    ))
+}
+
+/// A Cognito-shaped event for the pool's trigger, as Cognito would send it.
+fn event(
+    stack: &Stack,
+    source: &str,
+    username: &str,
+    request: serde_json::Value,
+) -> serde_json::Value {
+    json!({
+        "version": "1", "triggerSource": source, "region": stack.outputs.region,
+        "userPoolId": stack.pool_id, "userName": username,
+        "callerContext": {"awsSdkVersion": "test", "clientId": stack.client_id},
+        "request": request, "response": {}
+    })
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn magic_link_signs_in_once_and_its_id_token_verifies() {
+    let stack = Stack::apply(&magic_link("ttlSeconds: 900")).await;
+    let alice = user();
+    stack.add_user(&alice).await;
+
+    let shown = request_link(&stack, &alice).await;
+    assert_eq!(shown["step"], "LINK_SENT");
+    assert!(shown["destination"].ends_with("***@example.com"));
+    let emails = stack.emails_to(&alice);
+    assert_eq!(emails.len(), 1, "exactly one email");
+    let (subject, text) = &emails[0];
+    assert_eq!(subject, "Your sign-in link for Test App");
+    let link = link_in(text);
+
+    let id_token = redeem(&stack, &alice, &token_of(&link)).await.id_token();
+    let claims = stack.verified_claims(&id_token);
+    assert_eq!(claims["email"], alice.as_str());
+    assert_eq!(claims["aud"], stack.client_id.as_str());
+    // PostAuthentication marks the email verified (receiving the link proved it). ministack
+    // never invokes PostAuthentication, so the deployed function gets the event Cognito sends.
+    assert_eq!(stack.attribute(&alice, "email_verified").await, None);
+    let post_auth = event(
+        &stack,
+        "PostAuthentication_Authentication",
+        &alice,
+        json!({"newDeviceUsed": false, "userAttributes": {"email": alice}}),
+    );
+    stack.invoke(&post_auth).await;
+    assert_eq!(
+        stack.attribute(&alice, "email_verified").await.as_deref(),
+        Some("true")
+    );
+
+    // The same link a second time: refused, and still only one email ever sent.
+    assert!(
+        matches!(redeem(&stack, &alice, &token_of(&link)).await, Step::Refused(code) if code == "NotAuthorizedException")
+    );
+    assert_eq!(stack.emails_to(&alice).len(), 1);
+    stack.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn two_concurrent_redemptions_of_one_link_let_exactly_one_in() {
+    let stack = Stack::apply(&magic_link("minIntervalSeconds: 60")).await;
+    let bob = user();
+    stack.add_user(&bob).await;
+    request_link(&stack, &bob).await;
+    let token = latest_link(&stack, &bob);
+    let (a, b) = tokio::join!(redeem(&stack, &bob, &token), redeem(&stack, &bob, &token));
+    let signed_in = [&a, &b]
+        .iter()
+        .filter(|s| matches!(s, Step::Tokens { .. }))
+        .count();
+    assert_eq!(signed_in, 1, "{a:?} / {b:?}");
+    stack.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn a_link_older_than_the_spec_ttl_is_refused() {
+    let stack = Stack::apply(&magic_link("ttlSeconds: 120")).await;
+    let carol = user();
+    stack.add_user(&carol).await;
+    request_link(&stack, &carol).await;
+    let issued = claims_of(&latest_link(&stack, &carol));
+    assert_eq!(
+        issued.exp - issued.iat,
+        120,
+        "the link lives spec.magicLink.ttlSeconds"
+    );
+
+    // The same link as the trigger would have issued it 121 seconds ago, with the key the
+    // operator gave it.
+    let key = stack.signing_key(0);
+    assert_eq!(issued.kid, key.id);
+    let iat = unix_now() - 121;
+    let expired = sign(
+        &key,
+        &LinkClaims {
+            iat,
+            exp: iat + 120,
+            nonce: unique("nonce"),
+            ..issued
+        },
+    );
+    assert!(matches!(
+        redeem(&stack, &carol, &expired).await,
+        Step::Refused(_)
+    ));
+    stack.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn a_link_in_flight_survives_a_signing_key_rotation() {
+    let mut stack = Stack::apply(&magic_link("minIntervalSeconds: 0")).await;
+    let dan = user();
+    stack.add_user(&dan).await;
+    request_link(&stack, &dan).await;
+    let before = latest_link(&stack, &dan);
+    let old_key = stack.signing_key(0);
+    assert_eq!(claims_of(&before).kid, old_key.id);
+
+    let changes = stack.rotate_signing_key().await;
+    let changed: Vec<(&str, Action)> = changes
+        .iter()
+        .flat_map(|plan| plan.changes.iter().map(|c| (c.resource, c.action)))
+        .collect();
+    assert_eq!(
+        changed,
+        [(labels::TRIGGER_FUNCTION, Action::Update)],
+        "a rotation changes only the trigger's configuration"
+    );
+    let new_key = stack.signing_key(0);
+    assert_ne!(new_key.id, old_key.id);
+    assert_eq!(
+        stack.signing_key(1).id,
+        old_key.id,
+        "the previous key is kept"
+    );
+
+    request_link(&stack, &dan).await;
+    let after = latest_link(&stack, &dan);
+    assert_eq!(
+        claims_of(&after).kid,
+        new_key.id,
+        "new links use the new key"
+    );
+    // The link sent before the rotation still signs in.
+    let id_token = redeem(&stack, &dan, &before).await.id_token();
+    assert_eq!(stack.verified_claims(&id_token)["email"], dan.as_str());
+    stack.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn a_second_link_inside_the_cooldown_is_refused_without_an_email() {
+    let stack = Stack::apply(&magic_link("minIntervalSeconds: 60")).await;
+    let dave = user();
+    stack.add_user(&dave).await;
+    assert_eq!(request_link(&stack, &dave).await["step"], "LINK_SENT");
+    let second = request_link(&stack, &dave).await;
+    assert_eq!(second["step"], "COOLDOWN");
+    let retry: u64 = second["retryAfterSeconds"].parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(stack.emails_to(&dave).len(), 1);
+    stack.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn an_email_code_signs_in() {
+    let stack = Stack::apply(&email_otp("otp: {length: 8}\n")).await;
+    let erin = user();
+    stack.add_user(&erin).await;
+    let (session, shown) = stack.initiate(&erin).await.challenge();
+    assert_eq!(shown["step"], "CODE_SENT");
+    let (subject, text) = stack.emails_to(&erin).pop().expect("one email");
+    assert_eq!(subject, "Your sign-in code for Test App");
+    let code = code_in(&text, 8);
+    let id_token = stack.respond(&erin, &session, &code, &[]).await.id_token();
+    assert_eq!(stack.verified_claims(&id_token)["email"], erin.as_str());
+    stack.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn wrong_codes_up_to_the_attempt_limit_end_the_sign_in() {
+    let stack = Stack::apply(&email_otp("attemptLimit: 2\n")).await;
+    let frank = user();
+    stack.add_user(&frank).await;
+    let (session, _) = stack.initiate(&frank).await.challenge();
+    let code = code_in(&stack.emails_to(&frank)[0].1, 6);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (session, shown) = stack
+        .respond(&frank, &session, wrong, &[])
+        .await
+        .challenge();
+    assert_eq!(shown["step"], "CODE_SENT", "one more try, same code");
+    let last = stack.respond(&frank, &session, wrong, &[]).await;
+    assert!(
+        matches!(&last, Step::Refused(code) if code == "NotAuthorizedException"),
+        "{last:?}"
+    );
+    assert_eq!(
+        stack.emails_to(&frank).len(),
+        1,
+        "retries never send another code"
+    );
+    stack.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn an_sms_code_signs_in() {
+    let stack = Stack::apply("strategy: smsOtp\n").await;
+    // ministack keeps every SMS it was asked to send: a fresh number each run.
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).unwrap();
+    let phone = format!("+1555{:07}", u64::from_le_bytes(random) % 10_000_000);
+    stack.add_user(&phone).await;
+    let (session, shown) = stack.initiate(&phone).await.challenge();
+    assert_eq!(shown["step"], "CODE_SENT");
+    let texts = stack.sms_to(&phone);
+    assert_eq!(texts.len(), 1, "one SMS through SNS Publish");
+    let code = code_in(&texts[0], 6);
+    let id_token = stack.respond(&phone, &session, &code, &[]).await.id_token();
+    assert_eq!(
+        stack.verified_claims(&id_token)["phone_number"],
+        phone.as_str()
+    );
+    stack.delete().await;
+}
+
+/// ministack answers CUSTOM_AUTH for an unknown user with UserNotFoundException before any
+/// trigger runs (real Cognito, with PreventUserExistenceErrors, invokes the triggers with
+/// userNotFound=true). So this drives the deployed function directly with both events.
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn an_unknown_user_gets_the_same_answer_and_no_email() {
+    let stack = Stack::apply(&magic_link("minIntervalSeconds: 0")).await;
+    let known = user();
+    let unknown = user();
+    stack.add_user(&known).await;
+    let create = |username: &str, not_found: bool| {
+        event(
+            &stack,
+            "CreateAuthChallenge_Authentication",
+            username,
+            json!({
+                "userAttributes": if not_found { json!({}) } else { json!({"email": username}) },
+                "challengeName": "CUSTOM_CHALLENGE",
+                "session": [{"challengeName": "CUSTOM_CHALLENGE", "challengeResult": false, "challengeMetadata": "{\"kind\":\"provideAuthParameters\"}"}],
+                "clientMetadata": {"action": "request"},
+                "userNotFound": not_found
+            }),
+        )
+    };
+    let for_known = stack.invoke(&create(&known, false)).await;
+    let for_unknown = stack.invoke(&create(&unknown, true)).await;
+    let shape = |v: &serde_json::Value| {
+        let p = v["response"]["publicChallengeParameters"]
+            .as_object()
+            .unwrap()
+            .clone();
+        (
+            p["step"].clone(),
+            p.keys().cloned().collect::<Vec<_>>(),
+            p["destination"]
+                .as_str()
+                .unwrap()
+                .split('@')
+                .nth(1)
+                .map(str::to_owned),
+        )
+    };
+    assert_eq!(shape(&for_known), shape(&for_unknown));
+    assert_eq!(stack.emails_to(&known).len(), 1);
+    assert_eq!(
+        stack.emails_to(&unknown).len(),
+        0,
+        "no email for an unknown user"
+    );
+    stack.delete().await;
+}
+
+/// `signUp: AutoConfirm` lets SignUp create a confirmed, verified user; switching the spec to
+/// `Disabled` closes SignUp again. ministack runs PreSignUp on SignUp (but does not enforce the
+/// pool's AllowAdminCreateUserOnly), so both answers come from the deployed trigger.
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn sign_up_follows_the_spec() {
+    let mut stack = Stack::apply(&email_otp("signUp: AutoConfirm\n")).await;
+    let grace = user();
+    ensure_user(&stack.clients, &stack.client_id, &grace)
+        .await
+        .expect("SignUp is open");
+    assert_eq!(
+        stack.attribute(&grace, "email_verified").await.as_deref(),
+        Some("true"),
+        "PreSignUp confirmed the user and verified the email"
+    );
+    let (session, _) = stack.initiate(&grace).await.challenge();
+    let code = code_in(&stack.emails_to(&grace)[0].1, 6);
+    stack.respond(&grace, &session, &code, &[]).await.id_token();
+
+    stack.update(&email_otp("signUp: Disabled\n")).await;
+    let heidi = user();
+    match ensure_user(&stack.clients, &stack.client_id, &heidi).await {
+        Err(SignInError::Aws(AwsError::Call { code, message, .. })) => {
+            assert_eq!(code, "UserLambdaValidationException", "{message}");
+            assert!(message.contains("sign-up is disabled"), "{message}");
+        }
+        other => panic!("SignUp should be closed: {other:?}"),
+    }
+    stack.delete().await;
+}
