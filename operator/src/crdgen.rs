@@ -9,7 +9,7 @@
 //! kubectl needs `--validate=false` to send a CRD that carries them.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, ValidationRule,
+    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, ValidationRule,
 };
 use kube::CustomResourceExt;
 
@@ -27,6 +27,7 @@ pub fn custom_resource_definition() -> CustomResourceDefinition {
             .and_then(|root| root.properties.as_mut())
             .and_then(|props| props.get_mut("spec"))
             .expect("kube derive always emits a spec schema");
+        drop_unknown_formats(spec);
         spec.x_kubernetes_validations = Some(
             cross_field_rules()
                 .into_iter()
@@ -39,6 +40,24 @@ pub fn custom_resource_definition() -> CustomResourceDefinition {
         );
     }
     crd
+}
+
+/// schemars marks unsigned integers `format: uint8`/`uint32`, which the apiserver does not know
+/// (a current one warns on every CRD apply); the ranges already bound them.
+fn drop_unknown_formats(schema: &mut JSONSchemaProps) {
+    if schema
+        .format
+        .as_deref()
+        .is_some_and(|f| f.starts_with("uint"))
+    {
+        schema.format = None;
+    }
+    for child in schema.properties.iter_mut().flat_map(|p| p.values_mut()) {
+        drop_unknown_formats(child);
+    }
+    if let Some(JSONSchemaPropsOrArray::Schema(items)) = schema.items.as_mut() {
+        drop_unknown_formats(items);
+    }
 }
 
 /// The CRD as YAML, with a header that says where it comes from.
