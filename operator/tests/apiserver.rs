@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, PostParams};
 use kube::core::ApiResource;
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, CustomResourceExt};
@@ -60,29 +60,8 @@ async fn install_crd(client: &Client) {
     .expect("watching the CRD works");
 }
 
-/// Server-side dry-run create of one manifest file, as `kubectl apply --dry-run=server` does.
 async fn dry_run_create(client: &Client, path: &Path) -> Result<(), kube::Error> {
-    let text = common::read(path);
-    let object: DynamicObject = serde_yaml::from_str(&text).expect("the manifest is YAML");
-    let namespace = object
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_owned());
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        &namespace,
-        &ApiResource::erase::<PasswordlessPool>(&()),
-    );
-    api.create(
-        &PostParams {
-            dry_run: true,
-            ..Default::default()
-        },
-        &object,
-    )
-    .await
-    .map(drop)
+    common::dry_run_create(client, &ApiResource::erase::<PasswordlessPool>(&()), path).await
 }
 
 #[tokio::test]

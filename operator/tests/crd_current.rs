@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersion};
 use kube::runtime::wait::{await_condition, conditions};
@@ -110,9 +110,6 @@ fn api_resource(
     ApiResource::from_gvk_with_plural(&gv.with_kind(&types.kind), &crd.spec.names.plural)
 }
 
-/// Server-side dry-run create of one manifest file, as `kubectl create --dry-run=server` does.
-/// The apiextensions-apiserver has no Namespace API (and runs without the NamespaceLifecycle
-/// admission plugin), so a namespaced path needs no Namespace object.
 async fn dry_run_create(
     client: &Client,
     crd: &CustomResourceDefinition,
@@ -120,32 +117,9 @@ async fn dry_run_create(
 ) -> Result<(), kube::Error> {
     let object: DynamicObject = serde_yaml::from_str(&common::read(path))
         .unwrap_or_else(|e| panic!("{}: not a Kubernetes object: {e}", path.display()));
-    let namespace = object
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_owned());
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        &namespace,
-        &api_resource(crd, &object, path),
-    );
-    let params = PostParams {
-        dry_run: true,
-        field_manager: Some(MANAGER.to_owned()),
-    };
-    api.create(&params, &object).await.map(drop)
-}
-
-/// The `# Expect: <text>` lines of a file's header comment (the comment lines before the
-/// first line of YAML).
-fn expected_messages(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .take_while(|line| line.is_empty() || line.starts_with('#'))
-        .filter_map(|line| line.trim_start_matches('#').trim().strip_prefix("Expect:"))
-        .map(|expect| expect.trim().to_owned())
-        .collect()
+    // The apiextensions-apiserver has no Namespace API (and runs without the NamespaceLifecycle
+    // admission plugin), so a namespaced path needs no Namespace object.
+    common::dry_run_create(client, &api_resource(crd, &object, path), path).await
 }
 
 fn file_name(path: &Path) -> String {
@@ -203,7 +177,7 @@ async fn current_apiserver_refuses_every_invalid_example_with_its_expected_messa
     let mut failures = Vec::new();
     for path in &files {
         let name = file_name(path);
-        let expects = expected_messages(&common::read(path));
+        let expects = common::expected_refusals(&common::read(path));
         let outcome = dry_run_create(&client, &crd, path).await;
         // What the apiserver said, then everything wrong with it, so one run shows it all.
         let mut problems = Vec::new();
@@ -270,8 +244,8 @@ fn expect_lines_are_read_from_the_header_comment_only() {
     let text = "# Invalid: something.\n# Expect: first thing\n#   Expect:  second: thing \n\
                 apiVersion: v1\n# Expect: not in the header\n";
     assert_eq!(
-        expected_messages(text),
+        common::expected_refusals(text),
         vec!["first thing".to_owned(), "second: thing".to_owned()]
     );
-    assert!(expected_messages("# Invalid: no expectation.\nkind: X\n").is_empty());
+    assert!(common::expected_refusals("# Invalid: no expectation.\nkind: X\n").is_empty());
 }

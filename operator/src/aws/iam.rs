@@ -152,14 +152,6 @@ pub async fn delete(c: &Clients, name: &str, policy_name: &str) -> Result<(), Aw
     }
 }
 
-/// The account id inside an ARN.
-pub fn account_of(arn: &str) -> Option<String> {
-    arn.split(':')
-        .nth(4)
-        .filter(|a| !a.is_empty())
-        .map(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,9 +161,5 @@ mod tests {
         let plain = r#"{"Version":"2012-10-17","Statement":[]}"#;
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
         assert_eq!(decode_policy(plain), decode_policy(encoded));
-        assert_eq!(
-            account_of("arn:aws:iam::123456789012:role/x").as_deref(),
-            Some("123456789012")
-        );
     }
 }

@@ -129,11 +129,39 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
 pub mod cluster;
 pub mod stack;
 
-/// The `# Expect: <text>` header lines of an invalid example: what its refusal must say.
+/// The `# Expect: <text>` lines of an invalid example's header comment (the comment lines
+/// before the first line of YAML): what its refusal must say.
 pub fn expected_refusals(text: &str) -> Vec<String> {
     text.lines()
-        .take_while(|l| l.starts_with('#'))
-        .filter_map(|l| l.strip_prefix("# Expect: "))
-        .map(|t| t.trim().to_owned())
+        .map(str::trim)
+        .take_while(|line| line.is_empty() || line.starts_with('#'))
+        .filter_map(|line| line.trim_start_matches('#').trim().strip_prefix("Expect:"))
+        .map(|expect| expect.trim().to_owned())
         .collect()
+}
+
+/// Server-side dry-run create of one manifest file, as `kubectl create --dry-run=server` does,
+/// in the manifest's namespace (`default` when it names none).
+pub async fn dry_run_create(
+    client: &kube::Client,
+    resource: &kube::core::ApiResource,
+    path: &Path,
+) -> Result<(), kube::Error> {
+    let object: kube::api::DynamicObject = serde_yaml::from_str(&read(path))
+        .unwrap_or_else(|e| panic!("{}: not a Kubernetes object: {e}", path.display()));
+    let namespace = object
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    let api = kube::Api::<kube::api::DynamicObject>::namespaced_with(
+        client.clone(),
+        &namespace,
+        resource,
+    );
+    let params = kube::api::PostParams {
+        dry_run: true,
+        field_manager: Some("passwordless-operator-tests".to_owned()),
+    };
+    api.create(&params, &object).await.map(drop)
 }
