@@ -8,6 +8,7 @@ pub mod crdgen;
 pub mod desired;
 pub mod diff;
 pub mod http;
+pub mod keys;
 pub mod metrics;
 pub mod names;
 pub mod observed;

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
+use passwordless_operator::keys::{self, Rotation};
 use passwordless_operator::observed::ObservedIds;
 use passwordless_operator::reconcile::{self, Deleted, IdSink, Request};
 use passwordless_operator::signin::{self, Mailbox};
@@ -359,7 +360,14 @@ async fn main() -> Result<()> {
         Command::Plan(args) => {
             let started = Instant::now();
             let mut l = load(&args).await?;
-            l.state.state.ensure_key(0);
+            // A plan writes nothing: with no key stored yet, a stand-in made "at time 0" (so
+            // nothing is retired or pruned) shows that one will be set.
+            keys::advance(
+                &mut l.state.state,
+                Rotation::Keep,
+                0,
+                l.pool.spec.link_lifetime_seconds(),
+            );
             let req = request(&l.pool, &l.zip, &l.state.state)?;
             let plan = reconcile::plan_changes(&l.clients, &req).await?;
             print!("{plan}");
@@ -372,16 +380,18 @@ async fn main() -> Result<()> {
         } => {
             let started = Instant::now();
             let mut l = load(&args).await?;
-            let unix = state::unix_now();
-            let keys = &mut l.state.state;
-            let mut changed = keys.prune_keys(unix, l.pool.spec.link_lifetime_seconds());
-            if rotate_signing_key {
-                keys.rotate_key(unix);
-                changed = true;
+            let rotation = if rotate_signing_key {
+                Rotation::Now
             } else {
-                changed |= keys.ensure_key(unix);
-            }
-            if changed {
+                Rotation::Keep
+            };
+            let keys = &mut l.state.state;
+            if keys::advance(
+                keys,
+                rotation,
+                state::unix_now(),
+                l.pool.spec.link_lifetime_seconds(),
+            ) {
                 keys.save(&l.state.path)?;
             }
             let req = request(&l.pool, &l.zip, &l.state.state)?;

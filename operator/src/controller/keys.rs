@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Error, ROTATE_ANNOTATION};
 use crate::crd::PasswordlessPool;
+use crate::keys::{Rotation, advance};
 use crate::state::State;
 
 const DATA_KEY: &str = "keys.json";
@@ -30,32 +31,6 @@ pub fn secret_name(namespace: &str, name: &str) -> String {
         "{}-{hash}",
         plain[..MAX_NAME - 17].trim_end_matches(['-', '.'])
     )
-}
-
-/// The keys to use now, from the stored ones: one is made if none exists, a new value of the
-/// rotation annotation rotates once, and retired keys go once their links have expired.
-/// Returns whether anything changed (and must be stored before use).
-pub fn next_keys(
-    stored: Option<State>,
-    rotation: Option<&str>,
-    now_unix: u64,
-    link_lifetime: u64,
-) -> (State, bool) {
-    let mut keys = stored.unwrap_or_default();
-    let created = keys.ensure_key(now_unix);
-    let mut changed = created;
-    if let Some(request) = rotation {
-        if keys.rotation_handled.as_deref() != Some(request) {
-            // A key made just now is already fresh: record the request without rotating.
-            if !created {
-                keys.rotate_key(now_unix);
-            }
-            keys.rotation_handled = Some(request.to_owned());
-            changed = true;
-        }
-    }
-    changed |= keys.prune_keys(now_unix, link_lifetime);
-    (keys, changed)
 }
 
 pub struct KeyStore {
@@ -88,7 +63,8 @@ impl KeyStore {
         Ok(Some((secret, keys)))
     }
 
-    /// The pool's keys, made or rotated (and stored first) as `next_keys` says.
+    /// The pool's keys, made, rotated or pruned (and stored first) as [`crate::keys`] says: a
+    /// new value of the rotation annotation rotates once.
     pub async fn ensure(&self, pool: &PasswordlessPool, now_unix: u64) -> Result<State, Error> {
         let (namespace, name) = super::namespace_and_name(pool)?;
         let secret_name = secret_name(namespace, name);
@@ -99,9 +75,10 @@ impl KeyStore {
             .as_ref()
             .and_then(|a| a.get(ROTATE_ANNOTATION))
             .map(String::as_str);
-        let (keys, changed) = next_keys(
-            stored.as_ref().map(|(_, k)| k.clone()),
-            rotation,
+        let mut keys = stored.as_ref().map(|(_, k)| k.clone()).unwrap_or_default();
+        let changed = advance(
+            &mut keys,
+            rotation.map_or(Rotation::Keep, Rotation::OncePer),
             now_unix,
             pool.spec.link_lifetime_seconds(),
         );
@@ -160,44 +137,6 @@ impl KeyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_first_key_is_made_once_and_stays() {
-        let (keys, changed) = next_keys(None, None, 100, 900);
-        assert!(changed);
-        assert_eq!(keys.signing_keys.len(), 1);
-        let (again, changed) = next_keys(Some(keys.clone()), None, 200, 900);
-        assert!(!changed);
-        assert_eq!(again, keys);
-    }
-
-    #[test]
-    fn each_new_annotation_value_rotates_once_and_the_old_key_waits_out_the_link_lifetime() {
-        let (keys, _) = next_keys(None, None, 100, 900);
-        let first = keys.signing_keys[0].kid.clone();
-        let (rotated, changed) = next_keys(Some(keys), Some("2026-11-21"), 200, 900);
-        assert!(changed);
-        assert_eq!(rotated.signing_keys.len(), 2);
-        assert_eq!(rotated.signing_keys[1].kid, first);
-        let (same, changed) = next_keys(Some(rotated.clone()), Some("2026-11-21"), 300, 900);
-        assert!(!changed, "the same annotation value rotates only once");
-        assert_eq!(same, rotated);
-        // Retired at 200, links live 900 s: gone from 1100 on.
-        let (kept, changed) = next_keys(Some(rotated.clone()), Some("2026-11-21"), 1099, 900);
-        assert!(!changed);
-        assert_eq!(kept.signing_keys.len(), 2);
-        let (pruned, changed) = next_keys(Some(rotated), Some("2026-11-21"), 1100, 900);
-        assert!(changed);
-        assert_eq!(pruned.signing_keys.len(), 1);
-    }
-
-    #[test]
-    fn an_annotation_present_at_creation_does_not_rotate_the_brand_new_key() {
-        let (keys, changed) = next_keys(None, Some("now"), 100, 900);
-        assert!(changed);
-        assert_eq!(keys.signing_keys.len(), 1);
-        assert_eq!(keys.rotation_handled.as_deref(), Some("now"));
-    }
 
     #[test]
     fn secret_names_are_valid_and_distinct_even_for_long_pool_names() {

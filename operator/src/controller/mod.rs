@@ -440,8 +440,7 @@ impl Context {
             output::apply(&self.client, &secret).await?;
         }
         // Retired keys leave the trigger as soon as their links have expired.
-        let key_expiry = keys
-            .next_key_expiry(pool.spec.link_lifetime_seconds())
+        let key_expiry = crate::keys::next_expiry(&keys, pool.spec.link_lifetime_seconds())
             .map(|at| Duration::from_secs(at.saturating_sub(unix_now()) + 1));
         Ok(Action::requeue(
             key_expiry.map_or(next_check, |k| k.min(next_check)),
@@ -673,7 +672,7 @@ mod tests {
     #[test]
     fn secrets_are_scrubbed_from_messages() {
         let mut keys = State::default();
-        keys.ensure_key(1);
+        crate::keys::advance(&mut keys, crate::keys::Rotation::Keep, 1, 900);
         let secret = keys.signing_keys[0].secret.clone();
         let scrubbed = redact(format!("AWS said: bad value {secret}!"), &keys);
         assert_eq!(scrubbed, "AWS said: bad value <redacted>!");
