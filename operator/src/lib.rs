@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod names;
 pub mod observed;
 pub mod reconcile;
+pub mod recorded;
 pub mod signin;
 pub mod state;
 pub mod status;

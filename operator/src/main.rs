@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
 use passwordless_operator::keys::{self, Rotation};
-use passwordless_operator::observed::ObservedIds;
-use passwordless_operator::reconcile::{self, Deleted, IdSink, Request};
+use passwordless_operator::reconcile::{self, Deleted};
+use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
 use passwordless_operator::signin::{self, Mailbox};
 use passwordless_operator::state::{self, State};
 use passwordless_operator::status::{now, status_of};
@@ -146,31 +146,21 @@ enum Command {
     },
 }
 
-/// Records IDs in the state file the moment AWS assigns them.
+/// The state file: IDs are written to it the moment AWS assigns them.
 struct StateFile {
     path: PathBuf,
-    state: State,
 }
 
-impl IdSink for StateFile {
-    async fn record(&mut self, ids: &ObservedIds) -> Result<(), String> {
-        let before = self.state.clone();
-        if ids.user_pool_id.is_some() {
-            self.state.user_pool_id = ids.user_pool_id.clone();
-        }
-        if ids.client_id.is_some() {
-            self.state.client_id = ids.client_id.clone();
-        }
-        if self.state == before {
-            return Ok(());
-        }
-        self.state.save(&self.path).map_err(|e| e.to_string())
+impl RecordStore<State> for StateFile {
+    async fn write(&mut self, state: &State) -> Result<(), String> {
+        state.save(&self.path).map_err(|e| e.to_string())
     }
 }
 
 struct Loaded {
     pool: PasswordlessPool,
-    state: StateFile,
+    state: State,
+    path: PathBuf,
     zip: Vec<u8>,
     clients: Clients,
 }
@@ -206,24 +196,11 @@ async fn load(args: &PoolArgs) -> Result<Loaded> {
     let clients = Clients::from_env(pool.spec.region.as_deref()).await?;
     Ok(Loaded {
         pool,
-        state: StateFile { path, state },
+        state,
+        path,
         zip,
         clients,
     })
-}
-
-/// The reconcile request for a pool, with the keys and IDs its state file holds.
-fn request<'a>(
-    pool: &'a PasswordlessPool,
-    zip: &'a [u8],
-    state: &State,
-) -> Result<Request<'a>, reconcile::Error> {
-    let known = ObservedIds {
-        user_pool_id: state.user_pool_id.clone(),
-        client_id: state.client_id.clone(),
-        ..Default::default()
-    };
-    Request::for_pool(pool, zip, state.signing_keys_env(), known)
 }
 
 fn calls_line(clients: &Clients, started: Instant) -> String {
@@ -363,12 +340,12 @@ async fn main() -> Result<()> {
             // A plan writes nothing: with no key stored yet, a stand-in made "at time 0" (so
             // nothing is retired or pruned) shows that one will be set.
             keys::advance(
-                &mut l.state.state,
+                &mut l.state,
                 Rotation::Keep,
                 0,
                 l.pool.spec.link_lifetime_seconds(),
             );
-            let req = request(&l.pool, &l.zip, &l.state.state)?;
+            let req = recorded::request(&l.pool, &l.zip, &l.state, &l.state)?;
             let plan = reconcile::plan_changes(&l.clients, &req).await?;
             print!("{plan}");
             eprintln!("{}", calls_line(&l.clients, started));
@@ -385,17 +362,20 @@ async fn main() -> Result<()> {
             } else {
                 Rotation::Keep
             };
-            let keys = &mut l.state.state;
             if keys::advance(
-                keys,
+                &mut l.state,
                 rotation,
                 state::unix_now(),
                 l.pool.spec.link_lifetime_seconds(),
             ) {
-                keys.save(&l.state.path)?;
+                l.state.save(&l.path)?;
             }
-            let req = request(&l.pool, &l.zip, &l.state.state)?;
-            let applied = reconcile::apply(&l.clients, &req, &mut l.state).await?;
+            let req = recorded::request(&l.pool, &l.zip, &l.state, &l.state)?;
+            let mut sink = RecordingSink {
+                record: l.state.clone(),
+                store: StateFile { path: l.path },
+            };
+            let applied = reconcile::apply(&l.clients, &req, &mut sink).await?;
             for pass in &applied.changes {
                 eprint!("{pass}");
             }
@@ -413,14 +393,14 @@ async fn main() -> Result<()> {
         Command::Delete(args) => {
             let started = Instant::now();
             let l = load(&args).await?;
-            let req = request(&l.pool, &l.zip, &l.state.state)?;
+            let req = recorded::request(&l.pool, &l.zip, &l.state, &l.state)?;
             match reconcile::delete(&l.clients, &req).await? {
                 Deleted::Retained => println!("deletionPolicy is Retain: AWS resources kept."),
                 Deleted::Removed(plan) => {
                     print!("{plan}");
                     // The keys sign nothing any more; the IDs point at nothing.
-                    if l.state.path.exists() {
-                        std::fs::remove_file(&l.state.path)?;
+                    if l.path.exists() {
+                        std::fs::remove_file(&l.path)?;
                     }
                 }
             }
@@ -434,10 +414,10 @@ async fn main() -> Result<()> {
             client_id,
         } => {
             let l = load(&args).await?;
-            let Some(client_id) = client_id.or_else(|| l.state.state.client_id.clone()) else {
+            let Some(client_id) = client_id.or_else(|| l.state.client_id.clone()) else {
                 bail!(
                     "no app client recorded in {}: run `apply` first",
-                    l.state.path.display()
+                    l.path.display()
                 )
             };
             let mailbox = if from_emulator {

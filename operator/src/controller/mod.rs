@@ -25,8 +25,8 @@ use tokio::sync::Semaphore;
 use crate::aws::Clients;
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::metrics::Metrics;
-use crate::observed::ObservedIds;
-use crate::reconcile::{self, Deleted, IdSink, Request};
+use crate::reconcile::{self, Deleted};
+use crate::recorded::{self, RecordStore, RecordingSink};
 use crate::state::{State, unix_now};
 use crate::status::{self, now, reasons};
 
@@ -192,33 +192,22 @@ fn redact(message: String, keys: &State) -> String {
         .fold(message, |m, k| m.replace(&k.secret, "<redacted>"))
 }
 
-/// Records AWS IDs in the status the moment they are assigned: a crash then resumes with them.
-struct StatusSink<'a> {
+/// The pool's status: AWS IDs are written to it the moment they are assigned, so a crash
+/// resumes with them.
+struct StatusStore<'a> {
     ctx: &'a Context,
     pool: &'a PasswordlessPool,
-    status: Option<PasswordlessPoolStatus>,
 }
 
-impl IdSink for StatusSink<'_> {
-    async fn record(&mut self, ids: &ObservedIds) -> Result<(), String> {
-        let mut next = self.status.clone().unwrap_or_default();
-        let set = |field: &mut Option<String>, value: &Option<String>| {
-            if value.is_some() && field != value {
-                field.clone_from(value);
-            }
-        };
-        set(&mut next.user_pool_id, &ids.user_pool_id);
-        set(&mut next.user_pool_arn, &ids.user_pool_arn);
-        set(&mut next.client_id, &ids.client_id);
-        if self.status.as_ref() == Some(&next) {
+impl RecordStore<Option<PasswordlessPoolStatus>> for StatusStore<'_> {
+    async fn write(&mut self, status: &Option<PasswordlessPoolStatus>) -> Result<(), String> {
+        let Some(status) = status else {
             return Ok(());
-        }
+        };
         self.ctx
-            .patch_status(self.pool, &next)
+            .patch_status(self.pool, status)
             .await
-            .map_err(|e| e.to_string())?;
-        self.status = Some(next);
-        Ok(())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -360,26 +349,6 @@ impl Context {
         }
     }
 
-    fn request<'a>(
-        &'a self,
-        pool: &'a PasswordlessPool,
-        keys: &State,
-        status: Option<&PasswordlessPoolStatus>,
-    ) -> Result<Request<'a>, Error> {
-        let known = ObservedIds {
-            user_pool_id: status.and_then(|s| s.user_pool_id.clone()),
-            user_pool_arn: status.and_then(|s| s.user_pool_arn.clone()),
-            client_id: status.and_then(|s| s.client_id.clone()),
-            ..Default::default()
-        };
-        Ok(Request::for_pool(
-            pool,
-            &self.zip,
-            keys.signing_keys_env(),
-            known,
-        )?)
-    }
-
     /// Converges AWS, the status, and the output Secret.
     async fn apply(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
         let key = ObjectRef::from_obj(pool);
@@ -468,14 +437,13 @@ impl Context {
                 .await?;
         }
         let clients = self.clients(pool.spec.region.as_deref()).await?;
-        let req = self.request(pool, keys, current.as_ref())?;
-        let mut sink = StatusSink {
-            ctx: self,
-            pool,
-            status: current.clone(),
+        let req = recorded::request(pool, &self.zip, keys, &*current)?;
+        let mut sink = RecordingSink {
+            record: current.clone(),
+            store: StatusStore { ctx: self, pool },
         };
         let applied = reconcile::apply(&clients, &req, &mut sink).await;
-        *current = sink.status;
+        *current = sink.record;
         let applied = applied?;
         let next = status::status_of(&applied.outputs, generation, now());
         let after = match status::ready_of(Some(&next)).map(|c| c.reason.as_str()) {
@@ -512,7 +480,7 @@ impl Context {
         let keys = self.keys.get(pool).await?.unwrap_or_default();
         let removed = async {
             let clients = self.clients(pool.spec.region.as_deref()).await?;
-            let req = self.request(pool, &keys, current.as_ref())?;
+            let req = recorded::request(pool, &self.zip, &keys, &current)?;
             Ok::<_, Error>(reconcile::delete(&clients, &req).await?)
         }
         .await;
