@@ -10,7 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use sha2::{Digest, Sha256};
 
-use super::{Error, ROTATE_ANNOTATION};
+use super::ROTATE_ANNOTATION;
+use super::errors::Error;
+use super::secrets::{delete_secret, managed_labels, namespace_and_name};
 use crate::crd::PasswordlessPool;
 use crate::keys::{Rotation, advance};
 use crate::state::State;
@@ -66,7 +68,7 @@ impl KeyStore {
     /// The pool's keys, made, rotated or pruned (and stored first) as [`crate::keys`] says: a
     /// new value of the rotation annotation rotates once.
     pub async fn ensure(&self, pool: &PasswordlessPool, now_unix: u64) -> Result<State, Error> {
-        let (namespace, name) = super::namespace_and_name(pool)?;
+        let (namespace, name) = namespace_and_name(pool)?;
         let secret_name = secret_name(namespace, name);
         let stored = self.load(&secret_name).await?;
         let rotation = pool
@@ -90,7 +92,7 @@ impl KeyStore {
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(secret_name.clone()),
-                labels: Some(super::managed_labels()),
+                labels: Some(managed_labels()),
                 annotations: Some(BTreeMap::from([(
                     "passwordless-operator.dev/pool".to_owned(),
                     format!("{namespace}/{name}"),
@@ -121,7 +123,7 @@ impl KeyStore {
 
     /// The stored keys, if any: cleanup needs no new ones.
     pub async fn get(&self, pool: &PasswordlessPool) -> Result<Option<State>, Error> {
-        let (namespace, name) = super::namespace_and_name(pool)?;
+        let (namespace, name) = namespace_and_name(pool)?;
         Ok(self
             .load(&secret_name(namespace, name))
             .await?
@@ -129,8 +131,8 @@ impl KeyStore {
     }
 
     pub async fn delete(&self, pool: &PasswordlessPool) -> Result<(), Error> {
-        let (namespace, name) = super::namespace_and_name(pool)?;
-        super::delete_secret(&self.api, &secret_name(namespace, name)).await
+        let (namespace, name) = namespace_and_name(pool)?;
+        delete_secret(&self.api, &secret_name(namespace, name)).await
     }
 }
 
