@@ -1,5 +1,7 @@
 //! passwordless-operator: one `PasswordlessPool` resource becomes a passwordless sign-in stack on
-//! AWS Cognito. The library holds the API types and the pure core; `controller` the in-cluster edge; `main.rs` the CLI.
+//! AWS Cognito. The library holds the API types and the pure core (with what the CLI and the
+//! controller share: `keys`, the signing-key lifecycle, and `recorded`, the IDs a run keeps);
+//! `controller` the in-cluster edge. The binary's `cli/` holds the commands, `main.rs` parses.
 
 pub mod aws;
 pub mod controller;
@@ -8,10 +10,12 @@ pub mod crdgen;
 pub mod desired;
 pub mod diff;
 pub mod http;
+pub mod keys;
 pub mod metrics;
 pub mod names;
 pub mod observed;
 pub mod reconcile;
+pub mod recorded;
 pub mod signin;
 pub mod stack;
 pub mod state;

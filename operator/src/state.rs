@@ -1,11 +1,10 @@
 //! The CLI's state file: the signing keys (which exist nowhere else) and the IDs AWS assigned,
 //! written the moment they are known so a crash never loses them. The controller keeps the same
-//! facts in a Secret and the status instead.
+//! facts in a Secret and the status instead. How keys are made, rotated and dropped is
+//! [`crate::keys`].
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 /// A bound on the keys kept (the trigger's environment is limited to 4 KB): the current one and
@@ -115,56 +114,6 @@ impl State {
         std::fs::rename(&tmp, path).map_err(io)
     }
 
-    /// Makes sure a signing key exists; returns whether one was generated.
-    pub fn ensure_key(&mut self, now_unix: u64) -> bool {
-        if self.signing_keys.is_empty() {
-            self.rotate_key(now_unix);
-            return true;
-        }
-        false
-    }
-
-    /// A new current key from the OS CSPRNG; the previous one is retired, still accepted.
-    pub fn rotate_key(&mut self, now_unix: u64) {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).expect("the operating system's random source is available");
-        let kid = format!("k{now_unix}");
-        let kid = if self.signing_keys.iter().any(|k| k.kid == kid) {
-            format!("{kid}b")
-        } else {
-            kid
-        };
-        for key in &mut self.signing_keys {
-            key.retired_at.get_or_insert(now_unix);
-        }
-        self.signing_keys.insert(
-            0,
-            StoredKey {
-                kid,
-                secret: STANDARD.encode(secret),
-                retired_at: None,
-            },
-        );
-        self.signing_keys.truncate(MAX_KEYS);
-    }
-
-    /// Drops retired keys once every link they signed (valid `link_lifetime` seconds) has
-    /// expired; returns whether any went.
-    pub fn prune_keys(&mut self, now_unix: u64, link_lifetime: u64) -> bool {
-        let before = self.signing_keys.len();
-        self.signing_keys
-            .retain(|k| k.retired_at.is_none_or(|at| at + link_lifetime > now_unix));
-        self.signing_keys.len() != before
-    }
-
-    /// When the next retired key may go (Unix seconds), if any is waiting.
-    pub fn next_key_expiry(&self, link_lifetime: u64) -> Option<u64> {
-        self.signing_keys
-            .iter()
-            .filter_map(|k| k.retired_at.map(|at| at + link_lifetime))
-            .min()
-    }
-
     /// The trigger's `PWP_SIGNING_KEYS` value: current first.
     pub fn signing_keys_env(&self) -> String {
         self.signing_keys
@@ -180,46 +129,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rotated_key_stays_accepted_until_its_links_have_expired() {
-        let mut s = State::default();
-        assert!(s.ensure_key(100));
-        assert!(!s.ensure_key(101));
-        let first = s.signing_keys[0].clone();
-        s.rotate_key(200);
-        s.rotate_key(300);
-        // Links live 150 s: the first key (retired at 200) still covers links until 350.
-        assert!(!s.prune_keys(349, 150));
-        assert_eq!(s.signing_keys.len(), 3);
-        assert_eq!(s.next_key_expiry(150), Some(350));
-        assert!(s.prune_keys(350, 150));
-        assert_eq!(s.signing_keys.len(), 2);
-        assert!(!s.signing_keys.contains(&first));
-        assert_eq!(s.signing_keys[0].kid, "k300");
-        assert_eq!(s.signing_keys[0].retired_at, None);
-        assert_eq!(s.signing_keys[1].kid, "k200");
-        assert_eq!(s.signing_keys[1].retired_at, Some(300));
-        assert!(s.prune_keys(450, 150));
-        assert_eq!(s.signing_keys.len(), 1);
-        assert_eq!(s.next_key_expiry(150), None);
-        assert_eq!(
-            STANDARD.decode(&s.signing_keys[0].secret).unwrap().len(),
-            32
-        );
-        assert!(s.signing_keys_env().starts_with("k300:"));
-        assert!(!format!("{s:?}").contains(&s.signing_keys[0].secret));
-    }
-
-    #[test]
-    fn rotations_in_a_burst_keep_a_bounded_number_of_keys() {
-        let mut s = State::default();
-        for t in 0..10 {
-            s.rotate_key(t);
-        }
-        assert_eq!(s.signing_keys.len(), MAX_KEYS);
-        assert_eq!(s.signing_keys[0].kid, "k9");
-    }
-
-    #[test]
     fn the_file_round_trips_and_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("pwp-state-{}", std::process::id()));
@@ -228,7 +137,7 @@ mod tests {
             user_pool_id: Some("us-east-1_X".into()),
             ..Default::default()
         };
-        s.ensure_key(1);
+        crate::keys::advance(&mut s, crate::keys::Rotation::Keep, 1, 900);
         s.save(&path).unwrap();
         assert_eq!(State::load(&path).unwrap(), s);
         assert_eq!(

@@ -72,14 +72,6 @@ pub struct ValidatedSpec {
 #[derive(Debug, Clone, PartialEq)]
 struct Sealed;
 
-impl ValidatedSpec {
-    /// How long a sign-in link or code stays valid: a retired signing key is kept this long.
-    pub fn link_lifetime_seconds(&self) -> u64 {
-        let link = self.magic_link.as_ref().map_or(0, |m| m.ttl_seconds);
-        u64::from(link.max(self.otp.ttl_seconds))
-    }
-}
-
 /// Reads a manifest as the CLI gets it. A shape error names its field the way the apiserver
 /// does (`spec.strategy: required`), not serde's way (`spec: missing field `strategy``).
 pub fn parse_manifest(text: &str) -> Result<crate::crd::PasswordlessPool, InvalidSpec> {
@@ -587,12 +579,8 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         assert_eq!(v.attempt_limit, 1);
         assert_eq!(v.otp, Otp::default());
         assert_eq!(v.magic_link.as_ref().unwrap().ttl_seconds, 900);
-        assert_eq!(v.link_lifetime_seconds(), 900);
         let codes = validate(&spec("strategy: smsOtp\n")).unwrap();
-        assert_eq!(
-            (codes.attempt_limit, codes.link_lifetime_seconds()),
-            (3, 300)
-        );
+        assert_eq!((codes.attempt_limit, codes.otp.ttl_seconds), (3, 300));
     }
 
     #[test]

@@ -10,8 +10,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use sha2::{Digest, Sha256};
 
-use super::{Error, ROTATE_ANNOTATION};
+use super::ROTATE_ANNOTATION;
+use super::errors::Error;
+use super::secrets::{delete_secret, managed_labels, namespace_and_name};
 use crate::crd::PasswordlessPool;
+use crate::keys::{Rotation, advance};
 use crate::state::State;
 
 const DATA_KEY: &str = "keys.json";
@@ -30,32 +33,6 @@ pub fn secret_name(namespace: &str, name: &str) -> String {
         "{}-{hash}",
         plain[..MAX_NAME - 17].trim_end_matches(['-', '.'])
     )
-}
-
-/// The keys to use now, from the stored ones: one is made if none exists, a new value of the
-/// rotation annotation rotates once, and retired keys go once their links have expired.
-/// Returns whether anything changed (and must be stored before use).
-pub fn next_keys(
-    stored: Option<State>,
-    rotation: Option<&str>,
-    now_unix: u64,
-    link_lifetime: u64,
-) -> (State, bool) {
-    let mut keys = stored.unwrap_or_default();
-    let created = keys.ensure_key(now_unix);
-    let mut changed = created;
-    if let Some(request) = rotation {
-        if keys.rotation_handled.as_deref() != Some(request) {
-            // A key made just now is already fresh: record the request without rotating.
-            if !created {
-                keys.rotate_key(now_unix);
-            }
-            keys.rotation_handled = Some(request.to_owned());
-            changed = true;
-        }
-    }
-    changed |= keys.prune_keys(now_unix, link_lifetime);
-    (keys, changed)
 }
 
 pub struct KeyStore {
@@ -88,9 +65,10 @@ impl KeyStore {
         Ok(Some((secret, keys)))
     }
 
-    /// The pool's keys, made or rotated (and stored first) as `next_keys` says.
+    /// The pool's keys, made, rotated or pruned (and stored first) as [`crate::keys`] says: a
+    /// new value of the rotation annotation rotates once.
     pub async fn ensure(&self, pool: &PasswordlessPool, now_unix: u64) -> Result<State, Error> {
-        let (namespace, name) = super::namespace_and_name(pool)?;
+        let (namespace, name) = namespace_and_name(pool)?;
         let secret_name = secret_name(namespace, name);
         let stored = self.load(&secret_name).await?;
         let rotation = pool
@@ -99,9 +77,10 @@ impl KeyStore {
             .as_ref()
             .and_then(|a| a.get(ROTATE_ANNOTATION))
             .map(String::as_str);
-        let (keys, changed) = next_keys(
-            stored.as_ref().map(|(_, k)| k.clone()),
-            rotation,
+        let mut keys = stored.as_ref().map(|(_, k)| k.clone()).unwrap_or_default();
+        let changed = advance(
+            &mut keys,
+            rotation.map_or(Rotation::Keep, Rotation::OncePer),
             now_unix,
             pool.spec.link_lifetime_seconds(),
         );
@@ -113,7 +92,7 @@ impl KeyStore {
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(secret_name.clone()),
-                labels: Some(super::managed_labels()),
+                labels: Some(managed_labels()),
                 annotations: Some(BTreeMap::from([(
                     "passwordless-operator.dev/pool".to_owned(),
                     format!("{namespace}/{name}"),
@@ -144,7 +123,7 @@ impl KeyStore {
 
     /// The stored keys, if any: cleanup needs no new ones.
     pub async fn get(&self, pool: &PasswordlessPool) -> Result<Option<State>, Error> {
-        let (namespace, name) = super::namespace_and_name(pool)?;
+        let (namespace, name) = namespace_and_name(pool)?;
         Ok(self
             .load(&secret_name(namespace, name))
             .await?
@@ -152,52 +131,14 @@ impl KeyStore {
     }
 
     pub async fn delete(&self, pool: &PasswordlessPool) -> Result<(), Error> {
-        let (namespace, name) = super::namespace_and_name(pool)?;
-        super::delete_secret(&self.api, &secret_name(namespace, name)).await
+        let (namespace, name) = namespace_and_name(pool)?;
+        delete_secret(&self.api, &secret_name(namespace, name)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_first_key_is_made_once_and_stays() {
-        let (keys, changed) = next_keys(None, None, 100, 900);
-        assert!(changed);
-        assert_eq!(keys.signing_keys.len(), 1);
-        let (again, changed) = next_keys(Some(keys.clone()), None, 200, 900);
-        assert!(!changed);
-        assert_eq!(again, keys);
-    }
-
-    #[test]
-    fn each_new_annotation_value_rotates_once_and_the_old_key_waits_out_the_link_lifetime() {
-        let (keys, _) = next_keys(None, None, 100, 900);
-        let first = keys.signing_keys[0].kid.clone();
-        let (rotated, changed) = next_keys(Some(keys), Some("2026-11-21"), 200, 900);
-        assert!(changed);
-        assert_eq!(rotated.signing_keys.len(), 2);
-        assert_eq!(rotated.signing_keys[1].kid, first);
-        let (same, changed) = next_keys(Some(rotated.clone()), Some("2026-11-21"), 300, 900);
-        assert!(!changed, "the same annotation value rotates only once");
-        assert_eq!(same, rotated);
-        // Retired at 200, links live 900 s: gone from 1100 on.
-        let (kept, changed) = next_keys(Some(rotated.clone()), Some("2026-11-21"), 1099, 900);
-        assert!(!changed);
-        assert_eq!(kept.signing_keys.len(), 2);
-        let (pruned, changed) = next_keys(Some(rotated), Some("2026-11-21"), 1100, 900);
-        assert!(changed);
-        assert_eq!(pruned.signing_keys.len(), 1);
-    }
-
-    #[test]
-    fn an_annotation_present_at_creation_does_not_rotate_the_brand_new_key() {
-        let (keys, changed) = next_keys(None, Some("now"), 100, 900);
-        assert!(changed);
-        assert_eq!(keys.signing_keys.len(), 1);
-        assert_eq!(keys.rotation_handled.as_deref(), Some("now"));
-    }
 
     #[test]
     fn secret_names_are_valid_and_distinct_even_for_long_pool_names() {

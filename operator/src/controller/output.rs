@@ -7,7 +7,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 
-use super::{Error, FIELD_MANAGER};
+use super::FIELD_MANAGER;
+use super::errors::Error;
+use super::secrets::{delete_secret, managed_labels, namespace_and_name};
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::status::outputs_of;
 
@@ -24,7 +26,7 @@ pub fn output_secret(pool: &PasswordlessPool, status: &PasswordlessPoolStatus) -
         metadata: ObjectMeta {
             name: Some(pool.secret_name()),
             namespace: pool.metadata.namespace.clone(),
-            labels: Some(super::managed_labels()),
+            labels: Some(managed_labels()),
             owner_references: pool.controller_owner_ref(&()).map(|o| vec![o]),
             ..Default::default()
         },
@@ -54,7 +56,7 @@ pub async fn apply(client: &kube::Client, secret: &Secret) -> Result<(), Error> 
 /// Removes the Secret with its pool: a cluster's garbage collector would, through the owner
 /// reference, but the operator does not depend on one running.
 pub async fn delete(client: &kube::Client, pool: &PasswordlessPool) -> Result<(), Error> {
-    let (namespace, _) = super::namespace_and_name(pool)?;
+    let (namespace, _) = namespace_and_name(pool)?;
     let api = Api::<Secret>::namespaced(client.clone(), namespace);
     let name = pool.secret_name();
     // Only a Secret this pool owns: never one of the same name someone else made.
@@ -66,7 +68,7 @@ pub async fn delete(client: &kube::Client, pool: &PasswordlessPool) -> Result<()
             .any(|o| Some(&o.uid) == pool.metadata.uid.as_ref())
     });
     if owned {
-        super::delete_secret(&api, &name).await?;
+        delete_secret(&api, &name).await?;
     }
     Ok(())
 }

@@ -14,8 +14,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::diff::{Action, Plan};
-use passwordless_operator::observed::ObservedIds;
-use passwordless_operator::reconcile::{self, Deleted, IdSink, Outputs, Request};
+use passwordless_operator::keys::{self, Rotation};
+use passwordless_operator::reconcile::{self, Deleted, Outputs};
+use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
 use passwordless_operator::signin::emulator_get;
 use passwordless_operator::state::{State, unix_now};
 use passwordless_triggers::config::SigningKey;
@@ -27,18 +28,11 @@ use super::trigger_zip;
 pub const NEEDS_TESTBED: &str =
     "needs the test bed's ministack (AWS_ENDPOINT_URL); run by `make test`";
 
-/// Keeps the IDs AWS assigned, as the CLI's state file does, for the next request.
-#[derive(Default)]
-struct Recorded(ObservedIds);
+/// The CLI writes its record to the state file; here the sink's record is the memory.
+struct InMemory;
 
-impl IdSink for Recorded {
-    async fn record(&mut self, ids: &ObservedIds) -> Result<(), String> {
-        if ids.user_pool_id.is_some() {
-            self.0.user_pool_id = ids.user_pool_id.clone();
-        }
-        if ids.client_id.is_some() {
-            self.0.client_id = ids.client_id.clone();
-        }
+impl RecordStore<State> for InMemory {
+    async fn write(&mut self, _: &State) -> Result<(), String> {
         Ok(())
     }
 }
@@ -49,7 +43,8 @@ pub struct Stack {
     /// The signing keys, kept and rotated as the CLI keeps them in its state file.
     pub keys: State,
     zip: Vec<u8>,
-    recorded: Recorded,
+    /// The IDs AWS assigned, recorded as the CLI records them.
+    recorded: RecordingSink<State, InMemory>,
     /// What the last apply reported (the status and output Secret's facts).
     pub outputs: Outputs,
     pub pool_id: String,
@@ -65,21 +60,6 @@ fn manifest(namespace: &str, name: &str, spec: &str) -> PasswordlessPool {
         spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
     );
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("not a PasswordlessPool: {e}\n{text}"))
-}
-
-/// The reconcile request the CLI would make from the manifest and its state file.
-fn request<'a>(
-    pool: &'a PasswordlessPool,
-    zip: &'a [u8],
-    keys: &State,
-    recorded: &ObservedIds,
-) -> Request<'a> {
-    let known = ObservedIds {
-        user_pool_id: recorded.user_pool_id.clone(),
-        client_id: recorded.client_id.clone(),
-        ..Default::default()
-    };
-    Request::for_pool(pool, zip, keys.signing_keys_env(), known).expect("a request for the pool")
 }
 
 impl Stack {
@@ -99,7 +79,12 @@ impl Stack {
             .unwrap_or_else(|e| panic!("{}: {e} (run `make triggers`)", zip.display()));
         let pool = manifest(&unique("e2e"), "pool", spec);
         let mut keys = State::default();
-        keys.ensure_key(unix_now());
+        keys::advance(
+            &mut keys,
+            Rotation::Keep,
+            unix_now(),
+            pool.spec.link_lifetime_seconds(),
+        );
         let mut stack = Self {
             clients: Clients::from_env(pool.spec.region.as_deref())
                 .await
@@ -107,7 +92,10 @@ impl Stack {
             pool,
             keys,
             zip,
-            recorded: Recorded::default(),
+            recorded: RecordingSink {
+                record: State::default(),
+                store: InMemory,
+            },
             outputs: Outputs::default(),
             pool_id: String::new(),
             client_id: String::new(),
@@ -121,9 +109,9 @@ impl Stack {
     /// `reconcile::apply` until AWS matches the spec; returns the changes it made.
     pub async fn converge(&mut self) -> Vec<Plan> {
         // As the CLI's apply: retired keys whose links have all expired go first.
-        self.keys
-            .prune_keys(unix_now(), self.pool.spec.link_lifetime_seconds());
-        let req = request(&self.pool, &self.zip, &self.keys, &self.recorded.0);
+        self.advance_keys(Rotation::Keep);
+        let req = recorded::request(&self.pool, &self.zip, &self.keys, &self.recorded.record)
+            .expect("a request for the pool");
         let applied = reconcile::apply(&self.clients, &req, &mut self.recorded)
             .await
             .unwrap_or_else(|e| panic!("apply: {e}"));
@@ -149,8 +137,14 @@ impl Stack {
 
     /// A new current signing key, the previous one still accepted, applied.
     pub async fn rotate_signing_key(&mut self) -> Vec<Plan> {
-        self.keys.rotate_key(unix_now());
+        self.advance_keys(Rotation::Now);
         self.converge().await
+    }
+
+    /// The key lifecycle the CLI runs before each apply.
+    fn advance_keys(&mut self, rotation: Rotation<'_>) {
+        let lifetime = self.pool.spec.link_lifetime_seconds();
+        keys::advance(&mut self.keys, rotation, unix_now(), lifetime);
     }
 
     /// A signing key the trigger was given (0: the current one).
@@ -165,7 +159,8 @@ impl Stack {
     /// `reconcile::delete`, then proves nothing but the shared sender identity is left: a plan
     /// from scratch creates again every resource the deletion removed.
     pub async fn delete(self) {
-        let req = request(&self.pool, &self.zip, &self.keys, &self.recorded.0);
+        let req = recorded::request(&self.pool, &self.zip, &self.keys, &self.recorded.record)
+            .expect("a request for the pool");
         let removed = match reconcile::delete(&self.clients, &req).await {
             Ok(Deleted::Removed(plan)) => plan,
             Ok(Deleted::Retained) => panic!("deletionPolicy Delete retained the stack"),
@@ -175,7 +170,8 @@ impl Stack {
             !removed.is_empty() && removed.changes.iter().all(|c| c.action == Action::Delete),
             "{removed}"
         );
-        let fresh = request(&self.pool, &self.zip, &self.keys, &ObservedIds::default());
+        let fresh = recorded::request(&self.pool, &self.zip, &self.keys, &State::default())
+            .expect("a request for the pool");
         let after = reconcile::plan_changes(&self.clients, &fresh)
             .await
             .unwrap_or_else(|e| panic!("plan after delete: {e}"));

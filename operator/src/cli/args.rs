@@ -1,0 +1,137 @@
+//! The command line's shape: every subcommand, flag and environment twin.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Passwordless sign-in on AWS Cognito from one PasswordlessPool resource"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log as text or as one JSON object per line. Filter with RUST_LOG (default: info).
+    #[arg(
+        long,
+        global = true,
+        env = "PWP_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Namespaces to watch, comma-separated [default: all namespaces].
+    #[arg(long, env = "PWP_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// The operator's own namespace: signing-key Secrets and the leader Lease live there.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "passwordless-operator")]
+    pub operator_namespace: String,
+    /// How often an in-sync pool is compared with AWS again, to undo drift.
+    #[arg(long, env = "PWP_RESYNC_SECONDS", default_value_t = 300)]
+    pub resync_seconds: u64,
+    /// Pools reconciled at once.
+    #[arg(long, env = "PWP_CONCURRENCY", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Where /healthz, /readyz and /metrics are served (0.0.0.0:8080 in a pod).
+    #[arg(long, env = "PWP_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: std::net::SocketAddr,
+    /// The leader-election Lease, in the operator namespace.
+    #[arg(long, env = "PWP_LEASE_NAME", default_value = "passwordless-operator")]
+    pub lease_name: String,
+    /// How long a leader that stopped renewing keeps the Lease: the worst-case failover time.
+    #[arg(long, env = "PWP_LEASE_SECONDS", default_value_t = 15)]
+    pub lease_seconds: u64,
+    /// This replica's name in the Lease and in events [default: <hostname>-<pid>].
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    #[command(flatten)]
+    pub trigger: TriggerZip,
+}
+
+#[derive(clap::Args)]
+pub struct TriggerZip {
+    /// The trigger zip deployed to each pool's Lambda function (`make triggers`).
+    #[arg(
+        long,
+        env = "PWP_TRIGGER_ZIP",
+        default_value = "target/lambda/bootstrap.zip"
+    )]
+    pub zip: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct PoolArgs {
+    /// The PasswordlessPool manifest.
+    #[arg(short = 'f', long = "filename")]
+    pub file: PathBuf,
+    /// The state file holding signing keys and AWS IDs
+    /// [default: $XDG_STATE_HOME/passwordless-operator/<namespace>/<name>.json].
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub trigger: TriggerZip,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the controller: reconcile PasswordlessPools in the cluster (with leader election).
+    Run(RunArgs),
+    /// Print the PasswordlessPool CustomResourceDefinition as YAML.
+    Crd,
+    /// Show what `apply` would create, update or delete in AWS, field by field. Writes nothing.
+    Plan(PoolArgs),
+    /// Converge AWS to the manifest; print the status and the Secret data the controller writes.
+    Apply(ApplyArgs),
+    /// Delete the pool's AWS resources, or keep them under `deletionPolicy: Retain`.
+    Delete(PoolArgs),
+    /// Sign a user in to an applied pool: the link or code comes from the emulator's mailbox
+    /// (`--from-emulator`) or is pasted. Prints the ID token's claims.
+    Signin(SigninArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+    pub output: Format,
+    /// Make a new signing key current first; the previous one stays accepted.
+    #[arg(long)]
+    pub rotate_signing_key: bool,
+}
+
+#[derive(clap::Args)]
+pub struct SigninArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    /// The email address (or phone number) to sign in.
+    #[arg(long)]
+    pub username: String,
+    /// Create the user first through SignUp (the pool must allow sign-up).
+    #[arg(long)]
+    pub sign_up: bool,
+    /// Read the link or code from the emulator at AWS_ENDPOINT_URL instead of stdin.
+    #[arg(long)]
+    pub from_emulator: bool,
+    /// The app client to sign in to, e.g. from the controller's output Secret
+    /// [default: the client recorded in the state file].
+    #[arg(long)]
+    pub client_id: Option<String>,
+}

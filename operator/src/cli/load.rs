@@ -1,0 +1,73 @@
+//! What `plan`, `apply`, `delete` and `signin` start from: the manifest, its state file (signing
+//! keys and the IDs AWS assigned), the trigger zip, and AWS clients for the pool's region.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use passwordless_operator::aws::Clients;
+use passwordless_operator::crd::{PasswordlessPool, Strategy};
+use passwordless_operator::recorded::RecordStore;
+use passwordless_operator::state::{self, State};
+use passwordless_operator::validate::{parse_manifest, validate};
+
+use super::args::PoolArgs;
+
+pub struct Loaded {
+    pub pool: PasswordlessPool,
+    pub state: State,
+    /// Where `state` is kept.
+    pub path: PathBuf,
+    pub zip: Vec<u8>,
+    pub clients: Clients,
+}
+
+pub async fn load(args: &PoolArgs) -> Result<Loaded> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    // Before the state file, the zip or any AWS client: a bad manifest changes nothing.
+    let refused = || format!("{} is refused", args.file.display());
+    let pool = parse_manifest(&text).with_context(refused)?;
+    validate(&pool.spec).with_context(refused)?;
+    let namespace = pool
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    let Some(name) = pool.metadata.name.clone() else {
+        bail!("{} has no metadata.name", args.file.display())
+    };
+    let path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_path(&namespace, &name));
+    let state = State::load(&path)?;
+    let zip = if pool.spec.strategy == Strategy::Native {
+        Vec::new()
+    } else {
+        std::fs::read(&args.trigger.zip).with_context(|| {
+            format!(
+                "reading the trigger zip {} (build it with `make triggers`)",
+                args.trigger.zip.display()
+            )
+        })?
+    };
+    let clients = Clients::from_env(pool.spec.region.as_deref()).await?;
+    Ok(Loaded {
+        pool,
+        state,
+        path,
+        zip,
+        clients,
+    })
+}
+
+/// The state file as the place AWS IDs are recorded the moment they are assigned.
+pub struct StateFile {
+    pub path: PathBuf,
+}
+
+impl RecordStore<State> for StateFile {
+    async fn write(&mut self, state: &State) -> Result<(), String> {
+        state.save(&self.path).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,111 @@
+//! `run`: the in-cluster controller. Serves the probes and metrics at once, waits for the
+//! leader Lease, then reconciles until SIGTERM (handing the Lease back) or until the Lease is
+//! lost (exiting, so two replicas never reconcile at once).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use futures::FutureExt;
+use passwordless_operator::controller::{self, leader};
+use passwordless_operator::http;
+use passwordless_operator::metrics::Metrics;
+
+use super::args::RunArgs;
+
+/// Leader election, then the controllers, until SIGTERM or the Lease is lost.
+pub async fn run(args: RunArgs) -> Result<()> {
+    let zip = std::fs::read(&args.trigger.zip).with_context(|| {
+        format!(
+            "reading the trigger zip {} (build it with `make triggers`, or set PWP_TRIGGER_ZIP)",
+            args.trigger.zip.display()
+        )
+    })?;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to Kubernetes")?;
+    let metrics = Arc::new(Metrics::default());
+    let listener = tokio::net::TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("listening on {}", args.http_addr))?;
+    tokio::spawn(http::serve(listener, metrics.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stopping = stopped.map(|_| ()).shared();
+    tokio::spawn(async move {
+        termination().await;
+        tracing::info!("termination signal: finishing reconciles in flight");
+        let _ = stop.send(());
+    });
+    let identity = args.identity.clone().unwrap_or_else(default_identity);
+    let lease = leader::Leader::new(
+        client.clone(),
+        leader::LeaseSettings {
+            name: args.lease_name.clone(),
+            namespace: args.operator_namespace.clone(),
+            identity: identity.clone(),
+            duration: Duration::from_secs(args.lease_seconds.max(2)),
+        },
+    );
+    tracing::info!(%identity, lease = %args.lease_name, "waiting for the leader lease");
+    tokio::select! {
+        () = lease.acquire(|| metrics.set_ready(true)) => {}
+        () = stopping.clone() => return Ok(()),
+    }
+    metrics.set_leader(true);
+    tracing::info!(
+        %identity,
+        namespaces = %if args.namespaces.is_empty() { "all".to_owned() } else { args.namespaces.join(",") },
+        "leading: reconciling PasswordlessPools"
+    );
+    let ctx = Arc::new(controller::Context::new(
+        client,
+        controller::Settings {
+            namespaces: args.namespaces,
+            keys_namespace: args.operator_namespace,
+            resync: Duration::from_secs(args.resync_seconds.max(1)),
+            concurrency: args.concurrency.max(1),
+            identity,
+        },
+        zip,
+        metrics.clone(),
+    ));
+    tokio::select! {
+        () = controller::run(ctx, stopping) => {}
+        () = lease.keep() => {
+            metrics.set_leader(false);
+            bail!("lost the leader lease; exiting so that only one replica reconciles");
+        }
+    }
+    metrics.set_leader(false);
+    match lease.release().await {
+        Ok(()) => tracing::info!("stopped; leader lease released"),
+        Err(e) => {
+            tracing::warn!(error = %e, "releasing the leader lease failed; it expires on its own")
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.
+async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// `<hostname>-<pid>`: distinct per replica, and per restart of one.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "passwordless-operator".into());
+    format!("{host}-{}", std::process::id())
+}

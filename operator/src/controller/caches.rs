@@ -1,0 +1,120 @@
+//! What the controller remembers between reconciles, each behind its own lock: the AWS clients
+//! per region, when each pool was last compared with AWS, the status last written per pool, and
+//! the failures in a row per pool (for the backoff).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use kube::runtime::reflector::ObjectRef;
+use tokio::time::Instant;
+
+use crate::aws::Clients;
+use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
+use crate::metrics::Metrics;
+use crate::reconcile;
+
+/// When a pool was last compared with AWS, and for which spec and keys.
+struct Synced {
+    generation: Option<i64>,
+    kids: String,
+    until: Instant,
+}
+
+#[derive(Default)]
+pub struct Caches {
+    /// AWS clients per region (`None`: the configured default), built once.
+    aws: tokio::sync::Mutex<HashMap<Option<String>, Clients>>,
+    synced: Mutex<HashMap<ObjectRef<PasswordlessPool>, Synced>>,
+    /// The status last written per pool (by UID). The operator is the status's only writer, so
+    /// this is never older than the watch cache, which can lag behind the operator's own write
+    /// (a reconcile triggered by the Secret it just applied would otherwise see the old status
+    /// and announce the same transition twice).
+    written: Mutex<HashMap<String, PasswordlessPoolStatus>>,
+    failures: Mutex<HashMap<ObjectRef<PasswordlessPool>, u32>>,
+}
+
+impl Caches {
+    /// The AWS clients for `region`, built on first use; their calls are counted in `metrics`.
+    pub async fn clients(
+        &self,
+        region: Option<&str>,
+        metrics: &Metrics,
+    ) -> Result<Clients, reconcile::Error> {
+        let mut all = self.aws.lock().await;
+        let key = region.map(str::to_owned);
+        if let Some(c) = all.get(&key) {
+            return Ok(c.clone());
+        }
+        let c = Clients::from_env(region).await?;
+        metrics.count_aws_calls(c.calls.clone());
+        all.insert(key, c.clone());
+        Ok(c)
+    }
+
+    /// Until when the last comparison with AWS holds, if it was made for this generation of
+    /// the pool and these keys (`kids`) and has not run out.
+    pub fn synced_until(&self, pool: &PasswordlessPool, kids: &str) -> Option<Instant> {
+        let synced = self.synced.lock().ok()?;
+        synced
+            .get(&ObjectRef::from_obj(pool))
+            .filter(|s| {
+                s.generation == pool.metadata.generation
+                    && s.kids == kids
+                    && Instant::now() < s.until
+            })
+            .map(|s| s.until)
+    }
+
+    pub fn mark_synced(&self, pool: &PasswordlessPool, kids: String, until: Instant) {
+        if let Ok(mut s) = self.synced.lock() {
+            s.insert(
+                ObjectRef::from_obj(pool),
+                Synced {
+                    generation: pool.metadata.generation,
+                    kids,
+                    until,
+                },
+            );
+        }
+    }
+
+    /// The status last written for the pool, if any.
+    pub fn written_status(&self, pool: &PasswordlessPool) -> Option<PasswordlessPoolStatus> {
+        let uid = pool.metadata.uid.as_ref()?;
+        self.written.lock().ok()?.get(uid).cloned()
+    }
+
+    pub fn mark_written(&self, pool: &PasswordlessPool, status: &PasswordlessPoolStatus) {
+        if let (Some(uid), Ok(mut written)) = (&pool.metadata.uid, self.written.lock()) {
+            written.insert(uid.clone(), status.clone());
+        }
+    }
+
+    /// Counts one more failure in a row; returns how many there have been.
+    pub fn count_failure(&self, pool: &PasswordlessPool) -> u32 {
+        self.failures
+            .lock()
+            .map(|mut f| {
+                let n = f.entry(ObjectRef::from_obj(pool)).or_default();
+                *n += 1;
+                *n
+            })
+            .unwrap_or(1)
+    }
+
+    pub fn clear_failures(&self, pool: &PasswordlessPool) {
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(&ObjectRef::from_obj(pool));
+        }
+    }
+
+    /// Forgets a pool that is gone (its failures went with its last, successful reconcile).
+    pub fn forget(&self, pool: &PasswordlessPool) {
+        if let Ok(mut s) = self.synced.lock() {
+            s.remove(&ObjectRef::from_obj(pool));
+        }
+        if let (Some(uid), Ok(mut w)) = (&pool.metadata.uid, self.written.lock()) {
+            w.remove(uid);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! What every reconcile shares: the Kubernetes client, the event recorder, the metrics, the
+//! settings from the command line, the trigger zip, and the caches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::Api;
+use kube::runtime::events::{Recorder, Reporter};
+
+use super::FIELD_MANAGER;
+use super::caches::Caches;
+use super::errors::Error;
+use super::keys::KeyStore;
+use super::secrets::namespace_and_name;
+use crate::aws::Clients;
+use crate::crd::PasswordlessPool;
+use crate::metrics::Metrics;
+
+/// What `run` needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Where the signing-key Secrets live (the operator's own namespace).
+    pub keys_namespace: String,
+    /// How often an in-sync pool is compared with AWS again.
+    pub resync: Duration,
+    /// Pools reconciled at once, across all namespaces.
+    pub concurrency: usize,
+    /// Names this replica in events.
+    pub identity: String,
+}
+
+pub struct Context {
+    pub(super) client: kube::Client,
+    pub(super) recorder: Recorder,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) settings: Settings,
+    /// The trigger Lambdas' code, deployed to every pool.
+    pub(super) zip: Vec<u8>,
+    pub(super) caches: Caches,
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        settings: Settings,
+        zip: Vec<u8>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_owned(),
+            instance: Some(settings.identity.clone()),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+            settings,
+            zip,
+            caches: Caches::default(),
+        }
+    }
+
+    /// The PasswordlessPools of the pool's namespace.
+    pub(super) fn api(&self, pool: &PasswordlessPool) -> Result<Api<PasswordlessPool>, Error> {
+        let (namespace, _) = namespace_and_name(pool)?;
+        Ok(Api::namespaced(self.client.clone(), namespace))
+    }
+
+    /// The signing-key Secrets, in the operator's namespace.
+    pub(super) fn key_store(&self) -> KeyStore {
+        KeyStore::new(self.client.clone(), &self.settings.keys_namespace)
+    }
+
+    /// The AWS clients for the pool's region.
+    pub(super) async fn clients(&self, pool: &PasswordlessPool) -> Result<Clients, Error> {
+        Ok(self
+            .caches
+            .clients(pool.spec.region.as_deref(), &self.metrics)
+            .await?)
+    }
+}

@@ -1,0 +1,188 @@
+//! One pool's reconcile, split by the finalizer: Apply converges AWS, the status and the output
+//! Secret; Cleanup removes (or, under `Retain`, keeps) the AWS resources and lets the pool go.
+//! Both call the same reconcile core as the CLI.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as Finalized, finalizer};
+use tokio::time::Instant;
+
+use super::FINALIZER;
+use super::context::Context;
+use super::errors::Error;
+use super::output;
+use super::reporting::StatusStore;
+use super::schedule::{next_sync, random_fraction, requeue_after};
+use crate::crd::{DeletionPolicy, PasswordlessPool, PasswordlessPoolStatus};
+use crate::reconcile::Deleted;
+use crate::recorded::{self, RecordingSink};
+use crate::state::{State, unix_now};
+use crate::status::{self, now, reasons};
+
+/// Opens the message of a failed cleanup, so a retry that fails alike raises no new event.
+const CLEANUP_FAILED: &str = "AWS cleanup failed; the finalizer stays until it succeeds: ";
+
+/// The reconciler the Controller runs: the finalizer picks Apply or Cleanup.
+pub async fn reconcile(pool: Arc<PasswordlessPool>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let api = ctx.api(&pool)?;
+    let result = finalizer(&api, FINALIZER, pool.clone(), |event| async {
+        match event {
+            Finalized::Apply(pool) => ctx.apply(&pool).await,
+            Finalized::Cleanup(pool) => ctx.cleanup(&pool).await,
+        }
+    })
+    .await
+    .map_err(Error::from_finalizer);
+    ctx.metrics.reconciled(
+        started.elapsed(),
+        result.as_ref().err().map(Error::metric_label),
+    );
+    if result.is_ok() {
+        ctx.caches.clear_failures(&pool);
+    }
+    result
+}
+
+impl Context {
+    /// Converges AWS, the status, and the output Secret.
+    async fn apply(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
+        let mut current = self.current_status(pool);
+        let keys = match self.key_store().ensure(pool, unix_now()).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                let none = State::default();
+                self.report_failure(pool, &mut current, &e, "", &none, "Reconcile")
+                    .await;
+                return Err(e);
+            }
+        };
+        let kids = keys
+            .signing_keys
+            .iter()
+            .map(|k| k.kid.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        // A reconcile caused by the output Secret (or a restart of the watch) needs no AWS
+        // calls while the last comparison with AWS still holds for this spec and these keys.
+        let next_check = match self.caches.synced_until(pool, &kids) {
+            Some(until) => until.saturating_duration_since(Instant::now()),
+            None => match self.sync_aws(pool, &keys, &mut current).await {
+                Ok(after) => {
+                    self.caches.mark_synced(pool, kids, Instant::now() + after);
+                    after
+                }
+                Err(e) => {
+                    self.report_failure(pool, &mut current, &e, "", &keys, "Reconcile")
+                        .await;
+                    return Err(e);
+                }
+            },
+        };
+        if let Some(secret) = current
+            .as_ref()
+            .and_then(|s| output::output_secret(pool, s))
+        {
+            output::apply(&self.client, &secret).await?;
+        }
+        // Retired keys leave the trigger as soon as their links have expired.
+        let key_expiry = crate::keys::next_expiry(&keys, pool.spec.link_lifetime_seconds());
+        Ok(Action::requeue(requeue_after(
+            next_check,
+            key_expiry,
+            unix_now(),
+        )))
+    }
+
+    /// One comparison with AWS and the status it leads to; returns when to compare again.
+    async fn sync_aws(
+        &self,
+        pool: &PasswordlessPool,
+        keys: &State,
+        current: &mut Option<PasswordlessPoolStatus>,
+    ) -> Result<Duration, Error> {
+        let generation = pool.metadata.generation;
+        if status::ready_of(current.as_ref()).is_none() {
+            let provisioning = status::with_ready(
+                current.as_ref(),
+                false,
+                reasons::PROVISIONING,
+                "creating the AWS resources".into(),
+                generation,
+                now(),
+            );
+            self.report(pool, current, provisioning, "Reconcile")
+                .await?;
+        }
+        let clients = self.clients(pool).await?;
+        let req = recorded::request(pool, &self.zip, keys, &*current)?;
+        let mut sink = RecordingSink {
+            record: current.clone(),
+            store: StatusStore { ctx: self, pool },
+        };
+        let applied = crate::reconcile::apply(&clients, &req, &mut sink).await;
+        *current = sink.record;
+        let applied = applied?;
+        let next = status::status_of(&applied.outputs, generation, now());
+        let after = next_sync(
+            status::ready_of(Some(&next)).map(|c| c.reason.as_str()),
+            self.settings.resync,
+            random_fraction(),
+        );
+        self.report(pool, current, next, "Reconcile").await?;
+        Ok(after)
+    }
+
+    /// Removes (or, under `Retain`, keeps) the AWS resources, then lets the pool go.
+    async fn cleanup(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
+        let mut current = self.current_status(pool);
+        let failed_before = status::ready_of(current.as_ref())
+            .is_some_and(|c| c.message.starts_with(CLEANUP_FAILED));
+        let deleting = status::with_ready(
+            current.as_ref(),
+            false,
+            reasons::DELETING,
+            format!(
+                "deleting; AWS resources: {}",
+                match pool.spec.deletion_policy {
+                    DeletionPolicy::Retain => "kept (deletionPolicy: Retain)",
+                    DeletionPolicy::Delete => "being removed",
+                }
+            ),
+            pool.metadata.generation,
+            now(),
+        );
+        if !failed_before {
+            self.report(pool, &mut current, deleting, "Cleanup").await?;
+        }
+        let key_store = self.key_store();
+        let keys = key_store.get(pool).await?.unwrap_or_default();
+        let removed = async {
+            let clients = self.clients(pool).await?;
+            let req = recorded::request(pool, &self.zip, &keys, &current)?;
+            Ok::<_, Error>(crate::reconcile::delete(&clients, &req).await?)
+        }
+        .await;
+        match removed {
+            Ok(outcome) => {
+                output::delete(&self.client, pool).await?;
+                key_store.delete(pool).await?;
+                self.caches.forget(pool);
+                tracing::info!(
+                    pool = %format!("{}/{}", pool.namespace().unwrap_or_default(), pool.name_any()),
+                    retained = matches!(outcome, Deleted::Retained),
+                    "cleanup done, releasing the finalizer"
+                );
+                Ok(Action::await_change())
+            }
+            Err(e) => {
+                self.report_failure(pool, &mut current, &e, CLEANUP_FAILED, &keys, "Cleanup")
+                    .await;
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The kube-runtime wiring: one Controller per watched namespace (or one for all), each
+//! watching PasswordlessPools and the Secrets this operator writes, sharing one bound on the
+//! pools reconciled at once, with the error policy that turns failures into backoff. The caller
+//! holds the leader lease and says when to stop.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::watcher;
+use tokio::sync::Semaphore;
+
+use super::context::Context;
+use super::errors::Error;
+use super::reconcile::reconcile;
+use super::schedule::{backoff, random_fraction};
+use super::secrets::managed_selector;
+use crate::crd::PasswordlessPool;
+
+/// Runs the controllers (one per watched namespace, or one for all) until `shutdown` resolves,
+/// letting reconciles in flight finish.
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
+) {
+    let scopes: Vec<Option<String>> = if ctx.settings.namespaces.is_empty() {
+        vec![None]
+    } else {
+        ctx.settings.namespaces.iter().cloned().map(Some).collect()
+    };
+    // Each Controller bounds its own reconciles; this bounds them across all of them.
+    let slots = Arc::new(Semaphore::new(ctx.settings.concurrency.max(1)));
+    let secrets_selector = managed_selector();
+    let controllers = scopes.into_iter().map(|scope| {
+        let (pools, secrets): (Api<PasswordlessPool>, Api<Secret>) = match &scope {
+            Some(ns) => (
+                Api::namespaced(ctx.client.clone(), ns),
+                Api::namespaced(ctx.client.clone(), ns),
+            ),
+            None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+        };
+        let controller = Controller::new(pools, watcher::Config::default().any_semantic())
+            .owns(
+                secrets,
+                watcher::Config::default()
+                    .labels(&secrets_selector)
+                    .any_semantic(),
+            )
+            .with_config(
+                controller::Config::default()
+                    .concurrency(u16::try_from(ctx.settings.concurrency).unwrap_or(u16::MAX)),
+            )
+            .graceful_shutdown_on(shutdown.clone());
+        ctx.metrics.count_pools(controller.store());
+        let slots = slots.clone();
+        let reconcile_in_slot = move |pool, ctx| {
+            let slots = slots.clone();
+            async move {
+                let _slot = slots
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                reconcile(pool, ctx).await
+            }
+        };
+        controller
+            .run(reconcile_in_slot, error_policy, ctx.clone())
+            .for_each(|result| async move {
+                match result {
+                    Ok((pool, _)) => tracing::debug!(pool = %pool, "reconciled"),
+                    // Reconcile failures were logged by the error policy.
+                    Err(controller::Error::ReconcilerFailed(..)) => {}
+                    Err(e) => tracing::warn!(error = %e, "controller"),
+                }
+            })
+    });
+    futures::future::join_all(controllers).await;
+}
+
+/// An invalid spec waits for the next change; any other failure is retried with backoff.
+fn error_policy(pool: Arc<PasswordlessPool>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(
+        pool = %format!("{}/{}", pool.namespace().unwrap_or_default(), pool.name_any()),
+        error = %error,
+        label = error.metric_label(),
+        "reconcile failed"
+    );
+    if error.waits_for_change() {
+        return Action::await_change();
+    }
+    let failures = ctx.caches.count_failure(&pool);
+    Action::requeue(backoff(failures, random_fraction()))
+}
