@@ -1,0 +1,334 @@
+//! Every rule a PasswordlessPool spec must keep, checked in Rust: what the CRD schema states
+//! (ranges, lengths, patterns, enums) and the cross-field rules the generated CRD carries as CEL.
+//! The CLI never passes an apiserver and the controller must not trust an old one, so both call
+//! [`validate`], and only its [`ValidatedSpec`] reaches the desired-state code.
+//!
+//! The cross-field rules live in one table, [`cross_field_rules`]: each holds its CEL
+//! expression, its message and its Rust check, so the CRD and this module cannot disagree.
+
+mod rules;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use rules::{CrossFieldRule, cross_field_rules};
+use schema::{Problems, check_schema_rules};
+
+use crate::crd::{
+    Adopt, ClientSettings, DeletionPolicy, EmailTemplates, MagicLink, Native, Otp,
+    PasswordlessPoolSpec, Sender, SignUpPolicy, Strategy,
+};
+
+/// Tag-key prefixes owned by AWS and by the operator's own ownership tags.
+pub const RESERVED_TAG_PREFIXES: [&str; 2] = ["aws:", "passwordless-operator.dev/"];
+
+/// One thing wrong with a spec: the field, as the apiserver names it, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Why a spec cannot be reconciled: every problem at once, each naming its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid spec: {}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct InvalidSpec {
+    pub problems: Vec<Problem>,
+}
+
+/// A spec that passed every rule, with every default filled in. Only [`validate`] makes one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatedSpec {
+    pub strategy: Strategy,
+    pub region: Option<String>,
+    pub sender: Option<Sender>,
+    /// Set exactly for `magicLink`.
+    pub magic_link: Option<MagicLink>,
+    pub otp: Otp,
+    pub attempt_limit: u8,
+    pub sign_up: SignUpPolicy,
+    /// Set exactly for `native`.
+    pub native: Option<Native>,
+    pub email: EmailTemplates,
+    pub client: ClientSettings,
+    pub secret_name: Option<String>,
+    pub deletion_policy: DeletionPolicy,
+    pub adopt: Option<Adopt>,
+    pub tags: BTreeMap<String, String>,
+    _sealed: Sealed,
+}
+
+/// A field no other module can fill in: a `ValidatedSpec` comes from [`validate`] alone.
+#[derive(Debug, Clone, PartialEq)]
+struct Sealed;
+
+/// Reads a manifest as the CLI gets it. A shape error names its field the way the apiserver
+/// does (`spec.strategy: required`), not serde's way (`spec: missing field `strategy``).
+pub fn parse_manifest(text: &str) -> Result<crate::crd::PasswordlessPool, InvalidSpec> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let shown = e.to_string();
+        let (path, reason) = shown
+            .split_once(": ")
+            .unwrap_or(("manifest", shown.as_str()));
+        let problem = match reason.strip_prefix("missing field `") {
+            Some(rest) => Problem {
+                field: format!("{path}.{}", rest.split('`').next().unwrap_or_default()),
+                message: "required".to_owned(),
+            },
+            None => Problem {
+                field: path.to_owned(),
+                message: reason.to_owned(),
+            },
+        };
+        InvalidSpec {
+            problems: vec![problem],
+        }
+    })
+}
+
+/// Checks every rule; returns every problem at once, or the spec with its defaults.
+pub fn validate(spec: &PasswordlessPoolSpec) -> Result<ValidatedSpec, InvalidSpec> {
+    let mut p = Problems::default();
+    check_schema_rules(spec, &mut p);
+    for rule in cross_field_rules() {
+        if !(rule.holds)(spec) {
+            let detail = rule.detail.as_ref().map(|d| d(spec)).unwrap_or_default();
+            p.push(rule.field, format!("{}{detail}", rule.message));
+        }
+    }
+    if !p.0.is_empty() {
+        return Err(InvalidSpec { problems: p.0 });
+    }
+    Ok(ValidatedSpec {
+        strategy: spec.strategy,
+        region: spec.region.clone(),
+        sender: spec.sender.clone(),
+        magic_link: spec.magic_link.clone(),
+        otp: spec.otp.clone().unwrap_or_default(),
+        attempt_limit: spec
+            .attempt_limit
+            .unwrap_or_else(|| spec.strategy.default_attempt_limit()),
+        sign_up: spec.sign_up,
+        native: spec.native.clone(),
+        email: spec.email.clone().unwrap_or_default(),
+        client: spec.client.clone(),
+        secret_name: spec.secret_name.clone(),
+        deletion_policy: spec.deletion_policy,
+        adopt: spec.adopt.clone(),
+        tags: spec.tags.clone(),
+        _sealed: Sealed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rules::section_is_set;
+    use super::*;
+    use crate::crd::PasswordlessPool;
+
+    fn spec(yaml: &str) -> PasswordlessPoolSpec {
+        serde_yaml::from_str(yaml).expect("test spec parses")
+    }
+
+    fn problems(yaml: &str) -> Vec<String> {
+        validate(&spec(yaml))
+            .err()
+            .map(|e| e.problems.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    const MAGIC: &str = "strategy: magicLink
+sender: {address: no-reply@example.com}
+magicLink: {redirectUrls: ['https://app.example.com/cb']}
+";
+
+    #[test]
+    fn a_complete_magic_link_spec_is_valid_and_gets_its_defaults() {
+        assert_eq!(problems(MAGIC), Vec::<String>::new());
+        let v = validate(&spec(MAGIC)).unwrap();
+        assert_eq!(v.attempt_limit, 1);
+        assert_eq!(v.otp, Otp::default());
+        assert_eq!(v.magic_link.as_ref().unwrap().ttl_seconds, 900);
+        let codes = validate(&spec("strategy: smsOtp\n")).unwrap();
+        assert_eq!((codes.attempt_limit, codes.otp.ttl_seconds), (3, 300));
+    }
+
+    #[test]
+    fn every_section_named_by_the_strategy_tables_is_known() {
+        let s = spec(MAGIC);
+        for strategy in Strategy::ALL {
+            for section in strategy
+                .required_sections()
+                .iter()
+                .chain(strategy.foreign_sections())
+            {
+                section_is_set(&s, section); // panics on an unknown name
+            }
+        }
+    }
+
+    #[test]
+    fn schema_rules_name_each_field_and_are_reported_together() {
+        // Each row: a change to the valid spec, and the field it must be reported on.
+        let rows = [
+            ("region: EU", "spec.region"),
+            (
+                "magicLink: {redirectUrls: ['http://evil.example/cb']}",
+                "spec.magicLink.redirectUrls[0]",
+            ),
+            (
+                "magicLink: {redirectUrls: ['https://a.example/cb#x']}",
+                "spec.magicLink.redirectUrls[0]",
+            ),
+            (
+                "magicLink: {redirectUrls: []}",
+                "spec.magicLink.redirectUrls",
+            ),
+            (
+                "magicLink: {redirectUrls: ['https://a.example'], ttlSeconds: 7200}",
+                "spec.magicLink.ttlSeconds",
+            ),
+            (
+                "magicLink: {redirectUrls: ['https://a.example'], minIntervalSeconds: 3601}",
+                "spec.magicLink.minIntervalSeconds",
+            ),
+            ("otp: {length: 5}", "spec.otp.length"),
+            ("otp: {ttlSeconds: 901}", "spec.otp.ttlSeconds"),
+            ("attemptLimit: 11", "spec.attemptLimit"),
+            ("attemptLimit: 0", "spec.attemptLimit"),
+            ("sender: {address: not-an-address}", "spec.sender.address"),
+            (
+                "sender: {address: a@example.com, displayName: 'A <b>'}",
+                "spec.sender.displayName",
+            ),
+            ("email: {subject: \"a\\nb\"}", "spec.email.subject"),
+            ("email: {appName: ''}", "spec.email.appName"),
+            (
+                "client: {accessTokenValidityMinutes: 4}",
+                "spec.client.accessTokenValidityMinutes",
+            ),
+            (
+                "client: {refreshTokenValidityDays: 0}",
+                "spec.client.refreshTokenValidityDays",
+            ),
+            (
+                "client: {authSessionValidityMinutes: 16}",
+                "spec.client.authSessionValidityMinutes",
+            ),
+            ("secretName: Bad_Name", "spec.secretName"),
+            ("adopt: {userPoolId: nope}", "spec.adopt.userPoolId"),
+        ];
+        for (change, field) in rows {
+            let key = change.split(':').next().unwrap();
+            let base: String = MAGIC
+                .lines()
+                .filter(|l| !l.starts_with(&format!("{key}:")))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let p = problems(&format!("{base}{change}\n"));
+            assert_eq!(p.len(), 1, "{change}: {p:?}");
+            assert!(p[0].starts_with(&format!("{field}: ")), "{change}: {p:?}");
+        }
+        let many = format!("{MAGIC}attemptLimit: 0\nregion: x\n");
+        assert_eq!(problems(&many).len(), 2);
+    }
+
+    #[test]
+    fn missing_and_foreign_sections_are_reported_together() {
+        let p = problems("strategy: emailOtp\nnative: {allowedFirstAuthFactors: [PASSWORD]}\n");
+        assert_eq!(
+            p,
+            vec![
+                "spec: strategy emailOtp needs spec.sender".to_owned(),
+                "spec: spec.native does not apply to strategy emailOtp: remove it".to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn native_factors_need_their_settings() {
+        let p = problems(
+            "strategy: native\nnative: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN, EMAIL_OTP]}\n",
+        );
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].contains("twice"));
+        assert!(p[1].contains("spec.sender"));
+        assert!(p[2].contains("webAuthnRelyingPartyId"));
+    }
+
+    #[test]
+    fn reserved_and_oversized_tags_are_refused() {
+        let long = "k".repeat(129);
+        let yaml = format!(
+            "strategy: smsOtp\ntags: {{'aws:x': a, 'passwordless-operator.dev/owner': b, {long}: c, ok: d}}\n"
+        );
+        let p = problems(&yaml);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].contains("reserved") && p[1].contains("1 to 128"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn templates_must_carry_the_link_or_code_and_only_known_placeholders() {
+        let yaml = format!(
+            "{MAGIC}email: {{html: '<p>{{{{code}}}}</p>', text: 'Go: {{{{link}}}} {{{{lnik}}}}', subject: 'Sign in to {{{{appName}}}}'}}\n"
+        );
+        let p = problems(&yaml);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].contains("spec.email.text uses an unknown placeholder"),
+            "{p:?}"
+        );
+        assert!(p[0].ends_with("(found {{lnik}})"), "{p:?}");
+        assert!(
+            p[1].contains("spec.email.html must contain {{link}}"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn every_rule_has_cel_and_a_message_naming_a_field() {
+        let rules = cross_field_rules();
+        assert!(rules.len() > 10);
+        for r in &rules {
+            assert!(r.cel.contains("self."), "{}", r.cel);
+            assert!(
+                r.message.contains("spec.") || r.message.contains("tag"),
+                "{}",
+                r.message
+            );
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_field_like_the_apiserver() {
+        let head = "apiVersion: passwordless-operator.dev/v1alpha1\nkind: PasswordlessPool\nmetadata: {name: a}\n";
+        let missing = parse_manifest(&format!("{head}spec: {{region: eu-west-1}}\n")).unwrap_err();
+        assert!(
+            missing.to_string().contains("spec.strategy: required"),
+            "{missing}"
+        );
+        let unknown = parse_manifest(&format!("{head}spec: {{strategy: password}}\n")).unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("spec.strategy: unknown variant"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn secret_name_defaults_to_name_dash_cognito() {
+        let pool = PasswordlessPool::new("shop", spec(MAGIC));
+        assert_eq!(pool.secret_name(), "shop-cognito");
+    }
+}

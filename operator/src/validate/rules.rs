@@ -1,0 +1,205 @@
+//! The rules that span fields, in one table: each holds its CEL (emitted into the CRD by
+//! `crdgen.rs`), its message, and its Rust check, so the apiserver and the CLI say the same.
+
+use passwordless_contract::placeholder;
+
+use super::RESERVED_TAG_PREFIXES;
+use crate::crd::{AuthFactor, PasswordlessPoolSpec, Strategy};
+
+/// A rule across fields: checked in Rust, and emitted into the CRD as CEL on `spec`.
+pub struct CrossFieldRule {
+    /// The field the problem is reported on.
+    pub field: &'static str,
+    /// CEL over the spec (`self`), as the apiserver evaluates it.
+    pub cel: String,
+    /// What the person must change; the apiserver shows the same text.
+    pub message: String,
+    /// The same rule in Rust.
+    pub(super) holds: SpecFn<bool>,
+    /// What Rust can add to the message that CEL's fixed text cannot (e.g. the offending name).
+    pub(super) detail: Option<SpecFn<String>>,
+}
+
+/// A function of the spec, as the rule table stores it.
+type SpecFn<T> = Box<dyn Fn(&PasswordlessPoolSpec) -> T + Send + Sync>;
+
+impl CrossFieldRule {
+    fn with_detail(
+        mut self,
+        detail: impl Fn(&PasswordlessPoolSpec) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.detail = Some(Box::new(detail));
+        self
+    }
+}
+
+fn rule(
+    field: &'static str,
+    cel: String,
+    message: String,
+    holds: impl Fn(&PasswordlessPoolSpec) -> bool + Send + Sync + 'static,
+) -> CrossFieldRule {
+    CrossFieldRule {
+        field,
+        cel,
+        message,
+        holds: Box::new(holds),
+        detail: None,
+    }
+}
+
+/// Whether a top-level spec section named as in the manifest is set.
+pub(super) fn section_is_set(spec: &PasswordlessPoolSpec, section: &str) -> bool {
+    match section {
+        "magicLink" => spec.magic_link.is_some(),
+        "sender" => spec.sender.is_some(),
+        "native" => spec.native.is_some(),
+        "otp" => spec.otp.is_some(),
+        "attemptLimit" => spec.attempt_limit.is_some(),
+        other => unreachable!("strategy tables name an unknown section {other}"),
+    }
+}
+
+fn factor_allowed(spec: &PasswordlessPoolSpec, factor: AuthFactor) -> bool {
+    spec.native
+        .as_ref()
+        .is_some_and(|n| n.allowed_first_auth_factors.contains(&factor))
+}
+
+/// A template field of `spec.email`, by its manifest name.
+fn template<'a>(spec: &'a PasswordlessPoolSpec, field: &str) -> Option<&'a str> {
+    let email = spec.email.as_ref()?;
+    match field {
+        "subject" => email.subject.as_deref(),
+        "html" => email.html.as_deref(),
+        "text" => email.text.as_deref(),
+        other => unreachable!("unknown template field {other}"),
+    }
+}
+
+/// The placeholders of a template field that the trigger does not know, as written.
+fn unknown_placeholders(spec: &PasswordlessPoolSpec, field: &str) -> String {
+    let names = template(spec, field)
+        .map(placeholder::names)
+        .unwrap_or_default();
+    names
+        .into_iter()
+        .filter(|n| !placeholder::ALL.contains(n))
+        .map(|n| format!("{{{{{n}}}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A CEL regular expression (RE2) matching one `{{ name }}` placeholder.
+fn placeholder_cel(name: &str) -> String {
+    format!(r"[{{][{{]\\s*{name}\\s*[}}][}}]")
+}
+
+/// Every rule that spans fields, in the order the problems are reported.
+pub fn cross_field_rules() -> Vec<CrossFieldRule> {
+    let mut rules = Vec::new();
+    for strategy in Strategy::ALL {
+        let s = strategy.as_str();
+        for section in strategy.required_sections() {
+            rules.push(rule(
+                "spec",
+                format!("self.strategy != '{s}' || has(self.{section})"),
+                format!("strategy {s} needs spec.{section}"),
+                move |spec| spec.strategy != strategy || section_is_set(spec, section),
+            ));
+        }
+        for section in strategy.foreign_sections() {
+            rules.push(rule(
+                "spec",
+                format!("self.strategy != '{s}' || !has(self.{section})"),
+                format!("spec.{section} does not apply to strategy {s}: remove it"),
+                move |spec| spec.strategy != strategy || !section_is_set(spec, section),
+            ));
+        }
+    }
+    rules.push(rule(
+        "spec",
+        "!has(self.native) || !('EMAIL_OTP' in self.native.allowedFirstAuthFactors) || has(self.sender)".into(),
+        "native sign-in with EMAIL_OTP sends email: set spec.sender".into(),
+        |spec| !factor_allowed(spec, AuthFactor::EmailOtp) || spec.sender.is_some(),
+    ));
+    rules.push(rule(
+        "spec",
+        "!has(self.native) || !('WEB_AUTHN' in self.native.allowedFirstAuthFactors) || has(self.native.webAuthnRelyingPartyId)".into(),
+        "native sign-in with WEB_AUTHN needs spec.native.webAuthnRelyingPartyId".into(),
+        |spec| {
+            !factor_allowed(spec, AuthFactor::WebAuthn)
+                || spec
+                    .native
+                    .as_ref()
+                    .is_some_and(|n| n.web_authn_relying_party_id.is_some())
+        },
+    ));
+    let reserved = RESERVED_TAG_PREFIXES
+        .iter()
+        .map(|p| format!("!k.startsWith('{p}')"))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    rules.push(rule(
+        "spec.tags",
+        format!("!has(self.tags) || self.tags.all(k, {reserved})"),
+        format!(
+            "tag keys starting with {} are reserved",
+            RESERVED_TAG_PREFIXES.join(" or ")
+        ),
+        |spec| {
+            spec.tags
+                .keys()
+                .all(|k| !RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)))
+        },
+    ));
+    rules.push(rule(
+        "spec.tags",
+        "!has(self.tags) || self.tags.all(k, size(k) >= 1 && size(k) <= 128 && size(self.tags[k]) <= 256)".into(),
+        "tag keys are 1 to 128 characters and values at most 256".into(),
+        |spec| {
+            spec.tags
+                .iter()
+                .all(|(k, v)| (1..=128).contains(&k.chars().count()) && v.chars().count() <= 256)
+        },
+    ));
+    let known = placeholder::ALL.join("|");
+    for field in ["subject", "html", "text"] {
+        rules.push(rule(
+            "spec.email",
+            format!(
+                r"!has(self.email) || !has(self.email.{field}) || self.email.{field}.findAll('[{{][{{][^}}]*[}}][}}]').all(p, p.matches('^[{{][{{]\\s*({known})\\s*[}}][}}]$'))"
+            ),
+            format!(
+                "spec.email.{field} uses an unknown placeholder; known: {}",
+                placeholder::ALL.map(|n| format!("{{{{{n}}}}}")).join(", ")
+            ),
+            move |spec| unknown_placeholders(spec, field).is_empty(),
+        )
+        .with_detail(move |spec| format!(" (found {})", unknown_placeholders(spec, field))));
+    }
+    // What a person needs to sign in must be in each body: a magic-link email without the
+    // link, or a code email without the code, would lock users out.
+    for (strategy, needed) in [
+        (Strategy::MagicLink, placeholder::LINK),
+        (Strategy::EmailOtp, placeholder::CODE),
+    ] {
+        let s = strategy.as_str();
+        for field in ["html", "text"] {
+            rules.push(rule(
+                "spec.email",
+                format!(
+                    "self.strategy != '{s}' || !has(self.email) || !has(self.email.{field}) || self.email.{field}.matches('{}')",
+                    placeholder_cel(needed)
+                ),
+                format!("spec.email.{field} must contain {{{{{needed}}}}} for strategy {s}"),
+                move |spec| {
+                    spec.strategy != strategy
+                        || template(spec, field)
+                            .is_none_or(|t| placeholder::names(t).contains(&needed))
+                },
+            ));
+        }
+    }
+    rules
+}

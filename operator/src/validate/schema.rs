@@ -1,0 +1,239 @@
+//! What the CRD schema states, field by field: ranges, lengths, patterns, counts. The bounds and
+//! patterns are the constants the schema attributes are generated from.
+
+use std::sync::LazyLock;
+
+use passwordless_contract::{
+    ATTEMPT_LIMIT, Bounds, LINK_MIN_INTERVAL_SECONDS, LINK_TTL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS,
+};
+use regex::Regex;
+
+use super::Problem;
+use crate::crd::{
+    AUTH_SESSION_VALIDITY_MINUTES, MAX_REDIRECT_URLS, MAX_TAGS, MAX_URL_LENGTH,
+    PasswordlessPoolSpec, REFRESH_TOKEN_VALIDITY_DAYS, TOKEN_VALIDITY_MINUTES, patterns,
+};
+
+/// The problems found so far, in the order the schema lists the fields.
+#[derive(Default)]
+pub(super) struct Problems(pub(super) Vec<Problem>);
+
+impl Problems {
+    pub(super) fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn range(&mut self, field: &str, value: Option<u32>, bounds: Bounds) {
+        if let Some(v) = value.filter(|v| !bounds.contains(*v)) {
+            self.push(
+                field,
+                format!("{v} is outside {} to {}", bounds.min, bounds.max),
+            );
+        }
+    }
+
+    fn length(&mut self, field: &str, value: Option<&str>, min: usize, max: usize) {
+        if let Some(n) = value
+            .map(|v| v.chars().count())
+            .filter(|n| !(min..=max).contains(n))
+        {
+            self.push(
+                field,
+                format!("is {n} characters long; allowed: {min} to {max}"),
+            );
+        }
+    }
+
+    fn pattern(&mut self, field: &str, value: Option<&str>, pattern: &Regex, what: &str) {
+        if let Some(v) = value.filter(|v| !pattern.is_match(v)) {
+            self.push(field, format!("{v:?} is not {what}"));
+        }
+    }
+}
+
+/// The schema's patterns, compiled once. The same strings are in the CRD (RE2 there).
+struct Compiled {
+    region: Regex,
+    email: Regex,
+    redirect_url: Regex,
+    dns_subdomain: Regex,
+    hostname: Regex,
+    user_pool_id: Regex,
+    display_name: Regex,
+    one_line: Regex,
+}
+
+static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
+    let re = |p: &str| Regex::new(p).expect("the schema's patterns are valid regular expressions");
+    Compiled {
+        region: re(patterns::REGION),
+        email: re(patterns::EMAIL),
+        redirect_url: re(patterns::REDIRECT_URL),
+        dns_subdomain: re(patterns::DNS_SUBDOMAIN),
+        hostname: re(patterns::HOSTNAME),
+        user_pool_id: re(patterns::USER_POOL_ID),
+        display_name: re(patterns::DISPLAY_NAME),
+        one_line: re(patterns::ONE_LINE),
+    }
+});
+
+const SENDER_ADDRESS_MAX: usize = 254;
+
+/// What the CRD schema states, field by field, in the schema's own order.
+pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) {
+    let re = &*PATTERNS;
+    p.pattern(
+        "spec.region",
+        spec.region.as_deref(),
+        &re.region,
+        "an AWS region such as eu-west-1",
+    );
+    if let Some(sender) = &spec.sender {
+        let address = Some(sender.address.as_str());
+        p.length("spec.sender.address", address, 0, SENDER_ADDRESS_MAX);
+        p.pattern(
+            "spec.sender.address",
+            address,
+            &re.email,
+            "an email address",
+        );
+        let name = sender.display_name.as_deref();
+        p.length("spec.sender.displayName", name, 1, 64);
+        p.pattern(
+            "spec.sender.displayName",
+            name,
+            &re.display_name,
+            "a display name without quotes, angle brackets or line breaks",
+        );
+        let reply = sender.reply_to.as_deref();
+        p.length("spec.sender.replyTo", reply, 0, SENDER_ADDRESS_MAX);
+        p.pattern("spec.sender.replyTo", reply, &re.email, "an email address");
+    }
+    if let Some(link) = &spec.magic_link {
+        let n = link.redirect_urls.len();
+        if !(1..=MAX_REDIRECT_URLS as usize).contains(&n) {
+            p.push(
+                "spec.magicLink.redirectUrls",
+                format!("has {n} URLs; allowed: 1 to {MAX_REDIRECT_URLS}"),
+            );
+        }
+        for (i, url) in link.redirect_urls.iter().enumerate() {
+            let field = format!("spec.magicLink.redirectUrls[{i}]");
+            p.length(&field, Some(url), 0, MAX_URL_LENGTH as usize);
+            p.pattern(
+                &field,
+                Some(url),
+                &re.redirect_url,
+                "an https URL (http only for localhost) without a fragment",
+            );
+        }
+        p.range(
+            "spec.magicLink.ttlSeconds",
+            Some(link.ttl_seconds),
+            LINK_TTL_SECONDS,
+        );
+        p.range(
+            "spec.magicLink.minIntervalSeconds",
+            Some(link.min_interval_seconds),
+            LINK_MIN_INTERVAL_SECONDS,
+        );
+    }
+    if let Some(otp) = &spec.otp {
+        p.range("spec.otp.length", Some(u32::from(otp.length)), OTP_LENGTH);
+        p.range(
+            "spec.otp.ttlSeconds",
+            Some(otp.ttl_seconds),
+            OTP_TTL_SECONDS,
+        );
+    }
+    p.range(
+        "spec.attemptLimit",
+        spec.attempt_limit.map(u32::from),
+        ATTEMPT_LIMIT,
+    );
+    if let Some(native) = &spec.native {
+        let factors = &native.allowed_first_auth_factors;
+        if !(1..=4).contains(&factors.len()) {
+            p.push(
+                "spec.native.allowedFirstAuthFactors",
+                format!("has {} factors; allowed: 1 to 4", factors.len()),
+            );
+        }
+        for (i, factor) in factors.iter().enumerate() {
+            if factors[..i].contains(factor) {
+                p.push(
+                    "spec.native.allowedFirstAuthFactors",
+                    format!("lists {} twice", factor.as_str()),
+                );
+            }
+        }
+        let rp = native.web_authn_relying_party_id.as_deref();
+        p.length("spec.native.webAuthnRelyingPartyId", rp, 1, 253);
+        p.pattern(
+            "spec.native.webAuthnRelyingPartyId",
+            rp,
+            &re.hostname,
+            "a host name such as example.com",
+        );
+    }
+    if let Some(email) = &spec.email {
+        p.length("spec.email.appName", email.app_name.as_deref(), 1, 64);
+        let subject = email.subject.as_deref();
+        p.length("spec.email.subject", subject, 1, 200);
+        p.pattern("spec.email.subject", subject, &re.one_line, "one line");
+        p.length("spec.email.html", email.html.as_deref(), 1, 20000);
+        p.length("spec.email.text", email.text.as_deref(), 1, 20000);
+    }
+    let c = &spec.client;
+    for (field, value, bounds) in [
+        (
+            "spec.client.accessTokenValidityMinutes",
+            c.access_token_validity_minutes,
+            TOKEN_VALIDITY_MINUTES,
+        ),
+        (
+            "spec.client.idTokenValidityMinutes",
+            c.id_token_validity_minutes,
+            TOKEN_VALIDITY_MINUTES,
+        ),
+        (
+            "spec.client.refreshTokenValidityDays",
+            c.refresh_token_validity_days,
+            REFRESH_TOKEN_VALIDITY_DAYS,
+        ),
+        (
+            "spec.client.authSessionValidityMinutes",
+            c.auth_session_validity_minutes,
+            AUTH_SESSION_VALIDITY_MINUTES,
+        ),
+    ] {
+        p.range(field, Some(value), bounds);
+    }
+    let secret = spec.secret_name.as_deref();
+    p.length("spec.secretName", secret, 1, 253);
+    p.pattern(
+        "spec.secretName",
+        secret,
+        &re.dns_subdomain,
+        "a lower-case DNS subdomain name",
+    );
+    if let Some(adopt) = &spec.adopt {
+        let id = Some(adopt.user_pool_id.as_str());
+        p.length("spec.adopt.userPoolId", id, 0, 55);
+        p.pattern(
+            "spec.adopt.userPoolId",
+            id,
+            &re.user_pool_id,
+            "a user pool id such as eu-west-1_AbC123",
+        );
+    }
+    if spec.tags.len() > MAX_TAGS as usize {
+        p.push(
+            "spec.tags",
+            format!("has {} tags; at most {MAX_TAGS}", spec.tags.len()),
+        );
+    }
+}
