@@ -13,7 +13,7 @@ use crate::diff::{Action, Plan, deletion_plan, plan};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::stack::{self, Observing, Pass, STACK};
-use crate::validate::{InvalidSpec, ValidatedSpec, validate};
+use crate::validate::{InvalidSpec, ValidatedSpec, defaults_only, validate};
 
 /// Passes before giving up: a first apply needs two (the role's policy can name the pool only
 /// once the pool exists); a third means something keeps changing under us.
@@ -84,14 +84,40 @@ pub struct Request<'a> {
     pub signing_keys: String,
     /// IDs recorded by an earlier run.
     pub known: ObservedIds,
+    /// Made by [`Request::for_cleanup`]: only [`delete`] may use it.
+    pub cleanup: bool,
 }
 
 impl<'a> Request<'a> {
+    /// A request to plan or apply: the spec must pass every rule.
     pub fn for_pool(
         pool: &'a PasswordlessPool,
         zip: &'a [u8],
         signing_keys: String,
         known: ObservedIds,
+    ) -> Result<Self, Error> {
+        Self::new(pool, validate(&pool.spec)?, zip, signing_keys, known, false)
+    }
+
+    /// A request to delete: the spec's defaults, its rules unchecked, so an object whose spec no
+    /// longer validates (a newer rule, an old apiserver without CEL) can still be deleted.
+    pub fn for_cleanup(
+        pool: &'a PasswordlessPool,
+        zip: &'a [u8],
+        signing_keys: String,
+        known: ObservedIds,
+    ) -> Result<Self, Error> {
+        let spec = defaults_only(&pool.spec);
+        Self::new(pool, spec, zip, signing_keys, known, true)
+    }
+
+    fn new(
+        pool: &'a PasswordlessPool,
+        spec: ValidatedSpec,
+        zip: &'a [u8],
+        signing_keys: String,
+        known: ObservedIds,
+        cleanup: bool,
     ) -> Result<Self, Error> {
         let namespace = pool.metadata.namespace.as_deref().unwrap_or("default");
         let name = pool
@@ -102,11 +128,12 @@ impl<'a> Request<'a> {
         Ok(Self {
             namespace,
             name,
-            spec: validate(&pool.spec)?,
+            spec,
             zip,
             code_sha256: code_sha256(zip),
             signing_keys,
             known,
+            cleanup,
         })
     }
 
@@ -184,13 +211,22 @@ pub async fn observe(
     c: &Clients,
     req: &Request<'_>,
 ) -> Result<(ObservedStack, DesiredStack), Error> {
+    observe_with(c, req, &req.known).await
+}
+
+/// [`observe`], with the IDs known so far (an apply learns new ones pass by pass).
+async fn observe_with(
+    c: &Clients,
+    req: &Request<'_>,
+    known: &ObservedIds,
+) -> Result<(ObservedStack, DesiredStack), Error> {
     let names = req.names();
-    let account_id = match &req.known.account_id {
+    let account_id = match &known.account_id {
         Some(account) => account.clone(),
         None => c.account_id().await?,
     };
     let adopted = req.spec.adopt.as_ref().map(|a| a.user_pool_id.as_str());
-    let mut known = req.known.clone();
+    let mut known = known.clone();
     known.user_pool_id =
         stack::locate_pool(c, &names, known.user_pool_id.as_deref(), adopted).await?;
     let ctx = Context {
@@ -207,6 +243,7 @@ pub async fn observe(
         desired: &desired,
         known: &known,
         adopted: adopted.is_some(),
+        cleanup: req.cleanup,
     };
     let mut observed = ObservedStack::default();
     observed.ids.account_id = Some(account_id);
@@ -267,8 +304,11 @@ pub async fn apply(
 ) -> Result<Applied, Error> {
     let mut changes = Vec::new();
     let mut refused: Option<String> = None;
+    // What each pass learns (a pool created under a recorded id that had vanished) feeds the
+    // next, so a stale id never makes a second pool.
+    let mut known = req.known.clone();
     for pass_number in 0..=MAX_PASSES {
-        let (observed, desired) = observe(c, req).await?;
+        let (observed, desired) = observe_with(c, req, &known).await?;
         sink.record(&observed.ids).await.map_err(Error::Record)?;
         let mut pass = plan(&observed, &desired);
         if refused.is_some() {
@@ -294,8 +334,9 @@ pub async fn apply(
             ));
         }
         match apply_pass(c, req, &pass, &observed, &desired, sink).await {
+            Ok(ids) => known = ids,
             Err(Error::TriggerUnhealthy(reason)) => refused = Some(reason),
-            other => other?,
+            Err(e) => return Err(e),
         }
         changes.push(pass);
     }
@@ -312,7 +353,7 @@ async fn apply_pass(
     observed: &ObservedStack,
     desired: &DesiredStack,
     sink: &mut impl IdSink,
-) -> Result<(), Error> {
+) -> Result<ObservedIds, Error> {
     let names = req.names();
     let step = Pass {
         c,
@@ -344,7 +385,7 @@ async fn apply_pass(
         }
         crash_point(change.resource);
     }
-    refused.map_or(Ok(()), |reason| Err(Error::TriggerUnhealthy(reason)))
+    refused.map_or(Ok(ids), |reason| Err(Error::TriggerUnhealthy(reason)))
 }
 
 /// What `delete` did.

@@ -56,6 +56,17 @@ pub fn request<'a>(
     Request::for_pool(pool, zip, keys.signing_keys_env(), recorded.recorded_ids())
 }
 
+/// The cleanup request for a pool: its spec's defaults, rules unchecked (see
+/// [`Request::for_cleanup`]).
+pub fn cleanup_request<'a>(
+    pool: &'a PasswordlessPool,
+    zip: &'a [u8],
+    keys: &State,
+    recorded: &impl RecordsIds,
+) -> Result<Request<'a>, reconcile::Error> {
+    Request::for_cleanup(pool, zip, keys.signing_keys_env(), recorded.recorded_ids())
+}
+
 /// An ID AWS reported replaces the recorded one; an unknown one leaves it.
 fn take(field: &mut Option<String>, reported: &Option<String>) {
     if reported.is_some() {

@@ -162,7 +162,7 @@ impl Context {
         let keys = key_store.get(pool).await?.unwrap_or_default();
         let removed = async {
             let clients = self.clients(pool).await?;
-            let req = recorded::request(pool, &self.zip, &keys, &current)?;
+            let req = recorded::cleanup_request(pool, &self.zip, &keys, &current)?;
             Ok::<_, Error>(crate::reconcile::delete(&clients, &req).await?)
         }
         .await;

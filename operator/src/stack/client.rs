@@ -43,6 +43,15 @@ impl StackResource for AppClient {
                     aws::cognito::observe_client(cx.c, &pool, &id, &cx.desired.client).await?;
                 if into.client.is_some() {
                     into.ids.client_id = Some(id);
+                    return Ok(());
+                }
+            }
+            // A recorded id that no longer exists: the client may still be there by name.
+            if cx.known.client_id.is_some() {
+                if let Some(id) = aws::cognito::find_client(cx.c, &pool, &cx.names.client).await? {
+                    into.client =
+                        aws::cognito::observe_client(cx.c, &pool, &id, &cx.desired.client).await?;
+                    into.ids.client_id = into.client.as_ref().map(|_| id);
                 }
             }
             Ok(())

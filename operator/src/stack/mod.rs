@@ -39,6 +39,9 @@ pub struct Observing<'a> {
     pub known: &'a ObservedIds,
     /// The pool was adopted (`spec.adopt`), not created by this operator.
     pub adopted: bool,
+    /// Observing to delete: what only matters for an apply (e.g. a username attribute the
+    /// spec can no longer have) must not stand in the way.
+    pub cleanup: bool,
 }
 
 /// What every change of one pass can see.

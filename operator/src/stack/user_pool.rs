@@ -49,6 +49,11 @@ impl StackResource for UserPool {
             let Some((arn, pool)) =
                 aws::cognito::observe_pool(cx.c, id, &cx.desired.user_pool).await?
             else {
+                if cx.adopted && !cx.cleanup {
+                    return Err(Error::Conflict(format!(
+                        "spec.adopt.userPoolId {id} does not exist in this account and region"
+                    )));
+                }
                 return Ok(());
             };
             let names = cx.names;
@@ -62,7 +67,7 @@ impl StackResource for UserPool {
                 )));
             }
             let wanted = &cx.desired.user_pool.username_attributes;
-            if !cx.adopted && pool.username_attributes != *wanted {
+            if !cx.adopted && !cx.cleanup && pool.username_attributes != *wanted {
                 return Err(Error::Conflict(format!(
                     "the user pool signs in by {:?} and the spec needs {wanted:?}; Cognito cannot change that: create a new PasswordlessPool",
                     pool.username_attributes

@@ -106,7 +106,13 @@ pub fn validate(spec: &PasswordlessPoolSpec) -> Result<ValidatedSpec, InvalidSpe
     if !p.0.is_empty() {
         return Err(InvalidSpec { problems: p.0 });
     }
-    Ok(ValidatedSpec {
+    Ok(defaults_only(spec))
+}
+
+/// The spec with its defaults filled in and no rule checked. Only for deleting what a valid
+/// spec once created: an object must stay deletable when its spec stops validating.
+pub fn defaults_only(spec: &PasswordlessPoolSpec) -> ValidatedSpec {
+    ValidatedSpec {
         strategy: spec.strategy,
         region: spec.region.clone(),
         sender: spec.sender.clone(),
@@ -124,7 +130,7 @@ pub fn validate(spec: &PasswordlessPoolSpec) -> Result<ValidatedSpec, InvalidSpe
         adopt: spec.adopt.clone(),
         tags: spec.tags.clone(),
         _sealed: Sealed,
-    })
+    }
 }
 
 #[cfg(test)]
