@@ -1,6 +1,6 @@
-//! `run`: the in-cluster controller. Serves the probes and metrics at once, waits for the
-//! leader Lease, then reconciles until SIGTERM (handing the Lease back) or until the Lease is
-//! lost (exiting, so two replicas never reconcile at once).
+//! `run`: the in-cluster controller. Serves the probes and metrics at once, then leads (see
+//! `controller::lead`) until SIGTERM, handing the Lease back, or until the Lease is lost, when
+//! the process exits so two replicas never reconcile at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,22 +40,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let lease = leader::Leader::new(
         client.clone(),
         leader::LeaseSettings {
-            name: args.lease_name.clone(),
+            name: args.lease_name,
             namespace: args.operator_namespace.clone(),
             identity: identity.clone(),
             duration: Duration::from_secs(args.lease_seconds.max(2)),
         },
-    );
-    tracing::info!(%identity, lease = %args.lease_name, "waiting for the leader lease");
-    tokio::select! {
-        () = lease.acquire(|| metrics.set_ready(true)) => {}
-        () = stopping.clone() => return Ok(()),
-    }
-    metrics.set_leader(true);
-    tracing::info!(
-        %identity,
-        namespaces = %if args.namespaces.is_empty() { "all".to_owned() } else { args.namespaces.join(",") },
-        "leading: reconciling PasswordlessPools"
     );
     let ctx = Arc::new(controller::Context::new(
         client,
@@ -67,23 +56,14 @@ pub async fn run(args: RunArgs) -> Result<()> {
             identity,
         },
         zip,
-        metrics.clone(),
+        metrics,
     ));
-    tokio::select! {
-        () = controller::run(ctx, stopping) => {}
-        () = lease.keep() => {
-            metrics.set_leader(false);
-            bail!("lost the leader lease; exiting so that only one replica reconciles");
+    match controller::lead(ctx, &lease, stopping).await {
+        controller::Led::Stopped => Ok(()),
+        controller::Led::LeaseLost => {
+            bail!("lost the leader lease; exiting so that only one replica reconciles")
         }
     }
-    metrics.set_leader(false);
-    match lease.release().await {
-        Ok(()) => tracing::info!("stopped; leader lease released"),
-        Err(e) => {
-            tracing::warn!(error = %e, "releasing the leader lease failed; it expires on its own")
-        }
-    }
-    Ok(())
 }
 
 /// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.

@@ -79,6 +79,10 @@ impl Leader {
         }
     }
 
+    pub fn settings(&self) -> &LeaseSettings {
+        &self.settings
+    }
+
     fn spec(&self, previous: Option<&LeaseSpec>, decision: Decision) -> LeaseSpec {
         let now = MicroTime(Timestamp::now());
         let mut spec = previous.cloned().unwrap_or_default();

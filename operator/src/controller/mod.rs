@@ -5,7 +5,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | `wiring` | `run`: the Controllers, their watches, the bound on reconciles, the error policy |
+//! | `wiring` | `lead` and `run`: leader election, the Controllers, their watches, the bound on reconciles, the error policy |
 //! | `reconcile` | one pool: Apply (AWS, status, output Secret) and Cleanup behind the finalizer |
 //! | `reporting` | status patches (only when changed), IDs as assigned, events on transitions |
 //! | `schedule` | when a pool is looked at again: resync, rechecks, backoff (pure) |
@@ -29,7 +29,7 @@ mod wiring;
 pub use context::{Context, Settings};
 pub use errors::Error;
 pub use schedule::backoff;
-pub use wiring::run;
+pub use wiring::{Led, lead, run};
 
 /// Guards the AWS cleanup of a pool.
 pub const FINALIZER: &str = "passwordless-operator.dev/aws-cleanup";

@@ -1,7 +1,7 @@
 //! The kube-runtime wiring: one Controller per watched namespace (or one for all), each
 //! watching PasswordlessPools and the Secrets this operator writes, sharing one bound on the
-//! pools reconciled at once, with the error policy that turns failures into backoff. The caller
-//! holds the leader lease and says when to stop.
+//! pools reconciled at once, with the error policy that turns failures into backoff; and
+//! leader election around them, so only the replica holding the Lease reconciles.
 
 use std::sync::Arc;
 
@@ -15,10 +15,58 @@ use tokio::sync::Semaphore;
 
 use super::context::Context;
 use super::errors::Error;
+use super::leader::Leader;
 use super::reconcile::reconcile;
 use super::schedule::{backoff, random_fraction};
 use super::secrets::managed_selector;
 use crate::crd::PasswordlessPool;
+
+/// How leading ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Led {
+    /// `shutdown` resolved: reconciles in flight finished and the Lease was handed back.
+    Stopped,
+    /// The Lease was lost: the caller must stop at once, so two replicas never reconcile
+    /// together.
+    LeaseLost,
+}
+
+/// Waits for the Lease, then runs the controllers while holding it, until `shutdown` resolves
+/// or the Lease is lost. The readiness probe turns ready at the Lease's first answer.
+pub async fn lead(
+    ctx: Arc<Context>,
+    lease: &Leader,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
+) -> Led {
+    let identity = &ctx.settings.identity;
+    tracing::info!(%identity, lease = %lease.settings().name, "waiting for the leader lease");
+    tokio::select! {
+        () = lease.acquire(|| ctx.metrics.set_ready(true)) => {}
+        () = shutdown.clone() => return Led::Stopped,
+    }
+    ctx.metrics.set_leader(true);
+    let namespaces = &ctx.settings.namespaces;
+    tracing::info!(
+        %identity,
+        namespaces = %if namespaces.is_empty() { "all".to_owned() } else { namespaces.join(",") },
+        "leading: reconciling PasswordlessPools"
+    );
+    tokio::select! {
+        () = run(ctx.clone(), shutdown) => {}
+        () = lease.keep() => {
+            ctx.metrics.set_leader(false);
+            return Led::LeaseLost;
+        }
+    }
+    ctx.metrics.set_leader(false);
+    match lease.release().await {
+        Ok(()) => tracing::info!("stopped; leader lease released"),
+        Err(e) => {
+            tracing::warn!(error = %e, "releasing the leader lease failed; it expires on its own")
+        }
+    }
+    Led::Stopped
+}
 
 /// Runs the controllers (one per watched namespace, or one for all) until `shutdown` resolves,
 /// letting reconciles in flight finish.
