@@ -148,7 +148,9 @@ pub mod placeholder {
                 break;
             };
             let close = open + 2 + end;
-            found.push((open..close + 2, template[open + 2..close].trim()));
+            // ASCII whitespace only, as the CRD's CEL (RE2 `\s`) reads it.
+            let name = template[open + 2..close].trim_matches(|c: char| c.is_ascii_whitespace());
+            found.push((open..close + 2, name));
             offset = close + 2;
         }
         found

@@ -28,7 +28,7 @@ pub mod patterns {
     pub const EMAIL: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
     /// https anywhere; plain http only for loopback development. No fragment: the operator puts
     /// the sign-in token there.
-    pub const REDIRECT_URL: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\s#]*)?$";
+    pub const REDIRECT_URL: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\t\n\f\r #]*)?$";
     /// A DNS-1123 subdomain, as Kubernetes requires for a Secret name.
     pub const DNS_SUBDOMAIN: &str =
         r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
@@ -547,9 +547,13 @@ impl PasswordlessPool {
 impl PasswordlessPoolSpec {
     /// How long a sign-in link or code stays valid: a retired signing key is kept this long.
     pub fn link_lifetime_seconds(&self) -> u64 {
-        let link = self.magic_link.as_ref().map(|m| m.ttl_seconds);
-        let code = self.otp.as_ref().map(|o| o.ttl_seconds);
-        let defaults = LINK_TTL_SECONDS.default.max(OTP_TTL_SECONDS.default);
-        u64::from(link.into_iter().chain(code).max().unwrap_or(defaults))
+        // Every trigger strategy sends a code (a magic link's typed fallback included), so the
+        // code's lifetime, default or not, always counts.
+        let link = self.magic_link.as_ref().map_or(0, |m| m.ttl_seconds);
+        let code = self
+            .otp
+            .as_ref()
+            .map_or(OTP_TTL_SECONDS.default, |o| o.ttl_seconds);
+        u64::from(link.max(code))
     }
 }

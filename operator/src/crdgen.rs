@@ -32,6 +32,12 @@ pub fn custom_resource_definition() -> CustomResourceDefinition {
             cross_field_rules()
                 .into_iter()
                 .map(|r| ValidationRule {
+                    // The field the problem is reported on, as the Rust check names it.
+                    field_path: r
+                        .field
+                        .strip_prefix("spec")
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned),
                     rule: r.cel,
                     message: Some(r.message),
                     ..Default::default()

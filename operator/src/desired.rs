@@ -422,7 +422,8 @@ pub fn desired_stack(
     });
     let function = if uses_triggers {
         let environment = trigger_environment(spec, names, ctx, table.is_some());
-        let size: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+        // Lambda measures the variables as JSON (quotes, separators, escapes included).
+        let size = serde_json::to_string(&environment).map_or(usize::MAX, |j| j.len());
         if size > LAMBDA_ENV_LIMIT {
             return Err(DesiredError::EnvironmentTooLarge(size));
         }

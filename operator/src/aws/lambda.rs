@@ -25,6 +25,19 @@ pub async fn observe(
     let Some(config) = out.configuration() else {
         return Ok(None);
     };
+    // Without lambda:ListTags, GetFunction leaves the tags out and says so here; reading that
+    // as "not verified" would probe and re-tag on every pass, never reaching Ready.
+    if let Some(e) = out.tags_error() {
+        return Err(AwsError::Call {
+            operation: "lambda:GetFunction",
+            code: e.error_code().to_owned(),
+            message: format!(
+                "the function's tags could not be read (the operator needs lambda:ListTags): {}",
+                e.message()
+            ),
+            transient: false,
+        });
+    }
     let environment: BTreeMap<String, String> = config
         .environment()
         .and_then(|e| e.variables())

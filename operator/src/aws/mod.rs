@@ -191,6 +191,20 @@ impl AwsError {
 }
 
 /// Converts any SDK error, keeping the code and message and classifying it.
+/// Some AWS errors quote the request back (Lambda's environment-size refusal prints every
+/// variable, signing keys included): such a message is cut before the quote, so it can be
+/// logged, put in a status or an event.
+fn withhold_echoed_request(message: String) -> String {
+    let cut = ["String measured", passwordless_contract::env::SIGNING_KEYS]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min();
+    match cut {
+        Some(at) => format!("{}(rest withheld: it quotes the request)", &message[..at]),
+        None => message,
+    }
+}
+
 pub fn call_error<E, R>(
     operation: &'static str,
     err: aws_sdk_lambda::error::SdkError<E, R>,
@@ -205,10 +219,11 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
     );
     let code = err.code().unwrap_or("Unknown").to_owned();
-    let message = err
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{}", aws_sdk_lambda::error::DisplayErrorContext(&err)));
+    let message = withhold_echoed_request(
+        err.message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{}", aws_sdk_lambda::error::DisplayErrorContext(&err))),
+    );
     let transient = transient
         || code.contains("Throttl")
         || code.contains("TooManyRequests")
@@ -264,4 +279,22 @@ where
         message: format!("{what} did not settle in time"),
         transient: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_that_quotes_the_environment_is_cut_before_the_keys() {
+        let lambda = "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {\"PWP_SIGNING_KEYS\":\"k1:c2VjcmV0\"}".to_owned();
+        let shown = withhold_echoed_request(lambda);
+        assert!(
+            !shown.contains("c2VjcmV0")
+                && shown.ends_with("(rest withheld: it quotes the request)"),
+            "{shown}"
+        );
+        let plain = "Role not found".to_owned();
+        assert_eq!(withhold_echoed_request(plain.clone()), plain);
+    }
 }
