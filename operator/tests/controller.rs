@@ -754,3 +754,36 @@ async fn a_trigger_that_refuses_its_configuration_is_reported_unhealthy() {
     delete_pool(&admin, &ns, "tampered").await;
     gone(&admin, &ns, "tampered", READY_WITHIN).await;
 }
+
+/// A pool whose spec stops validating (here a cross-field rule the 1.20 test bed's apiserver
+/// cannot enforce, as an old cluster without CEL would not) can still be deleted: cleanup takes
+/// the spec's defaults, checks no rule, and removes what AWS holds.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_pool_whose_spec_no_longer_validates_can_still_be_deleted() {
+    let (admin, ns, _op) = cluster::with_operator("stale", 300).await;
+    apply_pool(
+        &admin,
+        &magic_link_pool(&ns, "stale", serde_json::json!({})),
+    )
+    .await;
+    ready_pool(&admin, &ns, "stale", READY_WITHIN).await;
+    let pool_id = get_pool(&admin, &ns, "stale")
+        .await
+        .and_then(|p| p.status?.user_pool_id)
+        .unwrap();
+    let broken = serde_json::json!({"email": {"subject": "Sign in {{nope}}"}});
+    apply_pool(&admin, &magic_link_pool(&ns, "stale", broken)).await;
+    eventually("InvalidSpec reported", READY_WITHIN, || async {
+        let pool = get_pool(&admin, &ns, "stale").await?;
+        (ready_of(pool.status.as_ref())?.reason == reasons::INVALID_SPEC).then_some(())
+    })
+    .await;
+    delete_pool(&admin, &ns, "stale").await;
+    let took = gone(&admin, &ns, "stale", READY_WITHIN).await;
+    println!("deleted with an invalid spec in {took:?}");
+    assert!(
+        !user_pool_exists(&aws().await, &pool_id).await,
+        "the user pool went with it"
+    );
+}
