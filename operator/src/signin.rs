@@ -289,14 +289,16 @@ fn read_secret(
 /// Email bodies (text) and SMS texts the emulator recorded for `to`, oldest first.
 fn messages_to(endpoint: &str, to: &str) -> Result<Vec<String>, SignInError> {
     if to.starts_with('+') {
-        let all = emulator_get(endpoint, "/_ministack/sns/sms-messages")?;
-        return Ok(all["sms_messages"][to]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m["Message"].as_str().map(str::to_owned))
-            .collect());
+        return emulator_sms(endpoint, to);
     }
+    Ok(emulator_emails(endpoint, to)?
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect())
+}
+
+/// The emails the emulator's SES recorded for `to`, oldest first: (subject, text body).
+pub fn emulator_emails(endpoint: &str, to: &str) -> Result<Vec<(String, String)>, SignInError> {
     let all = emulator_get(endpoint, "/_ministack/ses/messages")?;
     let mut found = Vec::new();
     for list in all["messages"]
@@ -309,11 +311,23 @@ fn messages_to(endpoint: &str, to: &str) -> Result<Vec<String>, SignInError> {
                 .as_array()
                 .is_some_and(|t| t.iter().any(|a| a == to))
             {
-                found.push(m["BodyText"].as_str().unwrap_or_default().to_owned());
+                let text = |field: &str| m[field].as_str().unwrap_or_default().to_owned();
+                found.push((text("Subject"), text("BodyText")));
             }
         }
     }
     Ok(found)
+}
+
+/// The SMS texts the emulator's SNS recorded for `phone`, oldest first.
+pub fn emulator_sms(endpoint: &str, phone: &str) -> Result<Vec<String>, SignInError> {
+    let all = emulator_get(endpoint, "/_ministack/sns/sms-messages")?;
+    Ok(all["sms_messages"][phone]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["Message"].as_str().map(str::to_owned))
+        .collect())
 }
 
 /// A plain HTTP/1.0 GET of one of the emulator's inspection endpoints (plain HTTP on loopback).

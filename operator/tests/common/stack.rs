@@ -17,7 +17,7 @@ use passwordless_operator::diff::{Action, Plan};
 use passwordless_operator::keys::{self, Rotation};
 use passwordless_operator::reconcile::{self, Deleted, Outputs};
 use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
-use passwordless_operator::signin::emulator_get;
+use passwordless_operator::signin::{emulator_emails, emulator_get, emulator_sms};
 use passwordless_operator::state::{State, unix_now};
 use passwordless_triggers::config::SigningKey;
 use serde_json::Value;
@@ -359,37 +359,12 @@ impl Stack {
 
     /// Emails ministack's SES recorded for `to`: (subject, text body).
     pub fn emails_to(&self, to: &str) -> Vec<(String, String)> {
-        let all = self.emulator("/_ministack/ses/messages");
-        let mut found = Vec::new();
-        for messages in all["messages"]
-            .as_object()
-            .into_iter()
-            .flat_map(|m| m.values())
-        {
-            for m in messages.as_array().into_iter().flatten() {
-                if m["To"]
-                    .as_array()
-                    .is_some_and(|t| t.iter().any(|a| a == to))
-                {
-                    found.push((
-                        m["Subject"].as_str().unwrap_or("").to_owned(),
-                        m["BodyText"].as_str().unwrap_or("").to_owned(),
-                    ));
-                }
-            }
-        }
-        found
+        emulator_emails(&self.endpoint, to).unwrap_or_else(|e| panic!("emails to {to}: {e}"))
     }
 
     /// SMS texts ministack's SNS recorded for `phone`.
     pub fn sms_to(&self, phone: &str) -> Vec<String> {
-        let all = self.emulator("/_ministack/sns/sms-messages");
-        all["sms_messages"][phone]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|m| m["Message"].as_str().unwrap_or("").to_owned())
-            .collect()
+        emulator_sms(&self.endpoint, phone).unwrap_or_else(|e| panic!("SMS to {phone}: {e}"))
     }
 
     /// Checks the ID token's RS256 signature against the JWKS at the URL the operator reported,
