@@ -1,0 +1,297 @@
+//! The configuration of each AWS resource, as compared field by field.
+
+use std::collections::BTreeMap;
+
+use passwordless_contract::env as vars;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::VERIFIED_FIELD;
+
+/// A configuration that can be compared field by field.
+pub trait Fields {
+    /// `(field, rendered value)` for every field the operator manages, sorted by field. Secret
+    /// values are rendered as a fingerprint, never as themselves.
+    fn fields(&self) -> Vec<(String, String)>;
+}
+
+fn list(values: &[String]) -> String {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted.join(",")
+}
+
+fn opt(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+/// `sha256:<first 12 hex>`: enough to see a secret changed, nothing to learn it from.
+pub fn fingerprint(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("(sensitive, sha256:{hex})")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SenderConfig {
+    /// The SES identity: the address, or its domain.
+    pub identity: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleConfig {
+    pub name: String,
+    pub trust_policy: Value,
+    pub policy_name: String,
+    pub policy: Value,
+}
+
+impl Fields for RoleConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![
+            ("assumeRolePolicy".into(), self.trust_policy.to_string()),
+            (
+                format!("inlinePolicy.{}", self.policy_name),
+                self.policy.to_string(),
+            ),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableConfig {
+    pub name: String,
+    pub ttl_attribute: String,
+}
+
+impl Fields for TableConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![(
+            "timeToLive.attributeName".into(),
+            self.ttl_attribute.clone(),
+        )]
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct FunctionConfig {
+    pub name: String,
+    pub runtime: String,
+    pub handler: String,
+    pub role_arn: String,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    pub environment: BTreeMap<String, String>,
+    pub code_sha256: String,
+    /// The digest of the configuration the operator's probe last proved the trigger accepts
+    /// (a tag on the function). Desired: the digest of the fields above.
+    pub verified: Option<String>,
+}
+
+impl FunctionConfig {
+    /// `sha256:<16 hex>` over every managed field but `verified` (keys only as fingerprints).
+    pub fn digest(&self) -> String {
+        let unverified = FunctionConfig {
+            verified: None,
+            ..self.clone()
+        };
+        let text: String = unverified
+            .fields()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        let digest = Sha256::digest(text.as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+}
+
+/// Shows the fields, so the signing keys print as a fingerprint, never as themselves.
+impl std::fmt::Debug for FunctionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionConfig")
+            .field("name", &self.name)
+            .field("fields", &self.fields())
+            .finish()
+    }
+}
+
+impl Fields for FunctionConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        let mut f = vec![
+            ("codeSha256".to_owned(), self.code_sha256.clone()),
+            ("handler".to_owned(), self.handler.clone()),
+            ("memorySize".to_owned(), self.memory_mb.to_string()),
+            ("role".to_owned(), self.role_arn.clone()),
+            ("runtime".to_owned(), self.runtime.clone()),
+            ("timeout".to_owned(), self.timeout_seconds.to_string()),
+            (VERIFIED_FIELD.to_owned(), opt(&self.verified)),
+        ];
+        for (k, v) in &self.environment {
+            let shown = if k == vars::SIGNING_KEYS {
+                fingerprint(v)
+            } else {
+                v.clone()
+            };
+            f.push((format!("environment.{k}"), shown));
+        }
+        f.sort();
+        f
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PermissionConfig {
+    pub statement_id: String,
+    pub principal: String,
+    pub source_arn: String,
+    pub source_account: String,
+}
+
+impl Fields for PermissionConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![
+            ("principal".into(), self.principal.clone()),
+            ("sourceAccount".into(), self.source_account.clone()),
+            ("sourceArn".into(), self.source_arn.clone()),
+        ]
+    }
+}
+
+/// The whole user pool configuration: UpdateUserPool is always sent all of it, because AWS
+/// resets every field an update omits.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserPoolConfig {
+    pub name: String,
+    /// Fixed at creation: `email` or `phone_number`.
+    pub username_attributes: Vec<String>,
+    pub auto_verified_attributes: Vec<String>,
+    pub define_auth_challenge: Option<String>,
+    pub create_auth_challenge: Option<String>,
+    pub verify_auth_challenge_response: Option<String>,
+    pub pre_sign_up: Option<String>,
+    pub post_authentication: Option<String>,
+    /// ACTIVE or INACTIVE.
+    pub deletion_protection: String,
+    pub allow_admin_create_user_only: bool,
+    /// Account recovery off: only an administrator can recover an account.
+    pub recovery_mechanism: String,
+    pub mfa: String,
+    /// LITE or ESSENTIALS (native passwordless needs ESSENTIALS).
+    pub tier: String,
+    pub allowed_first_auth_factors: Vec<String>,
+    pub web_authn_relying_party_id: Option<String>,
+    /// COGNITO_DEFAULT, or DEVELOPER (SES) for native EMAIL_OTP.
+    pub email_sending_account: String,
+    pub email_source_arn: Option<String>,
+    pub email_from: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Fields for UserPoolConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        let mut f = vec![
+            (
+                "accountRecoverySetting".to_owned(),
+                self.recovery_mechanism.clone(),
+            ),
+            (
+                "adminCreateUserConfig.allowAdminCreateUserOnly".to_owned(),
+                self.allow_admin_create_user_only.to_string(),
+            ),
+            (
+                "autoVerifiedAttributes".to_owned(),
+                list(&self.auto_verified_attributes),
+            ),
+            (
+                "deletionProtection".to_owned(),
+                self.deletion_protection.clone(),
+            ),
+            (
+                "emailConfiguration.emailSendingAccount".to_owned(),
+                self.email_sending_account.clone(),
+            ),
+            ("emailConfiguration.from".to_owned(), opt(&self.email_from)),
+            (
+                "emailConfiguration.sourceArn".to_owned(),
+                opt(&self.email_source_arn),
+            ),
+            (
+                "lambdaConfig.createAuthChallenge".to_owned(),
+                opt(&self.create_auth_challenge),
+            ),
+            (
+                "lambdaConfig.defineAuthChallenge".to_owned(),
+                opt(&self.define_auth_challenge),
+            ),
+            (
+                "lambdaConfig.postAuthentication".to_owned(),
+                opt(&self.post_authentication),
+            ),
+            ("lambdaConfig.preSignUp".to_owned(), opt(&self.pre_sign_up)),
+            (
+                "lambdaConfig.verifyAuthChallengeResponse".to_owned(),
+                opt(&self.verify_auth_challenge_response),
+            ),
+            ("mfaConfiguration".to_owned(), self.mfa.clone()),
+            (
+                "policies.signInPolicy.allowedFirstAuthFactors".to_owned(),
+                list(&self.allowed_first_auth_factors),
+            ),
+            ("userPoolTier".to_owned(), self.tier.clone()),
+            (
+                "webAuthnRelyingPartyId".to_owned(),
+                opt(&self.web_authn_relying_party_id),
+            ),
+        ];
+        for (k, v) in &self.tags {
+            f.push((format!("tags.{k}"), v.clone()));
+        }
+        f.sort();
+        f
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClientConfig {
+    pub name: String,
+    pub explicit_auth_flows: Vec<String>,
+    pub prevent_user_existence_errors: String,
+    pub enable_token_revocation: bool,
+    pub access_token_validity_minutes: i32,
+    pub id_token_validity_minutes: i32,
+    pub refresh_token_validity_days: i32,
+    pub auth_session_validity_minutes: i32,
+}
+
+impl Fields for ClientConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "accessTokenValidity".into(),
+                format!("{}m", self.access_token_validity_minutes),
+            ),
+            (
+                "authSessionValidity".into(),
+                format!("{}m", self.auth_session_validity_minutes),
+            ),
+            (
+                "enableTokenRevocation".into(),
+                self.enable_token_revocation.to_string(),
+            ),
+            ("explicitAuthFlows".into(), list(&self.explicit_auth_flows)),
+            (
+                "idTokenValidity".into(),
+                format!("{}m", self.id_token_validity_minutes),
+            ),
+            (
+                "preventUserExistenceErrors".into(),
+                self.prevent_user_existence_errors.clone(),
+            ),
+            (
+                "refreshTokenValidity".into(),
+                format!("{}d", self.refresh_token_validity_days),
+            ),
+        ]
+    }
+}

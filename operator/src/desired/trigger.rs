@@ -1,0 +1,112 @@
+//! The trigger function's environment (the operator's half of the contract) and its role's
+//! least-privilege policy.
+
+use std::collections::BTreeMap;
+
+use passwordless_contract::env as vars;
+use serde_json::{Value, json};
+
+use super::{Context, SenderConfig, TableConfig};
+use crate::crd::Strategy;
+use crate::names::StackNames;
+use crate::validate::ValidatedSpec;
+
+/// The trigger's environment: the names are the contract's (`passwordless_contract::env`), the
+/// values come from the validated spec, so they lie in the ranges the trigger accepts.
+pub(super) fn trigger_environment(
+    spec: &ValidatedSpec,
+    names: &StackNames,
+    ctx: &Context,
+    has_table: bool,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_owned(), v);
+    };
+    set(vars::STRATEGY, spec.strategy.as_str().to_owned());
+    set(vars::ATTEMPT_LIMIT, spec.attempt_limit.to_string());
+    set(vars::SIGNING_KEYS, ctx.signing_keys.clone());
+    set(vars::SIGN_UP, spec.sign_up.as_str().to_owned());
+    set(vars::OTP_LENGTH, spec.otp.length.to_string());
+    set(vars::OTP_TTL_SECONDS, spec.otp.ttl_seconds.to_string());
+    if let Some(link) = &spec.magic_link {
+        set(vars::LINK_TTL_SECONDS, link.ttl_seconds.to_string());
+        set(
+            vars::MIN_INTERVAL_SECONDS,
+            link.min_interval_seconds.to_string(),
+        );
+        set(
+            vars::REDIRECT_URLS,
+            serde_json::to_string(&link.redirect_urls).expect("a list of strings serializes"),
+        );
+    }
+    if has_table {
+        set(vars::TABLE_NAME, names.table.clone());
+    }
+    if let Some(sender) = &spec.sender {
+        set(vars::SENDER_ADDRESS, sender.address.clone());
+        if let Some(name) = &sender.display_name {
+            set(vars::SENDER_NAME, name.clone());
+        }
+        if let Some(reply) = &sender.reply_to {
+            set(vars::REPLY_TO, reply.clone());
+        }
+    }
+    let email = &spec.email;
+    for (k, v) in [
+        (vars::APP_NAME, &email.app_name),
+        (vars::EMAIL_SUBJECT, &email.subject),
+        (vars::EMAIL_HTML, &email.html),
+        (vars::EMAIL_TEXT, &email.text),
+    ] {
+        if let Some(v) = v {
+            set(k, v.clone());
+        }
+    }
+    env
+}
+
+pub(super) fn trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    })
+}
+
+/// Least privilege: send from this sender only, SMS only for SMS, this table only, this pool
+/// only, and the function's own log group.
+pub(super) fn trigger_policy(
+    spec: &ValidatedSpec,
+    names: &StackNames,
+    ctx: &Context,
+    sender: Option<&SenderConfig>,
+    table: Option<&TableConfig>,
+) -> Value {
+    let (region, account) = (&ctx.region, ctx.account());
+    let mut statements = vec![
+        json!({"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": format!("arn:aws:logs:{region}:{account}:*")}),
+        json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+               "Resource": format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*", names.function)}),
+    ];
+    if let (Some(sender), true) = (sender, spec.strategy != Strategy::SmsOtp) {
+        statements.push(json!({"Effect": "Allow", "Action": "ses:SendEmail",
+            "Resource": format!("arn:aws:ses:{region}:{account}:identity/{}", sender.identity)}));
+    }
+    if spec.strategy == Strategy::SmsOtp {
+        // SMS to a phone number has no resource ARN; deny publishing to topics instead.
+        statements.push(
+            json!({"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}),
+        );
+    }
+    if let Some(table) = table {
+        statements.push(json!({"Effect": "Allow", "Action": "dynamodb:PutItem",
+            "Resource": format!("arn:aws:dynamodb:{region}:{account}:table/{}", table.name)}));
+    }
+    if spec.strategy != Strategy::SmsOtp {
+        let pool = ctx
+            .user_pool_arn()
+            .unwrap_or_else(|| format!("arn:aws:cognito-idp:{region}:{account}:userpool/*"));
+        statements.push(json!({"Effect": "Allow", "Action": "cognito-idp:AdminUpdateUserAttributes", "Resource": pool}));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
