@@ -333,11 +333,9 @@ pub async fn apply(
                     .join(", "),
             ));
         }
-        match apply_pass(c, req, &pass, &observed, &desired, sink).await {
-            Ok(ids) => known = ids,
-            Err(Error::TriggerUnhealthy(reason)) => refused = Some(reason),
-            Err(e) => return Err(e),
-        }
+        let (ids, refusal) = apply_pass(c, req, &pass, &observed, &desired, sink).await?;
+        known = ids;
+        refused = refused.or(refusal);
         changes.push(pass);
     }
     unreachable!("the last pass returns")
@@ -345,7 +343,8 @@ pub async fn apply(
 
 /// Carries out one pass's plan, in its order. IDs go to the sink the moment AWS assigns them.
 /// Once the user pool is created, what names it waits for the next pass, whose desired state
-/// carries the new id: the desired state is computed once per pass, never patched.
+/// carries the new id: the desired state is computed once per pass, never patched. Returns the
+/// IDs known after the pass, and the trigger's refusal if its probe failed.
 async fn apply_pass(
     c: &Clients,
     req: &Request<'_>,
@@ -353,7 +352,7 @@ async fn apply_pass(
     observed: &ObservedStack,
     desired: &DesiredStack,
     sink: &mut impl IdSink,
-) -> Result<ObservedIds, Error> {
+) -> Result<(ObservedIds, Option<String>), Error> {
     let names = req.names();
     let step = Pass {
         c,
@@ -385,7 +384,7 @@ async fn apply_pass(
         }
         crash_point(change.resource);
     }
-    refused.map_or(Ok(ids), |reason| Err(Error::TriggerUnhealthy(reason)))
+    Ok((ids, refused))
 }
 
 /// What `delete` did.

@@ -314,6 +314,23 @@ fn a_crash_after_any_step_of_a_first_apply_resumes_without_duplicates() {
     }
 }
 
+/// The state file names a pool someone deleted by hand: the next apply makes exactly one new
+/// pool and client (the id it learns in the first pass feeds the next), not one per pass.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn a_recorded_pool_deleted_by_hand_is_recreated_once() {
+    needs_testbed();
+    let pool = Pool::new(MAGIC);
+    pool.apply();
+    let state: serde_json::Value = serde_json::from_str(&common::read(&pool.state)).unwrap();
+    common::delete_pool_out_of_band(state["userPoolId"].as_str().unwrap());
+    let again = pool.apply();
+    assert!(again.stdout.contains("reason: Ready"), "{}", again.stdout);
+    let name = format!("pwp-test-{}", pool.name);
+    assert_eq!(common::count_pools_and_clients(&name), (1, 1));
+    assert!(pool.run(&["delete"]).ok);
+}
+
 #[test]
 #[ignore = "needs the test bed; run by `make test`"]
 fn an_existing_pool_is_adopted_not_recreated() {

@@ -79,6 +79,14 @@ pub fn count_pools_and_clients(name: &str) -> (usize, usize) {
     })
 }
 
+/// Deletes a user pool behind the operator's back, as a person in the console would.
+pub fn delete_pool_out_of_band(id: &str) {
+    let c = cognito(None);
+    runtime().block_on(async {
+        c.delete_user_pool().user_pool_id(id).send().await.unwrap();
+    });
+}
+
 /// A pool made by hand, outside the operator; its id.
 pub fn create_bare_pool(name: &str) -> String {
     let c = cognito(None);
