@@ -88,7 +88,8 @@ impl Config {
 
     /// Reads the configuration through `get`, so tests need no process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let strategy = match get(vars::STRATEGY).as_deref() {
+        let strategy_name = get(vars::STRATEGY);
+        let strategy = match strategy_name.as_deref() {
             Some(strategy::MAGIC_LINK) => Strategy::MagicLink,
             Some(strategy::EMAIL_OTP) => Strategy::EmailOtp,
             Some(strategy::SMS_OTP) => Strategy::SmsOtp,
@@ -113,8 +114,9 @@ impl Config {
                     },
                 }
             };
-        let strategy_name = get(vars::STRATEGY).unwrap_or_default();
-        let default_attempts = passwordless_contract::default_attempt_limit(&strategy_name);
+        let default_attempts = passwordless_contract::default_attempt_limit(
+            strategy_name.as_deref().unwrap_or_default(),
+        );
         let redirect_urls = match get(vars::REDIRECT_URLS) {
             None => Vec::new(),
             Some(json) => serde_json::from_str::<Vec<String>>(&json).map_err(|_| {

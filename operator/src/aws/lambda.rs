@@ -64,9 +64,9 @@ pub async fn observe(
 }
 
 /// Invokes the deployed function with the operator's probe event (no AWS call, nothing sent).
-/// `Some(reason)` when the trigger refused: its own message, cut to a readable length.
+/// `Some(reason)` when the trigger refused: its own message, cut to a readable length. Called
+/// right after [`create`] or [`update`], which return once the function is ready.
 pub async fn probe(c: &Clients, name: &str) -> Result<Option<String>, AwsError> {
-    wait_ready(c, name).await?;
     let event =
         serde_json::json!({ "triggerSource": passwordless_contract::probe::TRIGGER_SOURCE });
     let out = c
