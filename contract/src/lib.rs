@@ -8,7 +8,13 @@ pub mod env {
     /// One of [`crate::strategy::TRIGGER`].
     pub const STRATEGY: &str = "PWP_STRATEGY";
     pub const LINK_TTL_SECONDS: &str = "PWP_LINK_TTL_SECONDS";
+    /// Seconds between two sends (link or code) to one user, for every strategy.
     pub const MIN_INTERVAL_SECONDS: &str = "PWP_MIN_INTERVAL_SECONDS";
+    /// Wrong answers to one user, across sessions, before sign-in locks.
+    pub const MAX_FAILURES: &str = "PWP_MAX_FAILURES";
+    /// The first lockout's length; each further wrong answer doubles it, up to
+    /// [`crate::MAX_LOCKOUT_SECONDS`].
+    pub const LOCKOUT_SECONDS: &str = "PWP_LOCKOUT_SECONDS";
     pub const OTP_LENGTH: &str = "PWP_OTP_LENGTH";
     pub const OTP_TTL_SECONDS: &str = "PWP_OTP_TTL_SECONDS";
     pub const ATTEMPT_LIMIT: &str = "PWP_ATTEMPT_LIMIT";
@@ -21,8 +27,13 @@ pub mod env {
     pub const EMAIL_SUBJECT: &str = "PWP_EMAIL_SUBJECT";
     pub const EMAIL_HTML: &str = "PWP_EMAIL_HTML";
     pub const EMAIL_TEXT: &str = "PWP_EMAIL_TEXT";
+    /// The state table: every strategy has one (cooldown, failures, single-use links).
     pub const TABLE_NAME: &str = "PWP_TABLE_NAME";
-    /// `kid:base64key[,kid:base64key]`: the first signs, all verify. Never logged.
+    /// The ARN of the Secrets Manager secret holding the signing keys (value format:
+    /// [`crate::signing_keys`]). Only the trigger's role may read it; the keys themselves are
+    /// never in the environment.
+    pub const SIGNING_KEYS_SECRET: &str = "PWP_SIGNING_KEYS_SECRET";
+    /// The keys themselves, in the environment: being replaced by [`SIGNING_KEYS_SECRET`].
     pub const SIGNING_KEYS: &str = "PWP_SIGNING_KEYS";
     /// One of [`crate::sign_up::ALL`].
     pub const SIGN_UP: &str = "PWP_SIGN_UP";
@@ -60,18 +71,35 @@ impl Bounds {
     }
 }
 
-/// How long a magic link stays valid, in seconds.
+/// How long a magic link stays valid, in seconds. The default is OWASP ASVS 5.0's cap (V6.5.5)
+/// for out-of-band links and codes; longer is allowed, with a Warning.
 pub const LINK_TTL_SECONDS: Bounds = Bounds {
     min: 60,
     max: 3600,
-    default: 900,
+    default: ASVS_MAX_OUT_OF_BAND_SECONDS,
 };
-/// Minimum seconds between two links to one user (0: no cooldown).
-pub const LINK_MIN_INTERVAL_SECONDS: Bounds = Bounds {
+/// OWASP ASVS 5.0 V6.5.5: out-of-band links and codes live at most 10 minutes.
+pub const ASVS_MAX_OUT_OF_BAND_SECONDS: u32 = 600;
+/// Minimum seconds between two sends (link or code) to one user (0: no cooldown).
+pub const MIN_INTERVAL_SECONDS: Bounds = Bounds {
     min: 0,
     max: 3600,
     default: 60,
 };
+/// Wrong answers to one user, across sessions, before sign-in locks for [`LOCKOUT_SECONDS`].
+pub const MAX_FAILURES: Bounds = Bounds {
+    min: 1,
+    max: 100,
+    default: 5,
+};
+/// The first lockout, in seconds; it doubles with each further wrong answer.
+pub const LOCKOUT_SECONDS: Bounds = Bounds {
+    min: 1,
+    max: 86_400,
+    default: 900,
+};
+/// The longest lockout, however many wrong answers.
+pub const MAX_LOCKOUT_SECONDS: u64 = 86_400;
 /// Digits of a one-time code.
 pub const OTP_LENGTH: Bounds = Bounds {
     min: 6,
@@ -106,6 +134,15 @@ pub fn default_attempt_limit(strategy: &str) -> u32 {
 
 /// The product name an email shows when the spec names none.
 pub const DEFAULT_APP_NAME: &str = "your account";
+
+/// The signing keys' secret value (Secrets Manager, `SecretString`):
+/// `kid:base64key[,kid:base64key]`, current first; the first signs, all verify.
+pub mod signing_keys {
+    /// Separates keys.
+    pub const KEY_SEPARATOR: char = ',';
+    /// Separates a key's id from its base64 bytes.
+    pub const ID_SEPARATOR: char = ':';
+}
 
 /// The per-pool DynamoDB table the trigger keeps single-use and cooldown records in.
 pub mod table {
@@ -170,7 +207,9 @@ mod tests {
     fn every_default_lies_in_its_range() {
         for b in [
             LINK_TTL_SECONDS,
-            LINK_MIN_INTERVAL_SECONDS,
+            MIN_INTERVAL_SECONDS,
+            MAX_FAILURES,
+            LOCKOUT_SECONDS,
             OTP_LENGTH,
             OTP_TTL_SECONDS,
             ATTEMPT_LIMIT,

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use passwordless_contract::{
-    ATTEMPT_LIMIT, Bounds, LINK_MIN_INTERVAL_SECONDS, LINK_TTL_SECONDS, OTP_LENGTH,
-    OTP_TTL_SECONDS, sign_up, strategy,
+    ATTEMPT_LIMIT, Bounds, LINK_TTL_SECONDS, MIN_INTERVAL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS,
+    sign_up, strategy,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -273,7 +273,7 @@ pub struct MagicLink {
     /// Minimum time between two links sent to the same user, in seconds: 0 to 3600. Default 60.
     /// It stops a mailbox being flooded; 0 turns the cooldown off.
     #[serde(default = "defaults::link_min_interval_seconds")]
-    #[schemars(range(min = LINK_MIN_INTERVAL_SECONDS.min, max = LINK_MIN_INTERVAL_SECONDS.max))]
+    #[schemars(range(min = MIN_INTERVAL_SECONDS.min, max = MIN_INTERVAL_SECONDS.max))]
     pub min_interval_seconds: u32,
 }
 
@@ -512,7 +512,7 @@ mod defaults {
         contract::LINK_TTL_SECONDS.default
     }
     pub fn link_min_interval_seconds() -> u32 {
-        contract::LINK_MIN_INTERVAL_SECONDS.default
+        contract::MIN_INTERVAL_SECONDS.default
     }
     pub fn otp_length() -> u8 {
         contract::OTP_LENGTH.default as u8

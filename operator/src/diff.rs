@@ -226,7 +226,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     #[test]
     fn a_function_change_asks_for_a_new_probe() {
         let before = desired(BASE);
-        let after = desired(&BASE.replace("cb']}", "cb'], ttlSeconds: 600}"));
+        let after = desired(&BASE.replace("cb']}", "cb'], ttlSeconds: 300}"));
         let change = plan(&in_sync(&before), &after);
         let fields: Vec<&str> = change.changes[0]
             .fields
@@ -287,7 +287,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         use passwordless_contract::env as vars;
         let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
             (
-                "magicLink: {redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 600}",
+                "magicLink: {redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 300}",
                 vec![(fun, env(vars::LINK_TTL_SECONDS))],
             ),
             (

@@ -189,7 +189,7 @@ fn ttl_template_and_attempt_limit_change_only_the_lambda_configuration() {
         &format!("{MAGIC}attemptLimit: 2\nemail: {{subject: 'Your link to {{{{appName}}}}'}}\n")
             .replace(
                 "redirectUrls: ['https://app.example.com/cb']}",
-                "redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 600}",
+                "redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 300}",
             ),
     );
     let plan = pool.run(&["plan"]).stdout;
@@ -203,7 +203,7 @@ fn ttl_template_and_attempt_limit_change_only_the_lambda_configuration() {
         "{plan}"
     );
     for field in [
-        "PWP_LINK_TTL_SECONDS: 900 -> 600",
+        "PWP_LINK_TTL_SECONDS: 600 -> 300",
         "PWP_ATTEMPT_LIMIT: 1 -> 2",
         "+ environment.PWP_EMAIL_SUBJECT: Your link to {{appName}}",
     ] {

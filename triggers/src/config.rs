@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 /// Environment variable names: the contract, defined in `passwordless-contract`.
 pub use passwordless_contract::env as vars;
 use passwordless_contract::{
-    ATTEMPT_LIMIT, Bounds, DEFAULT_APP_NAME, LINK_MIN_INTERVAL_SECONDS, LINK_TTL_SECONDS,
-    OTP_LENGTH, OTP_TTL_SECONDS, sign_up, strategy,
+    ATTEMPT_LIMIT, Bounds, DEFAULT_APP_NAME, LINK_TTL_SECONDS, MIN_INTERVAL_SECONDS, OTP_LENGTH,
+    OTP_TTL_SECONDS, sign_up, strategy,
 };
 
 /// Which flow the pool runs.
@@ -144,8 +144,8 @@ impl Config {
             )?,
             min_interval_seconds: number(
                 vars::MIN_INTERVAL_SECONDS,
-                LINK_MIN_INTERVAL_SECONDS,
-                LINK_MIN_INTERVAL_SECONDS.default,
+                MIN_INTERVAL_SECONDS,
+                MIN_INTERVAL_SECONDS.default,
             )?,
             otp_length: number(vars::OTP_LENGTH, OTP_LENGTH, OTP_LENGTH.default)? as usize,
             otp_ttl_seconds: number(
@@ -269,7 +269,7 @@ pub(crate) mod tests {
                 c.otp_length,
                 c.otp_ttl_seconds
             ),
-            (900, 60, 6, 300)
+            (600, 60, 6, 300)
         );
         assert_eq!(c.current_key().id, "k2");
         assert!(c.key("k1").is_some() && c.key("k0").is_none());

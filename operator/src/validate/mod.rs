@@ -161,7 +161,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         let v = validate(&spec(MAGIC)).unwrap();
         assert_eq!(v.attempt_limit, 1);
         assert_eq!(v.otp, Otp::default());
-        assert_eq!(v.magic_link.as_ref().unwrap().ttl_seconds, 900);
+        assert_eq!(v.magic_link.as_ref().unwrap().ttl_seconds, 600);
         let codes = validate(&spec("strategy: smsOtp\n")).unwrap();
         assert_eq!((codes.attempt_limit, codes.otp.ttl_seconds), (3, 300));
     }

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use passwordless_contract::{
-    ATTEMPT_LIMIT, Bounds, LINK_MIN_INTERVAL_SECONDS, LINK_TTL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS,
+    ATTEMPT_LIMIT, Bounds, LINK_TTL_SECONDS, MIN_INTERVAL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS,
 };
 use regex::Regex;
 
@@ -138,7 +138,7 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
         p.range(
             "spec.magicLink.minIntervalSeconds",
             Some(link.min_interval_seconds),
-            LINK_MIN_INTERVAL_SECONDS,
+            MIN_INTERVAL_SECONDS,
         );
     }
     if let Some(otp) = &spec.otp {
