@@ -187,7 +187,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     fn desired(yaml: &str) -> DesiredStack {
         desired_stack(
             &crate::desired::tests::spec(yaml),
-            &StackNames::new("shop", "checkout"),
+            &StackNames::new("default", "shop", "checkout"),
             &ctx(),
         )
         .unwrap()

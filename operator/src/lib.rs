@@ -20,4 +20,5 @@ pub mod signin;
 pub mod stack;
 pub mod state;
 pub mod status;
+pub mod tenancy;
 pub mod validate;

@@ -1,5 +1,6 @@
-//! Deterministic AWS names and owner tags for one PasswordlessPool: the same namespace and name
-//! always give the same names, so every resource can be found again after a crash.
+//! Deterministic AWS names and owner tags for one PasswordlessPool: the same cluster, namespace
+//! and name always give the same names, so every resource can be found again after a crash, and
+//! two different pools never share one.
 
 use std::collections::BTreeMap;
 
@@ -7,50 +8,71 @@ use sha2::{Digest, Sha256};
 
 /// Tag naming the PasswordlessPool (`<namespace>/<name>`) that owns a resource.
 pub const OWNER_TAG: &str = "passwordless-operator.dev/owner";
+/// Tag naming the cluster (`--cluster-id`) whose operator owns a resource.
+pub const CLUSTER_TAG: &str = "passwordless-operator.dev/cluster";
 /// Tag marking a resource as created by this operator.
 pub const MANAGED_BY_TAG: &str = "passwordless-operator.dev/managed-by";
 pub const MANAGED_BY: &str = "passwordless-operator";
 /// Tag on the trigger function: the digest of the configuration the operator's probe proved
 /// the deployed trigger accepts.
 pub const VERIFIED_TAG: &str = "passwordless-operator.dev/verified-config";
+/// The cluster id when none is set; also what a resource tagged before cluster ids existed
+/// belongs to.
+pub const DEFAULT_CLUSTER_ID: &str = "default";
 
-/// The longest base name: leaves room for the longest suffix within the 64-character limits of
-/// Lambda function and IAM role names.
-const MAX_BASE: usize = 44;
+/// Hex digits of the name hash: 48 bits, so finding a second (cluster, namespace, name) with
+/// the same readable prefix and hash takes ~2^48 tries. The owner tags are the real check.
+const HASH_HEX: usize = 12;
+/// The longest base name: leaves room for the longest suffix (`-trigger`) within the
+/// 64-character limits of Lambda function and IAM role names.
+const MAX_BASE: usize = 56;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackNames {
     /// `<namespace>/<name>`.
     pub owner: String,
+    pub cluster: String,
     pub user_pool: String,
     pub client: String,
     pub function: String,
     pub role: String,
     pub role_policy: String,
     pub table: String,
+    pub keys_secret: String,
+}
+
+/// Whose a tagged resource is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership {
+    Ours,
+    /// Tagged for another pool (or another cluster's): `<cluster>/<namespace>/<name>`.
+    Foreign(String),
+    /// No owner tag: made by hand or by another tool.
+    Untagged,
 }
 
 impl StackNames {
-    pub fn new(namespace: &str, name: &str) -> Self {
-        let plain = format!("pwp-{namespace}-{name}");
-        // Kubernetes names are DNS labels, so `plain` only holds [a-z0-9.-]; AWS names take
-        // those, except that the dots of a DNS-subdomain name are not allowed everywhere.
-        let plain = plain.replace('.', "-");
-        let base = if plain.len() <= MAX_BASE {
-            plain
-        } else {
-            let digest = Sha256::digest(format!("{namespace}/{name}").as_bytes());
-            let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-            format!("{}-{hash}", plain[..MAX_BASE - 9].trim_end_matches('-'))
-        };
+    /// `pwp-<namespace>-<name>` (cut to fit) and a hash of all three parts: readable in the
+    /// console, and distinct for (`team`, `a-web`) and (`team-a`, `web`), and across clusters.
+    pub fn new(cluster: &str, namespace: &str, name: &str) -> Self {
+        let digest = Sha256::digest(format!("{cluster}\0{namespace}\0{name}").as_bytes());
+        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hash = &hash[..HASH_HEX];
+        // Kubernetes names hold only [a-z0-9.-]; AWS names take those but not always dots.
+        let readable = format!("pwp-{namespace}-{name}").replace('.', "-");
+        let room = MAX_BASE - HASH_HEX - 1;
+        let readable = readable[..readable.len().min(room)].trim_end_matches('-');
+        let base = format!("{readable}-{hash}");
         Self {
             owner: format!("{namespace}/{name}"),
+            cluster: cluster.to_owned(),
             user_pool: base.clone(),
             client: format!("{base}-app"),
             function: format!("{base}-trigger"),
             role: format!("{base}-trigger"),
             role_policy: "passwordless-trigger".to_owned(),
             table: format!("{base}-state"),
+            keys_secret: format!("passwordless-operator/{base}/signing-keys"),
         }
     }
 
@@ -58,8 +80,50 @@ impl StackNames {
     pub fn tags(&self, extra: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut tags = extra.clone();
         tags.insert(OWNER_TAG.to_owned(), self.owner.clone());
+        tags.insert(CLUSTER_TAG.to_owned(), self.cluster.clone());
         tags.insert(MANAGED_BY_TAG.to_owned(), MANAGED_BY.to_owned());
         tags
+    }
+
+    /// Whose a resource with these tags is. A resource tagged before cluster ids existed counts
+    /// as the default cluster's.
+    pub fn ownership<'t>(&self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Ownership {
+        let (mut owner, mut cluster) = (None, None);
+        for (k, v) in tags {
+            match k {
+                OWNER_TAG => owner = Some(v),
+                CLUSTER_TAG => cluster = Some(v),
+                _ => {}
+            }
+        }
+        let Some(owner) = owner else {
+            return Ownership::Untagged;
+        };
+        let cluster = cluster.unwrap_or(DEFAULT_CLUSTER_ID);
+        if owner == self.owner && cluster == self.cluster {
+            Ownership::Ours
+        } else {
+            Ownership::Foreign(format!("{cluster}/{owner}"))
+        }
+    }
+
+    /// Refuses to touch a resource that is not this pool's. `what` names it for the message.
+    pub fn check_owned<'t>(
+        &self,
+        what: &str,
+        tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> Result<(), String> {
+        match self.ownership(tags) {
+            Ownership::Ours => Ok(()),
+            Ownership::Foreign(other) => Err(format!(
+                "{what} belongs to {other}, not {}/{}; the operator leaves it alone",
+                self.cluster, self.owner
+            )),
+            Ownership::Untagged => Err(format!(
+                "{what} exists without this operator's owner tag; the operator leaves it alone (delete or rename it, or tag it {OWNER_TAG}={} and {CLUSTER_TAG}={})",
+                self.owner, self.cluster
+            )),
+        }
     }
 }
 
@@ -67,31 +131,95 @@ impl StackNames {
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_are_deterministic_and_readable() {
-        let n = StackNames::new("shop", "checkout");
-        assert_eq!(n.user_pool, "pwp-shop-checkout");
-        assert_eq!(n.function, "pwp-shop-checkout-trigger");
-        assert_eq!(n.table, "pwp-shop-checkout-state");
-        assert_eq!(n, StackNames::new("shop", "checkout"));
+    fn names(ns: &str, name: &str) -> StackNames {
+        StackNames::new(DEFAULT_CLUSTER_ID, ns, name)
     }
 
     #[test]
-    fn long_names_are_shortened_with_a_hash_and_stay_distinct() {
+    fn names_are_deterministic_readable_and_hashed() {
+        let n = names("shop", "checkout");
+        assert!(n.user_pool.starts_with("pwp-shop-checkout-"), "{n:?}");
+        assert_eq!(n.user_pool.len(), "pwp-shop-checkout-".len() + HASH_HEX);
+        assert_eq!(n.function, format!("{}-trigger", n.user_pool));
+        assert_eq!(n.table, format!("{}-state", n.user_pool));
+        assert_eq!(n, names("shop", "checkout"));
+    }
+
+    #[test]
+    fn pools_that_used_to_collide_get_distinct_names() {
+        let pairs = [
+            (("team", "a-web"), ("team-a", "web")),
+            (("a.b", "c"), ("a-b", "c")),
+        ];
+        for ((ns1, n1), (ns2, n2)) in pairs {
+            let (a, b) = (names(ns1, n1), names(ns2, n2));
+            for (x, y) in [
+                (&a.user_pool, &b.user_pool),
+                (&a.function, &b.function),
+                (&a.role, &b.role),
+                (&a.table, &b.table),
+                (&a.keys_secret, &b.keys_secret),
+            ] {
+                assert_ne!(x, y);
+            }
+        }
+        let other_cluster = StackNames::new("eu-2", "team", "a-web");
+        assert_ne!(other_cluster.function, names("team", "a-web").function);
+    }
+
+    #[test]
+    fn long_names_fit_every_limit_and_stay_distinct() {
         let long = "a".repeat(63);
-        let a = StackNames::new(&long, "x");
-        let b = StackNames::new(&long, "y");
+        let a = names(&long, &"x".repeat(253));
+        let b = names(&long, &"y".repeat(253));
         assert_ne!(a.function, b.function);
         for n in [&a, &b] {
             assert!(n.function.len() <= 64 && n.role.len() <= 64, "{n:?}");
+            assert!(n.user_pool.len() <= 128 && n.table.len() <= 255);
         }
     }
 
     #[test]
     fn owner_tags_are_added_and_win_over_the_spec() {
-        let n = StackNames::new("shop", "checkout");
-        let tags = n.tags(&BTreeMap::from([("team".to_owned(), "id".to_owned())]));
+        let n = StackNames::new("eu-1", "shop", "checkout");
+        let spec = BTreeMap::from([
+            ("team".to_owned(), "id".to_owned()),
+            (OWNER_TAG.to_owned(), "evil/pool".to_owned()),
+        ]);
+        let tags = n.tags(&spec);
         assert_eq!(tags[OWNER_TAG], "shop/checkout");
+        assert_eq!(tags[CLUSTER_TAG], "eu-1");
         assert_eq!(tags["team"], "id");
+    }
+
+    #[test]
+    fn ownership_reads_both_tags() {
+        let n = names("shop", "checkout");
+        let own = n.tags(&BTreeMap::new());
+        let kv = |t: &BTreeMap<String, String>| {
+            t.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        let check = |t: Vec<(String, String)>| {
+            n.ownership(t.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        };
+        assert_eq!(check(kv(&own)), Ownership::Ours);
+        // Tagged before cluster ids existed: the default cluster's.
+        assert_eq!(
+            check(vec![(OWNER_TAG.into(), "shop/checkout".into())]),
+            Ownership::Ours
+        );
+        assert_eq!(
+            check(vec![(OWNER_TAG.into(), "other/pool".into())]),
+            Ownership::Foreign("default/other/pool".into())
+        );
+        let elsewhere = StackNames::new("eu-2", "shop", "checkout").tags(&BTreeMap::new());
+        assert_eq!(
+            check(kv(&elsewhere)),
+            Ownership::Foreign("eu-2/shop/checkout".into())
+        );
+        assert_eq!(check(vec![]), Ownership::Untagged);
+        assert!(n.check_owned("iam role r", []).unwrap_err().contains("without"));
     }
 }

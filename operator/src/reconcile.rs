@@ -13,6 +13,7 @@ use crate::diff::{Action, Plan, deletion_plan, plan};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::stack::{self, Observing, Pass, STACK};
+use crate::tenancy::{NotAllowed, Platform};
 use crate::validate::{InvalidSpec, ValidatedSpec, defaults_only, validate};
 
 /// Passes before giving up: a first apply needs two (the role's policy can name the pool only
@@ -27,6 +28,9 @@ pub enum Error {
     InvalidSpec(#[from] InvalidSpec),
     #[error(transparent)]
     Desired(#[from] DesiredError),
+    /// The platform team's tenancy rules do not grant what the spec asks.
+    #[error("not allowed: {0}")]
+    NotAllowed(#[from] NotAllowed),
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("{0}")]
@@ -45,6 +49,7 @@ impl Error {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Self::InvalidSpec(_) | Self::Desired(_) => "invalid_spec",
+            Self::NotAllowed(_) => "not_allowed",
             Self::Aws(e) if e.is_transient() => "aws_transient",
             Self::Aws(_) => "aws_error",
             Self::Conflict(_) => "conflict",
@@ -76,6 +81,8 @@ pub trait IdSink: Send {
 pub struct Request<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
+    /// The cluster id and the tenancy rules the request was checked against.
+    pub platform: &'a Platform,
     /// Validated when the request is made: nothing reaches AWS from an invalid spec.
     pub spec: ValidatedSpec,
     pub zip: &'a [u8],
@@ -89,30 +96,37 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// A request to plan or apply: the spec must pass every rule.
+    /// A request to plan or apply: the spec must pass every rule, and the platform team's
+    /// tenancy rules must grant what it asks in its namespace.
     pub fn for_pool(
         pool: &'a PasswordlessPool,
+        platform: &'a Platform,
         zip: &'a [u8],
         signing_keys: String,
         known: ObservedIds,
     ) -> Result<Self, Error> {
-        Self::new(pool, validate(&pool.spec)?, zip, signing_keys, known, false)
+        let spec = validate(&pool.spec)?;
+        let req = Self::new(pool, platform, spec, zip, signing_keys, known, false)?;
+        platform.tenancy.check(req.namespace, &req.spec)?;
+        Ok(req)
     }
 
     /// A request to delete: the spec's defaults, its rules unchecked, so an object whose spec no
     /// longer validates (a newer rule, an old apiserver without CEL) can still be deleted.
     pub fn for_cleanup(
         pool: &'a PasswordlessPool,
+        platform: &'a Platform,
         zip: &'a [u8],
         signing_keys: String,
         known: ObservedIds,
     ) -> Result<Self, Error> {
         let spec = defaults_only(&pool.spec);
-        Self::new(pool, spec, zip, signing_keys, known, true)
+        Self::new(pool, platform, spec, zip, signing_keys, known, true)
     }
 
     fn new(
         pool: &'a PasswordlessPool,
+        platform: &'a Platform,
         spec: ValidatedSpec,
         zip: &'a [u8],
         signing_keys: String,
@@ -128,6 +142,7 @@ impl<'a> Request<'a> {
         Ok(Self {
             namespace,
             name,
+            platform,
             spec,
             zip,
             code_sha256: code_sha256(zip),
@@ -138,7 +153,7 @@ impl<'a> Request<'a> {
     }
 
     fn names(&self) -> StackNames {
-        StackNames::new(self.namespace, self.name)
+        StackNames::new(&self.platform.cluster_id, self.namespace, self.name)
     }
 }
 

@@ -7,6 +7,7 @@ use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::observed::ObservedIds;
 use crate::reconcile::{self, IdSink, Request};
 use crate::state::State;
+use crate::tenancy::Platform;
 
 /// A record that keeps some of the IDs AWS assigns.
 pub trait RecordsIds: Clone + PartialEq {
@@ -49,22 +50,24 @@ where
 /// The reconcile request for a pool: its signing keys, and the IDs an earlier run recorded.
 pub fn request<'a>(
     pool: &'a PasswordlessPool,
+    platform: &'a Platform,
     zip: &'a [u8],
     keys: &State,
     recorded: &impl RecordsIds,
 ) -> Result<Request<'a>, reconcile::Error> {
-    Request::for_pool(pool, zip, keys.signing_keys_env(), recorded.recorded_ids())
+    Request::for_pool(pool, platform, zip, keys.signing_keys_env(), recorded.recorded_ids())
 }
 
 /// The cleanup request for a pool: its spec's defaults, rules unchecked (see
 /// [`Request::for_cleanup`]).
 pub fn cleanup_request<'a>(
     pool: &'a PasswordlessPool,
+    platform: &'a Platform,
     zip: &'a [u8],
     keys: &State,
     recorded: &impl RecordsIds,
 ) -> Result<Request<'a>, reconcile::Error> {
-    Request::for_cleanup(pool, zip, keys.signing_keys_env(), recorded.recorded_ids())
+    Request::for_cleanup(pool, platform, zip, keys.signing_keys_env(), recorded.recorded_ids())
 }
 
 /// An ID AWS reported replaces the recorded one; an unknown one leaves it.
@@ -213,7 +216,8 @@ mod tests {
             user_pool_arn: Some("arn:p1".into()),
             ..Default::default()
         };
-        let req = request(&pool, b"zip", &keys, &Some(status)).unwrap();
+        let platform = crate::tenancy::Platform::trusting();
+        let req = request(&pool, &platform, b"zip", &keys, &Some(status)).unwrap();
         assert_eq!((req.namespace, req.name), ("team", "web"));
         assert_eq!(req.signing_keys, keys.signing_keys_env());
         assert_eq!(req.known, kept(Some("p1"), Some("arn:p1"), None));

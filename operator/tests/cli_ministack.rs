@@ -10,6 +10,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use passwordless_operator::names::{DEFAULT_CLUSTER_ID, StackNames};
 use passwordless_operator::reconcile::CRASH_AFTER_ENV;
 
 struct Pool {
@@ -36,6 +37,11 @@ fn unique() -> String {
 }
 
 impl Pool {
+    /// The AWS names the CLI gives this pool (namespace `test`, the default cluster).
+    fn names(&self) -> StackNames {
+        StackNames::new(DEFAULT_CLUSTER_ID, "test", &self.name)
+    }
+
     fn new(spec: &str) -> Self {
         let name = unique();
         let dir = std::env::temp_dir().join(format!("pwp-cli-{name}"));
@@ -199,7 +205,7 @@ fn ttl_template_and_attempt_limit_change_only_the_lambda_configuration() {
         .collect();
     assert_eq!(
         resources,
-        vec!["~ lambda function pwp-test-".to_owned() + &pool.name + "-trigger"],
+        vec![format!("~ lambda function {}", pool.names().function)],
         "{plan}"
     );
     for field in [
@@ -304,7 +310,7 @@ fn a_crash_after_any_step_of_a_first_apply_resumes_without_duplicates() {
             "{step}: {}",
             resumed.stdout
         );
-        let (pools, clients) = common::count_pools_and_clients(&format!("pwp-test-{}", pool.name));
+        let (pools, clients) = common::count_pools_and_clients(&pool.names().user_pool);
         assert_eq!(
             (pools, clients),
             (1, 1),
@@ -326,8 +332,10 @@ fn a_recorded_pool_deleted_by_hand_is_recreated_once() {
     common::delete_pool_out_of_band(state["userPoolId"].as_str().unwrap());
     let again = pool.apply();
     assert!(again.stdout.contains("reason: Ready"), "{}", again.stdout);
-    let name = format!("pwp-test-{}", pool.name);
-    assert_eq!(common::count_pools_and_clients(&name), (1, 1));
+    assert_eq!(
+        common::count_pools_and_clients(&pool.names().user_pool),
+        (1, 1)
+    );
     assert!(pool.run(&["delete"]).ok);
 }
 

@@ -20,7 +20,7 @@ use kube::{Client, ResourceExt};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::controller::{ROTATE_ANNOTATION, keys};
 use passwordless_operator::crd::PasswordlessPool;
-use passwordless_operator::names::StackNames;
+use passwordless_operator::names::{DEFAULT_CLUSTER_ID, StackNames};
 use passwordless_operator::signin::{self, Mailbox};
 use passwordless_operator::state::State;
 use passwordless_operator::status::{ready_of, reasons};
@@ -272,7 +272,7 @@ async fn a_pool_lives_its_whole_life_through_the_controller() {
     })
     .await;
     assert_eq!(after.signing_keys[1].kid, before.signing_keys[0].kid);
-    let names = StackNames::new(&ns, "web");
+    let names = StackNames::new(DEFAULT_CLUSTER_ID, &ns, "web");
     eventually(
         "the trigger holds both keys",
         Duration::from_secs(30),
@@ -393,7 +393,7 @@ async fn retained_pools_keep_aws_and_a_refused_cleanup_says_why() {
     );
 
     // Someone attached a managed policy to the operator's role: IAM refuses DeleteRole.
-    let role = StackNames::new(&ns, "stuck").role;
+    let role = StackNames::new(DEFAULT_CLUSTER_ID, &ns, "stuck").role;
     let policy = c
         .iam
         .create_policy()
@@ -567,7 +567,7 @@ async fn a_crash_during_the_first_reconcile_converges_without_duplicates() {
             },
         );
         ready_pool(&admin, &ns, name, READY_WITHIN).await;
-        let aws_name = StackNames::new(&ns, name).user_pool;
+        let aws_name = StackNames::new(DEFAULT_CLUSTER_ID, &ns, name).user_pool;
         let counts =
             tokio::task::spawn_blocking(move || common::count_pools_and_clients(&aws_name))
                 .await

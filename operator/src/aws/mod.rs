@@ -18,6 +18,8 @@ use aws_sdk_lambda::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
+use crate::tenancy::Account;
+
 /// How many times each AWS operation was called.
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
@@ -103,14 +105,39 @@ pub struct Clients {
 
 impl Clients {
     pub async fn from_env(region_override: Option<&str>) -> Result<Self, AwsError> {
+        Self::for_account(region_override, &Account::Operator).await
+    }
+
+    /// Clients for a namespace's account: the operator's own credentials, or a role the
+    /// platform team mapped to the namespace, assumed with its external id (refreshed by the
+    /// SDK before the session runs out).
+    pub async fn for_account(
+        region_override: Option<&str>,
+        account: &Account,
+    ) -> Result<Self, AwsError> {
         let mut loader = aws_config::from_env();
         if let Some(region) = region_override {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
         }
-        let config = loader
+        let mut config = loader
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5))
             .load()
             .await;
+        if let Account::Assumed(role) = account {
+            let mut assume = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+                .session_name("passwordless-operator")
+                .configure(&config);
+            if let Some(id) = &role.external_id {
+                assume = assume.external_id(id.clone());
+            }
+            let provider = assume.build().await;
+            config = config
+                .into_builder()
+                .credentials_provider(
+                    aws_sdk_sts::config::SharedCredentialsProvider::new(provider),
+                )
+                .build();
+        }
         let region = config
             .region()
             .map(|r| r.to_string())

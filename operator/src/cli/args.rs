@@ -57,6 +57,22 @@ pub struct RunArgs {
     pub identity: Option<String>,
     #[command(flatten)]
     pub trigger: TriggerZip,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+/// The platform team's settings: the cluster's id and the rules per namespace.
+#[derive(clap::Args)]
+pub struct PlatformArgs {
+    /// Names this cluster in every AWS name and owner tag, so clusters sharing an AWS account
+    /// never share a resource. Changing it later renames the resources: set it once.
+    #[arg(long, env = "PWP_CLUSTER_ID", default_value = passwordless_operator::names::DEFAULT_CLUSTER_ID)]
+    pub cluster_id: String,
+    /// The tenancy rules (YAML): allowed senders, adoptable pools and the AWS account per
+    /// namespace. Without it the controller allows no sender and no adoption; the CLI trusts
+    /// its user.
+    #[arg(long, env = "PWP_TENANCY_CONFIG")]
+    pub tenancy_config: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -81,6 +97,25 @@ pub struct PoolArgs {
     pub state: Option<PathBuf>,
     #[command(flatten)]
     pub trigger: TriggerZip,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+impl PlatformArgs {
+    /// Reads the tenancy file; without one, `default` applies.
+    pub fn platform(
+        &self,
+        default: passwordless_operator::tenancy::Tenancy,
+    ) -> Result<passwordless_operator::tenancy::Platform, passwordless_operator::tenancy::TenancyFileError> {
+        let tenancy = match &self.tenancy_config {
+            Some(path) => passwordless_operator::tenancy::Tenancy::load(path)?,
+            None => default,
+        };
+        Ok(passwordless_operator::tenancy::Platform {
+            cluster_id: self.cluster_id.clone(),
+            tenancy,
+        })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -8,6 +8,8 @@ use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
 use passwordless_operator::recorded::RecordStore;
 use passwordless_operator::state::{self, State};
+use passwordless_operator::tenancy::Tenancy;
+use passwordless_operator::tenancy::Platform;
 use passwordless_operator::validate::{parse_manifest, validate};
 
 use super::args::PoolArgs;
@@ -19,6 +21,7 @@ pub struct Loaded {
     pub path: PathBuf,
     pub zip: Vec<u8>,
     pub clients: Clients,
+    pub platform: Platform,
 }
 
 pub async fn load(args: &PoolArgs) -> Result<Loaded> {
@@ -27,12 +30,17 @@ pub async fn load(args: &PoolArgs) -> Result<Loaded> {
     // Before the state file, the zip or any AWS client: a bad manifest changes nothing.
     let refused = || format!("{} is refused", args.file.display());
     let pool = parse_manifest(&text).with_context(refused)?;
-    validate(&pool.spec).with_context(refused)?;
+    let spec = validate(&pool.spec).with_context(refused)?;
     let namespace = pool
         .metadata
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_owned());
+    let platform = args.platform.platform(Tenancy::trusting())?;
+    platform
+        .tenancy
+        .check(&namespace, &spec)
+        .with_context(refused)?;
     let Some(name) = pool.metadata.name.clone() else {
         bail!("{} has no metadata.name", args.file.display())
     };
@@ -51,13 +59,15 @@ pub async fn load(args: &PoolArgs) -> Result<Loaded> {
             )
         })?
     };
-    let clients = Clients::from_env(pool.spec.region.as_deref()).await?;
+    let account = platform.tenancy.account(&namespace)?;
+    let clients = Clients::for_account(pool.spec.region.as_deref(), &account).await?;
     Ok(Loaded {
         pool,
         state,
         path,
         zip,
         clients,
+        platform,
     })
 }
 

@@ -10,6 +10,7 @@ use futures::FutureExt;
 use passwordless_operator::controller::{self, leader};
 use passwordless_operator::http;
 use passwordless_operator::metrics::Metrics;
+use passwordless_operator::tenancy::Tenancy;
 
 use super::args::RunArgs;
 
@@ -21,6 +22,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
             args.trigger.zip.display()
         )
     })?;
+    // A bad tenancy file stops the start: running with rules other than the platform team's
+    // would be worse than not running.
+    let platform = args.platform.platform(Tenancy::default())?;
     let client = kube::Client::try_default()
         .await
         .context("connecting to Kubernetes")?;
@@ -54,6 +58,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
             resync: Duration::from_secs(args.resync_seconds.max(1)),
             concurrency: args.concurrency.max(1),
             identity,
+            platform,
         },
         zip,
         metrics,

@@ -12,6 +12,7 @@ use crate::aws::Clients;
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::metrics::Metrics;
 use crate::reconcile;
+use crate::tenancy::Account;
 
 /// When a pool was last compared with AWS, and for which spec and keys.
 struct Synced {
@@ -22,8 +23,8 @@ struct Synced {
 
 #[derive(Default)]
 pub struct Caches {
-    /// AWS clients per region (`None`: the configured default), built once.
-    aws: tokio::sync::Mutex<HashMap<Option<String>, Clients>>,
+    /// AWS clients per region (`None`: the configured default) and account, built once.
+    aws: tokio::sync::Mutex<HashMap<(Option<String>, Option<String>), Clients>>,
     synced: Mutex<HashMap<ObjectRef<PasswordlessPool>, Synced>>,
     /// The status last written per pool (by UID). The operator is the status's only writer, so
     /// this is never older than the watch cache, which can lag behind the operator's own write
@@ -34,18 +35,24 @@ pub struct Caches {
 }
 
 impl Caches {
-    /// The AWS clients for `region`, built on first use; their calls are counted in `metrics`.
+    /// The AWS clients for `region` in `account`, built on first use; their calls are counted
+    /// in `metrics`.
     pub async fn clients(
         &self,
         region: Option<&str>,
+        account: &Account,
         metrics: &Metrics,
     ) -> Result<Clients, reconcile::Error> {
         let mut all = self.aws.lock().await;
-        let key = region.map(str::to_owned);
+        let role = match account {
+            Account::Operator => None,
+            Account::Assumed(role) => Some(role.role_arn.clone()),
+        };
+        let key = (region.map(str::to_owned), role);
         if let Some(c) = all.get(&key) {
             return Ok(c.clone());
         }
-        let c = Clients::from_env(region).await?;
+        let c = Clients::for_account(region, account).await?;
         metrics.count_aws_calls(c.calls.clone());
         all.insert(key, c.clone());
         Ok(c)

@@ -15,6 +15,7 @@ use super::secrets::namespace_and_name;
 use crate::aws::Clients;
 use crate::crd::PasswordlessPool;
 use crate::metrics::Metrics;
+use crate::tenancy::Platform;
 
 /// What `run` needs from the command line.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct Settings {
     pub concurrency: usize,
     /// Names this replica in events.
     pub identity: String,
+    /// The cluster id and the platform team's rules per namespace.
+    pub platform: Platform,
 }
 
 pub struct Context {
@@ -73,11 +76,19 @@ impl Context {
         KeyStore::new(self.client.clone(), &self.settings.keys_namespace)
     }
 
-    /// The AWS clients for the pool's region.
+    /// The AWS clients for the pool's region, in the account the platform team mapped its
+    /// namespace to.
     pub(super) async fn clients(&self, pool: &PasswordlessPool) -> Result<Clients, Error> {
+        let (namespace, _) = namespace_and_name(pool)?;
+        let account = self
+            .settings
+            .platform
+            .tenancy
+            .account(namespace)
+            .map_err(crate::reconcile::Error::from)?;
         Ok(self
             .caches
-            .clients(pool.spec.region.as_deref(), &self.metrics)
+            .clients(pool.spec.region.as_deref(), &account, &self.metrics)
             .await?)
     }
 }

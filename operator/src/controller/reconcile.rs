@@ -118,7 +118,7 @@ impl Context {
                 .await?;
         }
         let clients = self.clients(pool).await?;
-        let req = recorded::request(pool, &self.zip, keys, &*current)?;
+        let req = recorded::request(pool, &self.settings.platform, &self.zip, keys, &*current)?;
         let mut sink = RecordingSink {
             record: current.clone(),
             store: StatusStore { ctx: self, pool },
@@ -162,7 +162,7 @@ impl Context {
         let keys = key_store.get(pool).await?.unwrap_or_default();
         let removed = async {
             let clients = self.clients(pool).await?;
-            let req = recorded::cleanup_request(pool, &self.zip, &keys, &current)?;
+            let req = recorded::cleanup_request(pool, &self.settings.platform, &self.zip, &keys, &current)?;
             Ok::<_, Error>(crate::reconcile::delete(&clients, &req).await?)
         }
         .await;

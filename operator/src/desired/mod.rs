@@ -298,26 +298,27 @@ magicLink: {redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 600, minIn
 ";
 
     fn names() -> StackNames {
-        StackNames::new("shop", "checkout")
+        StackNames::new("default", "shop", "checkout")
     }
 
     #[test]
     fn a_magic_link_spec_maps_to_every_resource() {
         let d = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
         assert_eq!(d.sender.as_ref().unwrap().identity, "no-reply@example.com");
-        assert_eq!(d.table.as_ref().unwrap().name, "pwp-shop-checkout-state");
+        assert_eq!(d.table.as_ref().unwrap().name, d.names.table.as_str());
         let f = d.function.as_ref().unwrap();
+        let base = &d.names.user_pool;
         assert_eq!(
             f.role_arn,
-            "arn:aws:iam::123456789012:role/pwp-shop-checkout-trigger"
+            format!("arn:aws:iam::123456789012:role/{base}-trigger")
         );
         assert_eq!(f.environment[vars::LINK_TTL_SECONDS], "600");
         assert_eq!(f.environment[vars::MIN_INTERVAL_SECONDS], "30");
         assert_eq!(f.environment[vars::ATTEMPT_LIMIT], "1");
-        assert_eq!(f.environment[vars::TABLE_NAME], "pwp-shop-checkout-state");
-        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:pwp-shop-checkout-trigger";
-        assert_eq!(d.user_pool.define_auth_challenge.as_deref(), Some(arn));
-        assert_eq!(d.user_pool.post_authentication.as_deref(), Some(arn));
+        assert_eq!(f.environment[vars::TABLE_NAME], d.names.table.as_str());
+        let arn = format!("arn:aws:lambda:eu-west-1:123456789012:function:{base}-trigger");
+        assert_eq!(d.user_pool.define_auth_challenge, Some(arn.clone()));
+        assert_eq!(d.user_pool.post_authentication, Some(arn));
         assert_eq!(d.user_pool.username_attributes, vec!["email"]);
         assert_eq!(d.user_pool.deletion_protection, "INACTIVE");
         assert_eq!(d.user_pool.recovery_mechanism, "admin_only");
@@ -384,7 +385,7 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
         let policy = magic.role.unwrap().policy.to_string();
         assert!(
             policy.contains("identity/no-reply@example.com")
-                && policy.contains("table/pwp-shop-checkout-state")
+                && policy.contains(&format!("table/{}", names().table))
         );
         assert!(policy.contains("userpool/eu-west-1_Abc") && !policy.contains("sns:"));
     }

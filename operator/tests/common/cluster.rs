@@ -228,6 +228,13 @@ pub async fn get_secret(client: &Client, namespace: &str, name: &str) -> Option<
         .unwrap()
 }
 
+/// The tenancy rules the controller tests run under: every namespace may send from the test
+/// domains; nothing may be adopted.
+pub const TEST_TENANCY: &str = "defaults:
+  senders:
+    domains: [example.com, shop.example.com, portal.example.com]
+";
+
 /// One operator process, run as the `operator` user; killed when dropped.
 pub struct Operator {
     child: Child,
@@ -252,8 +259,12 @@ impl Operator {
             .port();
         let log = std::env::temp_dir().join(format!("{identity}.log"));
         let file = std::fs::File::create(&log).unwrap();
+        // The platform team's rules the tests run under, unless a test brings its own.
+        let tenancy = std::env::temp_dir().join(format!("{identity}-tenancy.yaml"));
+        std::fs::write(&tenancy, TEST_TENANCY).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_passwordless-operator"));
         cmd.args(["run", "--namespaces", &args.namespaces.join(",")])
+            .env("PWP_TENANCY_CONFIG", &tenancy)
             .args(["--operator-namespace", OPERATOR_NAMESPACE])
             .args(["--lease-name", args.lease, "--lease-seconds", "6"])
             .args(["--resync-seconds", &args.resync_seconds.to_string()])

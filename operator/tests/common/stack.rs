@@ -3,6 +3,7 @@
 //! `reconcile::delete`. Beside it, a client that signs in the way an app would and reads what
 //! the emulator delivered. Every stack lives in its own namespace, so tests run in parallel.
 
+use passwordless_operator::tenancy::Platform;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -51,6 +52,8 @@ pub struct Stack {
     pub client_id: String,
     pub function_arn: String,
     pub endpoint: String,
+    /// The CLI's rules without a tenancy file.
+    platform: Platform,
 }
 
 /// The manifest a user would write: `spec` is the YAML under `spec:`.
@@ -101,6 +104,7 @@ impl Stack {
             client_id: String::new(),
             function_arn: String::new(),
             endpoint,
+            platform: Platform::trusting(),
         };
         stack.converge().await;
         stack
@@ -110,7 +114,7 @@ impl Stack {
     pub async fn converge(&mut self) -> Vec<Plan> {
         // As the CLI's apply: retired keys whose links have all expired go first.
         self.advance_keys(Rotation::Keep);
-        let req = recorded::request(&self.pool, &self.zip, &self.keys, &self.recorded.record)
+        let req = recorded::request(&self.pool, &self.platform, &self.zip, &self.keys, &self.recorded.record)
             .expect("a request for the pool");
         let applied = reconcile::apply(&self.clients, &req, &mut self.recorded)
             .await
@@ -159,7 +163,7 @@ impl Stack {
     /// `reconcile::delete`, then proves nothing but the shared sender identity is left: a plan
     /// from scratch creates again every resource the deletion removed.
     pub async fn delete(self) {
-        let req = recorded::request(&self.pool, &self.zip, &self.keys, &self.recorded.record)
+        let req = recorded::request(&self.pool, &self.platform, &self.zip, &self.keys, &self.recorded.record)
             .expect("a request for the pool");
         let removed = match reconcile::delete(&self.clients, &req).await {
             Ok(Deleted::Removed(plan)) => plan,
@@ -170,7 +174,7 @@ impl Stack {
             !removed.is_empty() && removed.changes.iter().all(|c| c.action == Action::Delete),
             "{removed}"
         );
-        let fresh = recorded::request(&self.pool, &self.zip, &self.keys, &State::default())
+        let fresh = recorded::request(&self.pool, &self.platform, &self.zip, &self.keys, &State::default())
             .expect("a request for the pool");
         let after = reconcile::plan_changes(&self.clients, &fresh)
             .await

@@ -1,0 +1,343 @@
+//! The platform team's rules for each namespace (`--tenancy-config`): which senders its pools
+//! may send as, which existing user pools they may adopt, and which AWS account they live in.
+//! Pure: parsing and decisions. Every check runs before any AWS call, and a namespace can only
+//! get what the platform team wrote here for it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::crd::SenderIdentity;
+use crate::validate::ValidatedSpec;
+use crate::names::DEFAULT_CLUSTER_ID;
+
+/// What the platform team set for the whole operator: the cluster's id (in every AWS name and
+/// owner tag) and the rules per namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub cluster_id: String,
+    pub tenancy: Tenancy,
+}
+
+impl Platform {
+    /// The CLI without a tenancy file, and the tests.
+    pub fn trusting() -> Self {
+        Self {
+            cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
+            tenancy: Tenancy::trusting(),
+        }
+    }
+}
+
+/// The whole file. Unknown keys are refused, so a misspelt rule is not silently ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tenancy {
+    /// What happens to pools of namespaces not listed under `namespaces`.
+    #[serde(default)]
+    pub unmapped_namespaces: Unmapped,
+    /// What every namespace may use.
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, NamespaceRules>,
+    /// Not from the file: the CLI without a tenancy file trusts its user, who holds the AWS
+    /// credentials anyway: any sender, any untagged pool to adopt.
+    #[serde(skip)]
+    pub trust_all: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum Unmapped {
+    /// The operator's own credentials.
+    #[default]
+    OperatorAccount,
+    /// Refused: every namespace must be mapped to an account.
+    Refuse,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Defaults {
+    #[serde(default)]
+    pub senders: Senders,
+}
+
+/// Sender addresses a namespace may use, exactly, and domains any of whose addresses it may use
+/// (and which it may verify as a whole-domain identity).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Senders {
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NamespaceRules {
+    #[serde(default)]
+    pub senders: Senders,
+    /// User pools this namespace's pools may name in `spec.adopt.userPoolId`.
+    #[serde(default)]
+    pub adoptable_pool_ids: Vec<String>,
+    /// The account this namespace's pools live in.
+    #[serde(default)]
+    pub aws: Option<AccountRole>,
+}
+
+/// A role the operator assumes for a namespace's pools, as ACK's cross-account mapping does.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountRole {
+    pub role_arn: String,
+    /// Sent with AssumeRole; the role's trust policy should require it.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// The external id is a shared secret between the platform team and the role's trust policy.
+impl std::fmt::Debug for AccountRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRole")
+            .field("role_arn", &self.role_arn)
+            .field("external_id", &self.external_id.as_ref().map(|_| "(set)"))
+            .finish()
+    }
+}
+
+impl AccountRole {
+    /// The 12-digit account id inside the role ARN.
+    pub fn account_id(&self) -> Option<&str> {
+        let account = self.role_arn.split(':').nth(4)?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    }
+}
+
+/// Where a namespace's pools live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Account {
+    Operator,
+    Assumed(AccountRole),
+}
+
+/// A rule the platform team did not grant. The message names the spec field and the setting
+/// that would grant it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct NotAllowed {
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyFileError {
+    #[error("reading the tenancy config {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("the tenancy config {0} is invalid: {1}")]
+    Parse(String, String),
+}
+
+impl Tenancy {
+    /// The CLI's rules when it is given no file: its user is trusted.
+    pub fn trusting() -> Self {
+        Self {
+            trust_all: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, TenancyFileError> {
+        let shown = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| TenancyFileError::Read(shown.clone(), e))?;
+        Self::parse(&text).map_err(|e| TenancyFileError::Parse(shown, e))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let tenancy: Self = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        for (namespace, rules) in &tenancy.namespaces {
+            if let Some(role) = &rules.aws {
+                if role.account_id().is_none() || !role.role_arn.starts_with("arn:") {
+                    return Err(format!(
+                        "namespaces.{namespace}.aws.roleArn: {} is not an IAM role ARN",
+                        role.role_arn
+                    ));
+                }
+            }
+        }
+        Ok(tenancy)
+    }
+
+    fn rules(&self, namespace: &str) -> Option<&NamespaceRules> {
+        self.namespaces.get(namespace)
+    }
+
+    /// May this namespace send as `address`, from an identity that is the address itself or
+    /// (`whole_domain`) its domain?
+    pub fn check_sender(
+        &self,
+        namespace: &str,
+        address: &str,
+        whole_domain: bool,
+    ) -> Result<(), NotAllowed> {
+        if self.trust_all {
+            return Ok(());
+        }
+        let address = address.trim().to_ascii_lowercase();
+        let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        let lists = [Some(&self.defaults.senders), self.rules(namespace).map(|r| &r.senders)];
+        let lists = lists.into_iter().flatten();
+        let same = |a: &String, b: &str| a.trim().eq_ignore_ascii_case(b);
+        let allowed = lists.clone().any(|s| {
+            s.domains.iter().any(|d| same(d, domain))
+                || (!whole_domain && s.addresses.iter().any(|a| same(a, &address)))
+        });
+        if allowed {
+            return Ok(());
+        }
+        let (field, what) = if whole_domain {
+            ("spec.sender.identity", format!("the whole domain {domain}"))
+        } else {
+            ("spec.sender.address", address.clone())
+        };
+        Err(NotAllowed {
+            field,
+            message: format!(
+                "namespace {namespace} may not send as {what}; the platform team allows senders per namespace in the operator's tenancy config (namespaces.{namespace}.senders, or defaults.senders)"
+            ),
+        })
+    }
+
+    /// May this namespace adopt the user pool `id`? (The pool's own tags are checked later,
+    /// against AWS: never one that another pool owns.)
+    pub fn check_adoption(&self, namespace: &str, id: &str) -> Result<(), NotAllowed> {
+        if self.trust_all
+            || self
+                .rules(namespace)
+                .is_some_and(|r| r.adoptable_pool_ids.iter().any(|p| p == id))
+        {
+            return Ok(());
+        }
+        Err(NotAllowed {
+            field: "spec.adopt.userPoolId",
+            message: format!(
+                "namespace {namespace} may not adopt user pool {id}; the platform team lists adoptable pools in the operator's tenancy config (namespaces.{namespace}.adoptablePoolIds)"
+            ),
+        })
+    }
+
+    /// Every rule a spec must pass in its namespace, before any AWS call.
+    pub fn check(&self, namespace: &str, spec: &ValidatedSpec) -> Result<(), NotAllowed> {
+        self.account(namespace)?;
+        if let Some(sender) = &spec.sender {
+            let whole_domain = sender.identity == SenderIdentity::Domain;
+            self.check_sender(namespace, &sender.address, whole_domain)?;
+        }
+        if let Some(adopt) = &spec.adopt {
+            self.check_adoption(namespace, &adopt.user_pool_id)?;
+        }
+        Ok(())
+    }
+
+    /// The account a namespace's pools live in.
+    pub fn account(&self, namespace: &str) -> Result<Account, NotAllowed> {
+        if let Some(role) = self.rules(namespace).and_then(|r| r.aws.clone()) {
+            return Ok(Account::Assumed(role));
+        }
+        match self.unmapped_namespaces {
+            Unmapped::OperatorAccount => Ok(Account::Operator),
+            Unmapped::Refuse if self.trust_all => Ok(Account::Operator),
+            Unmapped::Refuse => Err(NotAllowed {
+                field: "metadata.namespace",
+                message: format!(
+                    "namespace {namespace} is not mapped to an AWS account, and the platform team refuses unmapped namespaces (namespaces.{namespace}.aws in the operator's tenancy config)"
+                ),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "
+unmappedNamespaces: Refuse
+defaults:
+  senders: {domains: [shared.example.com]}
+namespaces:
+  team-a:
+    senders: {addresses: [no-reply@a.example.com], domains: [team-a.example.com]}
+    adoptablePoolIds: [eu-west-1_Legacy]
+    aws: {roleArn: 'arn:aws:iam::111122223333:role/pwp-team-a', externalId: s3cret}
+  team-b: {}
+";
+
+    fn tenancy() -> Tenancy {
+        Tenancy::parse(FILE).unwrap()
+    }
+
+    #[test]
+    fn senders_are_allowed_per_namespace_and_by_default() {
+        let t = tenancy();
+        let table = [
+            ("team-a", "no-reply@a.example.com", false, true),
+            ("team-a", "NO-REPLY@A.example.com", false, true),
+            ("team-a", "other@a.example.com", false, false),
+            ("team-a", "no-reply@a.example.com", true, false),
+            ("team-a", "x@team-a.example.com", true, true),
+            ("team-b", "no-reply@a.example.com", false, false),
+            ("team-b", "x@shared.example.com", false, true),
+            ("team-b", "x@sub.shared.example.com", false, false),
+            ("unlisted", "x@shared.example.com", false, true),
+            ("unlisted", "x@team-a.example.com", false, false),
+        ];
+        for (ns, address, domain, allowed) in table {
+            let got = t.check_sender(ns, address, domain);
+            assert_eq!(got.is_ok(), allowed, "{ns} {address} {domain}: {got:?}");
+        }
+        let refused = t.check_sender("team-b", "ceo@a.example.com", false).unwrap_err();
+        assert_eq!(refused.field, "spec.sender.address");
+        assert!(refused.message.contains("namespaces.team-b.senders"), "{refused}");
+    }
+
+    #[test]
+    fn adoption_needs_the_pool_listed_for_the_namespace() {
+        let t = tenancy();
+        assert!(t.check_adoption("team-a", "eu-west-1_Legacy").is_ok());
+        assert!(t.check_adoption("team-b", "eu-west-1_Legacy").is_err());
+        assert!(t.check_adoption("team-a", "eu-west-1_Other").is_err());
+        assert!(Tenancy::default().check_adoption("x", "eu-west-1_Legacy").is_err());
+        assert!(Tenancy::trusting().check_adoption("x", "eu-west-1_Legacy").is_ok());
+    }
+
+    #[test]
+    fn accounts_come_only_from_the_mapping() {
+        let t = tenancy();
+        let Ok(Account::Assumed(role)) = t.account("team-a") else {
+            panic!("team-a is mapped");
+        };
+        assert_eq!(role.account_id(), Some("111122223333"));
+        assert!(!format!("{role:?}").contains("s3cret"));
+        assert!(t.account("team-c").is_err(), "Refuse: unmapped namespaces");
+        assert_eq!(t.account("team-b").unwrap_err().field, "metadata.namespace");
+        assert_eq!(Tenancy::default().account("any"), Ok(Account::Operator));
+    }
+
+    #[test]
+    fn the_default_is_strict_and_bad_files_are_refused() {
+        let strict = Tenancy::default();
+        assert!(strict.check_sender("x", "a@example.com", false).is_err());
+        assert!(Tenancy::trusting().check_sender("x", "a@example.com", true).is_ok());
+        for bad in [
+            "namespaces: {a: {senderz: {}}}",
+            "unmappedNamespaces: Maybe",
+            "namespaces: {a: {aws: {roleArn: 'arn:aws:iam::1:role/x'}}}",
+        ] {
+            assert!(Tenancy::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
