@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 pub const OWNER_TAG: &str = "passwordless-operator.dev/owner";
 /// Tag naming the cluster (`--cluster-id`) whose operator owns a resource.
 pub const CLUSTER_TAG: &str = "passwordless-operator.dev/cluster";
+/// Tag on a user pool the operator adopted (`spec.adopt`) rather than created: never deleted,
+/// its deletion protection never switched off, even if the spec stops saying `adopt`.
+pub const ADOPTED_TAG: &str = "passwordless-operator.dev/adopted";
 /// Tag marking a resource as created by this operator.
 pub const MANAGED_BY_TAG: &str = "passwordless-operator.dev/managed-by";
 pub const MANAGED_BY: &str = "passwordless-operator";
@@ -201,9 +204,8 @@ mod tests {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Vec<_>>()
         };
-        let check = |t: Vec<(String, String)>| {
-            n.ownership(t.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        };
+        let check =
+            |t: Vec<(String, String)>| n.ownership(t.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(check(kv(&own)), Ownership::Ours);
         // Tagged before cluster ids existed: the default cluster's.
         assert_eq!(
@@ -220,6 +222,10 @@ mod tests {
             Ownership::Foreign("eu-2/shop/checkout".into())
         );
         assert_eq!(check(vec![]), Ownership::Untagged);
-        assert!(n.check_owned("iam role r", []).unwrap_err().contains("without"));
+        assert!(
+            n.check_owned("iam role r", [])
+                .unwrap_err()
+                .contains("without")
+        );
     }
 }

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use crate::aws::{AwsError, Clients};
 use crate::crd::{DeletionPolicy, PasswordlessPool};
-use crate::desired::{Context, DesiredError, DesiredStack, desired_stack};
+use crate::desired::{Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings};
 use crate::diff::{Action, Plan, deletion_plan, plan};
-use crate::names::StackNames;
+use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::stack::{self, Observing, Pass, STACK};
 use crate::tenancy::{NotAllowed, Platform};
@@ -173,6 +173,8 @@ pub struct Outputs {
     pub jwks_url: Option<String>,
     pub sender: Option<SenderObserved>,
     pub secret_name: String,
+    /// The user pool was adopted: never deleted by the operator.
+    pub adopted: bool,
 }
 
 impl Outputs {
@@ -251,7 +253,7 @@ async fn observe_with(
         signing_keys: req.signing_keys.clone(),
         user_pool_id: known.user_pool_id.clone(),
     };
-    let desired = desired_stack(&req.spec, &names, &ctx)?;
+    let mut desired = desired_stack(&req.spec, &names, &ctx)?;
     let cx = Observing {
         c,
         names: &names,
@@ -264,6 +266,9 @@ async fn observe_with(
     observed.ids.account_id = Some(account_id);
     for resource in STACK {
         resource.observe(&cx, &mut observed).await?;
+    }
+    if let (Some(_), Some(pool)) = (adopted, &observed.user_pool) {
+        keep_adopted_settings(&mut desired.user_pool, pool);
     }
     Ok((observed, desired))
 }
@@ -306,6 +311,7 @@ fn outputs(c: &Clients, req: &Request<'_>, observed: &ObservedStack) -> Outputs 
             .secret_name
             .clone()
             .unwrap_or_else(|| format!("{}-cognito", req.name)),
+        adopted: req.spec.adopt.is_some(),
     }
 }
 
@@ -405,18 +411,28 @@ async fn apply_pass(
 /// What `delete` did.
 #[derive(Debug, Clone)]
 pub enum Deleted {
-    /// `deletionPolicy: Retain`: nothing was touched.
+    /// `deletionPolicy: Retain`, or an adopted pool: nothing was touched.
     Retained,
     Removed(Plan),
 }
 
 /// Removes the pool's AWS resources, in reverse order of [`STACK`], or keeps them under
-/// `Retain`. Already gone counts as done.
+/// `Retain`, and always for an adopted pool (the pool and the trigger it now runs). Already
+/// gone counts as done.
 pub async fn delete(c: &Clients, req: &Request<'_>) -> Result<Deleted, Error> {
-    if req.spec.deletion_policy == DeletionPolicy::Retain {
+    if req.spec.deletion_policy == DeletionPolicy::Retain || req.spec.adopt.is_some() {
         return Ok(Deleted::Retained);
     }
     let (observed, desired) = observe(c, req).await?;
+    // Adopted once, kept for good, even if the spec stopped saying `adopt`: deleting the
+    // trigger would leave the pool pointing at nothing.
+    if observed
+        .user_pool
+        .as_ref()
+        .is_some_and(|p| p.tags.contains_key(ADOPTED_TAG))
+    {
+        return Ok(Deleted::Retained);
+    }
     let names = req.names();
     let step = Pass {
         c,

@@ -55,7 +55,13 @@ pub fn request<'a>(
     keys: &State,
     recorded: &impl RecordsIds,
 ) -> Result<Request<'a>, reconcile::Error> {
-    Request::for_pool(pool, platform, zip, keys.signing_keys_env(), recorded.recorded_ids())
+    Request::for_pool(
+        pool,
+        platform,
+        zip,
+        keys.signing_keys_env(),
+        recorded.recorded_ids(),
+    )
 }
 
 /// The cleanup request for a pool: its spec's defaults, rules unchecked (see
@@ -67,7 +73,13 @@ pub fn cleanup_request<'a>(
     keys: &State,
     recorded: &impl RecordsIds,
 ) -> Result<Request<'a>, reconcile::Error> {
-    Request::for_cleanup(pool, platform, zip, keys.signing_keys_env(), recorded.recorded_ids())
+    Request::for_cleanup(
+        pool,
+        platform,
+        zip,
+        keys.signing_keys_env(),
+        recorded.recorded_ids(),
+    )
 }
 
 /// An ID AWS reported replaces the recorded one; an unknown one leaves it.

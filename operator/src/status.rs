@@ -117,6 +117,11 @@ pub fn settle(previous: Option<&PasswordlessPoolStatus>, next: PasswordlessPoolS
 /// The status after a successful apply.
 pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> PasswordlessPoolStatus {
     let (ok, reason, message) = match (&outputs.sender, outputs.ready()) {
+        (_, true) if outputs.adopted => (
+            true,
+            reasons::READY,
+            "every AWS resource exists and matches the spec; the user pool is adopted, so the operator never deletes it (as under deletionPolicy: Retain)".to_owned(),
+        ),
         (_, true) => (
             true,
             reasons::READY,
@@ -168,6 +173,7 @@ pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
         jwks_url: status.jwks_url.clone(),
         sender: None,
         secret_name: status.secret_name.clone().unwrap_or_default(),
+        adopted: false,
     }
 }
 

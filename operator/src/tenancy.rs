@@ -9,8 +9,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::crd::SenderIdentity;
-use crate::validate::ValidatedSpec;
 use crate::names::DEFAULT_CLUSTER_ID;
+use crate::validate::ValidatedSpec;
 
 /// What the platform team set for the whole operator: the cluster's id (in every AWS name and
 /// owner tag) and the rules per namespace.
@@ -188,7 +188,10 @@ impl Tenancy {
         }
         let address = address.trim().to_ascii_lowercase();
         let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-        let lists = [Some(&self.defaults.senders), self.rules(namespace).map(|r| &r.senders)];
+        let lists = [
+            Some(&self.defaults.senders),
+            self.rules(namespace).map(|r| &r.senders),
+        ];
         let lists = lists.into_iter().flatten();
         let same = |a: &String, b: &str| a.trim().eq_ignore_ascii_case(b);
         let allowed = lists.clone().any(|s| {
@@ -299,9 +302,14 @@ namespaces:
             let got = t.check_sender(ns, address, domain);
             assert_eq!(got.is_ok(), allowed, "{ns} {address} {domain}: {got:?}");
         }
-        let refused = t.check_sender("team-b", "ceo@a.example.com", false).unwrap_err();
+        let refused = t
+            .check_sender("team-b", "ceo@a.example.com", false)
+            .unwrap_err();
         assert_eq!(refused.field, "spec.sender.address");
-        assert!(refused.message.contains("namespaces.team-b.senders"), "{refused}");
+        assert!(
+            refused.message.contains("namespaces.team-b.senders"),
+            "{refused}"
+        );
     }
 
     #[test]
@@ -310,8 +318,16 @@ namespaces:
         assert!(t.check_adoption("team-a", "eu-west-1_Legacy").is_ok());
         assert!(t.check_adoption("team-b", "eu-west-1_Legacy").is_err());
         assert!(t.check_adoption("team-a", "eu-west-1_Other").is_err());
-        assert!(Tenancy::default().check_adoption("x", "eu-west-1_Legacy").is_err());
-        assert!(Tenancy::trusting().check_adoption("x", "eu-west-1_Legacy").is_ok());
+        assert!(
+            Tenancy::default()
+                .check_adoption("x", "eu-west-1_Legacy")
+                .is_err()
+        );
+        assert!(
+            Tenancy::trusting()
+                .check_adoption("x", "eu-west-1_Legacy")
+                .is_ok()
+        );
     }
 
     #[test]
@@ -331,7 +347,11 @@ namespaces:
     fn the_default_is_strict_and_bad_files_are_refused() {
         let strict = Tenancy::default();
         assert!(strict.check_sender("x", "a@example.com", false).is_err());
-        assert!(Tenancy::trusting().check_sender("x", "a@example.com", true).is_ok());
+        assert!(
+            Tenancy::trusting()
+                .check_sender("x", "a@example.com", true)
+                .is_ok()
+        );
         for bad in [
             "namespaces: {a: {senderz: {}}}",
             "unmappedNamespaces: Maybe",

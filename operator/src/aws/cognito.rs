@@ -49,12 +49,13 @@ pub async fn find_pool(c: &Clients, name: &str) -> Result<Option<String>, AwsErr
 }
 
 /// The pool as it is, in the shape of `desired`; fields the service did not return are taken
-/// as desired (so an emulator's missing field never causes an endless update).
+/// as desired (so an emulator's missing field never causes an endless update). Also the
+/// settings it has that the operator does not manage (see [`unmanaged_settings`]).
 pub async fn observe_pool(
     c: &Clients,
     id: &str,
     desired: &UserPoolConfig,
-) -> Result<Option<(String, UserPoolConfig)>, AwsError> {
+) -> Result<Option<(String, UserPoolConfig, Vec<String>)>, AwsError> {
     c.pace.wait("DescribeUserPool").await;
     let pool = match c.cognito.describe_user_pool().user_pool_id(id).send().await {
         Ok(out) => out
@@ -64,6 +65,7 @@ pub async fn observe_pool(
         Err(e) => return Err(call_error("cognito-idp:DescribeUserPool", e)),
     };
     let arn = pool.arn().unwrap_or_default().to_owned();
+    let unmanaged = unmanaged_settings(&pool);
     let mut observed = pool_config(&pool, desired);
     if desired.web_authn_relying_party_id.is_some() {
         c.pace.wait("GetUserPoolMfaConfig").await;
@@ -79,8 +81,84 @@ pub async fn observe_pool(
             .and_then(|w| w.relying_party_id())
             .map(str::to_owned);
     }
-    Ok(Some((arn, observed)))
+    Ok(Some((arn, observed, unmanaged)))
 }
+
+/// Settings a pool has that the operator does not manage, and that an UpdateUserPool (which
+/// resets every field it omits) would silently undo: an adopted pool with any of them is
+/// refused, naming them, rather than changed behind its owner's back.
+pub fn unmanaged_settings(pool: &UserPoolType) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(l) = pool.lambda_config() {
+        let others = [
+            ("PreAuthentication", l.pre_authentication().is_some()),
+            ("CustomMessage", l.custom_message().is_some()),
+            ("PostConfirmation", l.post_confirmation().is_some()),
+            (
+                "PreTokenGeneration",
+                l.pre_token_generation().is_some() || l.pre_token_generation_config().is_some(),
+            ),
+            ("UserMigration", l.user_migration().is_some()),
+            ("CustomSMSSender", l.custom_sms_sender().is_some()),
+            ("CustomEmailSender", l.custom_email_sender().is_some()),
+            ("KMSKeyID", l.kms_key_id().is_some()),
+        ];
+        for (name, set) in others {
+            if set {
+                found.push(format!("LambdaConfig.{name}"));
+            }
+        }
+    }
+    if pool.sms_configuration().is_some() {
+        found.push("SmsConfiguration".to_owned());
+    }
+    if pool
+        .mfa_configuration()
+        .is_some_and(|m| *m != UserPoolMfaType::Off)
+    {
+        found.push("MfaConfiguration".to_owned());
+    }
+    if pool
+        .user_pool_add_ons()
+        .is_some_and(|a| a.advanced_security_mode().as_str() != "OFF")
+    {
+        found.push("UserPoolAddOns".to_owned());
+    }
+    if pool.device_configuration().is_some() {
+        found.push("DeviceConfiguration".to_owned());
+    }
+    if pool
+        .user_attribute_update_settings()
+        .is_some_and(|u| !u.attributes_require_verification_before_update().is_empty())
+    {
+        found.push("UserAttributeUpdateSettings".to_owned());
+    }
+    let ours = password_policy();
+    if let Some(theirs) = pool.policies().and_then(|p| p.password_policy()) {
+        let same = theirs.minimum_length() == ours.minimum_length()
+            && theirs.require_lowercase() == ours.require_lowercase()
+            && theirs.require_uppercase() == ours.require_uppercase()
+            && theirs.require_numbers() == ours.require_numbers()
+            && theirs.require_symbols() == ours.require_symbols();
+        if !same {
+            found.push("Policies.PasswordPolicy".to_owned());
+        }
+    }
+    found
+}
+
+/// Users never type a password; a long random one is set for them where Cognito needs one.
+fn password_policy() -> PasswordPolicyType {
+    PasswordPolicyType::builder()
+        .minimum_length(MIN_PASSWORD_LENGTH)
+        .require_lowercase(true)
+        .require_uppercase(true)
+        .require_numbers(true)
+        .require_symbols(true)
+        .build()
+}
+
+const MIN_PASSWORD_LENGTH: i32 = 16;
 
 /// Who owns a pool, by its owner tag.
 pub async fn owner_of(c: &Clients, id: &str) -> Result<Option<String>, AwsError> {
@@ -203,15 +281,7 @@ fn settings(p: &UserPoolConfig) -> Result<PoolSettings, AwsError> {
     let admin = AdminCreateUserConfigType::builder()
         .allow_admin_create_user_only(p.allow_admin_create_user_only)
         .build();
-    // Users never type a password; a long random one is set for them where Cognito needs one.
-    let password = PasswordPolicyType::builder()
-        .minimum_length(16)
-        .require_lowercase(true)
-        .require_uppercase(true)
-        .require_numbers(true)
-        .require_symbols(true)
-        .build();
-    let mut policies = UserPoolPolicyType::builder().password_policy(password);
+    let mut policies = UserPoolPolicyType::builder().password_policy(password_policy());
     if !p.allowed_first_auth_factors.is_empty() {
         let mut factors: Vec<AuthFactorType> = p
             .allowed_first_auth_factors

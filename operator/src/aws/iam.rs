@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
-use super::{AwsError, Clients, call_error, code_of};
+use super::{AwsError, Clients, Tags, call_error, code_of};
 use crate::desired::RoleConfig;
 
 /// IAM returns policy documents URL-encoded.
@@ -30,12 +30,12 @@ fn decode_policy(document: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The role's ARN (which names the account) and its configuration, if it exists.
+/// The role's ARN (which names the account), its configuration and its tags, if it exists.
 pub async fn observe(
     c: &Clients,
     name: &str,
     policy_name: &str,
-) -> Result<Option<(String, RoleConfig)>, AwsError> {
+) -> Result<Option<(String, RoleConfig, Tags)>, AwsError> {
     let role = match c.iam.get_role().role_name(name).send().await {
         Ok(out) => out
             .role
@@ -59,6 +59,11 @@ pub async fn observe(
         .assume_role_policy_document()
         .map(decode_policy)
         .unwrap_or(Value::Null);
+    let tags = role
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
     Ok(Some((
         role.arn().to_owned(),
         RoleConfig {
@@ -67,6 +72,7 @@ pub async fn observe(
             policy_name: policy_name.to_owned(),
             policy,
         },
+        tags,
     )))
 }
 
@@ -94,7 +100,7 @@ pub async fn create(
         Err(e) if code_of(&e) == Some("EntityAlreadyExists") => {
             observe(c, &role.name, &role.policy_name)
                 .await?
-                .map(|(arn, _)| arn)
+                .map(|(arn, _, _)| arn)
                 .unwrap_or_default()
         }
         Err(e) => return Err(call_error("iam:CreateRole", e)),

@@ -7,7 +7,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime, State};
 use serde_json::Value;
 
-use super::{AwsError, Clients, call_error, code_of, wait_for};
+use super::{AwsError, Clients, Tags, call_error, code_of, wait_for};
 use crate::desired::{FunctionConfig, PermissionConfig};
 use crate::names::VERIFIED_TAG;
 
@@ -16,7 +16,7 @@ use crate::names::VERIFIED_TAG;
 pub async fn observe(
     c: &Clients,
     name: &str,
-) -> Result<Option<(String, FunctionConfig)>, AwsError> {
+) -> Result<Option<(String, FunctionConfig, Tags)>, AwsError> {
     let out = match c.lambda.get_function().function_name(name).send().await {
         Ok(out) => out,
         Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
@@ -43,7 +43,11 @@ pub async fn observe(
         .and_then(|e| e.variables())
         .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    let verified = out.tags().and_then(|t| t.get(VERIFIED_TAG)).cloned();
+    let tags: Tags = out
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let verified = tags.get(VERIFIED_TAG).cloned();
     Ok(Some((
         config.function_arn().unwrap_or_default().to_owned(),
         FunctionConfig {
@@ -60,6 +64,7 @@ pub async fn observe(
             code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
             verified,
         },
+        tags,
     )))
 }
 
@@ -193,7 +198,7 @@ pub async fn create(
             Err(e) if code_of(&e) == Some("ResourceConflictException") => {
                 break observe(c, &f.name)
                     .await?
-                    .map(|(arn, _)| arn)
+                    .map(|(arn, _, _)| arn)
                     .unwrap_or_default();
             }
             Err(e) if code_of(&e) == Some("InvalidParameterValueException") && attempt < 10 => {

@@ -20,6 +20,9 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 use crate::tenancy::Account;
 
+/// A resource's tags, as read back.
+pub type Tags = BTreeMap<String, String>;
+
 /// How many times each AWS operation was called.
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
@@ -133,9 +136,9 @@ impl Clients {
             let provider = assume.build().await;
             config = config
                 .into_builder()
-                .credentials_provider(
-                    aws_sdk_sts::config::SharedCredentialsProvider::new(provider),
-                )
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
                 .build();
         }
         let region = config

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     Tag, TimeToLiveSpecification,
 };
 
-use super::{AwsError, Clients, call_error, code_of, wait_for};
+use super::{AwsError, Clients, Tags, call_error, code_of, wait_for};
 use passwordless_contract::table::PARTITION_KEY as TABLE_KEY;
 
 use crate::desired::TableConfig;
@@ -52,6 +52,29 @@ pub async fn observe(c: &Clients, name: &str) -> Result<Option<TableConfig>, Aws
         name: name.to_owned(),
         ttl_attribute,
     }))
+}
+
+/// The table's tags (ListTagsOfResource: DescribeTable does not return them).
+pub async fn tags(c: &Clients, arn: &str) -> Result<Tags, AwsError> {
+    let mut tags = Tags::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb:ListTagsOfResource", e))?;
+        for t in out.tags() {
+            tags.insert(t.key().to_owned(), t.value().to_owned());
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(tags);
+        }
+    }
 }
 
 pub async fn create(

@@ -106,7 +106,10 @@ impl PlatformArgs {
     pub fn platform(
         &self,
         default: passwordless_operator::tenancy::Tenancy,
-    ) -> Result<passwordless_operator::tenancy::Platform, passwordless_operator::tenancy::TenancyFileError> {
+    ) -> Result<
+        passwordless_operator::tenancy::Platform,
+        passwordless_operator::tenancy::TenancyFileError,
+    > {
         let tenancy = match &self.tenancy_config {
             Some(path) => passwordless_operator::tenancy::Tenancy::load(path)?,
             None => default,

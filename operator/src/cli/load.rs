@@ -8,8 +8,8 @@ use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
 use passwordless_operator::recorded::RecordStore;
 use passwordless_operator::state::{self, State};
-use passwordless_operator::tenancy::Tenancy;
 use passwordless_operator::tenancy::Platform;
+use passwordless_operator::tenancy::Tenancy;
 use passwordless_operator::validate::{parse_manifest, validate};
 
 use super::args::PoolArgs;

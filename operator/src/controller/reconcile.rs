@@ -147,9 +147,10 @@ impl Context {
             reasons::DELETING,
             format!(
                 "deleting; AWS resources: {}",
-                match pool.spec.deletion_policy {
-                    DeletionPolicy::Retain => "kept (deletionPolicy: Retain)",
-                    DeletionPolicy::Delete => "being removed",
+                match (&pool.spec.adopt, pool.spec.deletion_policy) {
+                    (Some(_), _) => "kept (an adopted user pool is never deleted)",
+                    (None, DeletionPolicy::Retain) => "kept (deletionPolicy: Retain)",
+                    (None, DeletionPolicy::Delete) => "being removed",
                 }
             ),
             pool.metadata.generation,
@@ -162,7 +163,13 @@ impl Context {
         let keys = key_store.get(pool).await?.unwrap_or_default();
         let removed = async {
             let clients = self.clients(pool).await?;
-            let req = recorded::cleanup_request(pool, &self.settings.platform, &self.zip, &keys, &current)?;
+            let req = recorded::cleanup_request(
+                pool,
+                &self.settings.platform,
+                &self.zip,
+                &keys,
+                &current,
+            )?;
             Ok::<_, Error>(crate::reconcile::delete(&clients, &req).await?)
         }
         .await;

@@ -15,7 +15,7 @@ use passwordless_contract::table;
 use trigger::{trigger_environment, trigger_policy, trust_policy};
 
 use crate::crd::{DeletionPolicy, SenderIdentity, SignUpPolicy, Strategy};
-use crate::names::StackNames;
+use crate::names::{ADOPTED_TAG, StackNames};
 use crate::validate::ValidatedSpec;
 
 /// Lambda's limit on the total size of a function's environment variables.
@@ -120,6 +120,16 @@ pub fn sender_identity(spec: &ValidatedSpec) -> Option<SenderConfig> {
             .unwrap_or_default(),
     };
     Some(SenderConfig { identity })
+}
+
+/// An adopted pool keeps what the spec does not own: its own tags (ours are added, with the
+/// adoption mark) and its deletion protection, which the operator never switches off.
+pub fn keep_adopted_settings(desired: &mut UserPoolConfig, observed: &UserPoolConfig) {
+    let mut tags = observed.tags.clone();
+    tags.extend(desired.tags.clone());
+    tags.insert(ADOPTED_TAG.to_owned(), "true".to_owned());
+    desired.tags = tags;
+    desired.deletion_protection = observed.deletion_protection.clone();
 }
 
 /// Computes everything the spec asks for.
@@ -396,6 +406,22 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
         let d = desired_stack(&spec(&yaml), &names(), &ctx()).unwrap();
         assert_eq!(d.user_pool.deletion_protection, "ACTIVE");
         assert!(!d.user_pool.allow_admin_create_user_only);
+    }
+
+    #[test]
+    fn an_adopted_pool_keeps_its_tags_and_deletion_protection() {
+        let yaml = format!("{MAGIC}adopt: {{userPoolId: eu-west-1_Legacy}}\n");
+        let mut d = desired_stack(&spec(&yaml), &names(), &ctx())
+            .unwrap()
+            .user_pool;
+        let mut observed = d.clone();
+        observed.deletion_protection = "ACTIVE".into();
+        observed.tags = BTreeMap::from([("cost-center".to_owned(), "42".to_owned())]);
+        keep_adopted_settings(&mut d, &observed);
+        assert_eq!(d.deletion_protection, "ACTIVE");
+        assert_eq!(d.tags["cost-center"], "42");
+        assert_eq!(d.tags[ADOPTED_TAG], "true");
+        assert_eq!(d.tags[crate::names::OWNER_TAG], "shop/checkout");
     }
 
     #[test]

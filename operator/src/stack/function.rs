@@ -1,6 +1,6 @@
 //! The trigger Lambda function: one function serves every Cognito trigger of the pool.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
 use crate::aws::{self, Clients};
 use crate::desired::{DesiredStack, Fields, FunctionConfig, VERIFIED_FIELD};
 use crate::diff::Change;
@@ -35,7 +35,13 @@ impl StackResource for TriggerFunction {
 
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
-            if let Some((arn, function)) = aws::lambda::observe(cx.c, &cx.names.function).await? {
+            let found = aws::lambda::observe(cx.c, &cx.names.function).await?;
+            if let Some((arn, function, tags)) = found {
+                owned(
+                    cx.names,
+                    format!("lambda function {}", cx.names.function),
+                    &tags,
+                )?;
                 into.ids.function_arn = Some(arn);
                 into.function = Some(function);
             }

@@ -110,6 +110,13 @@ pub mod labels {
     pub const APP_CLIENT: &str = "cognito app client";
 }
 
+/// Refuses to observe (and so to update or delete) a resource another pool owns.
+fn owned(names: &StackNames, what: String, tags: &crate::aws::Tags) -> Result<(), Error> {
+    names
+        .check_owned(&what, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(Error::Conflict)
+}
+
 /// Wraps an async block as a [`Step`].
 fn step<'a>(f: impl Future<Output = Result<(), Error>> + Send + 'a) -> Step<'a> {
     Box::pin(f)

@@ -1,6 +1,6 @@
 //! The trigger's IAM execution role and its least-privilege inline policy.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
@@ -28,7 +28,10 @@ impl StackResource for ExecutionRole {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let found = aws::iam::observe(cx.c, &cx.names.role, &cx.names.role_policy).await?;
-            into.role = found.map(|(_, role)| role);
+            if let Some((_, _, tags)) = &found {
+                owned(cx.names, format!("iam role {}", cx.names.role), tags)?;
+            }
+            into.role = found.map(|(_, role, _)| role);
             Ok(())
         })
     }

@@ -1,6 +1,6 @@
 //! The DynamoDB table that keeps magic links single-use and enforces the send cooldown.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
@@ -27,7 +27,22 @@ impl StackResource for StateTable {
 
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
-            into.table = aws::table::observe(cx.c, &cx.names.table).await?;
+            let table = aws::table::observe(cx.c, &cx.names.table).await?;
+            if table.is_some() {
+                let arn = format!(
+                    "arn:aws:dynamodb:{}:{}:table/{}",
+                    cx.c.region,
+                    into.ids.account_id.as_deref().unwrap_or_default(),
+                    cx.names.table
+                );
+                let tags = aws::table::tags(cx.c, &arn).await?;
+                owned(
+                    cx.names,
+                    format!("dynamodb table {}", cx.names.table),
+                    &tags,
+                )?;
+            }
+            into.table = table;
             Ok(())
         })
     }

@@ -4,7 +4,7 @@
 use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
 use crate::aws::{self, AwsError, Clients};
 use crate::desired::{DesiredStack, Fields};
-use crate::names::{OWNER_TAG, StackNames};
+use crate::names::{ADOPTED_TAG, Ownership, StackNames};
 use crate::observed::{ObservedIds, ObservedStack};
 use crate::reconcile::Error;
 
@@ -46,7 +46,7 @@ impl StackResource for UserPool {
             let Some(id) = &cx.known.user_pool_id else {
                 return Ok(());
             };
-            let Some((arn, pool)) =
+            let Some((arn, pool, unmanaged)) =
                 aws::cognito::observe_pool(cx.c, id, &cx.desired.user_pool).await?
             else {
                 if cx.adopted && !cx.cleanup {
@@ -57,13 +57,24 @@ impl StackResource for UserPool {
                 return Ok(());
             };
             let names = cx.names;
-            let owner = pool.tags.get(OWNER_TAG);
-            if !cx.adopted && owner.is_some_and(|o| *o != names.owner) {
+            let what = format!("user pool {id} ({})", pool.name);
+            let tags = pool.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            match names.ownership(tags.clone()) {
+                Ownership::Ours => {}
+                // Never one that another pool (or another cluster's operator) created or
+                // adopted: adopting it would rewire its sign-in to this pool's trigger.
+                Ownership::Foreign(_) => {
+                    return Err(Error::Conflict(names.check_owned(&what, tags).unwrap_err()));
+                }
+                Ownership::Untagged if cx.adopted => {}
+                Ownership::Untagged => {
+                    return Err(Error::Conflict(names.check_owned(&what, tags).unwrap_err()));
+                }
+            }
+            if cx.adopted && !cx.cleanup && !unmanaged.is_empty() {
                 return Err(Error::Conflict(format!(
-                    "user pool {id} ({}) belongs to {}, not {}",
-                    names.user_pool,
-                    owner.map(String::as_str).unwrap_or("?"),
-                    names.owner
+                    "spec.adopt.userPoolId {id} has settings the operator does not manage and an update would reset: {}; remove them from the pool, or manage the pool without the operator",
+                    unmanaged.join(", ")
                 )));
             }
             let wanted = &cx.desired.user_pool.username_attributes;
@@ -104,6 +115,12 @@ impl StackResource for UserPool {
             else {
                 return Ok(());
             };
+            // Only a pool this operator created and still owns (never an adopted one, whose
+            // deletion protection is never switched off either).
+            let tags = pool.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            if p.names.ownership(tags) != Ownership::Ours || pool.tags.contains_key(ADOPTED_TAG) {
+                return Ok(());
+            }
             if pool.deletion_protection == "ACTIVE" {
                 // Retain was switched to Delete without an apply in between.
                 let mut unprotected = p.desired.user_pool.clone();

@@ -114,8 +114,14 @@ impl Stack {
     pub async fn converge(&mut self) -> Vec<Plan> {
         // As the CLI's apply: retired keys whose links have all expired go first.
         self.advance_keys(Rotation::Keep);
-        let req = recorded::request(&self.pool, &self.platform, &self.zip, &self.keys, &self.recorded.record)
-            .expect("a request for the pool");
+        let req = recorded::request(
+            &self.pool,
+            &self.platform,
+            &self.zip,
+            &self.keys,
+            &self.recorded.record,
+        )
+        .expect("a request for the pool");
         let applied = reconcile::apply(&self.clients, &req, &mut self.recorded)
             .await
             .unwrap_or_else(|e| panic!("apply: {e}"));
@@ -163,8 +169,14 @@ impl Stack {
     /// `reconcile::delete`, then proves nothing but the shared sender identity is left: a plan
     /// from scratch creates again every resource the deletion removed.
     pub async fn delete(self) {
-        let req = recorded::request(&self.pool, &self.platform, &self.zip, &self.keys, &self.recorded.record)
-            .expect("a request for the pool");
+        let req = recorded::request(
+            &self.pool,
+            &self.platform,
+            &self.zip,
+            &self.keys,
+            &self.recorded.record,
+        )
+        .expect("a request for the pool");
         let removed = match reconcile::delete(&self.clients, &req).await {
             Ok(Deleted::Removed(plan)) => plan,
             Ok(Deleted::Retained) => panic!("deletionPolicy Delete retained the stack"),
@@ -174,8 +186,14 @@ impl Stack {
             !removed.is_empty() && removed.changes.iter().all(|c| c.action == Action::Delete),
             "{removed}"
         );
-        let fresh = recorded::request(&self.pool, &self.platform, &self.zip, &self.keys, &State::default())
-            .expect("a request for the pool");
+        let fresh = recorded::request(
+            &self.pool,
+            &self.platform,
+            &self.zip,
+            &self.keys,
+            &State::default(),
+        )
+        .expect("a request for the pool");
         let after = reconcile::plan_changes(&self.clients, &fresh)
             .await
             .unwrap_or_else(|e| panic!("plan after delete: {e}"));
