@@ -21,10 +21,13 @@ struct Synced {
     until: Instant,
 }
 
+/// A region (`None`: the configured default) and an assumed role (`None`: the operator's own).
+type ClientsKey = (Option<String>, Option<String>);
+
 #[derive(Default)]
 pub struct Caches {
     /// AWS clients per region (`None`: the configured default) and account, built once.
-    aws: tokio::sync::Mutex<HashMap<(Option<String>, Option<String>), Clients>>,
+    aws: tokio::sync::Mutex<HashMap<ClientsKey, Clients>>,
     synced: Mutex<HashMap<ObjectRef<PasswordlessPool>, Synced>>,
     /// The status last written per pool (by UID). The operator is the status's only writer, so
     /// this is never older than the watch cache, which can lag behind the operator's own write

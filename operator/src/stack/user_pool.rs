@@ -59,17 +59,13 @@ impl StackResource for UserPool {
             let names = cx.names;
             let what = format!("user pool {id} ({})", pool.name);
             let tags = pool.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            match names.ownership(tags.clone()) {
-                Ownership::Ours => {}
-                // Never one that another pool (or another cluster's operator) created or
-                // adopted: adopting it would rewire its sign-in to this pool's trigger.
-                Ownership::Foreign(_) => {
-                    return Err(Error::Conflict(names.check_owned(&what, tags).unwrap_err()));
-                }
-                Ownership::Untagged if cx.adopted => {}
-                Ownership::Untagged => {
-                    return Err(Error::Conflict(names.check_owned(&what, tags).unwrap_err()));
-                }
+            // Never one that another pool (or another cluster's operator) created or adopted:
+            // adopting it would rewire its sign-in to this pool's trigger. An untagged pool
+            // may only be adopted.
+            let untagged_adoption =
+                cx.adopted && names.ownership(tags.clone()) == Ownership::Untagged;
+            if !untagged_adoption {
+                names.check_owned(&what, tags).map_err(Error::Conflict)?;
             }
             if cx.adopted && !cx.cleanup && !unmanaged.is_empty() {
                 return Err(Error::Conflict(format!(
