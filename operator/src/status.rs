@@ -19,6 +19,11 @@ pub mod reasons {
     pub const SIGNING_KEY_ERROR: &str = "SigningKeyError";
     /// The deployed trigger refused its configuration when probed.
     pub const TRIGGER_UNHEALTHY: &str = "TriggerUnhealthy";
+    /// The platform team's tenancy rules do not grant what the spec asks (a sender, an
+    /// adoption, an account).
+    pub const NOT_ALLOWED: &str = "NotAllowed";
+    /// `spec.secretName` names a Secret that exists and is not this pool's.
+    pub const SECRET_CONFLICT: &str = "SecretConflict";
 
     /// Whether a condition with this reason deserves a Warning event rather than a Normal one.
     pub fn is_warning(reason: &str) -> bool {
@@ -27,6 +32,8 @@ pub mod reasons {
             SENDER_NOT_VERIFIED
                 | AWS_ERROR
                 | INVALID_SPEC
+                | NOT_ALLOWED
+                | SECRET_CONFLICT
                 | KUBERNETES_ERROR
                 | SIGNING_KEY_ERROR
                 | TRIGGER_UNHEALTHY

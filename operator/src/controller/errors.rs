@@ -16,6 +16,11 @@ pub enum Error {
     Keys(String),
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// The output Secret's name is taken by a Secret this pool does not own.
+    #[error(
+        "spec.secretName: Secret {0} exists and is not this pool's; the operator leaves it alone (pick another name, or delete that Secret)"
+    )]
+    SecretConflict(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -28,6 +33,7 @@ impl Error {
             Self::Kube(_) => "kube_api",
             Self::Keys(_) => "signing_keys",
             Self::Finalizer(_) => "finalizer",
+            Self::SecretConflict(_) => "secret_conflict",
             Self::Internal(_) => "internal",
         }
     }
@@ -36,14 +42,20 @@ impl Error {
     pub fn waits_for_change(&self) -> bool {
         matches!(
             self,
-            Self::Reconcile(reconcile::Error::InvalidSpec(_) | reconcile::Error::Desired(_))
+            Self::Reconcile(
+                reconcile::Error::InvalidSpec(_)
+                    | reconcile::Error::Desired(_)
+                    | reconcile::Error::NotAllowed(_)
+            )
         )
     }
 
     /// The `Ready` reason this failure reports.
     pub fn reason(&self) -> &'static str {
         match self {
+            Self::Reconcile(reconcile::Error::NotAllowed(_)) => reasons::NOT_ALLOWED,
             _ if self.waits_for_change() => reasons::INVALID_SPEC,
+            Self::SecretConflict(_) => reasons::SECRET_CONFLICT,
             Self::Kube(_) | Self::Finalizer(_) => reasons::KUBERNETES_ERROR,
             Self::Keys(_) => reasons::SIGNING_KEY_ERROR,
             Self::Reconcile(reconcile::Error::TriggerUnhealthy(_)) => reasons::TRIGGER_UNHEALTHY,

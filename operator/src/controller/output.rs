@@ -36,20 +36,45 @@ pub fn output_secret(pool: &PasswordlessPool, status: &PasswordlessPoolStatus) -
     })
 }
 
+/// Whether a Secret is this pool's: its controller owner reference names the pool's UID.
+fn owned_by(secret: &Secret, pool: &PasswordlessPool) -> bool {
+    secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| Some(&o.uid) == pool.metadata.uid.as_ref())
+}
+
+/// Refuses a pool whose output Secret's name is taken by a Secret that is not this pool's
+/// (another app's, another pool's): checked before any AWS call, so nothing is created for a
+/// pool that could not publish its outputs.
+pub async fn check_name_free(client: &kube::Client, pool: &PasswordlessPool) -> Result<(), Error> {
+    let (namespace, _) = namespace_and_name(pool)?;
+    let name = pool.secret_name();
+    let api = Api::<Secret>::namespaced(client.clone(), namespace);
+    match api.get_opt(&name).await? {
+        Some(existing) if !owned_by(&existing, pool) => {
+            Err(Error::SecretConflict(format!("{namespace}/{name}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Applies the Secret. Forced: the Secret is this operator's alone, and a hand edit (which
 /// takes over the edited fields) must be put back rather than end in a conflict.
 pub async fn apply(client: &kube::Client, secret: &Secret) -> Result<(), Error> {
     let (Some(namespace), Some(name)) = (&secret.metadata.namespace, &secret.metadata.name) else {
         return Ok(());
     };
+    let api = Api::<Secret>::namespaced(client.clone(), namespace);
     // k8s-openapi writes apiVersion and kind itself, as an apply patch needs.
-    Api::<Secret>::namespaced(client.clone(), namespace)
-        .patch(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(secret),
-        )
-        .await?;
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(secret),
+    )
+    .await?;
     Ok(())
 }
 
@@ -60,13 +85,10 @@ pub async fn delete(client: &kube::Client, pool: &PasswordlessPool) -> Result<()
     let api = Api::<Secret>::namespaced(client.clone(), namespace);
     let name = pool.secret_name();
     // Only a Secret this pool owns: never one of the same name someone else made.
-    let owned = api.get_opt(&name).await?.is_some_and(|s| {
-        s.metadata
-            .owner_references
-            .unwrap_or_default()
-            .iter()
-            .any(|o| Some(&o.uid) == pool.metadata.uid.as_ref())
-    });
+    let owned = api
+        .get_opt(&name)
+        .await?
+        .is_some_and(|s| owned_by(&s, pool));
     if owned {
         delete_secret(&api, &name).await?;
     }

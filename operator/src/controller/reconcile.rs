@@ -51,6 +51,12 @@ impl Context {
     /// Converges AWS, the status, and the output Secret.
     async fn apply(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
         let mut current = self.current_status(pool);
+        if let Err(e) = output::check_name_free(&self.client, pool).await {
+            let none = State::default();
+            self.report_failure(pool, &mut current, &e, "", &none, "Reconcile")
+                .await;
+            return Err(e);
+        }
         let keys = match self.key_store().ensure(pool, unix_now()).await {
             Ok(keys) => keys,
             Err(e) => {

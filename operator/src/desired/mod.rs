@@ -398,6 +398,10 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
                 && policy.contains(&format!("table/{}", names().table))
         );
         assert!(policy.contains("userpool/eu-west-1_Abc") && !policy.contains("sns:"));
+        assert!(
+            policy.contains(r#""ses:FromAddress":"no-reply@example.com""#),
+            "{policy}"
+        );
     }
 
     #[test]

@@ -88,9 +88,16 @@ pub(super) fn trigger_policy(
         json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                "Resource": format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*", names.function)}),
     ];
-    if let (Some(sender), true) = (sender, spec.strategy != Strategy::SmsOtp) {
+    if let (Some(sender), Some(from), true) = (
+        sender,
+        spec.sender.as_ref(),
+        spec.strategy != Strategy::SmsOtp,
+    ) {
+        // A domain identity would let the role send as any address of the domain: the
+        // condition pins it to the spec's address.
         statements.push(json!({"Effect": "Allow", "Action": "ses:SendEmail",
-            "Resource": format!("arn:aws:ses:{region}:{account}:identity/{}", sender.identity)}));
+            "Resource": format!("arn:aws:ses:{region}:{account}:identity/{}", sender.identity),
+            "Condition": {"StringEquals": {"ses:FromAddress": from.address}}}));
     }
     if spec.strategy == Strategy::SmsOtp {
         // SMS to a phone number has no resource ARN; deny publishing to topics instead.
