@@ -15,6 +15,7 @@ use passwordless_operator::reconcile::CRASH_AFTER_ENV;
 
 struct Pool {
     dir: PathBuf,
+    namespace: String,
     name: String,
     manifest: PathBuf,
     state: PathBuf,
@@ -37,20 +38,25 @@ fn unique() -> String {
 }
 
 impl Pool {
-    /// The AWS names the CLI gives this pool (namespace `test`, the default cluster).
+    /// The AWS names the CLI gives this pool (the default cluster).
     fn names(&self) -> StackNames {
-        StackNames::new(DEFAULT_CLUSTER_ID, "test", &self.name)
+        StackNames::new(DEFAULT_CLUSTER_ID, &self.namespace, &self.name)
     }
 
     fn new(spec: &str) -> Self {
-        let name = unique();
-        let dir = std::env::temp_dir().join(format!("pwp-cli-{name}"));
+        Self::named("test", &unique(), spec)
+    }
+
+    fn named(namespace: &str, name: &str, spec: &str) -> Self {
+        // `_` is in neither a namespace nor a name: one directory per pool.
+        let dir = std::env::temp_dir().join(format!("pwp-cli-{namespace}_{name}"));
         std::fs::create_dir_all(&dir).unwrap();
         let pool = Pool {
             manifest: dir.join("pool.yaml"),
             state: dir.join("state.json"),
             dir,
-            name,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
         };
         pool.write(spec);
         pool
@@ -58,8 +64,9 @@ impl Pool {
 
     fn write(&self, spec: &str) {
         let manifest = format!(
-            "apiVersion: passwordless-operator.dev/v1alpha1\nkind: PasswordlessPool\nmetadata: {{name: {}, namespace: test}}\nspec:\n{}",
+            "apiVersion: passwordless-operator.dev/v1alpha1\nkind: PasswordlessPool\nmetadata: {{name: {}, namespace: {}}}\nspec:\n{}",
             self.name,
+            self.namespace,
             spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
         );
         std::fs::write(&self.manifest, manifest).unwrap();
@@ -389,4 +396,194 @@ fn on_moto_a_spec_change_keeps_every_trigger_on_the_pool() {
         .to_owned();
     let triggers = common::lambda_triggers_on(&moto, &id);
     assert_eq!(triggers, 5, "UpdateUserPool carried the whole LambdaConfig");
+}
+
+/// A tenancy file for the CLI, as the platform team would write it.
+fn tenancy_file(dir: &std::path::Path, yaml: &str) -> String {
+    let path = dir.join("tenancy.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path.display().to_string()
+}
+
+/// An attacker in another namespace names the victim's pool (its id is public: it is in every
+/// ID token's `iss`). Refused by the owner tags, and nothing changes; deleting the attacker's
+/// object leaves the victim's pool.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn a_foreign_pool_cannot_be_adopted_and_survives_the_attackers_delete() {
+    needs_testbed();
+    let u = unique();
+    let victim = Pool::named(&format!("victim-{u}"), "web", MAGIC);
+    let applied = victim.apply();
+    let state: serde_json::Value = serde_json::from_str(&common::read(&victim.state)).unwrap();
+    let victim_pool = state["userPoolId"].as_str().unwrap().to_owned();
+    let before = common::pool_facts(&victim_pool).expect("the victim's pool");
+    let attacker = Pool::named(
+        &format!("attacker-{u}"),
+        "web",
+        &format!("{MAGIC}adopt: {{userPoolId: {victim_pool}}}\n"),
+    );
+    for verb in ["plan", "apply"] {
+        let refused = attacker.run(&[verb]);
+        assert!(!refused.ok, "{verb}: {}", refused.stdout);
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("belongs to default/victim-{u}/web")),
+            "{verb}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(common::pool_facts(&victim_pool), Some(before.clone()));
+    assert_eq!(
+        common::count_pools_and_clients(&attacker.names().user_pool),
+        (0, 0)
+    );
+    // With the platform team's rules, the attacker's namespace may adopt nothing: refused
+    // before any AWS call (the endpoint here answers nothing).
+    let rules = tenancy_file(
+        &attacker.dir,
+        "defaults: {senders: {domains: [example.com]}}\n",
+    );
+    let offline = attacker.run_with(
+        &["apply"],
+        &[
+            ("PWP_TENANCY_CONFIG", &rules),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    assert!(!offline.ok);
+    assert!(
+        offline.stderr.contains(&format!(
+            "namespace attacker-{u} may not adopt user pool {victim_pool}"
+        )),
+        "{}",
+        offline.stderr
+    );
+    let deleted = attacker.run(&["delete"]);
+    assert!(deleted.ok, "{}", deleted.stderr);
+    assert_eq!(common::pool_facts(&victim_pool), Some(before));
+    assert!(applied.stdout.contains("reason: Ready"));
+    assert!(victim.run(&["delete"]).ok);
+}
+
+/// Adopting a pool made by hand: allowed where the platform team lists it; the pool keeps its
+/// tags and deletion protection, and deleting the object never deletes the pool. A pool with a
+/// setting an update would reset (Cognito's default password policy) is refused, named.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn an_adopted_pool_is_listed_kept_and_never_deleted() {
+    needs_testbed();
+    let u = unique();
+    let hand_made = common::create_pool_by_hand(&format!("legacy-{u}"), true);
+    let pool = Pool::named(
+        &format!("team-{u}"),
+        "web",
+        &format!("{MAGIC}adopt: {{userPoolId: {hand_made}}}\n"),
+    );
+    let rules = tenancy_file(
+        &pool.dir,
+        &format!(
+            "defaults: {{senders: {{domains: [example.com]}}}}\nnamespaces:\n  team-{u}: {{adoptablePoolIds: [{hand_made}]}}\n"
+        ),
+    );
+    let env = [("PWP_TENANCY_CONFIG", rules.as_str())];
+    let applied = pool.run_with(&["apply"], &env);
+    assert!(applied.ok, "{}", applied.stderr);
+    assert!(
+        applied.stdout.contains("the user pool is adopted"),
+        "{}",
+        applied.stdout
+    );
+    let (trigger, protection, tags) = common::pool_facts(&hand_made).unwrap();
+    assert!(trigger.is_some_and(|t| t.ends_with(&pool.names().function)));
+    assert_eq!(protection, "INACTIVE", "the pool's own setting, kept");
+    assert_eq!(tags["passwordless-operator.dev/adopted"], "true");
+    let deleted = pool.run_with(&["delete"], &env);
+    assert!(deleted.ok, "{}", deleted.stderr);
+    assert!(deleted.stdout.contains("kept"), "{}", deleted.stdout);
+    assert!(
+        common::pool_facts(&hand_made).is_some(),
+        "an adopted pool is never deleted"
+    );
+
+    let defaults = common::create_pool_by_hand(&format!("legacy-default-{u}"), false);
+    let refused = Pool::named(
+        &format!("team-{u}"),
+        "other",
+        &format!("{MAGIC}adopt: {{userPoolId: {defaults}}}\n"),
+    )
+    .run(&["apply"]);
+    assert!(!refused.ok);
+    assert!(
+        refused
+            .stderr
+            .contains("an update would reset: Policies.PasswordPolicy"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// (`team`, `a-web`) and (`team-a`, `web`) once shared every AWS name: now each gets its own
+/// resources, and applying one leaves the other alone.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn pools_whose_names_used_to_collide_get_distinct_resources() {
+    needs_testbed();
+    let u = unique();
+    let first = Pool::named(&format!("team{u}"), "a-web", MAGIC);
+    let second = Pool::named(&format!("team{u}-a"), "web", MAGIC);
+    assert_ne!(first.names().function, second.names().function);
+    first.apply();
+    second.apply();
+    let id = |p: &Pool| -> String {
+        let state: serde_json::Value = serde_json::from_str(&common::read(&p.state)).unwrap();
+        state["userPoolId"].as_str().unwrap().to_owned()
+    };
+    assert_ne!(id(&first), id(&second));
+    assert_eq!(
+        first.apply().writes,
+        0,
+        "the second pool changed nothing of the first"
+    );
+    assert!(first.run(&["delete"]).ok);
+    assert_eq!(
+        second.apply().writes,
+        0,
+        "deleting the first left the second whole"
+    );
+    assert!(second.run(&["delete"]).ok);
+}
+
+/// A sender the platform team did not allow for the namespace is refused, naming the field and
+/// the setting, before any AWS call.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn a_disallowed_sender_is_refused_before_any_aws_call() {
+    needs_testbed();
+    let pool = Pool::named(
+        &format!("team-{}", unique()),
+        "web",
+        &MAGIC.replace("no-reply@example.com", "ceo@bank.example.net"),
+    );
+    let rules = tenancy_file(&pool.dir, "defaults: {senders: {domains: [example.com]}}\n");
+    let refused = pool.run_with(
+        &["apply"],
+        &[
+            ("PWP_TENANCY_CONFIG", &rules),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    assert!(!refused.ok);
+    assert!(
+        refused
+            .stderr
+            .contains("spec.sender.address: namespace team-")
+            && refused
+                .stderr
+                .contains("may not send as ceo@bank.example.net"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!pool.state.exists(), "nothing written");
 }

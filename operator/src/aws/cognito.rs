@@ -109,7 +109,10 @@ pub fn unmanaged_settings(pool: &UserPoolType) -> Vec<String> {
             }
         }
     }
-    if pool.sms_configuration().is_some() {
+    if pool
+        .sms_configuration()
+        .is_some_and(|s| !s.sns_caller_arn().is_empty())
+    {
         found.push("SmsConfiguration".to_owned());
     }
     if pool

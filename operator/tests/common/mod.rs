@@ -89,18 +89,63 @@ pub fn delete_pool_out_of_band(id: &str) {
 
 /// A pool made by hand, outside the operator; its id.
 pub fn create_bare_pool(name: &str) -> String {
+    create_pool_by_hand(name, true)
+}
+
+/// A pool made by hand (untagged); with the operator's password policy, or Cognito's default
+/// (a setting the operator would reset, so it refuses to adopt such a pool).
+pub fn create_pool_by_hand(name: &str, operators_password_policy: bool) -> String {
+    use aws_sdk_cognitoidentityprovider::types::{PasswordPolicyType, UserPoolPolicyType};
+    let c = cognito(None);
+    runtime().block_on(async {
+        let mut create = c.create_user_pool().pool_name(name).username_attributes(
+            aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email,
+        );
+        if operators_password_policy {
+            let policy = PasswordPolicyType::builder()
+                .minimum_length(16)
+                .require_lowercase(true)
+                .require_uppercase(true)
+                .require_numbers(true)
+                .require_symbols(true)
+                .build();
+            create = create.policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(policy)
+                    .build(),
+            );
+        }
+        let out = create.send().await.unwrap();
+        out.user_pool().unwrap().id().unwrap().to_owned()
+    })
+}
+
+/// A pool's DefineAuthChallenge trigger, deletion protection and tags; None once it is gone.
+pub fn pool_facts(
+    pool_id: &str,
+) -> Option<(
+    Option<String>,
+    String,
+    std::collections::HashMap<String, String>,
+)> {
     let c = cognito(None);
     runtime().block_on(async {
         let out = c
-            .create_user_pool()
-            .pool_name(name)
-            .username_attributes(
-                aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email,
-            )
+            .describe_user_pool()
+            .user_pool_id(pool_id)
             .send()
             .await
-            .unwrap();
-        out.user_pool().unwrap().id().unwrap().to_owned()
+            .ok()?;
+        let pool = out.user_pool()?;
+        Some((
+            pool.lambda_config()
+                .and_then(|l| l.define_auth_challenge())
+                .map(str::to_owned),
+            pool.deletion_protection()
+                .map(|d| d.as_str().to_owned())
+                .unwrap_or_default(),
+            pool.user_pool_tags().cloned().unwrap_or_default(),
+        ))
     })
 }
 
