@@ -33,8 +33,6 @@ pub mod env {
     /// [`crate::signing_keys`]). Only the trigger's role may read it; the keys themselves are
     /// never in the environment.
     pub const SIGNING_KEYS_SECRET: &str = "PWP_SIGNING_KEYS_SECRET";
-    /// The keys themselves, in the environment: being replaced by [`SIGNING_KEYS_SECRET`].
-    pub const SIGNING_KEYS: &str = "PWP_SIGNING_KEYS";
     /// One of [`crate::sign_up::ALL`].
     pub const SIGN_UP: &str = "PWP_SIGN_UP";
 }
@@ -142,9 +140,12 @@ pub mod signing_keys {
     pub const KEY_SEPARATOR: char = ',';
     /// Separates a key's id from its base64 bytes.
     pub const ID_SEPARATOR: char = ':';
+    /// How long a trigger process uses the keys it read before reading them again. The
+    /// operator keeps a retired key in the secret this much longer than the links it signed.
+    pub const MAX_AGE_SECONDS: u64 = 300;
 }
 
-/// The per-pool DynamoDB table the trigger keeps single-use and cooldown records in.
+/// The per-pool DynamoDB table the trigger keeps single-use, cooldown and failure records in.
 pub mod table {
     /// The partition key (string).
     pub const PARTITION_KEY: &str = "pk";
@@ -152,13 +153,45 @@ pub mod table {
     pub const TTL_ATTRIBUTE: &str = "expiresAt";
 }
 
+/// What CreateAuthChallenge tells the client, in its public challenge parameters: a sign-in
+/// client (the operator's `signin` command, an app) reads [`challenge::STEP`] and acts on it.
+pub mod challenge {
+    /// The parameter naming what happened: one of [`step`].
+    pub const STEP: &str = "step";
+    /// The masked address the link or code went to (`CODE_SENT`, `LINK_SENT`).
+    pub const DESTINATION: &str = "destination";
+    /// Whole seconds until trying again is worth it (`COOLDOWN`, `LOCKED_OUT`).
+    pub const RETRY_AFTER_SECONDS: &str = "retryAfterSeconds";
+
+    /// The values of [`STEP`].
+    pub mod step {
+        /// Magic link, first round: answer with the link's token (metadata `action=redeem`) or
+        /// ask for a link (`action=request`).
+        pub const PROVIDE_AUTH_PARAMETERS: &str = "PROVIDE_AUTH_PARAMETERS";
+        /// A link answer failed; another link may be tried.
+        pub const PROVIDE_LINK: &str = "PROVIDE_LINK";
+        /// A link (and its fallback code) was emailed.
+        pub const LINK_SENT: &str = "LINK_SENT";
+        /// A code was emailed or texted.
+        pub const CODE_SENT: &str = "CODE_SENT";
+        /// Nothing was sent: the last send to this user was under the minimum interval ago. The
+        /// attempt ends with the next answer.
+        pub const COOLDOWN: &str = "COOLDOWN";
+        /// Nothing was sent and no answer is accepted: too many wrong answers. The attempt ends
+        /// with the next answer.
+        pub const LOCKED_OUT: &str = "LOCKED_OUT";
+    }
+}
+
 /// The operator's synthetic invocation after it deploys the trigger: proof that the deployed
-/// binary accepts its configuration. The trigger answers it without any AWS call.
+/// binary accepts its configuration and can read well-formed signing keys from
+/// [`env::SIGNING_KEYS_SECRET`] (one GetSecretValue; no other AWS call).
 pub mod probe {
     /// The `triggerSource` of the probe event (Cognito never sends it).
     pub const TRIGGER_SOURCE: &str = "PasswordlessOperator_Probe";
-    /// What a trigger that refuses its configuration answers every invocation with, before the
-    /// reason (which names the variable, never its value).
+    /// What a trigger that refuses its configuration answers every invocation with, and what
+    /// the probe's error starts with when the keys cannot be read: before the reason (which
+    /// names the variable and the AWS error code or the fault, never a value).
     pub const REFUSED_PREFIX: &str = "configuration refused: ";
 }
 

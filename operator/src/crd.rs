@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use passwordless_contract::{
-    ATTEMPT_LIMIT, Bounds, LINK_TTL_SECONDS, MIN_INTERVAL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS,
-    sign_up, strategy,
+    ATTEMPT_LIMIT, Bounds, LINK_TTL_SECONDS, LOCKOUT_SECONDS, MAX_FAILURES, MIN_INTERVAL_SECONDS,
+    OTP_LENGTH, OTP_TTL_SECONDS, sign_up, strategy,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -125,6 +125,11 @@ pub struct PasswordlessPoolSpec {
     /// accompanies every magic link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp: Option<Otp>,
+
+    /// Limits per user across sign-in attempts, for every strategy that runs our trigger: how
+    /// often a link or code may be sent, and the lockout after repeated wrong answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
 
     /// Wrong answers allowed before the sign-in attempt fails and must start over. Defaults to 1
     /// for `magicLink` and 3 for the code strategies.
@@ -265,16 +270,40 @@ pub struct MagicLink {
     )]
     pub redirect_urls: Vec<String>,
 
-    /// How long a link stays valid, in seconds: 60 to 3600 (1h). Default 900 (15m).
+    /// How long a link stays valid, in seconds: 60 to 3600 (1h). Default 600 (10m), OWASP ASVS
+    /// 5.0's cap for out-of-band links (V6.5.5); longer raises a Warning event.
     #[serde(default = "defaults::link_ttl_seconds")]
     #[schemars(range(min = LINK_TTL_SECONDS.min, max = LINK_TTL_SECONDS.max))]
     pub ttl_seconds: u32,
 
     /// Minimum time between two links sent to the same user, in seconds: 0 to 3600. Default 60.
-    /// It stops a mailbox being flooded; 0 turns the cooldown off.
+    /// Kept for manifests written before `limits`; `limits.minIntervalSeconds` wins when set.
     #[serde(default = "defaults::link_min_interval_seconds")]
     #[schemars(range(min = MIN_INTERVAL_SECONDS.min, max = MIN_INTERVAL_SECONDS.max))]
     pub min_interval_seconds: u32,
+}
+
+/// Per-user limits across sign-in attempts (kept in the pool's state table).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Minimum time between two sends (link or code) to one user, in seconds: 0 to 3600.
+    /// Default 60, or `magicLink.minIntervalSeconds` where a manifest still sets that. A start
+    /// inside it sends nothing and answers COOLDOWN with the seconds left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MIN_INTERVAL_SECONDS.min, max = MIN_INTERVAL_SECONDS.max))]
+    pub min_interval_seconds: Option<u32>,
+
+    /// Wrong answers to one user, across attempts, before sign-in locks: 1 to 100. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MAX_FAILURES.min, max = MAX_FAILURES.max))]
+    pub max_failures: Option<u32>,
+
+    /// The first lockout, in seconds: 1 to 86400. Default 900. Each further wrong answer
+    /// doubles it, up to a day. A correct sign-in clears the count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = LOCKOUT_SECONDS.min, max = LOCKOUT_SECONDS.max))]
+    pub lockout_seconds: Option<u32>,
 }
 
 /// One-time-code settings.
@@ -545,8 +574,9 @@ impl PasswordlessPool {
 }
 
 impl PasswordlessPoolSpec {
-    /// How long a sign-in link or code stays valid: a retired signing key is kept this long.
-    pub fn link_lifetime_seconds(&self) -> u64 {
+    /// How long a retired signing key stays in the secret: the longest a link or code signed
+    /// with it stays valid, plus the time a warm trigger keeps the keys it read.
+    pub fn retired_key_seconds(&self) -> u64 {
         // Every trigger strategy sends a code (a magic link's typed fallback included), so the
         // code's lifetime, default or not, always counts.
         let link = self.magic_link.as_ref().map_or(0, |m| m.ttl_seconds);
@@ -554,6 +584,6 @@ impl PasswordlessPoolSpec {
             .otp
             .as_ref()
             .map_or(OTP_TTL_SECONDS.default, |o| o.ttl_seconds);
-        u64::from(link.max(code))
+        u64::from(link.max(code)) + passwordless_contract::signing_keys::MAX_AGE_SECONDS
     }
 }

@@ -205,6 +205,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
                 }),
             role: d.role.clone(),
             table: d.table.clone(),
+            keys_secret: d.keys_secret.clone(),
             function: d.function.clone(),
             permission: d.permission.clone(),
             user_pool: Some(d.user_pool.clone()),
@@ -255,6 +256,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
                 labels::SENDER_IDENTITY,
                 labels::EXECUTION_ROLE,
                 labels::STATE_TABLE,
+                labels::KEYS_SECRET,
                 labels::TRIGGER_FUNCTION,
                 labels::USER_POOL,
                 labels::INVOKE_PERMISSION,
@@ -264,7 +266,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         assert!(p.changes.iter().all(|c| c.action == Action::Create));
         assert!(
             p.to_string()
-                .contains("Plan: 7 to create, 0 to update, 0 to delete.")
+                .contains("Plan: 8 to create, 0 to update, 0 to delete.")
         );
     }
 
@@ -356,22 +358,35 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     }
 
     #[test]
-    fn switching_to_email_codes_deletes_the_state_table_only() {
+    fn switching_to_email_codes_keeps_the_state_table_and_changes_the_function() {
         let before = desired(BASE);
         let after = desired("strategy: emailOtp\nsender: {address: no-reply@example.com}\n");
         let p = plan(&in_sync(&before), &after);
-        let table = p.change(labels::STATE_TABLE).expect("table change");
-        assert_eq!(table.action, Action::Delete);
         let actions: Vec<(&str, Action)> =
             p.changes.iter().map(|c| (c.resource, c.action)).collect();
-        assert_eq!(
-            actions,
-            vec![
-                (labels::EXECUTION_ROLE, Action::Update),
-                (labels::STATE_TABLE, Action::Delete),
-                (labels::TRIGGER_FUNCTION, Action::Update)
-            ]
+        assert_eq!(actions, vec![(labels::TRIGGER_FUNCTION, Action::Update)]);
+    }
+
+    #[test]
+    fn switching_to_native_removes_every_trigger_resource() {
+        let before = desired(BASE);
+        let after = desired(
+            "strategy: native\nsender: {address: no-reply@example.com}\nnative: {allowedFirstAuthFactors: [EMAIL_OTP]}\n",
         );
+        let p = plan(&in_sync(&before), &after);
+        for gone in [
+            labels::EXECUTION_ROLE,
+            labels::STATE_TABLE,
+            labels::KEYS_SECRET,
+            labels::TRIGGER_FUNCTION,
+            labels::INVOKE_PERMISSION,
+        ] {
+            assert_eq!(
+                p.change(gone).map(|c| c.action),
+                Some(Action::Delete),
+                "{gone}"
+            );
+        }
     }
 
     #[test]
@@ -397,6 +412,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
                 labels::INVOKE_PERMISSION,
                 labels::USER_POOL,
                 labels::TRIGGER_FUNCTION,
+                labels::KEYS_SECRET,
                 labels::STATE_TABLE,
                 labels::EXECUTION_ROLE
             ]
@@ -409,6 +425,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         let p = plan(&ObservedStack::default(), &desired(BASE));
         let shown = p.to_string();
         assert!(!shown.contains("MDEyMzQ1"), "{shown}");
-        assert!(shown.contains("+ environment.PWP_SIGNING_KEYS: (sensitive, sha256:"));
+        assert!(shown.contains("+ keysDigest: sha256:"), "{shown}");
+        assert!(!shown.contains("PWP_SIGNING_KEYS="), "{shown}");
     }
 }

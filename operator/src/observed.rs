@@ -2,7 +2,8 @@
 //! compare them field by field. Filled by the AWS layer; plain data here.
 
 use crate::desired::{
-    ClientConfig, FunctionConfig, PermissionConfig, RoleConfig, TableConfig, UserPoolConfig,
+    ClientConfig, FunctionConfig, KeysSecretConfig, PermissionConfig, RoleConfig, TableConfig,
+    UserPoolConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,7 @@ pub struct ObservedStack {
     pub sender: Option<SenderObserved>,
     pub role: Option<RoleConfig>,
     pub table: Option<TableConfig>,
+    pub keys_secret: Option<KeysSecretConfig>,
     pub function: Option<FunctionConfig>,
     pub permission: Option<PermissionConfig>,
     pub user_pool: Option<UserPoolConfig>,

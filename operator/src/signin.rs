@@ -111,12 +111,27 @@ async fn respond(
 }
 
 fn expect_step(answer: Answer, step: &'static str) -> Result<Challenge, SignInError> {
+    use passwordless_contract::challenge::{RETRY_AFTER_SECONDS, STEP, step as steps};
     match answer {
-        Answer::Next(ch) if ch.parameters.get("step").map(String::as_str) == Some(step) => Ok(ch),
-        Answer::Next(ch) => Err(flow(
-            step,
-            format!("the pool answered {:?}", ch.parameters.get("step")),
-        )),
+        Answer::Next(ch) if ch.parameters.get(STEP).map(String::as_str) == Some(step) => Ok(ch),
+        Answer::Next(ch) => {
+            let after = ch
+                .parameters
+                .get(RETRY_AFTER_SECONDS)
+                .map_or("?", String::as_str);
+            let message = match ch.parameters.get(STEP).map(String::as_str) {
+                Some(steps::COOLDOWN) => {
+                    format!(
+                        "nothing was sent: the last link or code went out moments ago; try again in {after} s"
+                    )
+                }
+                Some(steps::LOCKED_OUT) => {
+                    format!("locked out after too many wrong answers; try again in {after} s")
+                }
+                other => format!("the pool answered {other:?}"),
+            };
+            Err(flow(step, message))
+        }
         Answer::IdToken(_) => Err(flow(step, "tokens came before any challenge")),
     }
 }

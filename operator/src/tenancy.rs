@@ -344,6 +344,13 @@ namespaces:
     }
 
     #[test]
+    fn the_shipped_example_parses() {
+        let example = include_str!("../../examples/operator/tenancy.yaml");
+        let t = Tenancy::parse(example).unwrap();
+        assert!(t.check_sender("any", "no-reply@example.com", false).is_ok());
+    }
+
+    #[test]
     fn the_default_is_strict_and_bad_files_are_refused() {
         let strict = Tenancy::default();
         assert!(strict.check_sender("x", "a@example.com", false).is_err());

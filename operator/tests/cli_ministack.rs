@@ -261,13 +261,13 @@ fn delete_removes_everything_and_retain_keeps_it() {
         deleted.ok
             && deleted
                 .stdout
-                .contains("Plan: 0 to create, 0 to update, 6 to delete."),
+                .contains("Plan: 0 to create, 0 to update, 7 to delete."),
         "{}",
         deleted.stdout
     );
     let after = pool.run(&["plan"]).stdout;
     assert!(
-        after.contains("Plan: 6 to create"),
+        after.contains("Plan: 7 to create"),
         "everything but the shared sender identity is gone:\n{after}"
     );
 
@@ -288,7 +288,7 @@ fn delete_removes_everything_and_retain_keeps_it() {
     kept.write(MAGIC);
     let removed = kept.run(&["delete"]);
     assert!(removed.ok, "{}", removed.stderr);
-    assert!(kept.run(&["plan"]).stdout.contains("Plan: 6 to create"));
+    assert!(kept.run(&["plan"]).stdout.contains("Plan: 7 to create"));
 }
 
 #[test]

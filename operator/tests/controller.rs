@@ -274,25 +274,35 @@ async fn a_pool_lives_its_whole_life_through_the_controller() {
     assert_eq!(after.signing_keys[1].kid, before.signing_keys[0].kid);
     let names = StackNames::new(DEFAULT_CLUSTER_ID, &ns, "web");
     eventually(
-        "the trigger holds both keys",
+        "the keys secret holds both keys",
         Duration::from_secs(30),
         || async {
-            let env = c
-                .lambda
-                .get_function_configuration()
-                .function_name(&names.function)
+            let value = c
+                .secrets
+                .get_secret_value()
+                .secret_id(&names.keys_secret)
                 .send()
                 .await
-                .unwrap();
-            let keys = env
-                .environment()?
-                .variables()?
-                .get("PWP_SIGNING_KEYS")?
-                .clone();
-            (keys == after.signing_keys_env()).then_some(())
+                .ok()?;
+            (value.secret_string()? == after.signing_keys_env()).then_some(())
         },
     )
     .await;
+    let env = c
+        .lambda
+        .get_function_configuration()
+        .function_name(&names.function)
+        .send()
+        .await
+        .unwrap();
+    let variables = env.environment().unwrap().variables().unwrap();
+    assert_eq!(variables["PWP_SIGNING_KEYS_SECRET"], names.keys_secret);
+    assert!(
+        !variables
+            .values()
+            .any(|v| v.contains(&after.signing_keys[0].secret)),
+        "no key in the function's environment"
+    );
 
     // 5a. Deletion with the default policy (Delete): AWS is cleaned up, the finalizer released.
     delete_pool(&admin, &ns, "web").await;
@@ -721,7 +731,7 @@ async fn a_trigger_that_refuses_its_configuration_is_reported_unhealthy() {
     println!("TriggerUnhealthy after {took:?}: {message}");
     assert!(
         message.contains(
-            "configuration refused: PWP_SIGNING_KEYS is invalid: a key is shorter than 256 bits"
+            "configuration refused: PWP_SIGNING_KEYS_SECRET: a key is shorter than 256 bits"
         ),
         "{message}"
     );
@@ -786,4 +796,91 @@ async fn a_pool_whose_spec_no_longer_validates_can_still_be_deleted() {
         !user_pool_exists(&aws().await, &pool_id).await,
         "the user pool went with it"
     );
+}
+
+/// `common`'s blocking AWS helpers, from async tests.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+/// A pool's condition once its `Ready` reason is `reason`.
+async fn refused_with(admin: &Client, ns: &str, name: &str, reason: &str) -> String {
+    eventually(&format!("{name}: {reason}"), READY_WITHIN, || async {
+        let pool = get_pool(admin, ns, name).await?;
+        let ready = ready_of(pool.status.as_ref())?.clone();
+        (ready.reason == reason).then_some(ready.message)
+    })
+    .await
+    .0
+}
+
+/// A tenant reaching for what is not theirs, through the controller: another app's Secret as
+/// the output Secret, a sender the platform team did not allow, another team's user pool to
+/// adopt. Each is refused with a condition naming it, before any AWS call, and nothing of the
+/// other party's changes.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_tenant_cannot_take_another_tenants_secret_sender_or_pool() {
+    let (admin, ns, op) = cluster::with_operator("tenant", 300).await;
+    cluster::create_secret(&admin, &ns, "payments-db", "s3cret-password").await;
+    let foreign = get_secret(&admin, &ns, "payments-db").await.unwrap();
+    apply_pool(
+        &admin,
+        &magic_link_pool(
+            &ns,
+            "thief",
+            serde_json::json!({"secretName": "payments-db"}),
+        ),
+    )
+    .await;
+    let message = refused_with(&admin, &ns, "thief", reasons::SECRET_CONFLICT).await;
+    assert!(message.contains(&format!(
+        "Secret {ns}/payments-db exists and is not this pool's"
+    )));
+
+    let sender = serde_json::json!({"sender": {"address": "ceo@bank.example.net"}});
+    apply_pool(&admin, &magic_link_pool(&ns, "spoof", sender)).await;
+    let message = refused_with(&admin, &ns, "spoof", reasons::NOT_ALLOWED).await;
+    assert!(
+        message.contains("spec.sender.address") && message.contains("ceo@bank.example.net"),
+        "{message}"
+    );
+
+    let name = unique("victim");
+    let victim = blocking(move || common::create_pool_by_hand(&name, true)).await;
+    let facts = |id: &String| {
+        let id = id.clone();
+        blocking(move || common::pool_facts(&id))
+    };
+    let before = facts(&victim).await;
+    let adopt = serde_json::json!({"adopt": {"userPoolId": victim}});
+    apply_pool(&admin, &magic_link_pool(&ns, "takeover", adopt)).await;
+    let message = refused_with(&admin, &ns, "takeover", reasons::NOT_ALLOWED).await;
+    assert!(
+        message.contains(&format!("may not adopt user pool {victim}")),
+        "{message}"
+    );
+
+    assert_eq!(
+        op.metric("passwordless_operator_aws_calls_total").await,
+        0.0,
+        "all three refused before any AWS call"
+    );
+    let after = get_secret(&admin, &ns, "payments-db").await.unwrap();
+    assert_eq!(after.data, foreign.data, "the foreign Secret is untouched");
+    assert_eq!(after.metadata.owner_references, None);
+    assert_eq!(
+        facts(&victim).await,
+        before,
+        "the victim's pool is untouched"
+    );
+    for name in ["thief", "spoof", "takeover"] {
+        delete_pool(&admin, &ns, name).await;
+        gone(&admin, &ns, name, READY_WITHIN).await;
+    }
+    assert!(
+        get_secret(&admin, &ns, "payments-db").await.is_some(),
+        "still there after"
+    );
+    assert_eq!(facts(&victim).await, before, "and the victim's pool");
 }

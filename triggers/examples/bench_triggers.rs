@@ -2,8 +2,10 @@
 //! the same way (the named baseline, measured in the same run).
 //!
 //! - Cold start and warm latency run against a minimal Runtime API server owned by this bench
-//!   (loopback, TCP_NODELAY), which also stands in for SES and DynamoDB as an instant sink, so
-//!   delivery is excluded. ministack is not used for these: its provided runtime adds ~55 ms.
+//!   (loopback, TCP_NODELAY), which also stands in for SES, DynamoDB and Secrets Manager
+//!   (GetSecretValue answers the signing keys) as an instant sink, so delivery is excluded but
+//!   every call the trigger makes is. ministack is not used for these: its provided runtime adds
+//!   ~55 ms.
 //! - The sign-in round trip on ministack, on stacks the operator builds, is the operator crate's
 //!   `signin_round_trip` bench (the same `make bench-triggers` runs it).
 //!
@@ -21,15 +23,25 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use passwordless_triggers::config::{Config, vars};
-use passwordless_triggers::token::{LinkClaims, sign};
+use passwordless_triggers::config::vars;
+use passwordless_triggers::flows::{PRIVATE_ROUND, Round};
+use passwordless_triggers::keys::SigningKey;
+use passwordless_triggers::token::{LinkClaims, code_mac, destination_hash, sign};
 use serde_json::{Value, json};
 
 const COLD_RUNS: usize = 15;
 const WARM_RUNS: usize = 2000;
 const WARMUP: usize = 50;
-/// The harness's signing key (the trigger needs one to start).
+/// The harness's signing key, which its GetSecretValue answers with.
 const KEY: (&str, &[u8; 32]) = ("kid-bench", b"0123456789abcdef0123456789abcdef");
+const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-keys";
+
+fn key() -> SigningKey {
+    SigningKey {
+        id: KEY.0.to_owned(),
+        secret: KEY.1.to_vec(),
+    }
+}
 
 /// One Runtime API + AWS sink, for one trigger process.
 struct Harness {
@@ -150,6 +162,19 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 "Content-Type: application/json\r\n",
                 br#"{"MessageId":"bench"}"#,
             )
+        } else if target == "secretsmanager.GetSecretValue" {
+            let secret = json!({
+                "ARN": SECRET_ARN,
+                "Name": "bench-keys",
+                "SecretString": format!("{}:{}", KEY.0, STANDARD.encode(KEY.1)),
+                "VersionId": "v1",
+            });
+            reply(
+                &mut out,
+                "200 OK",
+                "Content-Type: application/x-amz-json-1.1\r\n",
+                secret.to_string().as_bytes(),
+            )
         } else if !target.is_empty() {
             reply(
                 &mut out,
@@ -167,7 +192,6 @@ fn serve(stream: TcpStream, shared: &Shared) {
 }
 
 fn trigger_env(port: u16) -> Vec<(String, String)> {
-    let key = STANDARD.encode(KEY.1);
     [
         ("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}")),
         ("AWS_LAMBDA_FUNCTION_NAME", "bench".to_owned()),
@@ -180,7 +204,13 @@ fn trigger_env(port: u16) -> Vec<(String, String)> {
         ("AWS_ACCESS_KEY_ID", "bench".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "bench".to_owned()),
         (vars::STRATEGY, "magicLink".to_owned()),
-        (vars::SIGNING_KEYS, format!("{}:{key}", KEY.0)),
+        (vars::SIGNING_KEYS_SECRET, SECRET_ARN.to_owned()),
+        // Only builds from before the keys moved to Secrets Manager read this; it lets the same
+        // harness measure them for comparison. The current trigger never looks at it.
+        (
+            "PWP_SIGNING_KEYS",
+            format!("{}:{}", KEY.0, STANDARD.encode(KEY.1)),
+        ),
         (vars::TABLE_NAME, "bench".to_owned()),
         (vars::SENDER_ADDRESS, "no-reply@example.com".to_owned()),
         (
@@ -212,26 +242,31 @@ fn fixture(name: &str) -> Value {
 
 /// The events the warm benchmark replays: one per trigger (and per link/code path).
 fn events() -> Vec<(&'static str, bool, Value)> {
-    let config = Config::from_lookup(|name| {
-        trigger_env(0)
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
-    })
-    .unwrap();
+    let key = key();
     let claims = LinkClaims {
-        kid: config.current_key().id.clone(),
+        kid: key.id.clone(),
         sub: "alice@example.com".to_owned(),
         pool: "us-east-1_TestPool".to_owned(),
         client: "testclient".to_owned(),
         iat: 1,
         exp: u64::MAX / 2,
         nonce: "bench-nonce".to_owned(),
+        dest: destination_hash(&key, "alice@example.com"),
     };
     let mut verify_link = fixture("verify_link");
-    verify_link["request"]["challengeAnswer"] = json!(sign(config.current_key(), &claims));
+    verify_link["request"]["challengeAnswer"] = json!(sign(&key, &claims));
     let mut verify_code = fixture("verify_link");
     verify_code["request"]["challengeAnswer"] = json!("123456");
+    let round = Round::Code {
+        kid: key.id.clone(),
+        exp: u64::MAX / 2,
+        mac: code_mac(&key, "alice@example.com", "123456"),
+        link: true,
+        dest: destination_hash(&key, "alice@example.com"),
+    };
+    let mut private = serde_json::Map::new();
+    private.insert(PRIVATE_ROUND.to_owned(), json!(round.encode()));
+    verify_code["request"]["privateChallengeParameters"] = Value::Object(private);
     // (name, decision-only, event)
     vec![
         ("DefineAuthChallenge", true, fixture("define_first_round")),
@@ -245,7 +280,11 @@ fn events() -> Vec<(&'static str, bool, Value)> {
             false,
             verify_link,
         ),
-        ("VerifyAuthChallenge (code)", true, verify_code),
+        (
+            "VerifyAuthChallenge (code, failure read from sink)",
+            false,
+            verify_code,
+        ),
         ("PreSignUp", true, fixture("pre_sign_up")),
         (
             "PostAuthentication (already verified)",
@@ -264,8 +303,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// (time to the first /next, time to the first answer), median over COLD_RUNS fresh processes.
-fn cold_start(binary: &str) -> (Duration, Duration) {
-    let first_event = serde_json::to_vec(&fixture("define_first_round")).unwrap();
+fn cold_start(binary: &str, first_event: &str) -> (Duration, Duration) {
+    let first_event = serde_json::to_vec(&fixture(first_event)).unwrap();
     let (mut init, mut first) = (Vec::new(), Vec::new());
     for _ in 0..COLD_RUNS {
         let harness = Harness::start();
@@ -323,8 +362,12 @@ fn main() {
         "trigger benchmark: ours = bootstrap (release), baseline = noop trigger built the same way\n"
     );
 
-    let (our_init, our_first) = cold_start(bootstrap);
-    let (noop_init, noop_first) = cold_start(noop);
+    let (our_init, our_first) = cold_start(bootstrap, "define_first_round");
+    let (noop_init, noop_first) = cold_start(noop, "define_first_round");
+    // The first invocation that needs a key: it builds the Secrets Manager client and reads the
+    // secret, then writes the cooldown and sends, all to the sinks.
+    let (_, our_first_create) = cold_start(bootstrap, "create_after_link_request");
+    let (_, noop_first_create) = cold_start(noop, "create_after_link_request");
     println!("cold start, median of {COLD_RUNS} spawns       ours      baseline   target");
     println!(
         "  spawn -> first /next (init)        {:7.2} ms  {:7.2} ms   <= 10 ms",
@@ -332,9 +375,14 @@ fn main() {
         ms(noop_init)
     );
     println!(
-        "  spawn -> first answer              {:7.2} ms  {:7.2} ms",
+        "  spawn -> first answer (Define)     {:7.2} ms  {:7.2} ms",
         ms(our_first),
         ms(noop_first)
+    );
+    println!(
+        "  spawn -> first answer (Create)     {:7.2} ms  {:7.2} ms",
+        ms(our_first_create),
+        ms(noop_first_create)
     );
 
     let ours = warm(bootstrap);

@@ -1,17 +1,16 @@
 //! The trigger's configuration, read once at start-up from the function's environment, which
 //! the operator sets from the PasswordlessPool spec. Every variable name is defined here only.
 
-use std::fmt;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 /// Environment variable names: the contract, defined in `passwordless-contract`.
 pub use passwordless_contract::env as vars;
 use passwordless_contract::{
-    ATTEMPT_LIMIT, Bounds, DEFAULT_APP_NAME, LINK_TTL_SECONDS, MIN_INTERVAL_SECONDS, OTP_LENGTH,
-    OTP_TTL_SECONDS, sign_up, strategy,
+    ATTEMPT_LIMIT, Bounds, DEFAULT_APP_NAME, LINK_TTL_SECONDS, LOCKOUT_SECONDS, MAX_FAILURES,
+    MIN_INTERVAL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS, sign_up, strategy,
 };
+
+/// The keys are no longer configuration (they live in a Secrets Manager secret), but their
+/// type is still what the operator's tests sign links with.
+pub use crate::keys::{MIN_KEY_BYTES, SigningKey};
 
 /// Which flow the pool runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,27 +26,6 @@ pub enum SignUp {
     Disabled,
     AutoConfirm,
 }
-
-/// An HMAC-SHA256 key and its id. `Debug` never shows the key.
-#[derive(Clone)]
-pub struct SigningKey {
-    pub id: String,
-    pub secret: Vec<u8>,
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SigningKey({}, <{} bytes redacted>)",
-            self.id,
-            self.secret.len()
-        )
-    }
-}
-
-/// The smallest key accepted: 256 bits, HMAC-SHA256's own strength.
-pub const MIN_KEY_BYTES: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -65,9 +43,14 @@ pub struct Config {
     pub email_subject: Option<String>,
     pub email_html: Option<String>,
     pub email_text: Option<String>,
-    pub table_name: Option<String>,
-    /// The current key first, then older keys still accepted.
-    pub signing_keys: Vec<SigningKey>,
+    /// The state table (cooldown, failures, single-use links), for every strategy.
+    pub table_name: String,
+    /// The ARN (or name) of the Secrets Manager secret holding the signing keys.
+    pub signing_keys_secret: String,
+    /// Wrong answers, across sessions, before a user is locked out.
+    pub max_failures: u32,
+    /// The first lockout; it doubles with each further wrong answer.
+    pub lockout_seconds: u64,
     pub sign_up: SignUp,
 }
 
@@ -130,11 +113,10 @@ impl Config {
         if strategy != Strategy::SmsOtp && sender_address.is_none() {
             return Err(ConfigError::Missing(vars::SENDER_ADDRESS));
         }
-        let signing_keys = parse_keys(get(vars::SIGNING_KEYS).as_deref())?;
-        let table_name = get(vars::TABLE_NAME);
-        if strategy == Strategy::MagicLink && table_name.is_none() {
-            return Err(ConfigError::Missing(vars::TABLE_NAME));
-        }
+        let table_name = get(vars::TABLE_NAME).ok_or(ConfigError::Missing(vars::TABLE_NAME))?;
+        // Only the secret's name: the keys are read from it when an invocation needs one.
+        let signing_keys_secret = get(vars::SIGNING_KEYS_SECRET)
+            .ok_or(ConfigError::Missing(vars::SIGNING_KEYS_SECRET))?;
         Ok(Self {
             strategy,
             link_ttl_seconds: number(
@@ -163,7 +145,13 @@ impl Config {
             email_html: get(vars::EMAIL_HTML),
             email_text: get(vars::EMAIL_TEXT),
             table_name,
-            signing_keys,
+            signing_keys_secret,
+            max_failures: number(vars::MAX_FAILURES, MAX_FAILURES, MAX_FAILURES.default)? as u32,
+            lockout_seconds: number(
+                vars::LOCKOUT_SECONDS,
+                LOCKOUT_SECONDS,
+                LOCKOUT_SECONDS.default,
+            )?,
             sign_up: match get(vars::SIGN_UP).as_deref() {
                 None | Some(sign_up::DISABLED) => SignUp::Disabled,
                 Some(sign_up::AUTO_CONFIRM) => SignUp::AutoConfirm,
@@ -176,64 +164,12 @@ impl Config {
             },
         })
     }
-
-    /// The key that signs new links and codes.
-    pub fn current_key(&self) -> &SigningKey {
-        &self.signing_keys[0]
-    }
-
-    /// The key with this id, if it is still accepted.
-    pub fn key(&self, id: &str) -> Option<&SigningKey> {
-        self.signing_keys.iter().find(|k| k.id == id)
-    }
-}
-
-fn parse_keys(raw: Option<&str>) -> Result<Vec<SigningKey>, ConfigError> {
-    const NAME: &str = vars::SIGNING_KEYS;
-    let raw = raw.ok_or(ConfigError::Missing(NAME))?;
-    let mut keys = Vec::new();
-    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (id, secret) = entry
-            .split_once(':')
-            .ok_or(ConfigError::Invalid(NAME, "expected kid:base64key entries"))?;
-        let id_ok = !id.is_empty()
-            && id.len() <= 64
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !id_ok {
-            return Err(ConfigError::Invalid(
-                NAME,
-                "a key id must be 1-64 letters, digits, '-' or '_'",
-            ));
-        }
-        let secret = STANDARD
-            .decode(secret)
-            .map_err(|_| ConfigError::Invalid(NAME, "a key is not valid base64"))?;
-        if secret.len() < MIN_KEY_BYTES {
-            return Err(ConfigError::Invalid(NAME, "a key is shorter than 256 bits"));
-        }
-        if keys.iter().any(|k: &SigningKey| k.id == id) {
-            return Err(ConfigError::Invalid(NAME, "two keys share an id"));
-        }
-        keys.push(SigningKey {
-            id: id.to_owned(),
-            secret,
-        });
-    }
-    if keys.is_empty() {
-        return Err(ConfigError::Missing(NAME));
-    }
-    Ok(keys)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
-
-    pub const KEY_CURRENT: &str = "k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-    pub const KEY_PREVIOUS: &str = "k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
 
     pub fn env(strategy: &str) -> HashMap<&'static str, String> {
         HashMap::from([
@@ -244,7 +180,10 @@ pub(crate) mod tests {
             ),
             (vars::SENDER_ADDRESS, "no-reply@example.com".to_owned()),
             (vars::TABLE_NAME, "pwp-test".to_owned()),
-            (vars::SIGNING_KEYS, format!("{KEY_CURRENT},{KEY_PREVIOUS}")),
+            (
+                vars::SIGNING_KEYS_SECRET,
+                "arn:aws:secretsmanager:us-east-1:000000000000:secret:pwp-test-keys".to_owned(),
+            ),
             (vars::APP_NAME, "Example".to_owned()),
         ])
     }
@@ -267,47 +206,59 @@ pub(crate) mod tests {
                 c.link_ttl_seconds,
                 c.min_interval_seconds,
                 c.otp_length,
-                c.otp_ttl_seconds
+                c.otp_ttl_seconds,
+                c.max_failures,
+                c.lockout_seconds,
             ),
-            (600, 60, 6, 300)
+            (600, 60, 6, 300, 5, 900)
         );
-        assert_eq!(c.current_key().id, "k2");
-        assert!(c.key("k1").is_some() && c.key("k0").is_none());
+    }
+
+    #[test]
+    fn every_strategy_needs_the_state_table_and_the_key_secret_and_no_key_is_read_from_the_environment()
+     {
+        for strategy in ["magicLink", "emailOtp", "smsOtp"] {
+            for required in [vars::TABLE_NAME, vars::SIGNING_KEYS_SECRET] {
+                let mut e = env(strategy);
+                e.remove(required);
+                assert_eq!(
+                    config_from(&e).unwrap_err(),
+                    ConfigError::Missing(required),
+                    "{strategy}"
+                );
+            }
+        }
+        // Keys in the environment are neither needed nor looked at.
+        let mut e = env("emailOtp");
+        e.insert("PWP_SIGNING_KEYS", "k1:c2hvcnQ=".to_owned());
+        assert!(config_from(&e).is_ok());
     }
 
     #[test]
     fn bad_settings_name_the_variable_but_never_the_value() {
-        let mut e = env("magicLink");
-        e.insert(vars::SIGNING_KEYS, "k1:c2hvcnQ=".to_owned());
-        let err = config_from(&e).unwrap_err();
-        assert_eq!(
-            err,
-            ConfigError::Invalid(vars::SIGNING_KEYS, "a key is shorter than 256 bits")
-        );
-        assert!(!err.to_string().contains("c2hvcnQ"));
-        e.insert(vars::SIGNING_KEYS, format!("{KEY_CURRENT},{KEY_CURRENT}"));
-        assert_eq!(
-            config_from(&e).unwrap_err(),
-            ConfigError::Invalid(vars::SIGNING_KEYS, "two keys share an id")
-        );
-        let mut e = env("magicLink");
-        e.insert(vars::OTP_LENGTH, "4".to_owned());
-        assert!(matches!(
-            config_from(&e),
-            Err(ConfigError::Invalid(vars::OTP_LENGTH, _))
-        ));
+        let cases = [
+            (vars::OTP_LENGTH, "4"),
+            (vars::MAX_FAILURES, "0"),
+            (vars::MAX_FAILURES, "101"),
+            (vars::LOCKOUT_SECONDS, "0"),
+            (vars::LOCKOUT_SECONDS, "86401"),
+            (vars::MIN_INTERVAL_SECONDS, "3601"),
+        ];
+        for (name, value) in cases {
+            let mut e = env("magicLink");
+            e.insert(name, value.to_owned());
+            let err = config_from(&e).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid(n, _) if n == name),
+                "{name}={value}: {err:?}"
+            );
+            assert!(!err.to_string().contains(value), "{err}");
+        }
         let mut e = env("magicLink");
         e.remove(vars::REDIRECT_URLS);
         assert_eq!(
             config_from(&e).unwrap_err(),
             ConfigError::Missing(vars::REDIRECT_URLS)
         );
-    }
-
-    #[test]
-    fn a_signing_key_debug_print_hides_the_secret() {
-        let c = config("magicLink");
-        let shown = format!("{:?}", c.current_key());
-        assert_eq!(shown, "SigningKey(k2, <32 bytes redacted>)");
     }
 }

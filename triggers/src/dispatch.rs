@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::delivery::{Clock, Directory, Entropy, Mailer, Ports, SmsSender, StateStore};
+use crate::delivery::{
+    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SmsSender, StateStore,
+};
 use crate::flows::{FlowError, create, define, signup, verify};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,12 @@ pub enum DispatchError {
     Malformed { trigger: String, reason: String },
     #[error("{trigger}: {source}")]
     Flow { trigger: String, source: FlowError },
+    /// The probe's answer when the signing keys cannot be had: the reason names the AWS error
+    /// code or the fault, never a value.
+    #[error("{prefix}{var}: {reason}", prefix = probe::REFUSED_PREFIX, var = passwordless_contract::env::SIGNING_KEYS_SECRET)]
+    KeysRefused { reason: crate::keys::KeyError },
+    #[error("the {0} response could not be serialized")]
+    Reply(String),
 }
 
 fn parse<T: DeserializeOwned>(trigger: &str, event: Value) -> Result<T, DispatchError> {
@@ -32,8 +40,8 @@ fn parse<T: DeserializeOwned>(trigger: &str, event: Value) -> Result<T, Dispatch
     })
 }
 
-fn reply<T: Serialize>(event: T) -> Value {
-    serde_json::to_value(event).expect("Cognito events serialize")
+fn reply<T: Serialize>(trigger: &str, event: T) -> Result<Value, DispatchError> {
+    serde_json::to_value(event).map_err(|_| DispatchError::Reply(trigger.to_owned()))
 }
 
 pub async fn handle(
@@ -45,6 +53,7 @@ pub async fn handle(
         impl Directory,
         impl Clock,
         impl Entropy,
+        impl SecretSource,
     >,
     event: Value,
 ) -> Result<Value, DispatchError> {
@@ -58,36 +67,35 @@ pub async fn handle(
         source,
     };
     match trigger.as_str() {
-        // The configuration was read at start-up, so answering at all proves it was accepted.
-        probe::TRIGGER_SOURCE => Ok(serde_json::json!({
-            "healthy": true,
-            "strategy": format!("{:?}", config.strategy),
-        })),
+        // The configuration was read at start-up, so answering at all proves it was accepted;
+        // the keys are read now (afresh), so a healthy answer proves they load too.
+        probe::TRIGGER_SOURCE => match ports.keys.reload(&ports.clock).await {
+            Ok(_) => Ok(serde_json::json!({
+                "healthy": true,
+                "strategy": format!("{:?}", config.strategy),
+            })),
+            Err(reason) => Err(DispatchError::KeysRefused { reason }),
+        },
         "DefineAuthChallenge_Authentication" => {
-            Ok(reply(define::define(config, parse(&trigger, event)?)))
+            reply(&trigger, define::define(config, parse(&trigger, event)?))
         }
         "CreateAuthChallenge_Authentication" => {
-            create::create(config, ports, parse(&trigger, event)?)
-                .await
-                .map(reply)
-                .map_err(flow_error)
+            let out = create::create(config, ports, parse(&trigger, event)?).await;
+            out.map_err(flow_error).and_then(|e| reply(&trigger, e))
         }
         "VerifyAuthChallengeResponse_Authentication" => {
-            verify::verify(config, ports, parse(&trigger, event)?)
-                .await
-                .map(reply)
-                .map_err(flow_error)
+            let out = verify::verify(config, ports, parse(&trigger, event)?).await;
+            out.map_err(flow_error).and_then(|e| reply(&trigger, e))
         }
         "PreSignUp_SignUp" | "PreSignUp_AdminCreateUser" | "PreSignUp_ExternalProvider" => {
-            signup::pre_sign_up(config, parse(&trigger, event)?)
-                .map(reply)
-                .map_err(flow_error)
+            let out = signup::pre_sign_up(config, parse(&trigger, event)?);
+            out.map_err(flow_error).and_then(|e| reply(&trigger, e))
         }
         "PostAuthentication_Authentication" => {
-            signup::post_authentication(config, &ports.directory, parse(&trigger, event)?)
-                .await
-                .map(reply)
-                .map_err(flow_error)
+            let out =
+                signup::post_authentication(config, &ports.directory, parse(&trigger, event)?)
+                    .await;
+            out.map_err(flow_error).and_then(|e| reply(&trigger, e))
         }
         _ => Err(DispatchError::Unsupported(trigger)),
     }
@@ -99,14 +107,25 @@ mod tests {
     use crate::config::tests::config;
     use crate::flows::testing::{Fake, Outbox, ports};
 
-    async fn run(event: Value) -> Result<Value, DispatchError> {
-        let outbox = Outbox::default();
+    async fn run_with(
+        outbox: &Outbox,
+        strategy: &str,
+        event: Value,
+    ) -> Result<Value, DispatchError> {
         let fake = Fake {
-            outbox: &outbox,
+            outbox,
             now: 1000,
             byte: 7,
         };
-        handle(&config("emailOtp"), &ports(&fake), event).await
+        handle(&config(strategy), &ports(&fake), event).await
+    }
+
+    async fn run(event: Value) -> Result<Value, DispatchError> {
+        run_with(&Outbox::default(), "emailOtp", event).await
+    }
+
+    fn fixture(name: &str) -> Value {
+        crate::flows::testing::fixture(name)
     }
 
     #[tokio::test]
@@ -126,22 +145,124 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_operator_probe_is_answered_without_any_port() {
-        let out = run(serde_json::json!({"triggerSource": probe::TRIGGER_SOURCE}))
-            .await
-            .unwrap();
+    async fn hostile_events_never_panic() {
+        let sources = [
+            "DefineAuthChallenge_Authentication",
+            "CreateAuthChallenge_Authentication",
+            "VerifyAuthChallengeResponse_Authentication",
+            "PreSignUp_SignUp",
+            "PostAuthentication_Authentication",
+            probe::TRIGGER_SOURCE,
+        ];
+        let long = "\u{1F600}".repeat(10_000);
+        let hostile_requests = [
+            serde_json::json!(null),
+            serde_json::json!({}),
+            serde_json::json!({"session": [null, {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": true, "challengeMetadata": "{\"kind\":\"code\"}"}]}),
+            serde_json::json!({"session": [{"challengeName": "CUSTOM_CHALLENGE", "challengeResult": false, "challengeMetadata": long}]}),
+            serde_json::json!({"challengeAnswer": {"nested": [1, 2]}, "privateChallengeParameters": {"round": "{\"kind\":\"code\",\"kid\":\"\\u0000\",\"exp\":18446744073709551615,\"mac\":\"\",\"link\":true,\"dest\":\"\"}"}}),
+            serde_json::json!({"challengeAnswer": format!("{long}.{long}"), "clientMetadata": {"action": "redeem", "redirectUrl": long}}),
+            serde_json::json!({"challengeAnswer": "e30.e30e30e30e30e30e30e30e30e30e30e30e30e30e30e30", "userAttributes": {"email": "", "phone_number": long}}),
+            serde_json::json!({"userAttributes": {"email": "@@@"}, "clientMetadata": {"action": "request"}, "userNotFound": true}),
+            serde_json::json!({"userAttributes": {"email": 5}}),
+        ];
+        for source in sources {
+            for request in &hostile_requests {
+                for user in [
+                    serde_json::json!("alice@example.com"),
+                    serde_json::json!(""),
+                    serde_json::json!(long),
+                    serde_json::json!(null),
+                ] {
+                    let event = serde_json::json!({
+                        "version": "1",
+                        "triggerSource": source,
+                        "region": "us-east-1",
+                        "userPoolId": "us-east-1_TestPool",
+                        "userName": user,
+                        "callerContext": {"clientId": "testclient"},
+                        "request": request,
+                        "response": {},
+                    });
+                    for strategy in ["magicLink", "emailOtp", "smsOtp"] {
+                        // An answer or an error; a panic fails the test.
+                        let _ = run_with(&Outbox::default(), strategy, event.clone()).await;
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_operator_probe_reads_the_keys_and_names_what_is_wrong_but_never_a_value() {
+        let outbox = Outbox::default();
+        let probe_event = || serde_json::json!({"triggerSource": probe::TRIGGER_SOURCE});
+        let out = run_with(&outbox, "emailOtp", probe_event()).await.unwrap();
         assert_eq!(out["healthy"], true);
         assert_eq!(out["strategy"], "EmailOtp");
+        assert_eq!(outbox.secret_reads(), 1);
+        let cases = [
+            (
+                Err("AccessDeniedException"),
+                "GetSecretValue failed: AccessDeniedException",
+            ),
+            (
+                Err("ResourceNotFoundException"),
+                "GetSecretValue failed: ResourceNotFoundException",
+            ),
+            (Ok("k1:c2hvcnQ="), "a key is shorter than 256 bits"),
+            (Ok(""), "no key of 256 bits"),
+            (
+                Ok("k1=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+                "expected kid:base64key entries",
+            ),
+        ];
+        for (secret, reason) in cases {
+            let outbox = Outbox::default();
+            outbox.set_secret(secret);
+            let err = run_with(&outbox, "magicLink", probe_event())
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(probe::REFUSED_PREFIX), "{err}");
+            assert_eq!(
+                err,
+                format!("{}PWP_SIGNING_KEYS_SECRET: {reason}", probe::REFUSED_PREFIX)
+            );
+            assert!(!err.contains("c2hvcnQ") && !err.contains("MDEy"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn define_pre_sign_up_and_post_authentication_never_read_the_keys() {
+        let outbox = Outbox::default();
+        for name in [
+            "define_first_round",
+            "define_after_one_wrong",
+            "pre_sign_up",
+            "post_authentication_unverified",
+            "create_first_round",
+        ] {
+            // PreSignUp refuses (sign-up is disabled here): an answer all the same.
+            let _ = run_with(&outbox, "magicLink", fixture(name)).await;
+        }
+        assert_eq!(outbox.secret_reads(), 0);
+        // The first invocation that needs a key reads them; the next ones use the process's copy.
+        let fake = Fake {
+            outbox: &outbox,
+            now: 1000,
+            byte: 7,
+        };
+        let p = ports(&fake);
+        let c = config("emailOtp");
+        handle(&c, &p, fixture("create_first_round")).await.unwrap();
+        handle(&c, &p, fixture("verify_link")).await.unwrap();
+        assert_eq!(outbox.secret_reads(), 1);
     }
 
     #[tokio::test]
     async fn a_define_event_round_trips_with_its_response_filled() {
-        let text = std::fs::read_to_string(format!(
-            "{}/tests/fixtures/define_first_round.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
-        let out = run(serde_json::from_str(&text).unwrap()).await.unwrap();
+        let out = run(fixture("define_first_round")).await.unwrap();
         assert_eq!(out["response"]["challengeName"], "CUSTOM_CHALLENGE");
         assert_eq!(out["userPoolId"], "us-east-1_TestPool");
     }

@@ -5,6 +5,8 @@ pub mod config;
 pub mod delivery;
 pub mod dispatch;
 pub mod flows;
+pub mod keys;
+pub mod latency;
 pub mod otp;
 pub mod template;
 pub mod token;

@@ -1,13 +1,19 @@
-//! `bootstrap` for the `provided.al2023` runtime: configuration and AWS clients once at start-up,
-//! then every invocation goes through [`dispatch::handle`].
+//! `bootstrap` for the `provided.al2023` runtime: configuration and AWS clients once at start-up
+//! (Secrets Manager's excepted: built by the first invocation that needs a signing key), then
+//! every invocation goes through [`dispatch::handle`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use passwordless_contract::probe;
 use passwordless_triggers::config::{Config, ConfigError};
 use passwordless_triggers::delivery::Ports;
-use passwordless_triggers::delivery::aws::{CognitoDirectory, DynamoStore, SesMailer, SnsSender};
+use passwordless_triggers::delivery::aws::{
+    CognitoDirectory, DynamoStore, SecretsManagerKeys, SesMailer, SnsSender,
+};
 use passwordless_triggers::delivery::system::{OsEntropy, SystemClock};
 use passwordless_triggers::dispatch;
+use passwordless_triggers::keys::KeyRing;
+use passwordless_triggers::latency::SendLatency;
+use passwordless_triggers::template::from_header;
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -23,11 +29,11 @@ async fn main() -> Result<(), Error> {
         Err(refused) => return serve_refusal(refused).await,
     };
     let aws = aws_config::load_from_env().await;
-    let from = match (&config.sender_name, &config.sender_address) {
-        (Some(name), Some(address)) => format!("\"{}\" <{address}>", name.replace('"', "")),
-        (None, Some(address)) => address.clone(),
-        _ => String::new(),
-    };
+    let from = config
+        .sender_address
+        .as_deref()
+        .map(|address| from_header(config.sender_name.as_deref(), address))
+        .unwrap_or_default();
     let ports = Ports {
         mailer: SesMailer {
             client: aws_sdk_sesv2::Client::new(&aws),
@@ -39,13 +45,18 @@ async fn main() -> Result<(), Error> {
         },
         store: DynamoStore {
             client: aws_sdk_dynamodb::Client::new(&aws),
-            table: config.table_name.clone().unwrap_or_default(),
+            table: config.table_name.clone(),
         },
         directory: CognitoDirectory {
             client: aws_sdk_cognitoidentityprovider::Client::new(&aws),
         },
         clock: SystemClock,
         entropy: OsEntropy,
+        keys: KeyRing::new(SecretsManagerKeys::new(
+            aws.clone(),
+            config.signing_keys_secret.clone(),
+        )),
+        send_latency: SendLatency::default(),
     };
     let (config, ports) = (&config, &ports);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -1,5 +1,7 @@
 //! The sign-in email: named `{{placeholder}}`s, HTML-escaped in the HTML body.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use passwordless_contract::placeholder;
 
 use crate::config::Config;
@@ -120,6 +122,58 @@ fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
+/// The longest RFC 2047 encoded-word (RFC 2047 section 2).
+const MAX_ENCODED_WORD: usize = 75;
+
+/// A well-formed RFC 5322 `From:` value: `"Display Name" <address>`, or the bare address when
+/// there is no name. An ASCII name is a quoted-string (`"` and `\` escaped); a name with any
+/// other character is RFC 2047 encoded-words (UTF-8, base64), split on character boundaries
+/// so no word exceeds 75 characters. Control characters (CR and LF above all: header
+/// injection) are dropped from both parts.
+pub fn from_header(name: Option<&str>, address: &str) -> String {
+    let address: String = address.chars().filter(|c| !c.is_control()).collect();
+    let address = address.trim();
+    let name: String = name
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let name = name.trim();
+    if name.is_empty() {
+        return address.to_owned();
+    }
+    if name.is_ascii() {
+        let mut quoted = String::with_capacity(name.len() + 2);
+        quoted.push('"');
+        for c in name.chars() {
+            if c == '"' || c == '\\' {
+                quoted.push('\\');
+            }
+            quoted.push(c);
+        }
+        quoted.push('"');
+        return format!("{quoted} <{address}>");
+    }
+    const PREFIX: &str = "=?UTF-8?B?";
+    const SUFFIX: &str = "?=";
+    // Each word is encoded on its own; 45 bytes make at most 60 base64 characters.
+    let max_bytes = (MAX_ENCODED_WORD - PREFIX.len() - SUFFIX.len()) / 4 * 3;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in name.chars() {
+        if chunk.len() + c.len_utf8() > max_bytes {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    let encoded: Vec<String> = words
+        .iter()
+        .map(|w| format!("{PREFIX}{}{SUFFIX}", STANDARD.encode(w)))
+        .collect();
+    format!("{} <{address}>", encoded.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +220,56 @@ mod tests {
         assert_eq!(human_duration(300), "5 minutes");
         assert_eq!(human_duration(90), "90 seconds");
         assert_eq!(human_duration(60), "1 minute");
+    }
+
+    #[test]
+    fn the_from_header_is_well_formed_for_any_display_name() {
+        let a = "no-reply@example.com";
+        let cases: [(Option<&str>, &str); 10] = [
+            (None, "no-reply@example.com"),
+            (Some(""), "no-reply@example.com"),
+            (Some("  "), "no-reply@example.com"),
+            (Some("Example"), "\"Example\" <no-reply@example.com>"),
+            (Some("Acme, Inc."), "\"Acme, Inc.\" <no-reply@example.com>"),
+            (
+                Some(r#"Say "hi""#),
+                r#""Say \"hi\"" <no-reply@example.com>"#,
+            ),
+            (
+                Some(r"back\slash"),
+                r#""back\\slash" <no-reply@example.com>"#,
+            ),
+            (
+                Some("Evil\r\nBcc: x@y.z"),
+                "\"EvilBcc: x@y.z\" <no-reply@example.com>",
+            ),
+            (Some("Café"), "=?UTF-8?B?Q2Fmw6k=?= <no-reply@example.com>"),
+            (
+                Some("東京\n"),
+                "=?UTF-8?B?5p2x5Lqs?= <no-reply@example.com>",
+            ),
+        ];
+        for (name, want) in cases {
+            assert_eq!(from_header(name, a), want, "{name:?}");
+        }
+        // A long non-ASCII name: several words, each at most 75 characters, which decode back.
+        let long = "Ünïcödé ".repeat(12);
+        let header = from_header(Some(&long), a);
+        let (words, rest) = header.rsplit_once(" <").unwrap();
+        assert_eq!(rest, "no-reply@example.com>");
+        let mut decoded = Vec::new();
+        for word in words.split(' ') {
+            assert!(word.len() <= 75, "{word}");
+            let b64 = word
+                .strip_prefix("=?UTF-8?B?")
+                .unwrap()
+                .strip_suffix("?=")
+                .unwrap();
+            decoded.extend(STANDARD.decode(b64).unwrap());
+        }
+        assert_eq!(String::from_utf8(decoded).unwrap(), long.trim());
+        assert!(header.is_ascii() && !header.contains('\r') && !header.contains('\n'));
+        // CR/LF in the address are dropped too.
+        assert_eq!(from_header(None, "a@b.c\r\nBcc: x@y.z"), "a@b.cBcc: x@y.z");
     }
 }

@@ -10,8 +10,8 @@ use aws_sdk_cognitoidentityprovider::types::{
     EmailConfigurationType, EmailSendingAccountType, ExplicitAuthFlowsType, LambdaConfigType,
     PasswordPolicyType, PreventUserExistenceErrorTypes, RecoveryOptionNameType, RecoveryOptionType,
     SignInPolicyType, TimeUnitsType, TokenValidityUnitsType, UserPoolMfaType, UserPoolPolicyType,
-    UserPoolTierType, UserPoolType, UsernameAttributeType, VerifiedAttributeType,
-    WebAuthnConfigurationType,
+    UserPoolTierType, UserPoolType, UsernameAttributeType, UsernameConfigurationType,
+    VerifiedAttributeType, WebAuthnConfigurationType,
 };
 
 use super::{AwsError, Clients, call_error, code_of};
@@ -364,10 +364,17 @@ fn create_request(
         .iter()
         .map(|a| UsernameAttributeType::from(a.as_str()))
         .collect();
+    // Case-insensitive usernames: `Alice@Example.com` is the user `alice@example.com`, not a
+    // second account. Create-only in Cognito, so pools made before keep their setting.
+    let case = UsernameConfigurationType::builder()
+        .case_sensitive(false)
+        .build();
+    let case = built(case)?;
     Ok(pool_settings!(
         builder
             .pool_name(&p.name)
-            .set_username_attributes(Some(usernames)),
+            .set_username_attributes(Some(usernames))
+            .username_configuration(case),
         p
     ))
 }
@@ -528,6 +535,7 @@ pub async fn observe_client(
         auth_session_validity_minutes: cl
             .auth_session_validity()
             .unwrap_or(desired.auth_session_validity_minutes),
+        write_attributes: cl.write_attributes().to_vec(),
     }))
 }
 
@@ -562,6 +570,7 @@ macro_rules! client_settings {
             .refresh_token_validity($cl.refresh_token_validity_days)
             .token_validity_units(units())
             .auth_session_validity($cl.auth_session_validity_minutes)
+            .set_write_attributes(Some($cl.write_attributes.clone()))
     };
 }
 

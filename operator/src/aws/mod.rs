@@ -7,6 +7,7 @@ pub mod cognito;
 pub mod iam;
 pub mod lambda;
 pub mod pace;
+pub mod secrets;
 pub mod ses;
 pub mod table;
 
@@ -93,6 +94,7 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub sts: aws_sdk_sts::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     pub calls: CallCounter,
     /// Spaces Cognito control-plane calls within its per-category quotas.
     pub pace: Arc<pace::Pace>,
@@ -162,6 +164,7 @@ impl Clients {
             lambda: client!(aws_sdk_lambda),
             cognito: client!(aws_sdk_cognitoidentityprovider),
             sts: client!(aws_sdk_sts),
+            secrets: client!(aws_sdk_secretsmanager),
             endpoint: config.endpoint_url().map(str::to_owned),
             calls,
             pace: Arc::default(),
@@ -222,10 +225,10 @@ impl AwsError {
 
 /// Converts any SDK error, keeping the code and message and classifying it.
 /// Some AWS errors quote the request back (Lambda's environment-size refusal prints every
-/// variable, signing keys included): such a message is cut before the quote, so it can be
-/// logged, put in a status or an event.
+/// variable; a secret's value could be quoted too): such a message is cut before the quote, so
+/// it can be logged, put in a status or an event.
 fn withhold_echoed_request(message: String) -> String {
-    let cut = ["String measured", passwordless_contract::env::SIGNING_KEYS]
+    let cut = ["String measured", "SecretString"]
         .iter()
         .filter_map(|marker| message.find(marker))
         .min();

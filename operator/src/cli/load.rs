@@ -10,7 +10,7 @@ use passwordless_operator::recorded::RecordStore;
 use passwordless_operator::state::{self, State};
 use passwordless_operator::tenancy::Platform;
 use passwordless_operator::tenancy::Tenancy;
-use passwordless_operator::validate::{parse_manifest, validate};
+use passwordless_operator::validate::{parse_manifest, validate, warnings};
 
 use super::args::PoolArgs;
 
@@ -31,6 +31,9 @@ pub async fn load(args: &PoolArgs) -> Result<Loaded> {
     let refused = || format!("{} is refused", args.file.display());
     let pool = parse_manifest(&text).with_context(refused)?;
     let spec = validate(&pool.spec).with_context(refused)?;
+    for warning in warnings(&spec) {
+        eprintln!("warning: {}", warning.message);
+    }
     let namespace = pool
         .metadata
         .namespace

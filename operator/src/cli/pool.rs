@@ -24,7 +24,7 @@ pub async fn plan(args: &PoolArgs) -> Result<()> {
         &mut l.state,
         Rotation::Keep,
         0,
-        l.pool.spec.link_lifetime_seconds(),
+        l.pool.spec.retired_key_seconds(),
     );
     // The state file holds both the keys and the recorded IDs.
     let req = recorded::request(&l.pool, &l.platform, &l.zip, &l.state, &l.state)?;
@@ -47,7 +47,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
         &mut l.state,
         rotation,
         state::unix_now(),
-        l.pool.spec.link_lifetime_seconds(),
+        l.pool.spec.retired_key_seconds(),
     ) {
         l.state.save(&l.path)?;
     }

@@ -82,7 +82,7 @@ impl KeyStore {
             &mut keys,
             rotation.map_or(Rotation::Keep, Rotation::OncePer),
             now_unix,
-            pool.spec.link_lifetime_seconds(),
+            pool.spec.retired_key_seconds(),
         );
         if !changed {
             return Ok(keys);

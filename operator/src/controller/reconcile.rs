@@ -95,7 +95,7 @@ impl Context {
             output::apply(&self.client, &secret).await?;
         }
         // Retired keys leave the trigger as soon as their links have expired.
-        let key_expiry = crate::keys::next_expiry(&keys, pool.spec.link_lifetime_seconds());
+        let key_expiry = crate::keys::next_expiry(&keys, pool.spec.retired_key_seconds());
         Ok(Action::requeue(requeue_after(
             next_check,
             key_expiry,
@@ -111,6 +111,7 @@ impl Context {
         current: &mut Option<PasswordlessPoolStatus>,
     ) -> Result<Duration, Error> {
         let generation = pool.metadata.generation;
+        let new_spec = current.as_ref().and_then(|s| s.observed_generation) != generation;
         if status::ready_of(current.as_ref()).is_none() {
             let provisioning = status::with_ready(
                 current.as_ref(),
@@ -132,6 +133,13 @@ impl Context {
         let applied = crate::reconcile::apply(&clients, &req, &mut sink).await;
         *current = sink.record;
         let applied = applied?;
+        // Once per spec change: the first sync of a new generation.
+        if new_spec {
+            for warning in crate::validate::warnings(&req.spec) {
+                self.warn(pool, warning.reason, &warning.message, "Reconcile")
+                    .await;
+            }
+        }
         let next = status::status_of(&applied.outputs, generation, now());
         let after = next_sync(
             status::ready_of(Some(&next)).map(|c| c.reason.as_str()),

@@ -82,6 +82,26 @@ impl Context {
     }
 
     /// A failed step: `Ready` says why, with secrets scrubbed from the message.
+    /// A Warning event that no condition carries (a spec that works but should not).
+    pub(super) async fn warn(
+        &self,
+        pool: &PasswordlessPool,
+        reason: &str,
+        note: &str,
+        action: &str,
+    ) {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: reason.to_owned(),
+            note: Some(note.chars().take(1000).collect()),
+            action: action.to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &pool.object_ref(&())).await {
+            tracing::warn!(error = %e, "publishing an event failed");
+        }
+    }
+
     pub(super) async fn report_failure(
         &self,
         pool: &PasswordlessPool,

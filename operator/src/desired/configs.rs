@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use passwordless_contract::env as vars;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -89,7 +88,7 @@ pub struct FunctionConfig {
 }
 
 impl FunctionConfig {
-    /// `sha256:<16 hex>` over every managed field but `verified` (keys only as fingerprints).
+    /// `sha256:<16 hex>` over every managed field but `verified`.
     pub fn digest(&self) -> String {
         let unverified = FunctionConfig {
             verified: None,
@@ -106,7 +105,7 @@ impl FunctionConfig {
     }
 }
 
-/// Shows the fields, so the signing keys print as a fingerprint, never as themselves.
+/// Shows the fields, as the plan does.
 impl std::fmt::Debug for FunctionConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FunctionConfig")
@@ -128,15 +127,49 @@ impl Fields for FunctionConfig {
             (VERIFIED_FIELD.to_owned(), opt(&self.verified)),
         ];
         for (k, v) in &self.environment {
-            let shown = if k == vars::SIGNING_KEYS {
-                fingerprint(v)
-            } else {
-                v.clone()
-            };
-            f.push((format!("environment.{k}"), shown));
+            f.push((format!("environment.{k}"), v.clone()));
         }
         f.sort();
         f
+    }
+}
+
+/// The Secrets Manager secret holding the trigger's signing keys. The operator never reads
+/// the value back: a digest tag says which keys it holds.
+#[derive(Clone, PartialEq)]
+pub struct KeysSecretConfig {
+    pub name: String,
+    /// `sha256:<16 hex>` of the value.
+    pub digest: String,
+    /// The value to write (`kid:base64,...`); None when observed.
+    pub value: Option<String>,
+}
+
+impl KeysSecretConfig {
+    pub fn new(name: String, value: String) -> Self {
+        let digest = Sha256::digest(value.as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Self {
+            name,
+            digest: format!("sha256:{hex}"),
+            value: Some(value),
+        }
+    }
+}
+
+/// Never shows the keys.
+impl std::fmt::Debug for KeysSecretConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeysSecretConfig")
+            .field("name", &self.name)
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
+impl Fields for KeysSecretConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![("keysDigest".to_owned(), self.digest.clone())]
     }
 }
 
@@ -262,6 +295,9 @@ pub struct ClientConfig {
     pub id_token_validity_minutes: i32,
     pub refresh_token_validity_days: i32,
     pub auth_session_validity_minutes: i32,
+    /// The attributes a signed-in user may change through this client: never `email` or
+    /// `phone_number`, which a sign-in proves.
+    pub write_attributes: Vec<String>,
 }
 
 impl Fields for ClientConfig {
@@ -292,6 +328,7 @@ impl Fields for ClientConfig {
                 "refreshTokenValidity".into(),
                 format!("{}d", self.refresh_token_validity_days),
             ),
+            ("writeAttributes".into(), list(&self.write_attributes)),
         ]
     }
 }

@@ -26,6 +26,26 @@ pub const TRIGGER_MEMORY_MB: i32 = 128;
 pub const TRIGGER_TIMEOUT_SECONDS: i32 = 10;
 pub const PERMISSION_STATEMENT: &str = "passwordless-operator-cognito";
 pub const COGNITO_PRINCIPAL: &str = "cognito-idp.amazonaws.com";
+/// What a signed-in user may change about themselves: Cognito's standard attributes but the
+/// ones a sign-in proves (`email`, `phone_number`), so nobody can swap in an address they
+/// never received a link or code at.
+pub const WRITABLE_ATTRIBUTES: [&str; 15] = [
+    "address",
+    "birthdate",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
 /// The function's field that names the configuration its probe proved.
 pub const VERIFIED_FIELD: &str = "verifiedConfig";
 
@@ -70,8 +90,8 @@ impl Context {
     }
 }
 
-/// The AWS state one PasswordlessPool wants. Trigger resources are absent for `native`; the
-/// state table exists only for magic links (single use and cooldown).
+/// The AWS state one PasswordlessPool wants. Trigger resources (role, state table, keys secret,
+/// function, permission) are absent for `native`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredStack {
     pub names: StackNames,
@@ -79,6 +99,7 @@ pub struct DesiredStack {
     pub sender: Option<SenderConfig>,
     pub role: Option<RoleConfig>,
     pub table: Option<TableConfig>,
+    pub keys_secret: Option<KeysSecretConfig>,
     /// The role ARN inside is a placeholder until the role exists.
     pub function: Option<FunctionConfig>,
     pub permission: Option<PermissionConfig>,
@@ -141,12 +162,15 @@ pub fn desired_stack(
     let tags = names.tags(&spec.tags);
     let sender = sender_identity(spec);
     let uses_triggers = spec.strategy != Strategy::Native;
-    let table = (spec.strategy == Strategy::MagicLink).then(|| TableConfig {
+    // Every trigger strategy keeps cooldowns and failure counts (and links their single use).
+    let table = uses_triggers.then(|| TableConfig {
         name: names.table.clone(),
         ttl_attribute: table::TTL_ATTRIBUTE.to_owned(),
     });
+    let keys_secret = uses_triggers
+        .then(|| KeysSecretConfig::new(names.keys_secret.clone(), ctx.signing_keys.clone()));
     let function = if uses_triggers {
-        let environment = trigger_environment(spec, names, ctx, table.is_some());
+        let environment = trigger_environment(spec, names);
         // Lambda measures the variables as JSON (quotes, separators, escapes included).
         let size = serde_json::to_string(&environment).map_or(usize::MAX, |j| j.len());
         if size > LAMBDA_ENV_LIMIT {
@@ -172,7 +196,7 @@ pub fn desired_stack(
         name: names.role.clone(),
         trust_policy: trust_policy(),
         policy_name: names.role_policy.clone(),
-        policy: trigger_policy(spec, names, ctx, sender.as_ref(), table.as_ref()),
+        policy: trigger_policy(spec, names, ctx, sender.as_ref()),
     });
     let permission = if uses_triggers {
         Some(PermissionConfig {
@@ -268,6 +292,7 @@ pub fn desired_stack(
         id_token_validity_minutes: spec.client.id_token_validity_minutes as i32,
         refresh_token_validity_days: spec.client.refresh_token_validity_days as i32,
         auth_session_validity_minutes: spec.client.auth_session_validity_minutes as i32,
+        write_attributes: WRITABLE_ATTRIBUTES.map(str::to_owned).to_vec(),
     };
     Ok(DesiredStack {
         names: names.clone(),
@@ -275,6 +300,7 @@ pub fn desired_stack(
         sender,
         role,
         table,
+        keys_secret,
         function,
         permission,
         user_pool,
@@ -386,11 +412,11 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
     fn the_policy_is_least_privilege_per_strategy() {
         let sms = desired_stack(&spec("strategy: smsOtp\n"), &names(), &ctx()).unwrap();
         let policy = sms.role.unwrap().policy.to_string();
-        assert!(
-            policy.contains("sns:Publish")
-                && !policy.contains("ses:SendEmail")
-                && !policy.contains("dynamodb")
-        );
+        assert!(policy.contains("sns:Publish") && !policy.contains("ses:SendEmail"));
+        // Every trigger strategy keeps limits in its table and reads its keys' secret.
+        assert!(policy.contains(&format!("table/{}", names().table)));
+        assert!(policy.contains(&format!("secret:{}-??????", names().keys_secret)));
+        assert!(!policy.contains("userpool/*") && !policy.contains(":log-group:*"));
         let magic = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
         let policy = magic.role.unwrap().policy.to_string();
         assert!(
@@ -445,8 +471,16 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
         assert!(!format!("{:?}", ctx()).contains("MDEyMzQ1"));
         let d = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
         assert!(!format!("{d:?}").contains("MDEyMzQ1"));
-        let shown = format!("{:?}", d.function.unwrap().fields());
-        assert!(!shown.contains("MDEyMzQ1"), "{shown}");
-        assert!(shown.contains("(sensitive, sha256:"));
+        let function = format!("{:?}", d.function.as_ref().unwrap().fields());
+        assert!(!function.contains("MDEyMzQ1"), "{function}");
+        let env = &d.function.unwrap().environment;
+        assert_eq!(
+            env[vars::SIGNING_KEYS_SECRET],
+            names().keys_secret,
+            "a name, not keys"
+        );
+        let secret = d.keys_secret.unwrap();
+        assert_eq!(secret.value.as_deref(), Some(ctx().signing_keys.as_str()));
+        assert!(!format!("{secret:?}{:?}", secret.fields()).contains("MDEyMzQ1"));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use passwordless_contract::env as vars;
 use serde_json::{Value, json};
 
-use super::{Context, SenderConfig, TableConfig};
+use super::{Context, SenderConfig};
 use crate::crd::Strategy;
 use crate::names::StackNames;
 use crate::validate::ValidatedSpec;
@@ -16,8 +16,6 @@ use crate::validate::ValidatedSpec;
 pub(super) fn trigger_environment(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
-    has_table: bool,
 ) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     let mut set = |k: &str, v: String| {
@@ -25,23 +23,25 @@ pub(super) fn trigger_environment(
     };
     set(vars::STRATEGY, spec.strategy.as_str().to_owned());
     set(vars::ATTEMPT_LIMIT, spec.attempt_limit.to_string());
-    set(vars::SIGNING_KEYS, ctx.signing_keys.clone());
+    // The secret's name: GetSecretValue takes it as well as the ARN, which AWS suffixes.
+    set(vars::SIGNING_KEYS_SECRET, names.keys_secret.clone());
+    set(vars::TABLE_NAME, names.table.clone());
+    let limits = &spec.limits;
+    set(
+        vars::MIN_INTERVAL_SECONDS,
+        limits.min_interval_seconds.to_string(),
+    );
+    set(vars::MAX_FAILURES, limits.max_failures.to_string());
+    set(vars::LOCKOUT_SECONDS, limits.lockout_seconds.to_string());
     set(vars::SIGN_UP, spec.sign_up.as_str().to_owned());
     set(vars::OTP_LENGTH, spec.otp.length.to_string());
     set(vars::OTP_TTL_SECONDS, spec.otp.ttl_seconds.to_string());
     if let Some(link) = &spec.magic_link {
         set(vars::LINK_TTL_SECONDS, link.ttl_seconds.to_string());
         set(
-            vars::MIN_INTERVAL_SECONDS,
-            link.min_interval_seconds.to_string(),
-        );
-        set(
             vars::REDIRECT_URLS,
             serde_json::to_string(&link.redirect_urls).expect("a list of strings serializes"),
         );
-    }
-    if has_table {
-        set(vars::TABLE_NAME, names.table.clone());
     }
     if let Some(sender) = &spec.sender {
         set(vars::SENDER_ADDRESS, sender.address.clone());
@@ -73,20 +73,30 @@ pub(super) fn trust_policy() -> Value {
     })
 }
 
-/// Least privilege: send from this sender only, SMS only for SMS, this table only, this pool
-/// only, and the function's own log group.
+/// Least privilege: send from this sender's address only, SMS only for SMS, this table and
+/// this keys secret only, this pool only, and the function's own log group.
 pub(super) fn trigger_policy(
     spec: &ValidatedSpec,
     names: &StackNames,
     ctx: &Context,
     sender: Option<&SenderConfig>,
-    table: Option<&TableConfig>,
 ) -> Value {
     let (region, account) = (&ctx.region, ctx.account());
+    let log_group = format!(
+        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
+        names.function
+    );
     let mut statements = vec![
-        json!({"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": format!("arn:aws:logs:{region}:{account}:*")}),
+        // Its own log group only, not every group in the account.
+        json!({"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": log_group.clone()}),
         json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-               "Resource": format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*", names.function)}),
+               "Resource": format!("{log_group}:*")}),
+        // AWS appends six random characters to a secret's name in its ARN.
+        json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+               "Resource": format!("arn:aws:secretsmanager:{region}:{account}:secret:{}-??????", names.keys_secret)}),
+        json!({"Effect": "Allow",
+               "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
+               "Resource": format!("arn:aws:dynamodb:{region}:{account}:table/{}", names.table)}),
     ];
     if let (Some(sender), Some(from), true) = (
         sender,
@@ -105,14 +115,10 @@ pub(super) fn trigger_policy(
             json!({"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}),
         );
     }
-    if let Some(table) = table {
-        statements.push(json!({"Effect": "Allow", "Action": "dynamodb:PutItem",
-            "Resource": format!("arn:aws:dynamodb:{region}:{account}:table/{}", table.name)}));
-    }
-    if spec.strategy != Strategy::SmsOtp {
-        let pool = ctx
-            .user_pool_arn()
-            .unwrap_or_else(|| format!("arn:aws:cognito-idp:{region}:{account}:userpool/*"));
+    // PostAuthentication marks the proven address or phone verified. Until the pool exists
+    // its id is unknown: no grant rather than `userpool/*` (the pool's triggers cannot run
+    // before the next pass anyway).
+    if let Some(pool) = ctx.user_pool_arn() {
         statements.push(json!({"Effect": "Allow", "Action": "cognito-idp:AdminUpdateUserAttributes", "Resource": pool}));
     }
     json!({"Version": "2012-10-17", "Statement": statements})

@@ -6,6 +6,7 @@
 
 mod client;
 mod function;
+mod keys_secret;
 mod permission;
 mod role;
 mod sender;
@@ -84,10 +85,11 @@ pub trait StackResource: Sync {
 }
 
 /// Every resource of a pool, in the order they are created.
-pub static STACK: [&dyn StackResource; 7] = [
+pub static STACK: [&dyn StackResource; 8] = [
     &sender::SenderIdentity,
     &role::ExecutionRole,
     &table::StateTable,
+    &keys_secret::KeysSecret,
     &function::TriggerFunction,
     &user_pool::UserPool,
     &permission::InvokePermission,
@@ -104,6 +106,7 @@ pub mod labels {
     pub const SENDER_IDENTITY: &str = "ses identity";
     pub const EXECUTION_ROLE: &str = "iam role";
     pub const STATE_TABLE: &str = "dynamodb table";
+    pub const KEYS_SECRET: &str = "secretsmanager secret";
     pub const TRIGGER_FUNCTION: &str = "lambda function";
     pub const USER_POOL: &str = "cognito user pool";
     pub const INVOKE_PERMISSION: &str = "lambda permission";

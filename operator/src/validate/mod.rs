@@ -52,6 +52,8 @@ pub struct ValidatedSpec {
     /// Set exactly for `magicLink`.
     pub magic_link: Option<MagicLink>,
     pub otp: Otp,
+    /// Every limit filled in.
+    pub limits: SignInLimits,
     pub attempt_limit: u8,
     pub sign_up: SignUpPolicy,
     /// Set exactly for `native`.
@@ -63,6 +65,65 @@ pub struct ValidatedSpec {
     pub adopt: Option<Adopt>,
     pub tags: BTreeMap<String, String>,
     _sealed: Sealed,
+}
+
+/// The per-user limits with every default filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLimits {
+    pub min_interval_seconds: u32,
+    pub max_failures: u32,
+    pub lockout_seconds: u32,
+}
+
+impl SignInLimits {
+    /// `limits` wins; a manifest written before it keeps its `magicLink.minIntervalSeconds`.
+    fn of(spec: &PasswordlessPoolSpec) -> Self {
+        let limits = spec.limits.clone().unwrap_or_default();
+        let legacy = spec.magic_link.as_ref().map(|l| l.min_interval_seconds);
+        Self {
+            min_interval_seconds: limits
+                .min_interval_seconds
+                .or(legacy)
+                .unwrap_or(passwordless_contract::MIN_INTERVAL_SECONDS.default),
+            max_failures: limits
+                .max_failures
+                .unwrap_or(passwordless_contract::MAX_FAILURES.default),
+            lockout_seconds: limits
+                .lockout_seconds
+                .unwrap_or(passwordless_contract::LOCKOUT_SECONDS.default),
+        }
+    }
+}
+
+/// A spec that works but that a security review would question: the controller raises each as
+/// a Warning event when the spec changes, the CLI prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The event reason.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Event reasons of [`Warning`]s.
+pub mod warning_reasons {
+    pub const LINK_LIFETIME_OVER_ASVS: &str = "LinkLifetimeOverAsvs";
+}
+
+/// What works but should not: a link that lives longer than OWASP ASVS 5.0 allows (V6.5.5:
+/// out-of-band links and codes at most 10 minutes).
+pub fn warnings(spec: &ValidatedSpec) -> Vec<Warning> {
+    let cap = passwordless_contract::ASVS_MAX_OUT_OF_BAND_SECONDS;
+    let mut found = Vec::new();
+    if let Some(link) = spec.magic_link.as_ref().filter(|l| l.ttl_seconds > cap) {
+        found.push(Warning {
+            reason: warning_reasons::LINK_LIFETIME_OVER_ASVS,
+            message: format!(
+                "spec.magicLink.ttlSeconds: {} is longer than {cap} s, OWASP ASVS 5.0's cap for sign-in links (V6.5.5); a leaked or forwarded link stays usable that long",
+                link.ttl_seconds
+            ),
+        });
+    }
+    found
 }
 
 /// A field no other module can fill in: a `ValidatedSpec` comes from [`validate`] alone.
@@ -118,6 +179,7 @@ pub fn defaults_only(spec: &PasswordlessPoolSpec) -> ValidatedSpec {
         sender: spec.sender.clone(),
         magic_link: spec.magic_link.clone(),
         otp: spec.otp.clone().unwrap_or_default(),
+        limits: SignInLimits::of(spec),
         attempt_limit: spec
             .attempt_limit
             .unwrap_or_else(|| spec.strategy.default_attempt_limit()),
@@ -154,6 +216,19 @@ mod tests {
 sender: {address: no-reply@example.com}
 magicLink: {redirectUrls: ['https://app.example.com/cb']}
 ";
+
+    #[test]
+    fn a_link_over_ten_minutes_is_warned_about_and_the_default_is_not() {
+        assert_eq!(warnings(&validate(&spec(MAGIC)).unwrap()), vec![]);
+        let long = MAGIC.replace("cb']}", "cb'], ttlSeconds: 900}");
+        let warned = warnings(&validate(&spec(&long)).unwrap());
+        assert_eq!(warned.len(), 1);
+        assert!(
+            warned[0]
+                .message
+                .starts_with("spec.magicLink.ttlSeconds: 900")
+        );
+    }
 
     #[test]
     fn a_complete_magic_link_spec_is_valid_and_gets_its_defaults() {

@@ -4,7 +4,8 @@
 use std::sync::LazyLock;
 
 use passwordless_contract::{
-    ATTEMPT_LIMIT, Bounds, LINK_TTL_SECONDS, MIN_INTERVAL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS,
+    ATTEMPT_LIMIT, Bounds, LINK_TTL_SECONDS, LOCKOUT_SECONDS, MAX_FAILURES, MIN_INTERVAL_SECONDS,
+    OTP_LENGTH, OTP_TTL_SECONDS,
 };
 use regex::Regex;
 
@@ -147,6 +148,19 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
             "spec.otp.ttlSeconds",
             Some(otp.ttl_seconds),
             OTP_TTL_SECONDS,
+        );
+    }
+    if let Some(limits) = &spec.limits {
+        p.range(
+            "spec.limits.minIntervalSeconds",
+            limits.min_interval_seconds,
+            MIN_INTERVAL_SECONDS,
+        );
+        p.range("spec.limits.maxFailures", limits.max_failures, MAX_FAILURES);
+        p.range(
+            "spec.limits.lockoutSeconds",
+            limits.lockout_seconds,
+            LOCKOUT_SECONDS,
         );
     }
     p.range(

@@ -86,7 +86,7 @@ impl Stack {
             &mut keys,
             Rotation::Keep,
             unix_now(),
-            pool.spec.link_lifetime_seconds(),
+            pool.spec.retired_key_seconds(),
         );
         let mut stack = Self {
             clients: Clients::from_env(pool.spec.region.as_deref())
@@ -153,7 +153,7 @@ impl Stack {
 
     /// The key lifecycle the CLI runs before each apply.
     fn advance_keys(&mut self, rotation: Rotation<'_>) {
-        let lifetime = self.pool.spec.link_lifetime_seconds();
+        let lifetime = self.pool.spec.retired_key_seconds();
         keys::advance(&mut self.keys, rotation, unix_now(), lifetime);
     }
 

@@ -1,11 +1,23 @@
-//! The AWS implementations: SES v2, SNS, DynamoDB, Cognito. Clients are built once at start-up.
+//! The AWS implementations: SES v2, SNS, DynamoDB, Cognito, Secrets Manager. Clients are built
+//! once at start-up, except Secrets Manager's, built by the first invocation that needs a key.
+//!
+//! The state table's items (partition key `pk`, TTL attribute `expiresAt`, both from the
+//! contract; `<hash>` is [`crate::token::user_hash`] or, for nonces, a SHA-256):
+//! - `send#<hash>`: `lastSentAt` (N), the send cooldown;
+//! - `fail#<hash>`: `failures` (N), `lastFailureAt` (N), the wrong answers across sessions;
+//! - `nonce#<hash>`: a spent link.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use std::sync::OnceLock;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use passwordless_contract::table::{PARTITION_KEY, TTL_ATTRIBUTE};
 
-use super::{DeliveryError, Directory, Mailer, SendPermit, SmsSender, StateStore};
+use super::{
+    DeliveryError, Directory, Failures, Mailer, SecretSource, SendPermit, SmsSender, StateStore,
+    Verified,
+};
 use crate::template::Email;
 
 /// The SDK error's kind (e.g. `ThrottlingException`), without request data.
@@ -15,7 +27,7 @@ fn kind<E: ProvideErrorMetadata>(e: &E) -> String {
 
 pub struct SesMailer {
     pub client: aws_sdk_sesv2::Client,
-    /// `Display Name <address>` or the bare address.
+    /// A `From:` value, as [`crate::template::from_header`] builds it.
     pub from: String,
     pub reply_to: Option<String>,
 }
@@ -145,6 +157,98 @@ impl StateStore for DynamoStore {
             },
         }
     }
+
+    async fn failures(&self, user_hash: &str) -> Result<Failures, DeliveryError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                PARTITION_KEY,
+                AttributeValue::S(format!("fail#{user_hash}")),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Store("GetItem", kind(&e)))?;
+        Ok(item.item().map(failures_of).unwrap_or_default())
+    }
+
+    async fn record_failure(
+        &self,
+        user_hash: &str,
+        now: u64,
+        forget_after: u64,
+    ) -> Result<Failures, DeliveryError> {
+        let pk = AttributeValue::S(format!("fail#{user_hash}"));
+        // One atomic increment. A record whose last failure is old enough to forget (TTL
+        // deletion is lazy) fails the condition and is started again below.
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, pk.clone())
+            .update_expression("ADD failures :one SET lastFailureAt = :now, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(pk) OR lastFailureAt > :stale")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":ttl", n(now.saturating_add(forget_after)))
+            .expression_attribute_values(":stale", n(now.saturating_sub(forget_after)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match updated {
+            Ok(out) => Ok(out.attributes().map(failures_of).unwrap_or(Failures {
+                count: 1,
+                last_at: now,
+            })),
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
+                    self.client
+                        .put_item()
+                        .table_name(&self.table)
+                        .item(PARTITION_KEY, pk)
+                        .item("failures", n(1))
+                        .item("lastFailureAt", n(now))
+                        .item(TTL_ATTRIBUTE, n(now.saturating_add(forget_after)))
+                        .send()
+                        .await
+                        .map_err(|e| DeliveryError::Store("PutItem", kind(&e)))?;
+                    Ok(Failures { count: 1, last_at: now })
+                }
+                other => Err(DeliveryError::Store("UpdateItem", kind(&other))),
+            },
+        }
+    }
+
+    async fn clear_failures(&self, user_hash: &str) -> Result<(), DeliveryError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(
+                PARTITION_KEY,
+                AttributeValue::S(format!("fail#{user_hash}")),
+            )
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Store("DeleteItem", kind(&e)))?;
+        Ok(())
+    }
+}
+
+/// A failure record's fields; missing or malformed ones read as zero.
+fn failures_of(item: &std::collections::HashMap<String, AttributeValue>) -> Failures {
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Failures {
+        count: u32::try_from(number("failures")).unwrap_or(u32::MAX),
+        last_at: number("lastFailureAt"),
+    }
 }
 
 pub struct CognitoDirectory {
@@ -152,13 +256,14 @@ pub struct CognitoDirectory {
 }
 
 impl Directory for CognitoDirectory {
-    async fn mark_email_verified(
+    async fn mark_verified(
         &self,
         pool_id: &str,
         username: &str,
+        attribute: Verified,
     ) -> Result<(), DeliveryError> {
         let verified = aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
-            .name("email_verified")
+            .name(attribute.flag())
             .value("true")
             .build()
             .map_err(|e| DeliveryError::Directory("AdminUpdateUserAttributes", e.to_string()))?;
@@ -171,5 +276,41 @@ impl Directory for CognitoDirectory {
             .await
             .map_err(|e| DeliveryError::Directory("AdminUpdateUserAttributes", kind(&e)))?;
         Ok(())
+    }
+}
+
+/// The signing keys' secret. The client is built on the first read, so invocations that need
+/// no key (and the cold start) never pay for it.
+pub struct SecretsManagerKeys {
+    sdk: aws_config::SdkConfig,
+    client: OnceLock<aws_sdk_secretsmanager::Client>,
+    secret_id: String,
+}
+
+impl SecretsManagerKeys {
+    pub fn new(sdk: aws_config::SdkConfig, secret_id: String) -> Self {
+        Self {
+            sdk,
+            client: OnceLock::new(),
+            secret_id,
+        }
+    }
+}
+
+impl SecretSource for SecretsManagerKeys {
+    async fn secret_string(&self) -> Result<String, DeliveryError> {
+        let client = self
+            .client
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk));
+        let out = client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            // The code alone: an SDK error's display could quote the response.
+            .map_err(|e| DeliveryError::Secret(kind(&e)))?;
+        out.secret_string()
+            .map(str::to_owned)
+            .ok_or_else(|| DeliveryError::Secret("the secret has no SecretString".to_owned()))
     }
 }

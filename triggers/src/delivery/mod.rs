@@ -1,9 +1,12 @@
 //! The trigger's side effects, behind small traits so every decision is tested without a
 //! server: email (SES), SMS (SNS), the state store (DynamoDB), the user directory (Cognito),
-//! the clock and randomness. The AWS implementations live beside this file.
+//! the signing keys' secret (Secrets Manager), the clock and randomness. The AWS
+//! implementations live beside this file.
 
 use std::future::Future;
 
+use crate::keys::KeyRing;
+use crate::latency::SendLatency;
 use crate::template::Email;
 
 pub mod aws;
@@ -20,6 +23,22 @@ pub enum DeliveryError {
     Store(&'static str, String),
     #[error("Cognito {0} failed: {1}")]
     Directory(&'static str, String),
+    /// The AWS error code alone: never the secret's value.
+    #[error("{0}")]
+    Secret(String),
+}
+
+impl DeliveryError {
+    /// A stable label for logs and counters: which side effect failed, never its content.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Email(_) => "email",
+            Self::Sms(_) => "sms",
+            Self::Store(..) => "store",
+            Self::Directory(..) => "directory",
+            Self::Secret(_) => "secret",
+        }
+    }
 }
 
 pub trait Mailer {
@@ -62,20 +81,80 @@ pub trait StateStore {
         nonce_hash: &str,
         expires_at: u64,
     ) -> impl Future<Output = Result<bool, DeliveryError>> + Send;
+    /// The user's wrong answers so far (one consistent read); zero when there is no record.
+    fn failures(
+        &self,
+        user_hash: &str,
+    ) -> impl Future<Output = Result<Failures, DeliveryError>> + Send;
+    /// Counts one more wrong answer at `now` (one atomic update) and returns the new record.
+    /// A record whose last failure is `forget_after` seconds old or more starts again at one.
+    fn record_failure(
+        &self,
+        user_hash: &str,
+        now: u64,
+        forget_after: u64,
+    ) -> impl Future<Output = Result<Failures, DeliveryError>> + Send;
+    /// Forgets the user's wrong answers (a correct sign-in).
+    fn clear_failures(
+        &self,
+        user_hash: &str,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+}
+
+/// A user's wrong answers across sessions, as the state table keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub count: u32,
+    /// Unix seconds of the latest wrong answer.
+    pub last_at: u64,
+}
+
+/// An attribute PostAuthentication marks verified: the channel a sign-in proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    Email,
+    Phone,
+}
+
+impl Verified {
+    /// The Cognito attribute to set to `true`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Email => "email_verified",
+            Self::Phone => "phone_number_verified",
+        }
+    }
+
+    /// The contact attribute whose proof it records.
+    pub fn contact(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone_number",
+        }
+    }
 }
 
 /// The user pool, for PostAuthentication.
 pub trait Directory {
-    fn mark_email_verified(
+    fn mark_verified(
         &self,
         pool_id: &str,
         username: &str,
+        attribute: Verified,
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+}
+
+/// Where the signing keys are kept: the secret's string value, read on demand.
+pub trait SecretSource {
+    /// The secret's `SecretString`. Errors carry the AWS error code only.
+    fn secret_string(&self) -> impl Future<Output = Result<String, DeliveryError>> + Send;
 }
 
 pub trait Clock {
     /// Unix seconds.
     fn now(&self) -> u64;
+    /// Milliseconds on a monotonic clock, for measuring how long a send took.
+    fn monotonic_ms(&self) -> u64;
     fn sleep_ms(&self, ms: u64) -> impl Future<Output = ()> + Send;
 }
 
@@ -84,12 +163,15 @@ pub trait Entropy {
     fn fill(&self, buf: &mut [u8]);
 }
 
-/// Everything a flow may touch.
-pub struct Ports<M, S, T, D, C, E> {
+/// Everything a flow may touch, and what the process learns across invocations (the keys it
+/// read, how long sends take).
+pub struct Ports<M, S, T, D, C, E, K> {
     pub mailer: M,
     pub sms: S,
     pub store: T,
     pub directory: D,
     pub clock: C,
     pub entropy: E,
+    pub keys: KeyRing<K>,
+    pub send_latency: SendLatency,
 }

@@ -5,27 +5,19 @@ use std::collections::HashMap;
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsCreateAuthChallenge;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use passwordless_contract::challenge::{self, step};
 
 use super::{
-    ACTION_REDEEM, FlowError, META_ACTION, META_REDIRECT_URL, PRIVATE_ROUND, Round,
-    mask_destination,
+    ACTION_REDEEM, FlowError, META_ACTION, META_REDIRECT_URL, PRIVATE_ROUND, Round, destination,
+    limits, mask_destination,
 };
 use crate::config::{Config, Strategy};
 use crate::delivery::{
-    Clock, Directory, Entropy, Mailer, Ports, SendPermit, SmsSender, StateStore,
+    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SendPermit, SmsSender, StateStore,
 };
 use crate::otp::generate_code;
 use crate::template::{Values, human_duration, render_email, render_sms};
-use crate::token::{LinkClaims, code_mac, hash_hex, sign};
-
-/// Public challenge parameters: what the client may show.
-pub const PUBLIC_STEP: &str = "step";
-pub const PUBLIC_DESTINATION: &str = "destination";
-pub const PUBLIC_RETRY_AFTER: &str = "retryAfterSeconds";
-
-/// Extra time an unknown user's answer waits, uniform in this range, standing in for a send's
-/// latency so response times do not reveal who exists.
-const UNKNOWN_USER_DELAY_MS: std::ops::Range<u64> = 60..180;
+use crate::token::{LinkClaims, code_mac, destination_hash, sign, user_hash};
 
 pub async fn create(
     config: &Config,
@@ -36,6 +28,7 @@ pub async fn create(
         impl Directory,
         impl Clock,
         impl Entropy,
+        impl SecretSource,
     >,
     mut event: CognitoEventUserPoolsCreateAuthChallenge,
 ) -> Result<CognitoEventUserPoolsCreateAuthChallenge, FlowError> {
@@ -44,12 +37,24 @@ pub async fn create(
         .user_name
         .clone()
         .ok_or(FlowError::Missing("userName"))?;
+    let pool = header.user_pool_id.clone();
     let request = &event.request;
     let previous = request.session.iter().flatten().last().and_then(Round::of);
+    let pool_id = || pool.clone().ok_or(FlowError::Missing("userPoolId"));
 
     let round = match (config.strategy, previous) {
-        // A code already went out in this session: ask for it again, send nothing.
-        (_, Some(sent @ Round::Code { .. })) => sent,
+        // A code already went out in this session: ask for it again and send nothing, unless
+        // wrong answers (here or in other sessions) locked the user meanwhile.
+        (_, Some(sent @ Round::Code { .. })) => {
+            let keys = ports.keys.keys(&ports.clock).await?;
+            let user = user_hash(keys.current(), &pool_id()?, &username);
+            match limits::lockout(config, &ports.store, &ports.clock, &user).await? {
+                Some(retry_after_seconds) => Round::LockedOut {
+                    retry_after_seconds,
+                },
+                None => sent,
+            }
+        }
         (Strategy::MagicLink, None) => Round::ProvideAuthParameters,
         (Strategy::MagicLink, Some(Round::ProvideAuthParameters | Round::LinkExpected))
             if request.client_metadata.get(META_ACTION).map(String::as_str)
@@ -58,10 +63,6 @@ pub async fn create(
             Round::LinkExpected
         }
         _ => {
-            let pool = header
-                .user_pool_id
-                .clone()
-                .ok_or(FlowError::Missing("userPoolId"))?;
             let client = header
                 .caller_context
                 .client_id
@@ -69,42 +70,43 @@ pub async fn create(
                 .ok_or(FlowError::Missing("callerContext.clientId"))?;
             let destination = destination(config, &username, &request.user_attributes);
             let redirect = redirect_url(config, &request.client_metadata)?;
-            send(
-                config,
-                ports,
-                &username,
-                &pool,
-                &client,
-                &destination,
-                redirect,
-                request.user_not_found,
-            )
-            .await?
+            let to = Recipient {
+                username: &username,
+                pool: &pool_id()?,
+                client: &client,
+                destination: &destination,
+                known: !request.user_not_found,
+            };
+            send(config, ports, &to, redirect).await?
         }
     };
 
     let destination = destination(config, &username, &event.request.user_attributes);
     let mut public = HashMap::new();
     let step = match &round {
-        Round::ProvideAuthParameters => "PROVIDE_AUTH_PARAMETERS",
-        Round::LinkExpected => "PROVIDE_LINK",
-        Round::Code { link: true, .. } => "LINK_SENT",
-        Round::Code { link: false, .. } => "CODE_SENT",
-        Round::Cooldown { .. } => "COOLDOWN",
+        Round::ProvideAuthParameters => step::PROVIDE_AUTH_PARAMETERS,
+        Round::LinkExpected => step::PROVIDE_LINK,
+        Round::Code { link: true, .. } => step::LINK_SENT,
+        Round::Code { link: false, .. } => step::CODE_SENT,
+        Round::Cooldown { .. } => step::COOLDOWN,
+        Round::LockedOut { .. } => step::LOCKED_OUT,
     };
-    public.insert(PUBLIC_STEP.to_owned(), step.to_owned());
+    public.insert(challenge::STEP.to_owned(), step.to_owned());
     match &round {
         Round::Code { .. } => {
             public.insert(
-                PUBLIC_DESTINATION.to_owned(),
+                challenge::DESTINATION.to_owned(),
                 mask_destination(&destination),
             );
         }
         Round::Cooldown {
             retry_after_seconds,
+        }
+        | Round::LockedOut {
+            retry_after_seconds,
         } => {
             public.insert(
-                PUBLIC_RETRY_AFTER.to_owned(),
+                challenge::RETRY_AFTER_SECONDS.to_owned(),
                 retry_after_seconds.to_string(),
             );
         }
@@ -116,20 +118,6 @@ pub async fn create(
         HashMap::from([(PRIVATE_ROUND.to_owned(), round.encode())]);
     response.challenge_metadata = Some(round.encode());
     Ok(event)
-}
-
-/// Where the link or code goes: the verified contact attribute, else the username (which is the
-/// email or phone number in pools this operator creates; and all an unknown user has).
-fn destination(config: &Config, username: &str, attributes: &HashMap<String, String>) -> String {
-    let attribute = if config.strategy == Strategy::SmsOtp {
-        "phone_number"
-    } else {
-        "email"
-    };
-    attributes
-        .get(attribute)
-        .cloned()
-        .unwrap_or_else(|| username.to_owned())
 }
 
 /// The redirect the client picked, if it is in the allow-list; else the default (the first).
@@ -151,7 +139,16 @@ fn redirect_url<'c>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Who a send is for.
+struct Recipient<'a> {
+    username: &'a str,
+    pool: &'a str,
+    client: &'a str,
+    destination: &'a str,
+    /// False for Cognito's `userNotFound`: everything happens alike but the send itself.
+    known: bool,
+}
+
 async fn send(
     config: &Config,
     ports: &Ports<
@@ -161,24 +158,30 @@ async fn send(
         impl Directory,
         impl Clock,
         impl Entropy,
+        impl SecretSource,
     >,
-    username: &str,
-    pool: &str,
-    client: &str,
-    destination: &str,
+    to: &Recipient<'_>,
     redirect: Option<&str>,
-    user_not_found: bool,
 ) -> Result<Round, FlowError> {
     let now = ports.clock.now();
-    // The cooldown applies to unknown users too: otherwise "cooling down" would tell an
+    let keys = ports.keys.keys(&ports.clock).await?;
+    let key = keys.current();
+    // The limits apply to unknown users too: otherwise "locked" or "cooling down" would tell an
     // attacker that the address exists.
-    if config.table_name.is_some() && config.min_interval_seconds > 0 {
-        let user_hash = hash_hex("user", &format!("{pool}\0{username}"));
+    let user = user_hash(key, to.pool, to.username);
+    if let Some(retry_after_seconds) =
+        limits::lockout(config, &ports.store, &ports.clock, &user).await?
+    {
+        return Ok(Round::LockedOut {
+            retry_after_seconds,
+        });
+    }
+    if config.min_interval_seconds > 0 {
         if let SendPermit::CoolingDown {
             retry_after_seconds,
         } = ports
             .store
-            .permit_send(&user_hash, now, config.min_interval_seconds)
+            .permit_send(&user, now, config.min_interval_seconds)
             .await?
         {
             return Ok(Round::Cooldown {
@@ -186,21 +189,21 @@ async fn send(
             });
         }
     }
-    let key = config.current_key();
     let code = generate_code(&ports.entropy, config.otp_length);
-    let code_exp = now + config.otp_ttl_seconds;
+    let dest = destination_hash(key, to.destination);
     let link = match redirect {
         Some(base) => {
             let mut nonce = [0u8; 16];
             ports.entropy.fill(&mut nonce);
             let claims = LinkClaims {
                 kid: key.id.clone(),
-                sub: username.to_owned(),
-                pool: pool.to_owned(),
-                client: client.to_owned(),
+                sub: to.username.to_owned(),
+                pool: to.pool.to_owned(),
+                client: to.client.to_owned(),
                 iat: now,
                 exp: now + config.link_ttl_seconds,
                 nonce: URL_SAFE_NO_PAD.encode(nonce),
+                dest: dest.clone(),
             };
             Some(format!("{base}#{}", sign(key, &claims)))
         }
@@ -208,19 +211,19 @@ async fn send(
     };
     let round = Round::Code {
         kid: key.id.clone(),
-        exp: code_exp,
-        mac: code_mac(key, username, &code),
+        exp: now + config.otp_ttl_seconds,
+        mac: code_mac(key, to.username, &code),
         link: link.is_some(),
+        dest,
     };
 
-    if user_not_found {
-        let mut jitter = [0u8; 2];
-        ports.entropy.fill(&mut jitter);
-        let span = UNKNOWN_USER_DELAY_MS.end - UNKNOWN_USER_DELAY_MS.start;
-        ports
-            .clock
-            .sleep_ms(UNKNOWN_USER_DELAY_MS.start + u64::from(u16::from_le_bytes(jitter)) % span)
-            .await;
+    if !to.known {
+        let mut random = [0u8; 2];
+        ports.entropy.fill(&mut random);
+        let delay = ports
+            .send_latency
+            .stand_in_delay_ms(u16::from_le_bytes(random));
+        ports.clock.sleep_ms(delay).await;
         return Ok(round);
     }
     let ttl = human_duration(if link.is_some() {
@@ -234,16 +237,31 @@ async fn send(
         ttl,
         app_name: &config.app_name,
     };
-    if config.strategy == Strategy::SmsOtp {
+    let started = ports.clock.monotonic_ms();
+    let sent = if config.strategy == Strategy::SmsOtp {
         ports
             .sms
-            .send_sms(destination, &render_sms(&values))
-            .await?;
+            .send_sms(to.destination, &render_sms(&values))
+            .await
     } else {
         ports
             .mailer
-            .send_email(destination, &render_email(config, &values))
-            .await?;
+            .send_email(to.destination, &render_email(config, &values))
+            .await
+    };
+    ports
+        .send_latency
+        .observe(ports.clock.monotonic_ms().saturating_sub(started));
+    // An unknown user cannot meet a send failure, so a known one must not either: the same
+    // answer as a success. The error kind is logged and counted, never the message.
+    if let Err(e) = sent {
+        let total = ports.send_latency.count_failure();
+        tracing::warn!(
+            channel = e.label(),
+            error = %e,
+            send_failures = total,
+            "send failed; answered as sent"
+        );
     }
     Ok(round)
 }
@@ -252,7 +270,11 @@ async fn send(
 mod tests {
     use super::*;
     use crate::config::tests::config;
-    use crate::flows::testing::{Fake, Outbox, fixture, ports};
+    use crate::delivery::Failures;
+    use crate::flows::testing::{Fake, FakePorts, Outbox, fixture, keyset, ports};
+    use crate::token::destination_hash;
+
+    const POOL: &str = "us-east-1_TestPool";
 
     async fn run(
         strategy: &str,
@@ -271,26 +293,39 @@ mod tests {
     }
 
     fn step(e: &CognitoEventUserPoolsCreateAuthChallenge) -> &str {
-        &e.response.public_challenge_parameters[PUBLIC_STEP]
+        &e.response.public_challenge_parameters[challenge::STEP]
     }
 
+    fn public<'e>(e: &'e CognitoEventUserPoolsCreateAuthChallenge, name: &str) -> &'e str {
+        &e.response.public_challenge_parameters[name]
+    }
+
+    fn round(e: &CognitoEventUserPoolsCreateAuthChallenge) -> Round {
+        Round::decode(&e.response.private_challenge_parameters[PRIVATE_ROUND]).unwrap()
+    }
+
+    /// The fixture each strategy starts a send with.
+    const SEND_FIXTURE: [(&str, &str); 3] = [
+        ("magicLink", "create_after_link_request"),
+        ("emailOtp", "create_first_round"),
+        ("smsOtp", "create_first_round_sms"),
+    ];
+
     #[tokio::test]
-    async fn a_magic_link_first_asks_what_the_client_holds() {
+    async fn a_magic_link_first_asks_what_the_client_holds_without_reading_the_keys() {
         let outbox = Outbox::default();
         let out = run("magicLink", "create_first_round", &outbox, 1000).await;
-        assert_eq!(step(&out), "PROVIDE_AUTH_PARAMETERS");
+        assert_eq!(step(&out), step::PROVIDE_AUTH_PARAMETERS);
         assert!(outbox.emails.lock().unwrap().is_empty());
+        assert_eq!(outbox.secret_reads(), 0);
     }
 
     #[tokio::test]
     async fn a_link_request_sends_one_email_with_link_and_code() {
         let outbox = Outbox::default();
         let out = run("magicLink", "create_after_link_request", &outbox, 1000).await;
-        assert_eq!(step(&out), "LINK_SENT");
-        assert_eq!(
-            out.response.public_challenge_parameters[PUBLIC_DESTINATION],
-            "a***@example.com"
-        );
+        assert_eq!(step(&out), step::LINK_SENT);
+        assert_eq!(public(&out, challenge::DESTINATION), "a***@example.com");
         let emails = outbox.emails.lock().unwrap();
         assert_eq!(emails.len(), 1);
         let (to, subject, text) = &emails[0];
@@ -307,21 +342,62 @@ mod tests {
             out.response.private_challenge_parameters, out.response.challenge_metadata
         );
         assert!(!kept.contains("777777"));
+        assert_eq!(outbox.secret_reads(), 1);
+    }
+
+    #[tokio::test]
+    async fn codes_and_links_carry_the_keyed_hash_of_their_destination() {
+        let keys = keyset();
+        for (strategy, fixture_name, sent_to) in [
+            (
+                "magicLink",
+                "create_after_link_request",
+                "alice@example.com",
+            ),
+            ("emailOtp", "create_first_round", "alice@example.com"),
+            ("smsOtp", "create_first_round_sms", "+15551234567"),
+        ] {
+            let outbox = Outbox::default();
+            let out = run(strategy, fixture_name, &outbox, 1000).await;
+            let want = destination_hash(keys.current(), sent_to);
+            let Round::Code { dest, .. } = round(&out) else {
+                panic!("{strategy}: a code round");
+            };
+            assert_eq!(dest, want, "{strategy}");
+            if strategy == "magicLink" {
+                let text = outbox.emails.lock().unwrap()[0].2.clone();
+                let token = text
+                    .split("https://app.example.com/cb#")
+                    .nth(1)
+                    .and_then(|t| t.split_whitespace().next())
+                    .unwrap()
+                    .to_owned();
+                let claims = crate::token::verify(
+                    keys.current(),
+                    &token,
+                    &crate::token::Audience {
+                        username: "alice@example.com",
+                        pool: POOL,
+                        client: "testclient",
+                    },
+                    1000,
+                )
+                .unwrap();
+                assert_eq!(claims.dest, want);
+            }
+        }
     }
 
     #[tokio::test]
     async fn a_code_strategy_sends_the_code_in_the_first_round() {
         let outbox = Outbox::default();
         let out = run("emailOtp", "create_first_round", &outbox, 1000).await;
-        assert_eq!(step(&out), "CODE_SENT");
+        assert_eq!(step(&out), step::CODE_SENT);
         assert_eq!(outbox.emails.lock().unwrap().len(), 1);
         let outbox = Outbox::default();
         let out = run("smsOtp", "create_first_round_sms", &outbox, 1000).await;
-        assert_eq!(step(&out), "CODE_SENT");
-        assert_eq!(
-            out.response.public_challenge_parameters[PUBLIC_DESTINATION],
-            "+*******4567"
-        );
+        assert_eq!(step(&out), step::CODE_SENT);
+        assert_eq!(public(&out, challenge::DESTINATION), "+*******4567");
         assert_eq!(outbox.sms.lock().unwrap()[0].0, "+15551234567");
     }
 
@@ -329,24 +405,74 @@ mod tests {
     async fn a_retry_reuses_the_sent_code_without_sending_again() {
         let outbox = Outbox::default();
         let out = run("emailOtp", "create_after_wrong_code", &outbox, 1000).await;
-        assert_eq!(step(&out), "CODE_SENT");
+        assert_eq!(step(&out), step::CODE_SENT);
         assert!(outbox.emails.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
-    async fn a_second_link_within_the_cooldown_is_refused_without_an_email() {
-        let outbox = Outbox::default();
-        run("magicLink", "create_after_link_request", &outbox, 1000).await;
-        let out = run("magicLink", "create_after_link_request", &outbox, 1030).await;
-        assert_eq!(step(&out), "COOLDOWN");
-        assert_eq!(
-            out.response.public_challenge_parameters[PUBLIC_RETRY_AFTER],
-            "30"
-        );
-        assert_eq!(outbox.emails.lock().unwrap().len(), 1);
-        // After the interval, links flow again.
-        let out = run("magicLink", "create_after_link_request", &outbox, 1060).await;
-        assert_eq!(step(&out), "LINK_SENT");
+    async fn a_burst_of_starts_sends_once_per_interval_for_every_strategy() {
+        for (strategy, fixture_name) in SEND_FIXTURE {
+            let outbox = Outbox::default();
+            let mut steps = Vec::new();
+            for i in 0..10 {
+                let out = run(strategy, fixture_name, &outbox, 1000 + i).await;
+                steps.push(step(&out).to_owned());
+                if i > 0 {
+                    assert_eq!(step(&out), step::COOLDOWN, "{strategy} #{i}");
+                    assert_eq!(
+                        public(&out, challenge::RETRY_AFTER_SECONDS),
+                        (60 - i).to_string(),
+                        "{strategy} #{i}"
+                    );
+                    assert!(
+                        !out.response
+                            .public_challenge_parameters
+                            .contains_key(challenge::DESTINATION)
+                    );
+                }
+            }
+            assert_eq!(outbox.sent(), 1, "{strategy}: {steps:?}");
+            // After the interval, sends flow again.
+            let out = run(strategy, fixture_name, &outbox, 1060).await;
+            assert_ne!(step(&out), step::COOLDOWN, "{strategy}");
+            assert_eq!(outbox.sent(), 2, "{strategy}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_locked_user_is_sent_nothing_known_or_unknown_and_a_retry_says_so_too() {
+        let keys = keyset();
+        for (fixture_name, username) in [
+            ("create_first_round", "alice@example.com"),
+            ("create_user_not_found", "alice@example.com"),
+            ("create_after_wrong_code", "alice@example.com"),
+        ] {
+            let outbox = Outbox::default();
+            outbox.failures.lock().unwrap().insert(
+                user_hash(keys.current(), POOL, username),
+                Failures {
+                    count: 5,
+                    last_at: 900,
+                },
+            );
+            let out = run("emailOtp", fixture_name, &outbox, 1000).await;
+            assert_eq!(step(&out), step::LOCKED_OUT, "{fixture_name}");
+            assert_eq!(public(&out, challenge::RETRY_AFTER_SECONDS), "800");
+            assert_eq!(
+                round(&out),
+                Round::LockedOut {
+                    retry_after_seconds: 800
+                }
+            );
+            assert_eq!(outbox.sent(), 0);
+            assert!(
+                outbox.last_send.lock().unwrap().is_empty(),
+                "no cooldown spent"
+            );
+            // Once the lockout is over, the same start sends.
+            let out = run("emailOtp", fixture_name, &outbox, 1800).await;
+            assert_ne!(step(&out), step::LOCKED_OUT, "{fixture_name}");
+        }
     }
 
     #[tokio::test]
@@ -365,7 +491,103 @@ mod tests {
             known.response.public_challenge_parameters.keys().collect()
         );
         assert!(unknown_outbox.emails.lock().unwrap().is_empty());
-        assert!(*unknown_outbox.slept_ms.lock().unwrap() >= UNKNOWN_USER_DELAY_MS.start);
+        assert!(*unknown_outbox.slept_ms.lock().unwrap() > 0);
+        // The cooldown is spent alike.
+        let again = run("magicLink", "create_user_not_found", &unknown_outbox, 1010).await;
+        assert_eq!(step(&again), step::COOLDOWN);
+    }
+
+    #[tokio::test]
+    async fn the_mask_is_the_same_for_a_known_and_an_unknown_user_typing_the_same_address() {
+        let outbox = Outbox::default();
+        // Known: Cognito gives the stored attribute. Unknown: only what was typed.
+        let mut known: CognitoEventUserPoolsCreateAuthChallenge =
+            fixture("create_after_link_request");
+        known
+            .request
+            .user_attributes
+            .insert("email".to_owned(), "alice@example.com".to_owned());
+        let mut unknown: CognitoEventUserPoolsCreateAuthChallenge =
+            fixture("create_user_not_found");
+        unknown.cognito_event_user_pools_header.user_name = Some("Alice@Example.com".to_owned());
+        let other_outbox = Outbox::default();
+        let fake = Fake {
+            outbox: &outbox,
+            now: 1000,
+            byte: 7,
+        };
+        let other = Fake {
+            outbox: &other_outbox,
+            ..fake
+        };
+        let c = config("magicLink");
+        let known = create(&c, &ports(&fake), known).await.unwrap();
+        let unknown = create(&c, &ports(&other), unknown).await.unwrap();
+        assert_eq!(
+            public(&known, challenge::DESTINATION),
+            public(&unknown, challenge::DESTINATION)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_send_is_answered_like_a_sent_one_and_counted() {
+        for (strategy, fixture_name) in SEND_FIXTURE {
+            let ok_outbox = Outbox::default();
+            let ok = run(strategy, fixture_name, &ok_outbox, 1000).await;
+            let outbox = Outbox::default();
+            *outbox.send_error.lock().unwrap() = Some("ThrottlingException".to_owned());
+            let fake = Fake {
+                outbox: &outbox,
+                now: 1000,
+                byte: 7,
+            };
+            let p = ports(&fake);
+            let failed = create(&config(strategy), &p, fixture(fixture_name))
+                .await
+                .expect("a send failure is not the client's business");
+            assert_eq!(
+                failed.response.public_challenge_parameters,
+                ok.response.public_challenge_parameters,
+                "{strategy}"
+            );
+            assert_eq!(p.send_latency.failures(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_waits_about_as_long_as_the_sends_this_process_has_seen() {
+        async fn unknown_delay(p: &FakePorts<'_>, outbox: &Outbox) -> u64 {
+            let mut nobody: CognitoEventUserPoolsCreateAuthChallenge =
+                fixture("create_user_not_found");
+            nobody.cognito_event_user_pools_header.user_name =
+                Some(format!("nobody{}@example.com", outbox.sent()));
+            let before = *outbox.slept_ms.lock().unwrap();
+            create(&config("magicLink"), p, nobody).await.unwrap();
+            *outbox.slept_ms.lock().unwrap() - before
+        }
+        let outbox = Outbox::default();
+        *outbox.send_ms.lock().unwrap() = 400;
+        let fake = Fake {
+            outbox: &outbox,
+            now: 1000,
+            byte: 7,
+        };
+        let p = ports(&fake);
+        // No send seen yet: the default estimate, with the fake's jitter (factor ~0.76).
+        assert_eq!(unknown_delay(&p, &outbox).await, 92);
+        // Real sends of 400 ms move it there.
+        for i in 0..30 {
+            let mut known: CognitoEventUserPoolsCreateAuthChallenge =
+                fixture("create_after_link_request");
+            known
+                .request
+                .user_attributes
+                .insert("email".to_owned(), format!("user{i}@example.com"));
+            known.cognito_event_user_pools_header.user_name = Some(format!("user{i}@example.com"));
+            create(&config("magicLink"), &p, known).await.unwrap();
+        }
+        let delay = unknown_delay(&p, &outbox).await;
+        assert!((300..=310).contains(&delay), "{delay}");
     }
 
     #[tokio::test]
@@ -384,5 +606,26 @@ mod tests {
         .await;
         assert!(matches!(result, Err(FlowError::RedirectNotAllowed)));
         assert!(outbox.emails.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn unreadable_keys_fail_the_send_alike_for_known_and_unknown_users() {
+        for fixture_name in ["create_after_link_request", "create_user_not_found"] {
+            let outbox = Outbox::default();
+            outbox.set_secret(Err("AccessDeniedException"));
+            let fake = Fake {
+                outbox: &outbox,
+                now: 1000,
+                byte: 7,
+            };
+            let err = create(&config("magicLink"), &ports(&fake), fixture(fixture_name))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "signing keys (PWP_SIGNING_KEYS_SECRET): GetSecretValue failed: AccessDeniedException"
+            );
+            assert_eq!(outbox.sent(), 0);
+        }
     }
 }

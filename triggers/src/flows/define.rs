@@ -36,7 +36,7 @@ pub fn define(
             response.issue_tokens = true;
             return event;
         }
-        if matches!(Round::of(last), Some(Round::Cooldown { .. })) {
+        if Round::of(last).is_some_and(|r| r.ends_attempt()) {
             fail(response);
             return event;
         }
@@ -148,10 +148,27 @@ mod tests {
     }
 
     #[test]
-    fn a_cooldown_round_ends_the_attempt() {
+    fn a_cooldown_or_lockout_round_ends_the_attempt() {
         assert_eq!(
             run("magicLink", "define_after_cooldown"),
             (false, true, None)
         );
+        for strategy in ["magicLink", "emailOtp", "smsOtp"] {
+            let mut event: CognitoEventUserPoolsDefineAuthChallenge =
+                fixture("define_after_cooldown");
+            for entry in event.request.session.iter_mut().flatten() {
+                if Round::of(entry).is_some_and(|r| r.ends_attempt()) {
+                    entry.challenge_metadata = Some(
+                        Round::LockedOut {
+                            retry_after_seconds: 60,
+                        }
+                        .encode(),
+                    );
+                }
+            }
+            let out = define(&config(strategy), event);
+            assert!(out.response.fail_authentication, "{strategy}");
+            assert!(!out.response.issue_tokens, "{strategy}");
+        }
     }
 }

@@ -9,14 +9,24 @@
 //!   device: scanner-safe, since the token sits in the URL fragment), or with any other answer
 //!   and client metadata `action=request` (optionally `redirectUrl`) to have a link emailed.
 //!   The email also carries a code, answered in the next round on the same device.
+//!
+//! Every strategy shares the per-user limits of [`limits`]: a send cooldown and a failure
+//! lockout across sessions, both kept in the state table under keyed hashes.
 
 pub mod create;
 pub mod define;
+pub mod limits;
 pub mod signup;
 pub mod verify;
 
+use std::collections::HashMap;
+
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsChallengeResult;
 use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Strategy};
+use crate::keys::KeyError;
+use crate::token::normalize_destination;
 
 /// The only challenge our flows issue.
 pub const CUSTOM_CHALLENGE: &str = "CUSTOM_CHALLENGE";
@@ -35,22 +45,32 @@ pub const MAX_ROUNDS: usize = 3;
 pub enum Round {
     /// Magic link, first round: the client says whether it holds a link or wants one.
     ProvideAuthParameters,
-    /// A code was sent (alone, or beside a link): `mac` is its keyed digest, never the code.
+    /// A code was sent (alone, or beside a link): `mac` is its keyed digest, never the code;
+    /// `dest` the keyed digest of the address it went to.
     Code {
         kid: String,
         exp: u64,
         mac: String,
         link: bool,
+        dest: String,
     },
     /// The client claimed a link and it failed; it may try another (attempts permitting).
     LinkExpected,
     /// A send was refused inside the cooldown; the attempt ends.
     Cooldown { retry_after_seconds: u64 },
+    /// Too many wrong answers across sessions: nothing is sent or accepted; the attempt ends.
+    LockedOut { retry_after_seconds: u64 },
 }
 
 impl Round {
     pub fn encode(&self) -> String {
-        serde_json::to_string(self).expect("a round serializes")
+        // Strings and numbers only: serializing cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether the attempt ends after this round, whatever is answered.
+    pub fn ends_attempt(&self) -> bool {
+        matches!(self, Self::Cooldown { .. } | Self::LockedOut { .. })
     }
 
     pub fn decode(s: &str) -> Option<Self> {
@@ -66,9 +86,29 @@ impl Round {
 /// The key under which the private challenge parameters carry the round.
 pub const PRIVATE_ROUND: &str = "round";
 
-/// `a***@example.com`, `+*******4567`: enough for the user to recognise, and the same shape for
-/// an unknown user as for a known one.
+/// Where the link or code goes: the strategy's contact attribute, else the username (which is
+/// the email or phone number in pools this operator creates, and all an unknown user has).
+pub fn destination(
+    config: &Config,
+    username: &str,
+    attributes: &HashMap<String, String>,
+) -> String {
+    let attribute = if config.strategy == Strategy::SmsOtp {
+        "phone_number"
+    } else {
+        "email"
+    };
+    attributes
+        .get(attribute)
+        .cloned()
+        .unwrap_or_else(|| username.to_owned())
+}
+
+/// `a***@example.com`, `+*******4567`: enough for the user to recognise. The destination is
+/// normalized first, so a known user's stored address and an unknown user's typed one mask
+/// alike.
 pub fn mask_destination(destination: &str) -> String {
+    let destination = normalize_destination(destination);
     if let Some((local, domain)) = destination.split_once('@') {
         let first = local.chars().next().map(String::from).unwrap_or_default();
         format!("{first}***@{domain}")
@@ -100,6 +140,8 @@ pub enum FlowError {
     SignUpDisabled,
     #[error(transparent)]
     Delivery(#[from] crate::delivery::DeliveryError),
+    #[error("signing keys ({var}): {0}", var = passwordless_contract::env::SIGNING_KEYS_SECRET)]
+    Keys(#[from] KeyError),
 }
 
 #[cfg(test)]
@@ -110,18 +152,76 @@ pub(crate) mod testing {
     use std::sync::Mutex;
 
     use crate::delivery::{
-        Clock, DeliveryError, Directory, Entropy, Mailer, Ports, SendPermit, SmsSender, StateStore,
+        Clock, DeliveryError, Directory, Entropy, Failures, Mailer, Ports, SecretSource,
+        SendPermit, SmsSender, StateStore, Verified,
     };
+    use crate::keys::{KeyRing, KeySet, parse};
+    use crate::latency::SendLatency;
     use crate::template::Email;
 
-    #[derive(Default)]
+    /// The secret's value in tests: k2 current, k1 still accepted.
+    pub const KEYS_CURRENT: &str = "k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    /// After the next rotation: k3 current, k2 still accepted, k1 gone.
+    pub const KEYS_ROTATED: &str = "k3:YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=,k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    pub fn keyset() -> KeySet {
+        parse(KEYS_CURRENT).expect("test keys parse")
+    }
+
     pub struct Outbox {
         pub emails: Mutex<Vec<(String, String, String)>>,
         pub sms: Mutex<Vec<(String, String)>>,
         pub last_send: Mutex<HashMap<String, u64>>,
         pub nonces: Mutex<Vec<String>>,
-        pub verified: Mutex<Vec<String>>,
+        pub failures: Mutex<HashMap<String, Failures>>,
+        pub verified: Mutex<Vec<(String, &'static str)>>,
         pub slept_ms: Mutex<u64>,
+        /// What the secret holds: its string, or the AWS error code a read fails with.
+        pub secret: Mutex<Result<String, String>>,
+        pub secret_reads: Mutex<usize>,
+        /// A send fails with this error kind, if set.
+        pub send_error: Mutex<Option<String>>,
+        /// How long each send takes on the fake monotonic clock.
+        pub send_ms: Mutex<u64>,
+        pub monotonic_ms: Mutex<u64>,
+    }
+
+    impl Default for Outbox {
+        fn default() -> Self {
+            Self {
+                emails: Mutex::default(),
+                sms: Mutex::default(),
+                last_send: Mutex::default(),
+                nonces: Mutex::default(),
+                failures: Mutex::default(),
+                verified: Mutex::default(),
+                slept_ms: Mutex::default(),
+                secret: Mutex::new(Ok(KEYS_CURRENT.to_owned())),
+                secret_reads: Mutex::default(),
+                send_error: Mutex::default(),
+                send_ms: Mutex::new(100),
+                monotonic_ms: Mutex::default(),
+            }
+        }
+    }
+
+    impl Outbox {
+        pub fn set_secret(&self, value: Result<&str, &str>) {
+            *self.secret.lock().unwrap() = value.map(str::to_owned).map_err(str::to_owned);
+        }
+        pub fn secret_reads(&self) -> usize {
+            *self.secret_reads.lock().unwrap()
+        }
+        pub fn sent(&self) -> usize {
+            self.emails.lock().unwrap().len() + self.sms.lock().unwrap().len()
+        }
+        fn send(&self) -> Result<(), String> {
+            *self.monotonic_ms.lock().unwrap() += *self.send_ms.lock().unwrap();
+            match self.send_error.lock().unwrap().clone() {
+                Some(kind) => Err(kind),
+                None => Ok(()),
+            }
+        }
     }
 
     pub struct Fake<'a> {
@@ -132,6 +232,7 @@ pub(crate) mod testing {
 
     impl Mailer for &Fake<'_> {
         async fn send_email(&self, to: &str, email: &Email) -> Result<(), DeliveryError> {
+            self.outbox.send().map_err(DeliveryError::Email)?;
             self.outbox.emails.lock().unwrap().push((
                 to.to_owned(),
                 email.subject.clone(),
@@ -142,6 +243,7 @@ pub(crate) mod testing {
     }
     impl SmsSender for &Fake<'_> {
         async fn send_sms(&self, phone: &str, text: &str) -> Result<(), DeliveryError> {
+            self.outbox.send().map_err(DeliveryError::Sms)?;
             self.outbox
                 .sms
                 .lock()
@@ -180,24 +282,68 @@ pub(crate) mod testing {
             used.push(nonce.to_owned());
             Ok(true)
         }
+        async fn failures(&self, user: &str) -> Result<Failures, DeliveryError> {
+            Ok(self
+                .outbox
+                .failures
+                .lock()
+                .unwrap()
+                .get(user)
+                .copied()
+                .unwrap_or_default())
+        }
+        async fn record_failure(
+            &self,
+            user: &str,
+            now: u64,
+            forget_after: u64,
+        ) -> Result<Failures, DeliveryError> {
+            let mut all = self.outbox.failures.lock().unwrap();
+            let record = all.entry(user.to_owned()).or_default();
+            if record.count > 0 && now >= record.last_at + forget_after {
+                *record = Failures::default();
+            }
+            record.count += 1;
+            record.last_at = now;
+            Ok(*record)
+        }
+        async fn clear_failures(&self, user: &str) -> Result<(), DeliveryError> {
+            self.outbox.failures.lock().unwrap().remove(user);
+            Ok(())
+        }
     }
     impl Directory for &Fake<'_> {
-        async fn mark_email_verified(
+        async fn mark_verified(
             &self,
             _pool: &str,
             username: &str,
+            attribute: Verified,
         ) -> Result<(), DeliveryError> {
             self.outbox
                 .verified
                 .lock()
                 .unwrap()
-                .push(username.to_owned());
+                .push((username.to_owned(), attribute.flag()));
             Ok(())
+        }
+    }
+    impl SecretSource for &Fake<'_> {
+        async fn secret_string(&self) -> Result<String, DeliveryError> {
+            *self.outbox.secret_reads.lock().unwrap() += 1;
+            self.outbox
+                .secret
+                .lock()
+                .unwrap()
+                .clone()
+                .map_err(DeliveryError::Secret)
         }
     }
     impl Clock for &Fake<'_> {
         fn now(&self) -> u64 {
             self.now
+        }
+        fn monotonic_ms(&self) -> u64 {
+            *self.outbox.monotonic_ms.lock().unwrap()
         }
         async fn sleep_ms(&self, ms: u64) {
             *self.outbox.slept_ms.lock().unwrap() += ms;
@@ -209,8 +355,15 @@ pub(crate) mod testing {
         }
     }
 
-    pub type FakePorts<'a> =
-        Ports<&'a Fake<'a>, &'a Fake<'a>, &'a Fake<'a>, &'a Fake<'a>, &'a Fake<'a>, &'a Fake<'a>>;
+    pub type FakePorts<'a> = Ports<
+        &'a Fake<'a>,
+        &'a Fake<'a>,
+        &'a Fake<'a>,
+        &'a Fake<'a>,
+        &'a Fake<'a>,
+        &'a Fake<'a>,
+        &'a Fake<'a>,
+    >;
 
     pub fn ports<'a>(fake: &'a Fake<'a>) -> FakePorts<'a> {
         Ports {
@@ -220,6 +373,8 @@ pub(crate) mod testing {
             directory: fake,
             clock: fake,
             entropy: fake,
+            keys: KeyRing::new(fake),
+            send_latency: SendLatency::default(),
         }
     }
 
@@ -236,9 +391,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn destinations_are_masked_alike_for_email_and_phone() {
-        assert_eq!(mask_destination("alice@example.com"), "a***@example.com");
-        assert_eq!(mask_destination("+15551234567"), "+*******4567");
+    fn destinations_are_masked_alike_for_email_and_phone_whatever_their_case() {
+        let cases = [
+            ("alice@example.com", "a***@example.com"),
+            ("Alice@Example.COM", "a***@example.com"),
+            (" alice@example.com ", "a***@example.com"),
+            ("+15551234567", "+*******4567"),
+            (" +15551234567", "+*******4567"),
+            ("", ""),
+            ("@", "***@"),
+        ];
+        for (destination, masked) in cases {
+            assert_eq!(mask_destination(destination), masked, "{destination:?}");
+        }
     }
 
     #[test]
@@ -248,6 +413,7 @@ mod tests {
             exp: 5,
             mac: "m".into(),
             link: true,
+            dest: "d".into(),
         };
         assert_eq!(Round::decode(&r.encode()), Some(r));
         assert_eq!(Round::decode("junk"), None);

@@ -7,10 +7,12 @@ use aws_lambda_events::event::cognito::{
 
 use super::FlowError;
 use crate::config::{Config, SignUp, Strategy};
-use crate::delivery::Directory;
+use crate::delivery::{Directory, Verified};
 
-/// Confirms self sign-ups and marks their contact verified when the pool allows sign-up;
-/// refuses them when it does not. Admin-created users pass through untouched.
+/// Confirms self sign-ups when the pool allows sign-up; refuses them when it does not.
+/// Admin-created users pass through untouched. Nothing is marked verified here: a sign-up
+/// proves no address (that would invite SMS pumping, spam through the pool's sender and
+/// address squatting); the first sign-in does, and PostAuthentication records it.
 pub fn pre_sign_up(
     config: &Config,
     mut event: CognitoEventUserPoolsPreSignup,
@@ -22,35 +24,39 @@ pub fn pre_sign_up(
     if config.sign_up == SignUp::Disabled {
         return Err(FlowError::SignUpDisabled);
     }
-    let attributes = &event.request.user_attributes;
     let response = &mut event.response;
     response.auto_confirm_user = true;
-    // Signing in proves the contact: the link or code can only be used by its owner.
-    response.auto_verify_email =
-        config.strategy != Strategy::SmsOtp && attributes.contains_key("email");
-    response.auto_verify_phone =
-        config.strategy == Strategy::SmsOtp && attributes.contains_key("phone_number");
+    response.auto_verify_email = false;
+    response.auto_verify_phone = false;
     Ok(event)
 }
 
-/// Whether a completed sign-in should mark the email verified.
-pub fn should_mark_email_verified(
+/// The attribute a completed sign-in proved and that is not yet marked verified: the strategy's
+/// channel (email for links and email codes, the phone for SMS codes), if the user has one.
+pub fn to_mark_verified(
     config: &Config,
     event: &CognitoEventUserPoolsPostAuthentication,
-) -> bool {
+) -> Option<Verified> {
+    let channel = if config.strategy == Strategy::SmsOtp {
+        Verified::Phone
+    } else {
+        Verified::Email
+    };
     let attributes = &event.request.user_attributes;
-    config.strategy != Strategy::SmsOtp
-        && attributes.contains_key("email")
-        && attributes.get("email_verified").map(String::as_str) != Some("true")
+    (attributes.contains_key(channel.contact())
+        && attributes.get(channel.flag()).map(String::as_str) != Some("true"))
+    .then_some(channel)
 }
 
-/// Marks the email verified after the first email sign-in: receiving the link or code proved it.
+/// Marks the strategy's channel verified after a sign-in: PostAuthentication runs only after
+/// VerifyAuthChallengeResponse accepted a link or code bound to the user's current address, so
+/// receiving it proved that address.
 pub async fn post_authentication<D: Directory>(
     config: &Config,
     directory: &D,
     event: CognitoEventUserPoolsPostAuthentication,
 ) -> Result<CognitoEventUserPoolsPostAuthentication, FlowError> {
-    if should_mark_email_verified(config, &event) {
+    if let Some(channel) = to_mark_verified(config, &event) {
         let header = &event.cognito_event_user_pools_header;
         let pool = header
             .user_pool_id
@@ -60,7 +66,7 @@ pub async fn post_authentication<D: Directory>(
             .user_name
             .as_deref()
             .ok_or(FlowError::Missing("userName"))?;
-        directory.mark_email_verified(pool, username).await?;
+        directory.mark_verified(pool, username, channel).await?;
     }
     Ok(event)
 }
@@ -73,39 +79,93 @@ mod tests {
     use crate::flows::testing::{Fake, Outbox, fixture};
 
     #[test]
-    fn sign_up_is_confirmed_and_verified_only_when_allowed() {
-        let mut e = env("magicLink");
-        e.insert(vars::SIGN_UP, "AutoConfirm".to_owned());
-        let out = pre_sign_up(&config_from(&e).unwrap(), fixture("pre_sign_up")).unwrap();
-        assert!(
-            out.response.auto_confirm_user
-                && out.response.auto_verify_email
-                && !out.response.auto_verify_phone
-        );
-        assert!(matches!(
-            pre_sign_up(&config("magicLink"), fixture("pre_sign_up")),
-            Err(FlowError::SignUpDisabled)
-        ));
+    fn sign_up_is_confirmed_when_allowed_and_verifies_nothing() {
+        for strategy in ["magicLink", "emailOtp", "smsOtp"] {
+            let mut e = env(strategy);
+            e.insert(vars::SIGN_UP, "AutoConfirm".to_owned());
+            let mut event: CognitoEventUserPoolsPreSignup = fixture("pre_sign_up");
+            event
+                .request
+                .user_attributes
+                .insert("phone_number".to_owned(), "+15551234567".to_owned());
+            let out = pre_sign_up(&config_from(&e).unwrap(), event).unwrap();
+            assert!(out.response.auto_confirm_user, "{strategy}");
+            assert!(!out.response.auto_verify_email, "{strategy}");
+            assert!(!out.response.auto_verify_phone, "{strategy}");
+            assert!(matches!(
+                pre_sign_up(&config(strategy), fixture("pre_sign_up")),
+                Err(FlowError::SignUpDisabled)
+            ));
+        }
     }
 
     #[tokio::test]
-    async fn the_first_email_sign_in_marks_the_email_verified_once() {
-        let outbox = Outbox::default();
-        let fake = Fake {
-            outbox: &outbox,
-            now: 0,
-            byte: 0,
-        };
-        let c = config("magicLink");
-        post_authentication(&c, &&fake, fixture("post_authentication_unverified"))
-            .await
-            .unwrap();
-        post_authentication(&c, &&fake, fixture("post_authentication_verified"))
-            .await
-            .unwrap();
-        assert_eq!(
-            *outbox.verified.lock().unwrap(),
-            vec!["alice@example.com".to_owned()]
-        );
+    async fn a_sign_in_marks_the_strategys_channel_verified_once() {
+        // (strategy, the user's attributes, what gets marked)
+        type Attributes = &'static [(&'static str, &'static str)];
+        let cases: [(&str, Attributes, Option<&str>); 7] = [
+            (
+                "magicLink",
+                &[("email", "a@x.io"), ("email_verified", "false")],
+                Some("email_verified"),
+            ),
+            ("emailOtp", &[("email", "a@x.io")], Some("email_verified")),
+            (
+                "emailOtp",
+                &[("email", "a@x.io"), ("email_verified", "true")],
+                None,
+            ),
+            (
+                "smsOtp",
+                &[("phone_number", "+15551234567")],
+                Some("phone_number_verified"),
+            ),
+            (
+                "smsOtp",
+                &[
+                    ("phone_number", "+15551234567"),
+                    ("phone_number_verified", "true"),
+                ],
+                None,
+            ),
+            // The other channel was not proved by this sign-in.
+            (
+                "smsOtp",
+                &[
+                    ("email", "a@x.io"),
+                    ("phone_number", "+15551234567"),
+                    ("phone_number_verified", "true"),
+                ],
+                None,
+            ),
+            ("magicLink", &[("phone_number", "+15551234567")], None),
+        ];
+        for (strategy, attributes, marked) in cases {
+            let outbox = Outbox::default();
+            let fake = Fake {
+                outbox: &outbox,
+                now: 0,
+                byte: 0,
+            };
+            let mut event: CognitoEventUserPoolsPostAuthentication =
+                fixture("post_authentication_unverified");
+            event.request.user_attributes = attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            post_authentication(&config(strategy), &&fake, event)
+                .await
+                .unwrap();
+            let want: Vec<(String, &str)> = marked
+                .map(|flag| ("alice@example.com".to_owned(), flag))
+                .into_iter()
+                .collect();
+            assert_eq!(
+                *outbox.verified.lock().unwrap(),
+                want,
+                "{strategy} {attributes:?}"
+            );
+            assert_eq!(outbox.secret_reads(), 0, "no key is read");
+        }
     }
 }

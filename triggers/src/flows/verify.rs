@@ -1,11 +1,19 @@
-//! VerifyAuthChallengeResponse: is this answer the link or the code this round asked for?
+//! VerifyAuthChallengeResponse: is this answer the link or the code this round asked for, sent
+//! to the address the user still has, and is the user not locked out? Every wrong guess counts
+//! against the user across sessions; a right one clears the count.
 
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsVerifyAuthChallenge;
 
-use super::{FlowError, PRIVATE_ROUND, Round};
+use super::limits::{FORGET_FAILURES_AFTER_SECONDS, locked_for};
+use super::{ACTION_REDEEM, FlowError, META_ACTION, PRIVATE_ROUND, Round, destination};
 use crate::config::{Config, Strategy};
-use crate::delivery::{Clock, Directory, Entropy, Mailer, Ports, SmsSender, StateStore};
-use crate::token::{Audience, code_matches, hash_hex, looks_like_token, verify as verify_link};
+use crate::delivery::{
+    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SmsSender, StateStore,
+};
+use crate::token::{
+    Audience, code_matches, destination_matches, hash_hex, key_id, looks_like_token, user_hash,
+    verify as verify_link,
+};
 
 pub async fn verify(
     config: &Config,
@@ -16,9 +24,11 @@ pub async fn verify(
         impl Directory,
         impl Clock,
         impl Entropy,
+        impl SecretSource,
     >,
     mut event: CognitoEventUserPoolsVerifyAuthChallenge,
 ) -> Result<CognitoEventUserPoolsVerifyAuthChallenge, FlowError> {
+    event.response.answer_correct = false;
     let header = &event.cognito_event_user_pools_header;
     let username = header
         .user_name
@@ -34,15 +44,37 @@ pub async fn verify(
         .private_challenge_parameters
         .get(PRIVATE_ROUND)
         .and_then(|r| Round::decode(r));
+    let is_link = config.strategy == Strategy::MagicLink && looks_like_token(answer);
+    let redeeming =
+        request.client_metadata.get(META_ACTION).map(String::as_str) == Some(ACTION_REDEEM);
+    // Only a guess at a credential counts. Asking for a link is not one, and a round that ended
+    // the attempt (cooldown, lockout) asked for nothing.
+    let guessed = match &round {
+        Some(r) if r.ends_attempt() => false,
+        Some(Round::Code { .. }) => true,
+        _ => is_link || (config.strategy == Strategy::MagicLink && redeeming),
+    };
+    if !guessed {
+        return Ok(event);
+    }
+    let pool = header
+        .user_pool_id
+        .as_deref()
+        .ok_or(FlowError::Missing("userPoolId"))?;
     let now = ports.clock.now();
-
+    let keys = ports.keys.keys(&ports.clock).await?;
+    let user = user_hash(keys.current(), pool, username);
+    let failures = ports.store.failures(&user).await?;
+    // Locked: wrong, even when right, and not counted (a lock is not extended by guesses it
+    // refused). Unknown users are locked alike.
+    if locked_for(config, failures, now).is_some() {
+        return Ok(event);
+    }
+    // The address the proof must have gone to: the user's, as it is now.
+    let current = destination(config, username, &request.user_attributes);
     let correct = if request.user_not_found {
         false
-    } else if config.strategy == Strategy::MagicLink && looks_like_token(answer) {
-        let pool = header
-            .user_pool_id
-            .as_deref()
-            .ok_or(FlowError::Missing("userPoolId"))?;
+    } else if is_link {
         let client = header
             .caller_context
             .client_id
@@ -53,25 +85,52 @@ pub async fn verify(
             pool,
             client,
         };
-        match verify_link(config, answer, &audience, now) {
+        let key = match key_id(answer) {
+            Ok(kid) => ports.keys.key(&kid, &ports.clock).await?,
+            Err(_) => None,
+        };
+        match key.map(|key| {
+            verify_link(&key, answer, &audience, now)
+                .map(|claims| (destination_matches(&key, &current, &claims.dest), claims))
+        }) {
             // Last, so only a genuine link spends a state write; the write decides replays.
-            Ok(claims) => {
+            Some(Ok((true, claims))) => {
                 ports
                     .store
                     .consume_nonce(&hash_hex("nonce", &claims.nonce), claims.exp)
                     .await?
             }
-            Err(_) => false,
+            _ => false,
         }
     } else {
-        match round {
-            Some(Round::Code { kid, exp, mac, .. }) => match config.key(&kid) {
-                Some(key) => now < exp && code_matches(key, username, answer, &mac),
+        match &round {
+            Some(Round::Code {
+                kid,
+                exp,
+                mac,
+                dest,
+                ..
+            }) => match ports.keys.key(kid, &ports.clock).await? {
+                Some(key) => {
+                    now < *exp
+                        && code_matches(&key, username, answer, mac)
+                        && destination_matches(&key, &current, dest)
+                }
                 None => false,
             },
             _ => false,
         }
     };
+    if correct {
+        if failures.count > 0 {
+            ports.store.clear_failures(&user).await?;
+        }
+    } else {
+        ports
+            .store
+            .record_failure(&user, now, FORGET_FAILURES_AFTER_SECONDS)
+            .await?;
+    }
     event.response.answer_correct = correct;
     Ok(event)
 }
@@ -80,79 +139,130 @@ pub async fn verify(
 mod tests {
     use super::*;
     use crate::config::tests::config;
-    use crate::flows::testing::{Fake, Outbox, fixture, ports};
-    use crate::token::{LinkClaims, code_mac, sign};
+    use crate::delivery::Failures;
+    use crate::flows::testing::{Fake, KEYS_ROTATED, Outbox, fixture, keyset, ports};
+    use crate::token::{LinkClaims, code_mac, destination_hash, sign};
 
     const NOW: u64 = 1_700_000_000;
+    const POOL: &str = "us-east-1_TestPool";
+    const ALICE: &str = "alice@example.com";
 
-    fn link(strategy_config: &Config, kid: &str, sub: &str, exp: u64) -> String {
+    fn link_to(kid: &str, sub: &str, exp: u64, sent_to: &str) -> String {
+        let keys = crate::keys::parse(&format!(
+            "{},{}",
+            crate::flows::testing::KEYS_CURRENT,
+            KEYS_ROTATED.split(',').next().unwrap()
+        ))
+        .unwrap();
+        let key = keys.get(kid).unwrap();
         let claims = LinkClaims {
             kid: kid.to_owned(),
             sub: sub.to_owned(),
-            pool: "us-east-1_TestPool".to_owned(),
+            pool: POOL.to_owned(),
             client: "testclient".to_owned(),
             iat: NOW - 10,
             exp,
             nonce: "MTIzNDU2Nzg5MDEyMzQ1Ng".to_owned(),
+            dest: destination_hash(key, sent_to),
         };
-        sign(strategy_config.key(kid).unwrap(), &claims)
+        sign(key, &claims)
     }
 
-    async fn answer(
-        strategy: &str,
-        fixture_name: &str,
-        answer: &str,
+    fn link(kid: &str, sub: &str, exp: u64) -> String {
+        link_to(kid, sub, exp, ALICE)
+    }
+
+    fn code_round(code: &str, sent_to: &str) -> Option<Round> {
+        code_round_until(code, sent_to, NOW + 300)
+    }
+
+    fn code_round_until(code: &str, sent_to: &str, exp: u64) -> Option<Round> {
+        let keys = keyset();
+        Some(Round::Code {
+            kid: "k2".into(),
+            exp,
+            mac: code_mac(keys.current(), ALICE, code),
+            link: false,
+            dest: destination_hash(keys.current(), sent_to),
+        })
+    }
+
+    /// One answer: the fixture, with the answer, round and (if given) the user's email now.
+    struct Answer<'a> {
+        strategy: &'a str,
+        fixture: &'a str,
+        answer: &'a str,
         round: Option<Round>,
-        outbox: &Outbox,
-        now: u64,
-    ) -> bool {
-        let mut event: CognitoEventUserPoolsVerifyAuthChallenge = fixture(fixture_name);
-        event.request.challenge_answer = Some(serde_json::Value::String(answer.to_owned()));
-        if let Some(round) = round {
-            event
-                .request
-                .private_challenge_parameters
-                .insert(PRIVATE_ROUND.to_owned(), round.encode());
+        email_now: Option<&'a str>,
+    }
+
+    impl Answer<'_> {
+        async fn at(&self, outbox: &Outbox, now: u64) -> bool {
+            let mut event: CognitoEventUserPoolsVerifyAuthChallenge = fixture(self.fixture);
+            event.request.challenge_answer =
+                Some(serde_json::Value::String(self.answer.to_owned()));
+            if let Some(round) = &self.round {
+                event
+                    .request
+                    .private_challenge_parameters
+                    .insert(PRIVATE_ROUND.to_owned(), round.encode());
+            }
+            if let Some(email) = self.email_now {
+                event
+                    .request
+                    .user_attributes
+                    .insert("email".to_owned(), email.to_owned());
+            }
+            let fake = Fake {
+                outbox,
+                now,
+                byte: 7,
+            };
+            verify(&config(self.strategy), &ports(&fake), event)
+                .await
+                .expect("verify runs")
+                .response
+                .answer_correct
         }
-        let fake = Fake {
-            outbox,
-            now,
-            byte: 7,
-        };
-        verify(&config(strategy), &ports(&fake), event)
-            .await
-            .expect("verify runs")
-            .response
-            .answer_correct
+    }
+
+    fn link_answer(token: &str) -> Answer<'_> {
+        Answer {
+            strategy: "magicLink",
+            fixture: "verify_link",
+            answer: token,
+            round: Some(Round::ProvideAuthParameters),
+            email_now: None,
+        }
+    }
+
+    fn code_answer(code: &str) -> Answer<'_> {
+        Answer {
+            strategy: "emailOtp",
+            fixture: "verify_link",
+            answer: code,
+            round: code_round("123456", ALICE),
+            email_now: None,
+        }
+    }
+
+    fn failures(outbox: &Outbox) -> u32 {
+        let user = user_hash(keyset().current(), POOL, ALICE);
+        outbox
+            .failures
+            .lock()
+            .unwrap()
+            .get(&user)
+            .map(|f| f.count)
+            .unwrap_or(0)
     }
 
     #[tokio::test]
     async fn a_good_link_signs_in_once_and_a_replay_fails() {
-        let c = config("magicLink");
-        let token = link(&c, "k2", "alice@example.com", NOW + 600);
+        let token = link("k2", ALICE, NOW + 600);
         let outbox = Outbox::default();
-        assert!(
-            answer(
-                "magicLink",
-                "verify_link",
-                &token,
-                Some(Round::ProvideAuthParameters),
-                &outbox,
-                NOW
-            )
-            .await
-        );
-        assert!(
-            !answer(
-                "magicLink",
-                "verify_link",
-                &token,
-                Some(Round::ProvideAuthParameters),
-                &outbox,
-                NOW
-            )
-            .await
-        );
+        assert!(link_answer(&token).at(&outbox, NOW).await);
+        assert!(!link_answer(&token).at(&outbox, NOW).await);
         // Only the nonce's hash was stored.
         let stored = outbox.nonces.lock().unwrap();
         assert_eq!(stored.len(), 1);
@@ -161,12 +271,11 @@ mod tests {
 
     #[tokio::test]
     async fn tampered_expired_foreign_and_malformed_links_fail() {
-        let c = config("magicLink");
         let outbox = Outbox::default();
-        let good = link(&c, "k2", "alice@example.com", NOW + 600);
+        let good = link("k2", ALICE, NOW + 600);
         let tampered = format!("{}A", good);
-        let expired = link(&c, "k2", "alice@example.com", NOW);
-        let wrong_user = link(&c, "k2", "bob@example.com", NOW + 600);
+        let expired = link("k2", ALICE, NOW);
+        let wrong_user = link("k2", "bob@example.com", NOW + 600);
         for bad in [
             tampered.as_str(),
             &expired,
@@ -174,84 +283,247 @@ mod tests {
             "not-a-link",
             "e30.e30e30e30e30e30e30e30e30e30e30e30e30e30e30e30",
         ] {
-            assert!(
-                !answer(
-                    "magicLink",
-                    "verify_link",
-                    bad,
-                    Some(Round::ProvideAuthParameters),
-                    &outbox,
-                    NOW
-                )
-                .await,
-                "{bad}"
-            );
+            assert!(!link_answer(bad).at(&outbox, NOW).await, "{bad}");
         }
         assert!(
             outbox.nonces.lock().unwrap().is_empty(),
-            "no state is written for a bad link"
+            "no nonce is spent by a bad link"
         );
+        assert_eq!(failures(&outbox), 5, "each bad link counts");
     }
 
     #[tokio::test]
     async fn a_link_signed_with_the_previous_key_still_works() {
+        let token = link("k1", ALICE, NOW + 600);
+        assert!(link_answer(&token).at(&Outbox::default(), NOW).await);
+    }
+
+    #[tokio::test]
+    async fn one_process_reads_the_keys_again_at_most_once_a_minute_for_unknown_ids() {
+        use base64::Engine;
+        let outbox = Outbox::default();
+        let fake = Fake {
+            outbox: &outbox,
+            now: NOW,
+            byte: 7,
+        };
         let c = config("magicLink");
-        let token = link(&c, "k1", "alice@example.com", NOW + 600);
-        assert!(
-            answer(
-                "magicLink",
-                "verify_link",
-                &token,
-                Some(Round::ProvideAuthParameters),
-                &Outbox::default(),
-                NOW
-            )
+        let event = |token: String| {
+            let mut e: CognitoEventUserPoolsVerifyAuthChallenge = fixture("verify_link");
+            e.request.challenge_answer = Some(serde_json::Value::String(token));
+            e
+        };
+        let p = ports(&fake);
+        for kid in ["zz1", "zz2", "zz3", "zz4"] {
+            // A made-up key id on an otherwise well-formed token.
+            let claims = format!(r#"{{"kid":"{kid}","sub":"alice@example.com"}}"#);
+            let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+            let token = format!("{body}.{}", "A".repeat(43));
+            let out = verify(&c, &p, event(token)).await.unwrap();
+            assert!(!out.response.answer_correct);
+        }
+        assert_eq!(outbox.secret_reads(), 1, "one read, then none for a minute");
+        // The secret rotated; a minute later, a k3 link is found by one read.
+        outbox.set_secret(Ok(KEYS_ROTATED));
+        let later = Fake {
+            outbox: &outbox,
+            now: NOW + 61,
+            byte: 7,
+        };
+        let p = Ports { clock: &later, ..p };
+        let out = verify(&c, &p, event(link("k3", ALICE, NOW + 600)))
             .await
-        );
+            .unwrap();
+        assert!(out.response.answer_correct);
+        assert_eq!(outbox.secret_reads(), 2);
     }
 
     #[tokio::test]
     async fn codes_match_exactly_until_they_expire() {
-        let c = config("emailOtp");
-        let round = || {
-            Some(Round::Code {
-                kid: "k2".into(),
-                exp: NOW + 300,
-                mac: code_mac(c.current_key(), "alice@example.com", "123456"),
-                link: false,
-            })
-        };
         let outbox = Outbox::default();
-        assert!(answer("emailOtp", "verify_link", "123456", round(), &outbox, NOW).await);
-        assert!(!answer("emailOtp", "verify_link", "123465", round(), &outbox, NOW).await);
-        assert!(
-            !answer(
-                "emailOtp",
-                "verify_link",
-                "123456",
-                round(),
-                &outbox,
-                NOW + 300
-            )
-            .await
-        );
-        assert!(!answer("emailOtp", "verify_link", "123456", None, &outbox, NOW).await);
+        assert!(code_answer("123456").at(&outbox, NOW).await);
+        assert!(!code_answer("123465").at(&outbox, NOW).await);
+        assert!(!code_answer("123456").at(&outbox, NOW + 300).await);
+        let no_round = Answer {
+            round: None,
+            ..code_answer("123456")
+        };
+        assert!(!no_round.at(&outbox, NOW).await);
     }
 
     #[tokio::test]
-    async fn an_unknown_user_is_never_right() {
-        let c = config("magicLink");
-        let token = link(&c, "k2", "alice@example.com", NOW + 600);
-        assert!(
-            !answer(
-                "magicLink",
-                "verify_user_not_found",
-                &token,
-                Some(Round::ProvideAuthParameters),
-                &Outbox::default(),
-                NOW
-            )
+    async fn a_proof_sent_to_another_address_than_the_users_current_one_fails() {
+        // (strategy, answer kind, sent to, the user's address at verification, accepted)
+        let cases = [
+            ("emailOtp", ALICE, ALICE, true),
+            ("emailOtp", ALICE, "Alice@Example.com", true),
+            ("emailOtp", ALICE, "mallory@example.com", false),
+            ("magicLink", ALICE, ALICE, true),
+            ("magicLink", ALICE, "mallory@example.com", false),
+        ];
+        for (strategy, sent_to, now_email, accepted) in cases {
+            let outbox = Outbox::default();
+            let token = link_to("k2", ALICE, NOW + 600, sent_to);
+            let answer = if strategy == "magicLink" {
+                Answer {
+                    email_now: Some(now_email),
+                    ..link_answer(&token)
+                }
+            } else {
+                Answer {
+                    email_now: Some(now_email),
+                    round: code_round("123456", sent_to),
+                    ..code_answer("123456")
+                }
+            };
+            assert_eq!(
+                answer.at(&outbox, NOW).await,
+                accepted,
+                "{strategy}: sent to {sent_to}, now {now_email}"
+            );
+        }
+        // SMS: the phone number.
+        let mut event: CognitoEventUserPoolsVerifyAuthChallenge = fixture("verify_link");
+        event.request.challenge_answer = Some(serde_json::Value::String("123456".to_owned()));
+        event
+            .request
+            .user_attributes
+            .insert("phone_number".to_owned(), "+15550000000".to_owned());
+        let keys = keyset();
+        let sent_to_old_phone = Round::Code {
+            kid: "k2".into(),
+            exp: NOW + 300,
+            mac: code_mac(keys.current(), ALICE, "123456"),
+            link: false,
+            dest: destination_hash(keys.current(), "+15551234567"),
+        };
+        event
+            .request
+            .private_challenge_parameters
+            .insert(PRIVATE_ROUND.to_owned(), sent_to_old_phone.encode());
+        let outbox = Outbox::default();
+        let fake = Fake {
+            outbox: &outbox,
+            now: NOW,
+            byte: 7,
+        };
+        let out = verify(&config("smsOtp"), &ports(&fake), event.clone())
             .await
+            .unwrap();
+        assert!(!out.response.answer_correct);
+        event
+            .request
+            .user_attributes
+            .insert("phone_number".to_owned(), "+15551234567".to_owned());
+        let out = verify(&config("smsOtp"), &ports(&fake), event)
+            .await
+            .unwrap();
+        assert!(out.response.answer_correct);
+    }
+
+    #[tokio::test]
+    async fn wrong_answers_across_sessions_lock_the_user_and_a_right_one_clears_them() {
+        let outbox = Outbox::default();
+        // Codes that outlive the lockouts below.
+        let code_answer = |code: &'static str| Answer {
+            round: code_round_until("123456", ALICE, NOW + 10_000),
+            ..code_answer(code)
+        };
+        // Four wrong codes, each in a session of its own: not locked yet.
+        for i in 0..4 {
+            assert!(!code_answer("000000").at(&outbox, NOW + i).await);
+        }
+        assert_eq!(failures(&outbox), 4);
+        assert!(code_answer("123456").at(&outbox, NOW + 5).await);
+        assert_eq!(failures(&outbox), 0, "a sign-in clears the count");
+        // Five wrong: locked for 900 s; the right code is refused meanwhile, and not counted.
+        for i in 0..5 {
+            assert!(!code_answer("000000").at(&outbox, NOW + 10 + i).await);
+        }
+        assert!(!code_answer("123456").at(&outbox, NOW + 20).await);
+        assert_eq!(failures(&outbox), 5);
+        let link_token = link("k2", ALICE, NOW + 2000);
+        assert!(!link_answer(&link_token).at(&outbox, NOW + 20).await);
+        // Over: the right code signs in; a wrong one would have doubled the lock.
+        assert!(code_answer("123456").at(&outbox, NOW + 14 + 900).await);
+        for i in 0..6 {
+            assert!(!code_answer("000000").at(&outbox, NOW + 1000 + i).await);
+        }
+        let f = outbox
+            .failures
+            .lock()
+            .unwrap()
+            .values()
+            .copied()
+            .next()
+            .unwrap();
+        assert_eq!(
+            f,
+            Failures {
+                count: 5,
+                last_at: NOW + 1004
+            }
+        );
+        // The 6th guess was refused as locked, uncounted; the lock is the first one (900 s).
+        assert!(!code_answer("123456").at(&outbox, NOW + 1004 + 899).await);
+        assert!(code_answer("123456").at(&outbox, NOW + 1004 + 900).await);
+    }
+
+    #[tokio::test]
+    async fn asking_for_a_link_or_answering_a_cooldown_counts_nothing_and_reads_no_key() {
+        let outbox = Outbox::default();
+        let mut ask: CognitoEventUserPoolsVerifyAuthChallenge = fixture("verify_link");
+        ask.request.challenge_answer = Some(serde_json::Value::String("request".to_owned()));
+        ask.request
+            .client_metadata
+            .insert(META_ACTION.to_owned(), "request".to_owned());
+        ask.request.private_challenge_parameters.insert(
+            PRIVATE_ROUND.to_owned(),
+            Round::ProvideAuthParameters.encode(),
+        );
+        let mut cooldown = ask.clone();
+        cooldown.request.private_challenge_parameters.insert(
+            PRIVATE_ROUND.to_owned(),
+            Round::Cooldown {
+                retry_after_seconds: 5,
+            }
+            .encode(),
+        );
+        let fake = Fake {
+            outbox: &outbox,
+            now: NOW,
+            byte: 7,
+        };
+        for event in [ask, cooldown] {
+            let out = verify(&config("magicLink"), &ports(&fake), event)
+                .await
+                .unwrap();
+            assert!(!out.response.answer_correct);
+        }
+        assert_eq!(failures(&outbox), 0);
+        assert_eq!(outbox.secret_reads(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_is_never_right_and_is_counted_and_locked_alike() {
+        let known = Outbox::default();
+        let unknown = Outbox::default();
+        let token = link("k2", ALICE, NOW + 600);
+        for i in 0..6 {
+            let as_unknown = Answer {
+                fixture: "verify_user_not_found",
+                ..link_answer(&token)
+            };
+            assert!(!as_unknown.at(&unknown, NOW + i).await);
+            assert!(
+                !link_answer("e30.e30e30e30e30e30e30e30e30e30e30e30e30e30e30e30")
+                    .at(&known, NOW + i)
+                    .await
+            );
+        }
+        assert_eq!(
+            *known.failures.lock().unwrap(),
+            *unknown.failures.lock().unwrap()
         );
     }
 }

@@ -1,0 +1,92 @@
+//! The Secrets Manager secret holding a pool's signing keys. The operator writes the value and
+//! never reads it back: a digest tag says which keys the secret holds.
+
+use aws_sdk_secretsmanager::types::Tag;
+
+use super::{AwsError, Clients, Tags, call_error, code_of};
+use crate::desired::KeysSecretConfig;
+
+/// The tag holding the digest of the secret's value.
+pub const DIGEST_TAG: &str = "passwordless-operator.dev/keys-digest";
+
+/// The secret's configuration (its digest) and tags, if it exists and is not scheduled for
+/// deletion.
+pub async fn observe(
+    c: &Clients,
+    name: &str,
+) -> Result<Option<(KeysSecretConfig, Tags)>, AwsError> {
+    let out = match c.secrets.describe_secret().secret_id(name).send().await {
+        Ok(out) => out,
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(call_error("secretsmanager:DescribeSecret", e)),
+    };
+    if out.deleted_date().is_some() {
+        return Ok(None);
+    }
+    let tags: Tags = out
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+        .collect();
+    let config = KeysSecretConfig {
+        name: name.to_owned(),
+        digest: tags.get(DIGEST_TAG).cloned().unwrap_or_default(),
+        value: None,
+    };
+    Ok(Some((config, tags)))
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build()
+}
+
+pub async fn create(c: &Clients, secret: &KeysSecretConfig, tags: &Tags) -> Result<(), AwsError> {
+    let mut all: Vec<Tag> = tags.iter().map(|(k, v)| tag(k, v)).collect();
+    all.push(tag(DIGEST_TAG, &secret.digest));
+    c.secrets
+        .create_secret()
+        .name(&secret.name)
+        .description("Signing keys of a passwordless-operator trigger; read by its role only")
+        .set_secret_string(secret.value.clone())
+        .set_tags(Some(all))
+        .send()
+        .await
+        .map_err(|e| call_error("secretsmanager:CreateSecret", e))?;
+    Ok(())
+}
+
+/// A new value, then the digest that names it (a crash in between re-writes the value).
+pub async fn update(c: &Clients, secret: &KeysSecretConfig) -> Result<(), AwsError> {
+    c.secrets
+        .put_secret_value()
+        .secret_id(&secret.name)
+        .set_secret_string(secret.value.clone())
+        .send()
+        .await
+        .map_err(|e| call_error("secretsmanager:PutSecretValue", e))?;
+    c.secrets
+        .tag_resource()
+        .secret_id(&secret.name)
+        .tags(tag(DIGEST_TAG, &secret.digest))
+        .send()
+        .await
+        .map_err(|e| call_error("secretsmanager:TagResource", e))?;
+    Ok(())
+}
+
+/// At once, without the recovery window: the keys sign nothing any more, and the name must be
+/// free for a pool created again under it.
+pub async fn delete(c: &Clients, name: &str) -> Result<(), AwsError> {
+    match c
+        .secrets
+        .delete_secret()
+        .secret_id(name)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(call_error("secretsmanager:DeleteSecret", e)),
+    }
+}
