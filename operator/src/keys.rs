@@ -69,12 +69,14 @@ pub fn next_expiry(keys: &State, link_lifetime: u64) -> Option<u64> {
 fn rotate(keys: &mut State, now_unix: u64) {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).expect("the operating system's random source is available");
-    let kid = format!("k{now_unix}");
-    let kid = if keys.signing_keys.iter().any(|k| k.kid == kid) {
-        format!("{kid}b")
-    } else {
-        kid
-    };
+    // Unique however many rotations share a second: `k<now>`, then `k<now>-2`, `k<now>-3`...
+    let taken = |kid: &str| keys.signing_keys.iter().any(|k| k.kid == kid);
+    let mut kid = format!("k{now_unix}");
+    let mut n = 2;
+    while taken(&kid) {
+        kid = format!("k{now_unix}-{n}");
+        n += 1;
+    }
     for key in &mut keys.signing_keys {
         key.retired_at.get_or_insert(now_unix);
     }
@@ -128,7 +130,7 @@ mod tests {
     #[test]
     fn the_policy_in_a_table() {
         // Links live 900 s throughout. `advance` says "changed" exactly when the keys changed.
-        let cases: [(&str, Shape, Rotation, u64, Shape); 9] = [
+        let cases: [(&str, Shape, Rotation, u64, Shape); 10] = [
             (
                 "none stored: one is made",
                 &[],
@@ -162,7 +164,14 @@ mod tests {
                 &[("k100", None)],
                 Rotation::Now,
                 100,
-                &[("k100b", None), ("k100", Some(100))],
+                &[("k100-2", None), ("k100", Some(100))],
+            ),
+            (
+                "a third rotation in that second gets a third kid",
+                &[("k100-2", None), ("k100", Some(100))],
+                Rotation::Now,
+                100,
+                &[("k100-3", None), ("k100-2", Some(100)), ("k100", Some(100))],
             ),
             (
                 "a retired key stays until its links have expired",

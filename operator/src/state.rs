@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// A bound on the keys kept (the trigger's environment is limited to 4 KB): the current one and
+/// A bound on the keys kept (each one the trigger may try): the current one and
 /// retired ones whose links may still be in flight.
 pub const MAX_KEYS: usize = 4;
 
@@ -87,24 +87,35 @@ impl State {
         }
     }
 
-    /// Writes atomically (temp file, then rename), readable by the owner only.
+    /// Writes atomically (temp file, then rename), readable by the owner only. The temp file is
+    /// created exclusively (`O_EXCL`, which also refuses a symlink planted in its place) with
+    /// mode 0600 from the start.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let io = |e: std::io::Error| StateError::Io {
             path: path.display().to_string(),
             reason: e.to_string(),
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io)?;
         }
-        let tmp = path.with_extension("json.tmp");
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        // A leftover from a crash of this same pid: removed, never followed.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
         let bytes = serde_json::to_vec_pretty(self).expect("state serializes");
         {
             use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
-                .create(true)
-                .truncate(true)
+                .create_new(true)
                 .mode(0o600)
                 .open(&tmp)
                 .map_err(io)?;
@@ -114,7 +125,7 @@ impl State {
         std::fs::rename(&tmp, path).map_err(io)
     }
 
-    /// The trigger's `PWP_SIGNING_KEYS` value: current first.
+    /// The keys secret's value (`passwordless_contract::signing_keys`): current first.
     pub fn signing_keys_env(&self) -> String {
         self.signing_keys
             .iter()
@@ -148,6 +159,21 @@ mod tests {
             State::load(&dir.join("missing.json")).unwrap(),
             State::default()
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_symlink_planted_as_the_temp_file_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("pwp-state-link-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("victim");
+        std::fs::write(&target, "untouched").unwrap();
+        let path = dir.join("pool.json");
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&target, &tmp).unwrap();
+        State::default().save(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        assert_eq!(State::load(&path).unwrap(), State::default());
         std::fs::remove_dir_all(dir).ok();
     }
 }

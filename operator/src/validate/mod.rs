@@ -133,7 +133,7 @@ struct Sealed;
 /// Reads a manifest as the CLI gets it. A shape error names its field the way the apiserver
 /// does (`spec.strategy: required`), not serde's way (`spec: missing field `strategy``).
 pub fn parse_manifest(text: &str) -> Result<crate::crd::PasswordlessPool, InvalidSpec> {
-    serde_yaml::from_str(text).map_err(|e| {
+    let pool: crate::crd::PasswordlessPool = serde_yaml::from_str(text).map_err(|e| {
         let shown = e.to_string();
         let (path, reason) = shown
             .split_once(": ")
@@ -151,7 +151,47 @@ pub fn parse_manifest(text: &str) -> Result<crate::crd::PasswordlessPool, Invali
         InvalidSpec {
             problems: vec![problem],
         }
-    })
+    })?;
+    check_metadata(&pool.metadata)?;
+    Ok(pool)
+}
+
+/// The names Kubernetes would accept: a namespace is a DNS label, a name a DNS subdomain. The
+/// CLI builds file paths and AWS names from them, so `../x` must never get that far.
+fn check_metadata(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Result<(), InvalidSpec> {
+    let label = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+    };
+    let mut problems = Vec::new();
+    if let Some(ns) = meta.namespace.as_deref().filter(|ns| !label(ns)) {
+        problems.push(Problem {
+            field: "metadata.namespace".to_owned(),
+            message: format!("{ns:?} is not a DNS label (a-z, 0-9, '-', at most 63)"),
+        });
+    }
+    if let Some(name) = &meta.name {
+        let subdomain = name.len() <= 253 && name.split('.').all(label);
+        if !subdomain {
+            problems.push(Problem {
+                field: "metadata.name".to_owned(),
+                message: format!(
+                    "{name:?} is not a DNS subdomain (a-z, 0-9, '-', '.', at most 253)"
+                ),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec { problems })
+    }
 }
 
 /// Checks every rule; returns every problem at once, or the spec with its defaults.
@@ -228,6 +268,25 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
                 .message
                 .starts_with("spec.magicLink.ttlSeconds: 900")
         );
+    }
+
+    #[test]
+    fn manifest_names_cannot_leave_their_directory() {
+        let manifest = |ns: &str, name: &str| {
+            format!(
+                "apiVersion: passwordless-operator.dev/v1alpha1\nkind: PasswordlessPool\nmetadata: {{name: '{name}', namespace: '{ns}'}}\nspec: {{strategy: smsOtp}}\n"
+            )
+        };
+        assert!(parse_manifest(&manifest("team-a", "web.v2")).is_ok());
+        for (ns, name, field) in [
+            ("team-a", "../../etc/x", "metadata.name"),
+            ("team-a", "/abs", "metadata.name"),
+            ("..", "web", "metadata.namespace"),
+            ("Team", "web", "metadata.namespace"),
+        ] {
+            let err = parse_manifest(&manifest(ns, name)).unwrap_err();
+            assert_eq!(err.problems[0].field, field, "{ns}/{name}");
+        }
     }
 
     #[test]
