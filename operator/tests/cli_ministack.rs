@@ -542,6 +542,11 @@ fn pools_whose_names_used_to_collide_get_distinct_resources() {
     };
     assert_ne!(id(&first), id(&second));
     assert_eq!(
+        common::username_case_sensitive(&id(&first)),
+        Some(false),
+        "new pools are created case-insensitive"
+    );
+    assert_eq!(
         first.apply().writes,
         0,
         "the second pool changed nothing of the first"
@@ -586,4 +591,71 @@ fn a_disallowed_sender_is_refused_before_any_aws_call() {
         refused.stderr
     );
     assert!(!pool.state.exists(), "nothing written");
+}
+
+/// The platform team maps a namespace to another AWS account: its pools land there (the
+/// operator assumes the mapped role with its external id); an unmapped namespace stays in the
+/// operator's account, and cannot adopt or even see the other account's pool.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn a_mapped_namespace_lives_in_its_own_account_and_cannot_be_reached_from_another() {
+    needs_testbed();
+    let u = unique();
+    let (team_a, team_b) = (format!("team-a-{u}"), format!("team-b-{u}"));
+    let a = Pool::named(&team_a, "web", MAGIC);
+    // Pools are created before the ids exist, so team-b's adoption list names a pool id below.
+    let rules = |adoptable: &str| {
+        format!(
+            "defaults: {{senders: {{domains: [example.com]}}}}
+namespaces:
+  {team_a}: {{aws: {{roleArn: 'arn:aws:iam::111111111111:role/passwordless-{team_a}', externalId: shared-{u}}}}}
+  {team_b}: {{adoptablePoolIds: [{adoptable}]}}
+"
+        )
+    };
+    let file = tenancy_file(&a.dir, &rules("none"));
+    let env = [("PWP_TENANCY_CONFIG", file.as_str())];
+    let applied = a.run_with(&["apply"], &env);
+    assert!(applied.ok, "{}", applied.stderr);
+    assert!(
+        applied.stdout.contains("userPoolArn: arn:aws:cognito-idp:")
+            && applied.stdout.contains(":111111111111:userpool/"),
+        "team-a's pool is in its account:\n{}",
+        applied.stdout
+    );
+    let state: serde_json::Value = serde_json::from_str(&common::read(&a.state)).unwrap();
+    let a_pool = state["userPoolId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        common::pool_facts(&a_pool),
+        None,
+        "the operator's own account does not hold team-a's pool"
+    );
+
+    let b = Pool::named(
+        &team_b,
+        "web",
+        &format!("{MAGIC}adopt: {{userPoolId: {a_pool}}}\n"),
+    );
+    let file = tenancy_file(&b.dir, &rules(&a_pool));
+    let env_b = [("PWP_TENANCY_CONFIG", file.as_str())];
+    let refused = b.run_with(&["apply"], &env_b);
+    assert!(!refused.ok);
+    assert!(
+        refused.stderr.contains(&format!(
+            "{a_pool} does not exist in this account and region"
+        )),
+        "{}",
+        refused.stderr
+    );
+    let b = Pool::named(&team_b, "plain", MAGIC);
+    let applied = b.run_with(&["apply"], &env_b);
+    assert!(applied.ok, "{}", applied.stderr);
+    assert!(
+        !applied.stdout.contains(":111111111111:"),
+        "team-b stays in the operator's account:\n{}",
+        applied.stdout
+    );
+    assert!(b.run_with(&["delete"], &env_b).ok);
+    let deleted = a.run_with(&["delete"], &env);
+    assert!(deleted.ok, "{}", deleted.stderr);
 }

@@ -120,6 +120,20 @@ pub fn create_pool_by_hand(name: &str, operators_password_policy: bool) -> Strin
     })
 }
 
+/// Whether a pool tells `Alice@x` from `alice@x` (None: the service did not say).
+pub fn username_case_sensitive(pool_id: &str) -> Option<bool> {
+    let c = cognito(None);
+    runtime().block_on(async {
+        let out = c
+            .describe_user_pool()
+            .user_pool_id(pool_id)
+            .send()
+            .await
+            .ok()?;
+        Some(out.user_pool()?.username_configuration()?.case_sensitive())
+    })
+}
+
 /// A pool's DefineAuthChallenge trigger, deletion protection and tags; None once it is gone.
 pub fn pool_facts(
     pool_id: &str,
