@@ -70,6 +70,12 @@ pub const AUTH_SESSION_VALIDITY_MINUTES: Bounds = Bounds {
 /// At most this many redirect URLs, each at most [`MAX_URL_LENGTH`] characters.
 pub const MAX_REDIRECT_URLS: u32 = 10;
 pub const MAX_URL_LENGTH: u32 = 1024;
+/// AWS WAF's rate-based rule: requests from one IP per 5-minute window.
+pub const RATE_LIMIT_PER_FIVE_MINUTES: Bounds = Bounds {
+    min: 10,
+    max: 2_000_000_000,
+    default: 300,
+};
 /// AWS allows 50 tags on a resource; the operator's own take the rest.
 pub const MAX_TAGS: u32 = 40;
 
@@ -125,6 +131,12 @@ pub struct PasswordlessPoolSpec {
     /// accompanies every magic link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp: Option<Otp>,
+
+    /// An AWS WAF web ACL in front of the user pool with a rate-based rule: requests from one
+    /// IP address above the limit are blocked before Cognito (or a trigger) sees them. Absent:
+    /// no web ACL (the per-user limits still apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
 
     /// Limits per user across sign-in attempts, for every strategy that runs our trigger: how
     /// often a link or code may be sent, and the lockout after repeated wrong answers.
@@ -463,6 +475,17 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+/// The web ACL's rate-based rule.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Requests from one IP address per 5 minutes, to any of the pool's public operations:
+    /// 10 to 2000000000. Default 300.
+    #[serde(default = "defaults::rate_limit")]
+    #[schemars(range(min = RATE_LIMIT_PER_FIVE_MINUTES.min, max = RATE_LIMIT_PER_FIVE_MINUTES.max))]
+    pub requests_per_five_minutes: u32,
+}
+
 /// An existing user pool to manage instead of creating one.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -548,6 +571,9 @@ mod defaults {
     }
     pub fn otp_ttl_seconds() -> u32 {
         contract::OTP_TTL_SECONDS.default
+    }
+    pub fn rate_limit() -> u32 {
+        super::RATE_LIMIT_PER_FIVE_MINUTES.default
     }
     pub fn token_validity_minutes() -> u32 {
         super::TOKEN_VALIDITY_MINUTES.default

@@ -176,7 +176,7 @@ mod tests {
     use crate::desired::tests::ctx;
     use crate::desired::{SenderConfig, desired_stack};
     use crate::names::StackNames;
-    use crate::observed::SenderObserved;
+    use crate::observed::{SenderObserved, WebAclObserved};
     use crate::stack::labels;
 
     const BASE: &str = "strategy: magicLink
@@ -210,6 +210,11 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
             permission: d.permission.clone(),
             user_pool: Some(d.user_pool.clone()),
             client: Some(d.client.clone()),
+            web_acl: d.web_acl.clone().map(|config| WebAclObserved {
+                config,
+                id: "id".into(),
+                arn: "arn".into(),
+            }),
             ids: Default::default(),
         }
     }

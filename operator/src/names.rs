@@ -42,6 +42,7 @@ pub struct StackNames {
     pub role_policy: String,
     pub table: String,
     pub keys_secret: String,
+    pub web_acl: String,
 }
 
 /// Whose a tagged resource is.
@@ -76,6 +77,7 @@ impl StackNames {
             role_policy: "passwordless-trigger".to_owned(),
             table: format!("{base}-state"),
             keys_secret: format!("passwordless-operator/{base}/signing-keys"),
+            web_acl: format!("{base}-rate"),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::desired::{
     ClientConfig, FunctionConfig, KeysSecretConfig, PermissionConfig, RoleConfig, TableConfig,
-    UserPoolConfig,
+    UserPoolConfig, WebAclConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,14 @@ impl SenderObserved {
     pub fn verified(&self) -> bool {
         self.verification_status == "Success"
     }
+}
+
+/// The web ACL as found, with what updating or deleting it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebAclObserved {
+    pub config: WebAclConfig,
+    pub id: String,
+    pub arn: String,
 }
 
 /// IDs and ARNs AWS assigned, as far as they are known.
@@ -39,5 +47,6 @@ pub struct ObservedStack {
     pub permission: Option<PermissionConfig>,
     pub user_pool: Option<UserPoolConfig>,
     pub client: Option<ClientConfig>,
+    pub web_acl: Option<WebAclObserved>,
     pub ids: ObservedIds,
 }

@@ -659,3 +659,44 @@ namespaces:
     let deleted = a.run_with(&["delete"], &env);
     assert!(deleted.ok, "{}", deleted.stderr);
 }
+
+/// `rateLimit` puts a WAF web ACL with a per-IP rate-based rule in front of the pool: created
+/// and associated, its limit updated in place, removed with the pool.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
+    needs_testbed();
+    let pool = Pool::new(&format!(
+        "{MAGIC}rateLimit: {{requestsPerFiveMinutes: 300}}\n"
+    ));
+    let applied = pool.apply();
+    let arn = applied
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("userPoolArn: "))
+        .expect("the status names the pool's ARN")
+        .to_owned();
+    assert_eq!(
+        common::web_acl_for(&arn),
+        Some((pool.names().web_acl, vec![300])),
+        "associated, with the spec's limit"
+    );
+    assert_eq!(pool.apply().writes, 0, "in sync: nothing to write");
+    pool.write(&format!(
+        "{MAGIC}rateLimit: {{requestsPerFiveMinutes: 100}}\n"
+    ));
+    let plan = pool.run(&["plan"]).stdout;
+    assert!(plan.contains("rateLimit: 300 -> 100"), "{plan}");
+    pool.apply();
+    assert_eq!(
+        common::web_acl_for(&arn).map(|(_, limits)| limits),
+        Some(vec![100])
+    );
+    let deleted = pool.run(&["delete"]);
+    assert!(deleted.ok, "{}", deleted.stderr);
+    assert!(
+        deleted.stdout.contains("- wafv2 web acl"),
+        "{}",
+        deleted.stdout
+    );
+}

@@ -10,6 +10,7 @@ pub mod pace;
 pub mod secrets;
 pub mod ses;
 pub mod table;
+pub mod waf;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -95,6 +96,7 @@ pub struct Clients {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub sts: aws_sdk_sts::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub waf: aws_sdk_wafv2::Client,
     pub calls: CallCounter,
     /// Spaces Cognito control-plane calls within its per-category quotas.
     pub pace: Arc<pace::Pace>,
@@ -165,6 +167,7 @@ impl Clients {
             cognito: client!(aws_sdk_cognitoidentityprovider),
             sts: client!(aws_sdk_sts),
             secrets: client!(aws_sdk_secretsmanager),
+            waf: client!(aws_sdk_wafv2),
             endpoint: config.endpoint_url().map(str::to_owned),
             calls,
             pace: Arc::default(),

@@ -173,6 +173,25 @@ impl Fields for KeysSecretConfig {
     }
 }
 
+/// The WAF web ACL in front of the user pool: one rate-based rule, and its association.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebAclConfig {
+    pub name: String,
+    /// Requests from one IP per 5 minutes.
+    pub rate_limit: u32,
+    /// The user pool ARN it is associated with (`(known after apply)` before the pool).
+    pub associated_with: String,
+}
+
+impl Fields for WebAclConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![
+            ("associatedWith".to_owned(), self.associated_with.clone()),
+            ("rateLimit".to_owned(), self.rate_limit.to_string()),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PermissionConfig {
     pub statement_id: String,

@@ -105,6 +105,7 @@ pub struct DesiredStack {
     pub permission: Option<PermissionConfig>,
     pub user_pool: UserPoolConfig,
     pub client: ClientConfig,
+    pub web_acl: Option<WebAclConfig>,
 }
 
 /// Why no desired state can be computed for a spec.
@@ -294,8 +295,16 @@ pub fn desired_stack(
         auth_session_validity_minutes: spec.client.auth_session_validity_minutes as i32,
         write_attributes: WRITABLE_ATTRIBUTES.map(str::to_owned).to_vec(),
     };
+    let web_acl = spec.rate_limit.as_ref().map(|rate| WebAclConfig {
+        name: names.web_acl.clone(),
+        rate_limit: rate.requests_per_five_minutes,
+        associated_with: ctx
+            .user_pool_arn()
+            .unwrap_or_else(|| "(known after apply)".to_owned()),
+    });
     Ok(DesiredStack {
         names: names.clone(),
+        web_acl,
         tags,
         sender,
         role,
@@ -436,6 +445,24 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
         let d = desired_stack(&spec(&yaml), &names(), &ctx()).unwrap();
         assert_eq!(d.user_pool.deletion_protection, "ACTIVE");
         assert!(!d.user_pool.allow_admin_create_user_only);
+    }
+
+    #[test]
+    fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
+        assert_eq!(
+            desired_stack(&spec(MAGIC), &names(), &ctx())
+                .unwrap()
+                .web_acl,
+            None
+        );
+        let yaml = format!("{MAGIC}rateLimit: {{requestsPerFiveMinutes: 100}}\n");
+        let acl = desired_stack(&spec(&yaml), &names(), &ctx())
+            .unwrap()
+            .web_acl
+            .unwrap();
+        assert_eq!(acl.rate_limit, 100);
+        assert_eq!(acl.associated_with, ctx().user_pool_arn().unwrap());
+        assert_eq!(acl.name, names().web_acl);
     }
 
     #[test]

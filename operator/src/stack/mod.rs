@@ -12,6 +12,7 @@ mod role;
 mod sender;
 mod table;
 mod user_pool;
+mod web_acl;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -85,7 +86,7 @@ pub trait StackResource: Sync {
 }
 
 /// Every resource of a pool, in the order they are created.
-pub static STACK: [&dyn StackResource; 8] = [
+pub static STACK: [&dyn StackResource; 9] = [
     &sender::SenderIdentity,
     &role::ExecutionRole,
     &table::StateTable,
@@ -94,6 +95,7 @@ pub static STACK: [&dyn StackResource; 8] = [
     &user_pool::UserPool,
     &permission::InvokePermission,
     &client::AppClient,
+    &web_acl::WebAcl,
 ];
 
 /// The resource a plan's change names.
@@ -111,6 +113,7 @@ pub mod labels {
     pub const USER_POOL: &str = "cognito user pool";
     pub const INVOKE_PERMISSION: &str = "lambda permission";
     pub const APP_CLIENT: &str = "cognito app client";
+    pub const WEB_ACL: &str = "wafv2 web acl";
 }
 
 /// Refuses to observe (and so to update or delete) a resource another pool owns.

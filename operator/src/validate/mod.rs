@@ -17,7 +17,7 @@ use schema::{Problems, check_schema_rules};
 
 use crate::crd::{
     Adopt, ClientSettings, DeletionPolicy, EmailTemplates, MagicLink, Native, Otp,
-    PasswordlessPoolSpec, Sender, SignUpPolicy, Strategy,
+    PasswordlessPoolSpec, RateLimit, Sender, SignUpPolicy, Strategy,
 };
 
 /// Tag-key prefixes owned by AWS and by the operator's own ownership tags.
@@ -63,6 +63,7 @@ pub struct ValidatedSpec {
     pub secret_name: Option<String>,
     pub deletion_policy: DeletionPolicy,
     pub adopt: Option<Adopt>,
+    pub rate_limit: Option<RateLimit>,
     pub tags: BTreeMap<String, String>,
     _sealed: Sealed,
 }
@@ -230,6 +231,7 @@ pub fn defaults_only(spec: &PasswordlessPoolSpec) -> ValidatedSpec {
         secret_name: spec.secret_name.clone(),
         deletion_policy: spec.deletion_policy,
         adopt: spec.adopt.clone(),
+        rate_limit: spec.rate_limit.clone(),
         tags: spec.tags.clone(),
         _sealed: Sealed,
     }

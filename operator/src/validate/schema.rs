@@ -12,7 +12,8 @@ use regex::Regex;
 use super::Problem;
 use crate::crd::{
     AUTH_SESSION_VALIDITY_MINUTES, MAX_REDIRECT_URLS, MAX_TAGS, MAX_URL_LENGTH,
-    PasswordlessPoolSpec, REFRESH_TOKEN_VALIDITY_DAYS, TOKEN_VALIDITY_MINUTES, patterns,
+    PasswordlessPoolSpec, RATE_LIMIT_PER_FIVE_MINUTES, REFRESH_TOKEN_VALIDITY_DAYS,
+    TOKEN_VALIDITY_MINUTES, patterns,
 };
 
 /// The problems found so far, in the order the schema lists the fields.
@@ -148,6 +149,13 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
             "spec.otp.ttlSeconds",
             Some(otp.ttl_seconds),
             OTP_TTL_SECONDS,
+        );
+    }
+    if let Some(rate) = &spec.rate_limit {
+        p.range(
+            "spec.rateLimit.requestsPerFiveMinutes",
+            Some(rate.requests_per_five_minutes),
+            RATE_LIMIT_PER_FIVE_MINUTES,
         );
     }
     if let Some(limits) = &spec.limits {

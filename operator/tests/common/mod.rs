@@ -120,6 +120,30 @@ pub fn create_pool_by_hand(name: &str, operators_password_policy: bool) -> Strin
     })
 }
 
+/// The WAF web ACL associated with a resource (a user pool's ARN): its name and its rules'
+/// rate limits, as AWS reports them.
+pub fn web_acl_for(resource_arn: &str) -> Option<(String, Vec<i64>)> {
+    runtime().block_on(async {
+        let c = passwordless_operator::aws::Clients::from_env(None)
+            .await
+            .unwrap();
+        let out = c
+            .waf
+            .get_web_acl_for_resource()
+            .resource_arn(resource_arn)
+            .send()
+            .await
+            .unwrap();
+        let acl = out.web_acl()?;
+        let limits = acl
+            .rules()
+            .iter()
+            .filter_map(|r| Some(r.statement()?.rate_based_statement()?.limit()))
+            .collect();
+        Some((acl.name().to_owned(), limits))
+    })
+}
+
 /// Whether a pool tells `Alice@x` from `alice@x` (None: the service did not say).
 pub fn username_case_sensitive(pool_id: &str) -> Option<bool> {
     let c = cognito(None);

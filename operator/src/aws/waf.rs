@@ -1,0 +1,272 @@
+//! The AWS WAF web ACL in front of a user pool: one rate-based rule per source IP, and its
+//! association with the pool. Regional scope, as Cognito user pools need.
+
+use aws_sdk_wafv2::types::{
+    AllowAction, BlockAction, DefaultAction, RateBasedStatement,
+    RateBasedStatementAggregateKeyType, Rule, RuleAction, Scope, Statement, Tag, VisibilityConfig,
+};
+
+use super::{AwsError, Clients, Tags, call_error, code_of};
+use crate::desired::WebAclConfig;
+use crate::observed::WebAclObserved;
+
+/// The one rule's name.
+const RULE: &str = "rate-per-ip";
+
+fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
+    r.map_err(|e| AwsError::Unexpected(e.to_string()))
+}
+
+/// The web ACL associated with the pool (one GetWebACLForResource, the whole cost for a pool
+/// without `rateLimit`), if it is the one named `name`: its rule's limit and tags. Another
+/// web ACL on the pool is returned as `Err(name)` for the caller to refuse.
+pub async fn observe(
+    c: &Clients,
+    name: &str,
+    pool_arn: &str,
+) -> Result<Result<Option<(WebAclObserved, Tags)>, String>, AwsError> {
+    let out = match c
+        .waf
+        .get_web_acl_for_resource()
+        .resource_arn(pool_arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => return Ok(Ok(None)),
+        Err(e) => return Err(call_error("wafv2:GetWebACLForResource", e)),
+    };
+    let Some(acl) = out.web_acl() else {
+        return Ok(Ok(None));
+    };
+    if acl.name() != name {
+        return Ok(Err(acl.name().to_owned()));
+    }
+    let limit = acl
+        .rules()
+        .iter()
+        .find(|r| r.name() == RULE)
+        .and_then(|r| r.statement())
+        .and_then(|s| s.rate_based_statement())
+        .map_or(0, |r| u32::try_from(r.limit()).unwrap_or(u32::MAX));
+    let arn = acl.arn().to_owned();
+    let tags = tags(c, &arn).await?;
+    Ok(Ok(Some((
+        WebAclObserved {
+            config: WebAclConfig {
+                name: name.to_owned(),
+                rate_limit: limit,
+                associated_with: pool_arn.to_owned(),
+            },
+            id: acl.id().to_owned(),
+            arn,
+        },
+        tags,
+    ))))
+}
+
+async fn tags(c: &Clients, arn: &str) -> Result<Tags, AwsError> {
+    Ok(c.waf
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| call_error("wafv2:ListTagsForResource", e))?
+        .tag_info_for_resource()
+        .map(|t| {
+            t.tag_list()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// WAF's optimistic lock: every update and delete sends the token of the latest read.
+async fn lock_token(c: &Clients, name: &str, id: &str) -> Result<String, AwsError> {
+    let out = c
+        .waf
+        .get_web_acl()
+        .name(name)
+        .scope(Scope::Regional)
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| call_error("wafv2:GetWebACL", e))?;
+    Ok(out.lock_token().unwrap_or_default().to_owned())
+}
+
+/// A web ACL of this name left unassociated (a crash between create and associate): its ARN.
+async fn find_by_name(c: &Clients, name: &str) -> Result<Option<String>, AwsError> {
+    let mut marker = None;
+    loop {
+        let out = c
+            .waf
+            .list_web_acls()
+            .scope(Scope::Regional)
+            .set_next_marker(marker)
+            .send()
+            .await
+            .map_err(|e| call_error("wafv2:ListWebACLs", e))?;
+        if let Some(found) = out.web_acls().iter().find(|w| w.name() == Some(name)) {
+            return Ok(found.arn().map(str::to_owned));
+        }
+        marker = out.next_marker().map(str::to_owned);
+        if marker.is_none() || out.web_acls().is_empty() {
+            return Ok(None);
+        }
+    }
+}
+
+fn visibility(name: &str) -> Result<VisibilityConfig, AwsError> {
+    built(
+        VisibilityConfig::builder()
+            .sampled_requests_enabled(true)
+            .cloud_watch_metrics_enabled(true)
+            .metric_name(name)
+            .build(),
+    )
+}
+
+/// Block an IP's requests above the limit; allow the rest.
+fn rules(acl: &WebAclConfig) -> Result<(DefaultAction, Rule, VisibilityConfig), AwsError> {
+    let statement = Statement::builder()
+        .rate_based_statement(built(
+            RateBasedStatement::builder()
+                .limit(i64::from(acl.rate_limit))
+                .aggregate_key_type(RateBasedStatementAggregateKeyType::Ip)
+                .build(),
+        )?)
+        .build();
+    let rule = built(
+        Rule::builder()
+            .name(RULE)
+            .priority(0)
+            .action(
+                RuleAction::builder()
+                    .block(BlockAction::builder().build())
+                    .build(),
+            )
+            .statement(statement)
+            .visibility_config(visibility(RULE)?)
+            .build(),
+    )?;
+    let allow = DefaultAction::builder()
+        .allow(AllowAction::builder().build())
+        .build();
+    Ok((allow, rule, visibility(&acl.name)?))
+}
+
+/// Creates the web ACL (or finds one a crash left unassociated, if it is this pool's) and
+/// associates it with the pool.
+pub async fn create(
+    c: &Clients,
+    acl: &WebAclConfig,
+    tags: &Tags,
+    owned: impl FnOnce(&Tags) -> Result<(), String>,
+) -> Result<Result<(), String>, AwsError> {
+    let (allow, rule, visibility) = rules(acl)?;
+    let tags = tags
+        .iter()
+        .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let arn = match c
+        .waf
+        .create_web_acl()
+        .name(&acl.name)
+        .scope(Scope::Regional)
+        .default_action(allow)
+        .rules(rule)
+        .visibility_config(visibility)
+        .set_tags(Some(tags))
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .summary()
+            .and_then(|s| s.arn())
+            .unwrap_or_default()
+            .to_owned(),
+        Err(e) if code_of(&e) == Some("WAFDuplicateItemException") => {
+            let Some(arn) = find_by_name(c, &acl.name).await? else {
+                return Err(call_error("wafv2:CreateWebACL", e));
+            };
+            if let Err(refused) = owned(&self::tags(c, &arn).await?) {
+                return Ok(Err(refused));
+            }
+            arn
+        }
+        Err(e) => return Err(call_error("wafv2:CreateWebACL", e)),
+    };
+    associate(c, &arn, &acl.associated_with).await?;
+    Ok(Ok(()))
+}
+
+/// The whole configuration, under the lock token last read.
+pub async fn update(
+    c: &Clients,
+    found: &WebAclObserved,
+    acl: &WebAclConfig,
+) -> Result<(), AwsError> {
+    if found.config.rate_limit == acl.rate_limit {
+        return Ok(());
+    }
+    let (allow, rule, visibility) = rules(acl)?;
+    let lock = lock_token(c, &acl.name, &found.id).await?;
+    c.waf
+        .update_web_acl()
+        .name(&acl.name)
+        .scope(Scope::Regional)
+        .id(&found.id)
+        .lock_token(lock)
+        .default_action(allow)
+        .rules(rule)
+        .visibility_config(visibility)
+        .send()
+        .await
+        .map_err(|e| call_error("wafv2:UpdateWebACL", e))?;
+    Ok(())
+}
+
+async fn associate(c: &Clients, acl_arn: &str, pool_arn: &str) -> Result<(), AwsError> {
+    c.waf
+        .associate_web_acl()
+        .web_acl_arn(acl_arn)
+        .resource_arn(pool_arn)
+        .send()
+        .await
+        .map_err(|e| call_error("wafv2:AssociateWebACL", e))?;
+    Ok(())
+}
+
+/// Detaches it from the pool (if attached), then deletes it. Already gone counts as done.
+pub async fn delete(c: &Clients, found: &WebAclObserved) -> Result<(), AwsError> {
+    if !found.config.associated_with.is_empty() {
+        match c
+            .waf
+            .disassociate_web_acl()
+            .resource_arn(&found.config.associated_with)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => {}
+            Err(e) => return Err(call_error("wafv2:DisassociateWebACL", e)),
+        }
+    }
+    let lock = lock_token(c, &found.config.name, &found.id).await?;
+    match c
+        .waf
+        .delete_web_acl()
+        .name(&found.config.name)
+        .scope(Scope::Regional)
+        .id(&found.id)
+        .lock_token(lock)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => Ok(()),
+        Err(e) => Err(call_error("wafv2:DeleteWebACL", e)),
+    }
+}

@@ -1,0 +1,93 @@
+//! The optional WAF web ACL in front of the user pool (`spec.rateLimit`): a rate-based rule per
+//! source IP, associated with the pool. Last in the list: it needs the pool's ARN.
+
+use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
+use crate::aws;
+use crate::desired::{DesiredStack, Fields};
+use crate::names::StackNames;
+use crate::observed::{ObservedIds, ObservedStack};
+use crate::reconcile::Error;
+
+pub struct WebAcl;
+
+impl StackResource for WebAcl {
+    fn label(&self) -> &'static str {
+        labels::WEB_ACL
+    }
+
+    fn name(&self, names: &StackNames, _: &DesiredStack) -> String {
+        names.web_acl.clone()
+    }
+
+    fn desired(&self, d: &DesiredStack) -> Option<FieldList> {
+        d.web_acl.as_ref().map(Fields::fields)
+    }
+
+    fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
+        o.web_acl.as_ref().map(|w| w.config.fields())
+    }
+
+    fn needs_pool_id(&self) -> bool {
+        true
+    }
+
+    /// Through the pool: the web ACL associated with it, if any (one read).
+    fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
+        step(async move {
+            let name = &cx.names.web_acl;
+            let Some(pool) = into.ids.user_pool_arn.clone() else {
+                return Ok(());
+            };
+            match aws::waf::observe(cx.c, name, &pool).await? {
+                Ok(Some((acl, tags))) => {
+                    owned(cx.names, format!("wafv2 web acl {name}"), &tags)?;
+                    into.web_acl = Some(acl);
+                }
+                Ok(None) => {}
+                // Someone else's web ACL on the pool: replacing it is not ours to do.
+                Err(other) if cx.desired.web_acl.is_some() && !cx.cleanup => {
+                    return Err(Error::Conflict(format!(
+                        "spec.rateLimit: the user pool already has web ACL {other}, not this pool's {name}; detach it first, or drop spec.rateLimit and manage WAF yourself"
+                    )));
+                }
+                Err(_) => {}
+            }
+            Ok(())
+        })
+    }
+
+    fn create<'a>(&'a self, p: &'a Pass<'a>, _: &'a mut ObservedIds) -> Step<'a> {
+        step(async move {
+            if let Some(acl) = &p.desired.web_acl {
+                let owned = |tags: &crate::aws::Tags| {
+                    p.names.check_owned(
+                        &format!("wafv2 web acl {}", acl.name),
+                        tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    )
+                };
+                aws::waf::create(p.c, acl, &p.desired.tags, owned)
+                    .await?
+                    .map_err(Error::Conflict)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn update<'a>(&'a self, p: &'a Pass<'a>, _: &'a mut ObservedIds) -> Step<'a> {
+        step(async move {
+            if let (Some(found), Some(acl)) = (&p.observed.web_acl, &p.desired.web_acl) {
+                aws::waf::update(p.c, found, acl).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, p: &'a Pass<'a>) -> Step<'a> {
+        step(async move {
+            if let Some(found) = &p.observed.web_acl {
+                aws::waf::delete(p.c, found).await?;
+            }
+            Ok(())
+        })
+    }
+}
