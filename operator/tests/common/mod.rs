@@ -146,6 +146,12 @@ pub fn web_acl_for(resource_arn: &str) -> Option<(String, Vec<i64>)> {
 
 /// Whether a pool tells `Alice@x` from `alice@x` (None: the service did not say).
 pub fn username_case_sensitive(pool_id: &str) -> Option<bool> {
+    let pool = describe_pool(pool_id)?;
+    Some(pool.username_configuration()?.case_sensitive())
+}
+
+/// DescribeUserPool; None once the pool is gone.
+fn describe_pool(pool_id: &str) -> Option<aws_sdk_cognitoidentityprovider::types::UserPoolType> {
     let c = cognito(None);
     runtime().block_on(async {
         let out = c
@@ -154,7 +160,7 @@ pub fn username_case_sensitive(pool_id: &str) -> Option<bool> {
             .send()
             .await
             .ok()?;
-        Some(out.user_pool()?.username_configuration()?.case_sensitive())
+        out.user_pool().cloned()
     })
 }
 
@@ -166,16 +172,8 @@ pub fn pool_facts(
     String,
     std::collections::HashMap<String, String>,
 )> {
-    let c = cognito(None);
-    runtime().block_on(async {
-        let out = c
-            .describe_user_pool()
-            .user_pool_id(pool_id)
-            .send()
-            .await
-            .ok()?;
-        let pool = out.user_pool()?;
-        Some((
+    describe_pool(pool_id).map(|pool| {
+        (
             pool.lambda_config()
                 .and_then(|l| l.define_auth_challenge())
                 .map(str::to_owned),
@@ -183,7 +181,7 @@ pub fn pool_facts(
                 .map(|d| d.as_str().to_owned())
                 .unwrap_or_default(),
             pool.user_pool_tags().cloned().unwrap_or_default(),
-        ))
+        )
     })
 }
 

@@ -110,10 +110,23 @@ impl Stack {
         stack
     }
 
+    /// The reconcile request for the pool as it stands, with the IDs recorded so far.
+    fn request(&self) -> reconcile::Request<'_> {
+        recorded::request(
+            &self.pool,
+            &self.platform,
+            &self.zip,
+            &self.keys,
+            &self.recorded.record,
+        )
+        .expect("a request for the pool")
+    }
+
     /// `reconcile::apply` until AWS matches the spec; returns the changes it made.
     pub async fn converge(&mut self) -> Vec<Plan> {
         // As the CLI's apply: retired keys whose links have all expired go first.
         self.advance_keys(Rotation::Keep);
+        // Field by field, not `self.request()`: `self.recorded` is borrowed mutably below.
         let req = recorded::request(
             &self.pool,
             &self.platform,
@@ -169,14 +182,7 @@ impl Stack {
     /// `reconcile::delete`, then proves nothing but the shared sender identity is left: a plan
     /// from scratch creates again every resource the deletion removed.
     pub async fn delete(self) {
-        let req = recorded::request(
-            &self.pool,
-            &self.platform,
-            &self.zip,
-            &self.keys,
-            &self.recorded.record,
-        )
-        .expect("a request for the pool");
+        let req = self.request();
         let removed = match reconcile::delete(&self.clients, &req).await {
             Ok(Deleted::Removed(plan)) => plan,
             Ok(Deleted::Retained) => panic!("deletionPolicy Delete retained the stack"),
