@@ -8,11 +8,16 @@ local hs = { status = "Progressing", message = "Waiting for the operator to repo
 -- Ready False with these reasons does not heal by waiting: someone has to act.
 local failing = {
   InvalidSpec = true,
+  NotAllowed = true,
+  SecretConflict = true,
   AwsError = true,
   KubernetesError = true,
   SigningKeyError = true,
   TriggerUnhealthy = true,
 }
+
+-- Of those, the ones about the spec (or the rules it must meet), not about the work.
+local refusedSpec = { InvalidSpec = true, NotAllowed = true, SecretConflict = true }
 
 local function condition(conditions, kind)
   if conditions == nil then return nil end
@@ -38,9 +43,9 @@ if ready == nil then
 end
 
 if metadata.deletionTimestamp ~= nil then
-  -- A refused cleanup holds the finalizer until someone fixes what AWS refused. An invalid
-  -- spec is no failure here: that status is from before the deletion, and cleanup needs no spec.
-  if failing[ready.reason] and ready.reason ~= "InvalidSpec" then
+  -- A refused cleanup holds the finalizer until someone fixes what AWS refused. A refused spec
+  -- is no failure here: that status is from before the deletion, and cleanup needs no spec.
+  if failing[ready.reason] and not refusedSpec[ready.reason] then
     hs.status = "Degraded"
     hs.message = message_of(ready, "Cleanup failed")
   elseif ready.reason == "Deleting" then
