@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test build triggers bench-triggers bench-operator crds fmt lint testbed-up testbed-down
+.PHONY: demo test build triggers image test-install bench-triggers bench-operator crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
@@ -16,6 +16,13 @@ build: triggers ## debug build of the workspace, and the trigger zip
 
 triggers: ## target/lambda/bootstrap.zip: the release trigger for provided.al2023 (glibc <= 2.34 checked)
 	scripts/package-triggers release
+
+image: ## the container image (static binary, FROM scratch, buildah): target/image/oci:latest and a .tar
+	scripts/build-image
+
+test-install: ## the install path alone: chart checks, helm install/upgrade/uninstall on the test bed
+	scripts/testbed up all
+	scripts/test-install
 
 bench-triggers: ## trigger cold start, warm p50/p99, zip size, sign-in round trip vs a no-op baseline
 	scripts/bench-triggers

@@ -34,7 +34,8 @@ impl Platform {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tenancy {
-    /// What happens to pools of namespaces not listed under `namespaces`.
+    /// What happens to pools of namespaces that `namespaces` maps to no account (not listed,
+    /// or listed without `aws`).
     #[serde(default)]
     pub unmapped_namespaces: Unmapped,
     /// What every namespace may use.

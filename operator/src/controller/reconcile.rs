@@ -176,7 +176,19 @@ impl Context {
         let key_store = self.key_store();
         let keys = key_store.get(pool).await?.unwrap_or_default();
         let removed = async {
-            let clients = self.clients(pool).await?;
+            let clients = match self.clients(pool).await {
+                // A namespace the platform team refuses, and a pool that recorded no user pool:
+                // refused from the start, it never reached AWS, so it may go rather than hang
+                // on its finalizer. (If a mapping was removed after a first partial apply, the
+                // warning is the trail.)
+                Err(Error::Reconcile(crate::reconcile::Error::NotAllowed(refused)))
+                    if current.as_ref().is_none_or(|s| s.user_pool_id.is_none()) =>
+                {
+                    tracing::warn!(%refused, "cleanup of a pool refused before it reached AWS");
+                    return Ok(Deleted::Retained);
+                }
+                other => other?,
+            };
             let req = recorded::cleanup_request(
                 pool,
                 &self.settings.platform,

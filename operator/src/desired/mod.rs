@@ -377,6 +377,10 @@ magicLink: {redirectUrls: ['https://app.example.com/cb'], ttlSeconds: 600, minIn
         );
         assert_eq!(d.client.prevent_user_existence_errors, "ENABLED");
         assert!(d.client.enable_token_revocation);
+        // What a sign-in proves, a signed-in user cannot change through the app.
+        let writable = &d.client.write_attributes;
+        assert!(writable.contains(&"name".to_owned()));
+        assert!(!writable.iter().any(|a| a == "email" || a == "phone_number"));
     }
 
     #[test]

@@ -1,0 +1,76 @@
+-- Argo CD health for passwordless-operator.dev/PasswordlessPool, from its Ready condition.
+-- Order: no status yet, a pool being deleted, a status older than the spec, then Ready and its
+-- reason. Lua 5.1 base and string only, as Argo CD's gopher-lua runs it.
+-- kstatus's Stalled (-> Degraded) and Reconciling (-> Progressing) slot in before the Ready
+-- cases at the end, once the operator writes them.
+local hs = { status = "Progressing", message = "Waiting for the operator to report a status" }
+
+-- Ready False with these reasons does not heal by waiting: someone has to act.
+local failing = {
+  InvalidSpec = true,
+  NotAllowed = true,
+  SecretConflict = true,
+  AwsError = true,
+  KubernetesError = true,
+  SigningKeyError = true,
+  TriggerUnhealthy = true,
+}
+
+-- Of those, the ones about the spec (or the rules it must meet), not about the work.
+local refusedSpec = { InvalidSpec = true, NotAllowed = true, SecretConflict = true }
+
+local function condition(conditions, kind)
+  if conditions == nil then return nil end
+  for _, c in ipairs(conditions) do
+    if c.type == kind then return c end
+  end
+  return nil
+end
+
+local function message_of(c, fallback)
+  if c.message ~= nil and c.message ~= "" then return c.message end
+  if c.reason ~= nil and c.reason ~= "" then return c.reason end
+  return fallback
+end
+
+local metadata = obj.metadata or {}
+local status = obj.status
+local ready = status ~= nil and condition(status.conditions, "Ready") or nil
+
+if ready == nil then
+  if metadata.deletionTimestamp ~= nil then hs.message = "Being deleted" end
+  return hs
+end
+
+if metadata.deletionTimestamp ~= nil then
+  -- A refused cleanup holds the finalizer until someone fixes what AWS refused. A refused spec
+  -- is no failure here: that status is from before the deletion, and cleanup needs no spec.
+  if failing[ready.reason] and not refusedSpec[ready.reason] then
+    hs.status = "Degraded"
+    hs.message = message_of(ready, "Cleanup failed")
+  elseif ready.reason == "Deleting" then
+    hs.message = message_of(ready, "Being deleted")
+  else
+    hs.message = "Being deleted"
+  end
+  return hs
+end
+
+-- The condition's own observedGeneration first: a failure report keeps status.observedGeneration
+-- at the last generation that was applied, but its condition is about the current one.
+local observed = ready.observedGeneration
+if observed == nil then observed = status.observedGeneration end
+if metadata.generation ~= nil and (observed == nil or observed < metadata.generation) then
+  hs.message = "Waiting for the operator to observe generation " .. tostring(metadata.generation)
+  return hs
+end
+
+if ready.status == "True" then
+  hs.status = "Healthy"
+elseif ready.status == "False" and failing[ready.reason] then
+  hs.status = "Degraded"
+end
+-- Anything else (Provisioning, SenderNotVerified, a reason added later, Unknown) is work the
+-- operator is still doing or waiting on: Progressing, with its message.
+hs.message = message_of(ready, hs.message)
+return hs
