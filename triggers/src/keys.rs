@@ -15,8 +15,11 @@ use crate::delivery::{Clock, DeliveryError, SecretSource};
 
 /// The smallest key accepted: 256 bits, HMAC-SHA256's own strength.
 pub const MIN_KEY_BYTES: usize = 32;
-/// The shortest time between two reads caused by an unknown key id.
-pub const RELOAD_MIN_SECONDS: u64 = 60;
+/// The shortest time between two reads caused by an unknown key id. Short, because right after
+/// a rotation a fresh process signs with the new key while a warm one still holds the old set:
+/// its first sight of the new id reads the keys again unless it read them under this long ago.
+/// Made-up ids can still cost at most one GetSecretValue per this interval per process.
+pub const RELOAD_MIN_SECONDS: u64 = 5;
 
 /// An HMAC-SHA256 key and its id. `Debug` never shows the key.
 #[derive(Clone)]
