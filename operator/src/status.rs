@@ -8,6 +8,10 @@ use crate::reconcile::Outputs;
 /// Condition types and reasons: one place, used by the CLI, the controller and the tests.
 pub mod reasons {
     pub const READY: &str = "Ready";
+    /// kstatus: the operator is working toward the spec (True only while it is).
+    pub const RECONCILING: &str = "Reconciling";
+    /// kstatus: the operator cannot proceed without a change (True only while so).
+    pub const STALLED: &str = "Stalled";
     pub const PROVISIONING: &str = "Provisioning";
     pub const SENDER_NOT_VERIFIED: &str = "SenderNotVerified";
     pub const AWS_ERROR: &str = "AwsError";
@@ -46,7 +50,38 @@ pub fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
-/// The `Ready` condition, the one condition this API reports.
+/// Ready reasons that no retry can fix: a changed spec (or the platform team's settings, or a
+/// freed Secret name) must come first.
+const STALLED_REASONS: [&str; 4] = [
+    reasons::INVALID_SPEC,
+    reasons::NOT_ALLOWED,
+    reasons::SECRET_CONFLICT,
+    reasons::TRIGGER_UNHEALTHY,
+];
+
+/// `Ready` and kstatus's abnormal-true pair, which Helm 4, Flux and Argo CD users wait on:
+/// `Reconciling` while work is under way, `Stalled` while the operator waits for a change.
+/// Each is present only when True, as kstatus reads them.
+pub fn conditions(ready: Condition) -> Vec<Condition> {
+    let stalled = ready.status == "False" && STALLED_REASONS.contains(&ready.reason.as_str());
+    let reconciling = ready.status == "False" && !stalled;
+    let also = |type_: &str| Condition {
+        type_: type_.to_owned(),
+        status: "True".to_owned(),
+        ..ready.clone()
+    };
+    let mut all = Vec::with_capacity(2);
+    if reconciling {
+        all.push(also(reasons::RECONCILING));
+    }
+    if stalled {
+        all.push(also(reasons::STALLED));
+    }
+    all.insert(0, ready);
+    all
+}
+
+/// The `Ready` condition: every other condition follows from it ([`conditions`]).
 pub fn ready_condition(
     ok: bool,
     reason: &str,
@@ -83,7 +118,7 @@ pub fn with_ready(
     now: Time,
 ) -> PasswordlessPoolStatus {
     let mut status = previous.cloned().unwrap_or_default();
-    status.conditions = vec![ready_condition(ok, reason, message, generation, now)];
+    status.conditions = conditions(ready_condition(ok, reason, message, generation, now));
     status
 }
 
@@ -101,15 +136,14 @@ pub struct Settled {
 pub fn settle(previous: Option<&PasswordlessPoolStatus>, next: PasswordlessPoolStatus) -> Settled {
     let mut status = next;
     let before = ready_of(previous);
-    if let (Some(before), Some(after)) = (
-        before,
-        status
-            .conditions
-            .iter_mut()
-            .find(|c| c.type_ == reasons::READY),
-    ) {
-        if before.status == after.status {
-            after.last_transition_time = before.last_transition_time.clone();
+    // A condition that did not flip keeps its transition time (else every write would differ).
+    for after in &mut status.conditions {
+        let same = previous
+            .into_iter()
+            .flat_map(|p| &p.conditions)
+            .find(|c| c.type_ == after.type_ && c.status == after.status);
+        if let Some(same) = same {
+            after.last_transition_time = same.last_transition_time.clone();
         }
     }
     let transition =
@@ -150,7 +184,7 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
     };
     PasswordlessPoolStatus {
         observed_generation: generation,
-        conditions: vec![ready_condition(ok, reason, message, generation, now)],
+        conditions: conditions(ready_condition(ok, reason, message, generation, now)),
         user_pool_id: outputs.ids.user_pool_id.clone(),
         user_pool_arn: outputs.ids.user_pool_arn.clone(),
         client_id: outputs.ids.client_id.clone(),
@@ -187,6 +221,27 @@ pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kstatus_conditions_follow_ready() {
+        let types = |reason: &str, ok: bool| -> Vec<String> {
+            conditions(ready_condition(ok, reason, String::new(), Some(1), now()))
+                .into_iter()
+                .map(|c| format!("{}={}", c.type_, c.status))
+                .collect()
+        };
+        assert_eq!(types(reasons::READY, true), ["Ready=True"]);
+        for working in [reasons::PROVISIONING, reasons::AWS_ERROR, reasons::DELETING] {
+            assert_eq!(types(working, false), ["Ready=False", "Reconciling=True"]);
+        }
+        for stuck in STALLED_REASONS {
+            assert_eq!(
+                types(stuck, false),
+                ["Ready=False", "Stalled=True"],
+                "{stuck}"
+            );
+        }
+    }
     use crate::observed::{ObservedIds, SenderObserved};
 
     fn outputs(sender_status: &str) -> Outputs {

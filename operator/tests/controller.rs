@@ -884,3 +884,48 @@ async fn a_tenant_cannot_take_another_tenants_secret_sender_or_pool() {
     );
     assert_eq!(facts(&victim).await, before, "and the victim's pool");
 }
+
+/// GitOps-clean: the operator writes only its finalizer and the status (never the spec, labels
+/// or annotations), so a second server-side apply of the same manifest after Ready is a no-op,
+/// and the status carries kstatus's conditions (none abnormal once Ready).
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_second_apply_after_ready_changes_nothing() {
+    use passwordless_operator::controller::FIELD_MANAGER;
+    let (admin, ns, _op) = cluster::with_operator("gitops", 300).await;
+    let pool = magic_link_pool(&ns, "synced", serde_json::json!({}));
+    apply_pool(&admin, &pool).await;
+    let (ready, _) = ready_pool(&admin, &ns, "synced", READY_WITHIN).await;
+    let types: Vec<&str> = ready
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .map(|c| c.type_.as_str())
+        .collect();
+    assert_eq!(types, ["Ready"], "no Reconciling or Stalled once Ready");
+    for entry in ready.metadata.managed_fields.iter().flatten() {
+        if entry.manager.as_deref() != Some(FIELD_MANAGER) {
+            continue;
+        }
+        let fields = serde_json::to_string(&entry.fields_v1).unwrap();
+        let status_only = entry.subresource.as_deref() == Some("status");
+        assert!(
+            status_only
+                || !fields.contains("f:spec")
+                    && !fields.contains("f:labels")
+                    && !fields.contains("f:annotations"),
+            "the operator owns only its finalizer and the status: {fields}"
+        );
+    }
+    apply_pool(&admin, &pool).await;
+    let again = get_pool(&admin, &ns, "synced").await.unwrap();
+    assert_eq!(
+        again.metadata.resource_version, ready.metadata.resource_version,
+        "a second apply of the same manifest is a no-op"
+    );
+    assert_eq!(again.metadata.generation, ready.metadata.generation);
+    delete_pool(&admin, &ns, "synced").await;
+    gone(&admin, &ns, "synced", READY_WITHIN).await;
+}
