@@ -30,9 +30,14 @@ pub fn advance(
 ) -> bool {
     let pruned = prune(keys, now_unix, link_lifetime);
     let created = keys.signing_keys.is_empty();
-    if created {
+    // Keys made before they moved to the Secrets Manager secret were in the trigger function's
+    // environment, readable with lambda:GetFunctionConfiguration (and they stay in the old
+    // function, which an upgrade leaves behind): retire them once, as if rotated.
+    let exposed = !created && !keys.keys_in_secret;
+    if created || exposed {
         rotate(keys, now_unix);
     }
+    keys.keys_in_secret = true;
     let rotated = match rotation {
         Rotation::Keep => false,
         Rotation::Now => {
@@ -53,7 +58,7 @@ pub fn advance(
             new_value
         }
     };
-    pruned || created || rotated
+    pruned || created || exposed || rotated
 }
 
 /// When the next retired key may go (Unix seconds), if any is waiting: the keys must be looked
@@ -123,6 +128,8 @@ mod tests {
                     retired_at: *retired_at,
                 })
                 .collect(),
+            // Keys of today's shape (the exposed ones have their own test).
+            keys_in_secret: true,
             ..Default::default()
         }
     }
@@ -245,6 +252,29 @@ mod tests {
             400,
             900
         ));
+    }
+
+    #[test]
+    fn keys_that_lived_in_the_function_environment_are_rotated_once() {
+        let mut keys = State {
+            signing_keys: vec![StoredKey {
+                kid: "k1".into(),
+                secret: "old".into(),
+                retired_at: None,
+            }],
+            ..Default::default()
+        };
+        assert!(advance(&mut keys, Rotation::Keep, 100, 900), "rotated");
+        assert_ne!(keys.signing_keys[0].kid, "k1");
+        assert_eq!(
+            keys.signing_keys[1].retired_at,
+            Some(100),
+            "retired, still accepted"
+        );
+        assert!(!advance(&mut keys, Rotation::Keep, 101, 900), "once only");
+        let mut fresh = State::default();
+        advance(&mut fresh, Rotation::Keep, 100, 900);
+        assert_eq!(fresh.signing_keys.len(), 1, "new keys were never exposed");
     }
 
     #[test]

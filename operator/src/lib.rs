@@ -10,6 +10,7 @@ pub mod crdgen;
 pub mod desired;
 pub mod diff;
 pub mod http;
+pub mod iam_policy;
 pub mod keys;
 pub mod metrics;
 pub mod names;

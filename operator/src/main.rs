@@ -26,6 +26,20 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::IamPolicy(args) => {
+            // The roles namespaces are mapped to, from the same tenancy file `run` reads.
+            let roles: Vec<String> = match &args.tenancy_config {
+                Some(path) => passwordless_operator::tenancy::Tenancy::load(path)?
+                    .namespaces
+                    .values()
+                    .filter_map(|r| r.aws.as_ref().map(|a| a.role_arn.clone()))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let policy = passwordless_operator::iam_policy::operator_policy(&roles);
+            println!("{}", serde_json::to_string_pretty(&policy)?);
+            Ok(())
+        }
         Command::Plan(args) => cli::pool::plan(&args).await,
         Command::Apply(args) => cli::pool::apply(&args).await,
         Command::Delete(args) => cli::pool::delete(&args).await,

@@ -48,6 +48,10 @@ pub struct State {
     /// Newest first.
     #[serde(default)]
     pub signing_keys: Vec<StoredKey>,
+    /// The keys live in the trigger's Secrets Manager secret only. False for keys made by a
+    /// build that put them in the function's environment: those are rotated once.
+    #[serde(default)]
+    pub keys_in_secret: bool,
     /// The value of the rotation annotation last acted on (controller only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation_handled: Option<String>,

@@ -492,3 +492,28 @@ async fn repeated_wrong_codes_across_sessions_lock_the_user_out() {
     assert!(matches!(refused, Step::Refused(_)), "{refused:?}");
     stack.delete().await;
 }
+
+/// Every AWS operation a pool's life makes (create with a web ACL, a spec change, a key
+/// rotation, deletion) is one `passwordless-operator iam-policy` grants, so the published
+/// policy never ends in AccessDenied. (Whether it grants nothing more is not checked yet.)
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn the_published_iam_policy_allows_every_call_of_a_pools_life() {
+    use passwordless_operator::iam_policy::{action_of, actions};
+    let spec = magic_link("ttlSeconds: 300") + "rateLimit: {requestsPerFiveMinutes: 200}\n";
+    let mut stack = Stack::apply(&spec).await;
+    stack
+        .update(&(magic_link("ttlSeconds: 600") + "rateLimit: {requestsPerFiveMinutes: 100}\n"))
+        .await;
+    stack.rotate_signing_key().await;
+    let calls = stack.clients.calls.clone();
+    stack.delete().await;
+    let granted = actions();
+    let made = calls.snapshot();
+    assert!(made.len() > 20, "a whole life: {made:?}");
+    for (service, operation) in made.keys() {
+        let action = action_of(service, operation)
+            .unwrap_or_else(|| panic!("{service} {operation} is not in the policy"));
+        assert!(granted.contains(&action), "{action}");
+    }
+}

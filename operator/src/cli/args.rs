@@ -133,6 +133,9 @@ pub enum Command {
     Run(RunArgs),
     /// Print the PasswordlessPool CustomResourceDefinition as YAML.
     Crd,
+    /// Print the least-privilege IAM policy the operator itself needs (JSON), with
+    /// `sts:AssumeRole` on the roles a tenancy file maps namespaces to.
+    IamPolicy(IamPolicyArgs),
     /// Show what `apply` would create, update or delete in AWS, field by field. Writes nothing.
     Plan(PoolArgs),
     /// Converge AWS to the manifest; print the status and the Secret data the controller writes.
@@ -142,6 +145,13 @@ pub enum Command {
     /// Sign a user in to an applied pool: the link or code comes from the emulator's mailbox
     /// (`--from-emulator`) or is pasted. Prints the ID token's claims.
     Signin(SigninArgs),
+}
+
+#[derive(clap::Args)]
+pub struct IamPolicyArgs {
+    /// The tenancy rules the operator will run with.
+    #[arg(long, env = "PWP_TENANCY_CONFIG")]
+    pub tenancy_config: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]

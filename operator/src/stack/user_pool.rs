@@ -2,7 +2,7 @@
 //! always carries the whole configuration, because AWS resets every field an update omits.
 
 use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
-use crate::aws::{self, AwsError, Clients};
+use crate::aws::{self, Clients};
 use crate::desired::{DesiredStack, Fields};
 use crate::names::{ADOPTED_TAG, Ownership, StackNames};
 use crate::observed::{ObservedIds, ObservedStack};
@@ -11,16 +11,22 @@ use crate::reconcile::Error;
 pub struct UserPool;
 
 /// The pool's id, before anything else is observed (the desired state names it): the one
-/// recorded earlier, the adopted one, or the one found by name.
+/// recorded earlier, the adopted one, or the one found by name. An adopting pool only ever
+/// uses the id its spec names (which the tenancy rules checked): a recorded id that differs
+/// (a status edited by hand, or a changed `spec.adopt`) is refused, never followed.
 pub async fn locate_pool(
     c: &Clients,
     names: &StackNames,
     known: Option<&str>,
     adopted: Option<&str>,
-) -> Result<Option<String>, AwsError> {
-    match known.or(adopted) {
-        Some(id) => Ok(Some(id.to_owned())),
-        None => aws::cognito::find_pool(c, &names.user_pool).await,
+) -> Result<Option<String>, Error> {
+    match (known, adopted) {
+        (Some(recorded), Some(adopt)) if recorded != adopt => Err(Error::Conflict(format!(
+            "spec.adopt.userPoolId is {adopt} but this pool manages {recorded}; a PasswordlessPool adopts one pool for its lifetime: create a new one to adopt another"
+        ))),
+        (_, Some(adopt)) => Ok(Some(adopt.to_owned())),
+        (Some(recorded), None) => Ok(Some(recorded.to_owned())),
+        (None, None) => Ok(aws::cognito::find_pool(c, &names.user_pool).await?),
     }
 }
 
@@ -73,8 +79,10 @@ impl StackResource for UserPool {
                     unmanaged.join(", ")
                 )));
             }
+            // Adopted pools too: a pool signing in by plain usernames would echo an unknown
+            // user's typed name unmasked, telling known users from unknown ones.
             let wanted = &cx.desired.user_pool.username_attributes;
-            if !cx.adopted && !cx.cleanup && pool.username_attributes != *wanted {
+            if !cx.cleanup && pool.username_attributes != *wanted {
                 return Err(Error::Conflict(format!(
                     "the user pool signs in by {:?} and the spec needs {wanted:?}; Cognito cannot change that: create a new PasswordlessPool",
                     pool.username_attributes

@@ -5,7 +5,7 @@
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsVerifyAuthChallenge;
 
 use super::limits::{FORGET_FAILURES_AFTER_SECONDS, locked_for};
-use super::{ACTION_REDEEM, FlowError, META_ACTION, PRIVATE_ROUND, Round, destination};
+use super::{FlowError, PRIVATE_ROUND, Round, destination};
 use crate::config::{Config, Strategy};
 use crate::delivery::{
     Clock, Directory, Entropy, Mailer, Ports, SecretSource, SmsSender, StateStore,
@@ -45,23 +45,56 @@ pub async fn verify(
         .get(PRIVATE_ROUND)
         .and_then(|r| Round::decode(r));
     let is_link = config.strategy == Strategy::MagicLink && looks_like_token(answer);
-    let redeeming =
-        request.client_metadata.get(META_ACTION).map(String::as_str) == Some(ACTION_REDEEM);
-    // Only a guess at a credential counts. Asking for a link is not one, and a round that ended
-    // the attempt (cooldown, lockout) asked for nothing.
-    let guessed = match &round {
-        Some(r) if r.ends_attempt() => false,
-        Some(Round::Code { .. }) => true,
-        _ => is_link || (config.strategy == Strategy::MagicLink && redeeming),
-    };
-    if !guessed {
-        return Ok(event);
-    }
     let pool = header
         .user_pool_id
         .as_deref()
         .ok_or(FlowError::Missing("userPoolId"))?;
     let now = ports.clock.now();
+    // The address the proof must have gone to: the user's, as it is now.
+    let current = destination(config, username, &request.user_attributes);
+    if is_link {
+        // A link cannot be guessed (it carries an HMAC), so a wrong one is not counted: junk
+        // links from anyone must not lock a user out. A genuine, unused link is proof of the
+        // mailbox, so it signs in even during a lockout (which is about guessing codes).
+        let correct = !request.user_not_found
+            && genuine_link(
+                ports,
+                header.caller_context.client_id.as_deref(),
+                username,
+                pool,
+                answer,
+                &current,
+                now,
+            )
+            .await?;
+        if correct {
+            let keys = ports.keys.keys(&ports.clock).await?;
+            let user = user_hash(keys.current(), pool, username);
+            if ports.store.failures(&user).await?.count > 0 {
+                ports.store.clear_failures(&user).await?;
+            }
+        }
+        event.response.answer_correct = correct;
+        return Ok(event);
+    }
+    // Only a guess at a code counts. Asking for a link is not one, and a round that ended the
+    // attempt (cooldown, lockout) asked for nothing.
+    let code_round = match &round {
+        Some(r) if r.ends_attempt() => None,
+        Some(
+            code @ Round::Code {
+                kid,
+                exp,
+                mac,
+                dest,
+                ..
+            },
+        ) => Some((code, kid, exp, mac, dest)),
+        _ => None,
+    };
+    let Some((_, kid, exp, mac, dest)) = code_round else {
+        return Ok(event);
+    };
     let keys = ports.keys.keys(&ports.clock).await?;
     let user = user_hash(keys.current(), pool, username);
     let failures = ports.store.failures(&user).await?;
@@ -70,57 +103,15 @@ pub async fn verify(
     if locked_for(config, failures, now).is_some() {
         return Ok(event);
     }
-    // The address the proof must have gone to: the user's, as it is now.
-    let current = destination(config, username, &request.user_attributes);
-    let correct = if request.user_not_found {
-        false
-    } else if is_link {
-        let client = header
-            .caller_context
-            .client_id
-            .as_deref()
-            .ok_or(FlowError::Missing("callerContext.clientId"))?;
-        let audience = Audience {
-            username,
-            pool,
-            client,
-        };
-        let key = match key_id(answer) {
-            Ok(kid) => ports.keys.key(&kid, &ports.clock).await?,
-            Err(_) => None,
-        };
-        match key.map(|key| {
-            verify_link(&key, answer, &audience, now)
-                .map(|claims| (destination_matches(&key, &current, &claims.dest), claims))
-        }) {
-            // Last, so only a genuine link spends a state write; the write decides replays.
-            Some(Ok((true, claims))) => {
-                ports
-                    .store
-                    .consume_nonce(&hash_hex("nonce", &claims.nonce), claims.exp)
-                    .await?
+    let correct = !request.user_not_found
+        && match ports.keys.key(kid, &ports.clock).await? {
+            Some(key) => {
+                now < *exp
+                    && code_matches(&key, username, answer, mac)
+                    && destination_matches(&key, &current, dest)
             }
-            _ => false,
-        }
-    } else {
-        match &round {
-            Some(Round::Code {
-                kid,
-                exp,
-                mac,
-                dest,
-                ..
-            }) => match ports.keys.key(kid, &ports.clock).await? {
-                Some(key) => {
-                    now < *exp
-                        && code_matches(&key, username, answer, mac)
-                        && destination_matches(&key, &current, dest)
-                }
-                None => false,
-            },
-            _ => false,
-        }
-    };
+            None => false,
+        };
     if correct {
         if failures.count > 0 {
             ports.store.clear_failures(&user).await?;
@@ -135,11 +126,56 @@ pub async fn verify(
     Ok(event)
 }
 
+/// A link signed by a key the pool holds, for this user, pool and client, sent to the user's
+/// current address, unexpired, and not used before (the nonce write, last, decides replays).
+async fn genuine_link(
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+        impl SecretSource,
+    >,
+    client: Option<&str>,
+    username: &str,
+    pool: &str,
+    answer: &str,
+    current: &str,
+    now: u64,
+) -> Result<bool, FlowError> {
+    let client = client.ok_or(FlowError::Missing("callerContext.clientId"))?;
+    let audience = Audience {
+        username,
+        pool,
+        client,
+    };
+    let key = match key_id(answer) {
+        Ok(kid) => ports.keys.key(&kid, &ports.clock).await?,
+        Err(_) => None,
+    };
+    let verified = key.and_then(|key| {
+        let claims = verify_link(&key, answer, &audience, now).ok()?;
+        destination_matches(&key, current, &claims.dest).then_some(claims)
+    });
+    Ok(match verified {
+        Some(claims) => {
+            ports
+                .store
+                .consume_nonce(&hash_hex("nonce", &claims.nonce), claims.exp)
+                .await?
+        }
+        None => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::tests::config;
     use crate::delivery::Failures;
+    use crate::flows::META_ACTION;
     use crate::flows::testing::{Fake, KEYS_ROTATED, Outbox, fixture, keyset, ports};
     use crate::token::{LinkClaims, code_mac, destination_hash, sign};
 
@@ -289,7 +325,11 @@ mod tests {
             outbox.nonces.lock().unwrap().is_empty(),
             "no nonce is spent by a bad link"
         );
-        assert_eq!(failures(&outbox), 5, "each bad link counts");
+        assert_eq!(
+            failures(&outbox),
+            0,
+            "a link cannot be guessed: junk links from anyone must not lock a user out"
+        );
     }
 
     #[tokio::test]
@@ -442,8 +482,14 @@ mod tests {
         }
         assert!(!code_answer("123456").at(&outbox, NOW + 20).await);
         assert_eq!(failures(&outbox), 5);
+        // A genuine link is proof of the mailbox, not a guess: it signs in during the lockout
+        // and clears the count.
         let link_token = link("k2", ALICE, NOW + 2000);
-        assert!(!link_answer(&link_token).at(&outbox, NOW + 20).await);
+        assert!(link_answer(&link_token).at(&outbox, NOW + 20).await);
+        assert_eq!(failures(&outbox), 0);
+        for i in 0..5 {
+            assert!(!code_answer("000000").at(&outbox, NOW + 10 + i).await);
+        }
         // Over: the right code signs in; a wrong one would have doubled the lock.
         assert!(code_answer("123456").at(&outbox, NOW + 14 + 900).await);
         for i in 0..6 {
