@@ -63,6 +63,11 @@ pub enum Unmapped {
 pub struct Defaults {
     #[serde(default)]
     pub senders: Senders,
+    /// The shortest per-user send interval a pool may set (`spec.limits.minIntervalSeconds`):
+    /// every unmapped namespace sends through the operator's account, so one pool's floodgate
+    /// would spend everyone's SES reputation and SNS budget.
+    #[serde(default)]
+    pub min_send_interval_seconds: Option<u32>,
 }
 
 /// Sender addresses a namespace may use, exactly, and domains any of whose addresses it may use
@@ -243,6 +248,16 @@ impl Tenancy {
         if let Some(adopt) = &spec.adopt {
             self.check_adoption(namespace, &adopt.user_pool_id)?;
         }
+        let floor = self.defaults.min_send_interval_seconds.unwrap_or(0);
+        let interval = spec.limits.min_interval_seconds;
+        if spec.strategy != crate::crd::Strategy::Native && interval < floor && !self.trust_all {
+            return Err(NotAllowed {
+                field: "spec.limits.minIntervalSeconds",
+                message: format!(
+                    "{interval} is under the platform team's floor of {floor} s between sends to one user (defaults.minSendIntervalSeconds in the operator's tenancy config)"
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -342,6 +357,29 @@ namespaces:
         assert!(t.account("team-c").is_err(), "Refuse: unmapped namespaces");
         assert_eq!(t.account("team-b").unwrap_err().field, "metadata.namespace");
         assert_eq!(Tenancy::default().account("any"), Ok(Account::Operator));
+    }
+
+    #[test]
+    fn the_platform_team_sets_a_floor_under_the_send_interval() {
+        let t = Tenancy::parse(
+            "defaults: {senders: {domains: [example.com]}, minSendIntervalSeconds: 30}\n",
+        )
+        .unwrap();
+        let spec = |limits: &str| {
+            crate::validate::validate(
+                &serde_yaml::from_str(&format!(
+                    "strategy: emailOtp\nsender: {{address: a@example.com}}\n{limits}"
+                ))
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        assert!(t.check("team", &spec("")).is_ok(), "the default 60 s");
+        let refused = t
+            .check("team", &spec("limits: {minIntervalSeconds: 0}\n"))
+            .unwrap_err();
+        assert_eq!(refused.field, "spec.limits.minIntervalSeconds");
+        assert!(t.check("team", &spec("limits: {minIntervalSeconds: 30}\n")).is_ok());
     }
 
     #[test]
