@@ -379,7 +379,10 @@ namespaces:
             .check("team", &spec("limits: {minIntervalSeconds: 0}\n"))
             .unwrap_err();
         assert_eq!(refused.field, "spec.limits.minIntervalSeconds");
-        assert!(t.check("team", &spec("limits: {minIntervalSeconds: 30}\n")).is_ok());
+        assert!(
+            t.check("team", &spec("limits: {minIntervalSeconds: 30}\n"))
+                .is_ok()
+        );
     }
 
     #[test]
