@@ -41,11 +41,20 @@ pub mod patterns {
     pub const DISPLAY_NAME: &str = r#"^[^"<>\r\n]+$"#;
     /// One line of text.
     pub const ONE_LINE: &str = r"^[^\r\n]+$";
+    /// A Cognito prefix domain: lower-case letters, digits and inner hyphens, at most 63.
+    pub const DOMAIN_PREFIX: &str = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+    /// A fully qualified domain name: at least two labels.
+    pub const FQDN: &str =
+        r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+    /// An ACM certificate in us-east-1, where Cognito's CloudFront distribution needs it.
+    pub const ACM_CERTIFICATE_ARN: &str =
+        r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[A-Za-z0-9-]+$";
 }
 use patterns::{
-    DISPLAY_NAME as DISPLAY_NAME_PATTERN, DNS_SUBDOMAIN as DNS_SUBDOMAIN_PATTERN,
-    EMAIL as EMAIL_PATTERN, HOSTNAME as HOSTNAME_PATTERN, ONE_LINE as ONE_LINE_PATTERN,
-    REDIRECT_URL as REDIRECT_URL_PATTERN, REGION as REGION_PATTERN,
+    ACM_CERTIFICATE_ARN as ACM_CERTIFICATE_ARN_PATTERN, DISPLAY_NAME as DISPLAY_NAME_PATTERN,
+    DNS_SUBDOMAIN as DNS_SUBDOMAIN_PATTERN, DOMAIN_PREFIX as DOMAIN_PREFIX_PATTERN,
+    EMAIL as EMAIL_PATTERN, FQDN as FQDN_PATTERN, HOSTNAME as HOSTNAME_PATTERN,
+    ONE_LINE as ONE_LINE_PATTERN, REDIRECT_URL as REDIRECT_URL_PATTERN, REGION as REGION_PATTERN,
     USER_POOL_ID as USER_POOL_ID_PATTERN,
 };
 
@@ -76,6 +85,13 @@ pub const RATE_LIMIT_PER_FIVE_MINUTES: Bounds = Bounds {
     max: 2_000_000_000,
     default: 300,
 };
+/// At most this many callback or sign-out URLs for managed login.
+pub const MAX_OAUTH_URLS: u32 = 10;
+/// Words AWS refuses in a prefix domain.
+pub const RESERVED_DOMAIN_WORDS: [&str; 3] = ["aws", "amazon", "cognito"];
+/// The managed login version the operator asks for: the pages that offer passwordless
+/// choices (version 1, the classic hosted UI, offers passwords only).
+pub const MANAGED_LOGIN_VERSION: i32 = 2;
 /// AWS allows 50 tags on a resource; the operator's own take the rest.
 pub const MAX_TAGS: u32 = 40;
 
@@ -159,6 +175,12 @@ pub struct PasswordlessPoolSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<Native>,
 
+    /// Cognito's managed login: hosted sign-in pages on a user pool domain, and the app
+    /// client's OAuth settings (authorization code with PKCE; no implicit grant). Only for
+    /// `native`: Cognito's pages offer its own factors, never our links or trigger codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_login: Option<ManagedLogin>,
+
     /// The sign-in email's subject and bodies. Defaults to professional built-in templates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailTemplates>,
@@ -225,8 +247,8 @@ impl Strategy {
     /// Spec sections that belong to another strategy: setting them is a mistake, not a no-op.
     pub fn foreign_sections(self) -> &'static [&'static str] {
         match self {
-            Self::MagicLink => &["native"],
-            Self::EmailOtp | Self::SmsOtp => &["magicLink", "native"],
+            Self::MagicLink => &["native", "managedLogin"],
+            Self::EmailOtp | Self::SmsOtp => &["magicLink", "native", "managedLogin"],
             Self::Native => &["magicLink", "otp", "attemptLimit"],
         }
     }
@@ -375,6 +397,88 @@ pub struct Native {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253), regex(pattern = HOSTNAME_PATTERN))]
     pub web_authn_relying_party_id: Option<String>,
+}
+
+/// Managed login: where Cognito hosts the sign-in pages, and where they may send the user.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedLogin {
+    /// A Cognito prefix domain: the pages are served at
+    /// `https://<prefix>.auth.<region>.amazoncognito.com`. Lower-case letters, digits and
+    /// hyphens (not first or last), without `aws`, `amazon` or `cognito`; unique in the region
+    /// across all AWS accounts. Set this or `customDomain`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63), regex(pattern = DOMAIN_PREFIX_PATTERN))]
+    pub domain_prefix: Option<String>,
+
+    /// Your own domain for the pages instead of a prefix domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_domain: Option<CustomDomain>,
+
+    /// Where Cognito may send the authorization code: full URLs, https only except for
+    /// localhost, without a fragment. The first is the one the output Secret's `signInUrl` uses.
+    #[schemars(
+        length(min = 1, max = MAX_OAUTH_URLS),
+        inner(length(max = MAX_URL_LENGTH), regex(pattern = REDIRECT_URL_PATTERN))
+    )]
+    pub callback_urls: Vec<String>,
+
+    /// Where Cognito may send the user after signing out: same rules as `callbackUrls`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = MAX_OAUTH_URLS),
+        inner(length(max = MAX_URL_LENGTH), regex(pattern = REDIRECT_URL_PATTERN))
+    )]
+    pub logout_urls: Vec<String>,
+
+    /// The OAuth scopes apps may ask for; `openid` is required. Default `[openid, email]`.
+    #[serde(default = "defaults::oauth_scopes")]
+    #[schemars(length(min = 1, max = 5), extend("x-kubernetes-list-type" = "set"))]
+    pub scopes: Vec<OAuthScope>,
+}
+
+/// A custom domain for the managed login pages.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomDomain {
+    /// The pages' host name, e.g. `auth.example.com`. Point its DNS at the CloudFront
+    /// distribution Cognito reports.
+    #[schemars(length(min = 1, max = 253), regex(pattern = FQDN_PATTERN))]
+    pub domain_name: String,
+
+    /// The ACM certificate for that name, in us-east-1 (Cognito serves the pages through
+    /// CloudFront).
+    #[schemars(length(max = 2048), regex(pattern = ACM_CERTIFICATE_ARN_PATTERN))]
+    pub certificate_arn: String,
+}
+
+/// An OAuth scope of the app client.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum OAuthScope {
+    #[serde(rename = "openid")]
+    OpenId,
+    #[serde(rename = "email")]
+    Email,
+    #[serde(rename = "phone")]
+    Phone,
+    #[serde(rename = "profile")]
+    Profile,
+    /// Lets the access token call Cognito's user APIs (GetUser, UpdateUserAttributes).
+    #[serde(rename = "aws.cognito.signin.user.admin")]
+    CognitoAdmin,
+}
+
+impl OAuthScope {
+    /// The name Cognito and the manifest use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenId => "openid",
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Profile => "profile",
+            Self::CognitoAdmin => "aws.cognito.signin.user.admin",
+        }
+    }
 }
 
 /// A first factor of Cognito's USER_AUTH flow.
@@ -537,6 +641,10 @@ pub struct PasswordlessPoolStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<SenderStatus>,
 
+    /// Where managed login serves its pages, once the domain exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_login: Option<ManagedLoginStatus>,
+
     /// ARNs of the trigger Lambda functions (none for `native`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trigger_function_arns: Vec<String>,
@@ -544,6 +652,19 @@ pub struct PasswordlessPoolStatus {
     /// Name of the output Secret that holds the connection details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+}
+
+/// Managed login's public endpoints.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedLoginStatus {
+    /// The host the pages are served at, e.g. `acme.auth.eu-west-1.amazoncognito.com`.
+    pub domain: String,
+    /// The authorize URL for the first callback URL; an app adds `state` and its PKCE
+    /// `code_challenge`.
+    pub sign_in_url: String,
+    /// Where an app exchanges the code (with its PKCE verifier) for tokens.
+    pub token_endpoint: String,
 }
 
 /// The SES identity and how far its verification got.
@@ -583,6 +704,9 @@ mod defaults {
     }
     pub fn auth_session_validity_minutes() -> u32 {
         super::AUTH_SESSION_VALIDITY_MINUTES.default
+    }
+    pub fn oauth_scopes() -> Vec<super::OAuthScope> {
+        vec![super::OAuthScope::OpenId, super::OAuthScope::Email]
     }
 }
 

@@ -210,6 +210,9 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
             permission: d.permission.clone(),
             user_pool: Some(d.user_pool.clone()),
             client: Some(d.client.clone()),
+            pool_domains: Default::default(),
+            domain: d.domain.clone(),
+            login_style: d.login_style.as_ref().map(|_| "style".into()),
             web_acl: d.web_acl.clone().map(|config| WebAclObserved {
                 config,
                 id: "id".into(),

@@ -2,8 +2,8 @@
 //! compare them field by field. Filled by the AWS layer; plain data here.
 
 use crate::desired::{
-    ClientConfig, FunctionConfig, KeysSecretConfig, PermissionConfig, RoleConfig, TableConfig,
-    UserPoolConfig, WebAclConfig,
+    ClientConfig, DomainConfig, FunctionConfig, KeysSecretConfig, PermissionConfig, RoleConfig,
+    TableConfig, UserPoolConfig, WebAclConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,13 @@ pub struct WebAclObserved {
     pub arn: String,
 }
 
+/// A user pool holds at most one prefix domain and one custom domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolDomains {
+    pub prefix: Option<String>,
+    pub custom: Option<String>,
+}
+
 /// IDs and ARNs AWS assigned, as far as they are known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedIds {
@@ -47,6 +54,11 @@ pub struct ObservedStack {
     pub permission: Option<PermissionConfig>,
     pub user_pool: Option<UserPoolConfig>,
     pub client: Option<ClientConfig>,
+    /// The domains the user pool has, as DescribeUserPool names them (read with the pool).
+    pub pool_domains: PoolDomains,
+    pub domain: Option<DomainConfig>,
+    /// The id of the client's managed login style.
+    pub login_style: Option<String>,
     pub web_acl: Option<WebAclObserved>,
     pub ids: ObservedIds,
 }

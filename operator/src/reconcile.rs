@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::aws::{AwsError, Clients};
-use crate::crd::{DeletionPolicy, PasswordlessPool};
+use crate::crd::{DeletionPolicy, ManagedLoginStatus, PasswordlessPool};
 use crate::desired::{Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings};
 use crate::diff::{Action, Plan, deletion_plan, plan};
 use crate::names::{ADOPTED_TAG, StackNames};
@@ -172,6 +172,7 @@ pub struct Outputs {
     pub issuer_url: Option<String>,
     pub jwks_url: Option<String>,
     pub sender: Option<SenderObserved>,
+    pub managed_login: Option<ManagedLoginStatus>,
     pub secret_name: String,
     /// The user pool was adopted: never deleted by the operator.
     pub adopted: bool,
@@ -203,6 +204,19 @@ impl Outputs {
         put(["region", "COGNITO_REGION"], &Some(self.region.clone()));
         put(["issuerUrl", "COGNITO_ISSUER_URL"], &self.issuer_url);
         put(["jwksUrl", "COGNITO_JWKS_URL"], &self.jwks_url);
+        let login = self.managed_login.as_ref();
+        put(
+            ["managedLoginDomain", "COGNITO_DOMAIN"],
+            &login.map(|l| l.domain.clone()),
+        );
+        put(
+            ["signInUrl", "COGNITO_SIGN_IN_URL"],
+            &login.map(|l| l.sign_in_url.clone()),
+        );
+        put(
+            ["tokenEndpoint", "COGNITO_TOKEN_ENDPOINT"],
+            &login.map(|l| l.token_endpoint.clone()),
+        );
         data
     }
 }
@@ -279,7 +293,56 @@ pub async fn plan_changes(c: &Clients, req: &Request<'_>) -> Result<Plan, Error>
     Ok(plan(&observed, &desired))
 }
 
-fn outputs(c: &Clients, req: &Request<'_>, observed: &ObservedStack) -> Outputs {
+/// Managed login's endpoints, once the domain and the client exist. Like the JWKS URL, they
+/// point at an emulator when the AWS endpoint is overridden (it serves the pages itself).
+fn managed_login(
+    c: &Clients,
+    desired: &DesiredStack,
+    observed: &ObservedStack,
+) -> Option<ManagedLoginStatus> {
+    let domain = observed.domain.as_ref()?;
+    let client = observed.ids.client_id.as_ref()?;
+    let oauth = &desired.client.oauth;
+    let callback = oauth.callback_urls.first()?;
+    let host = domain.host(&c.region);
+    let base = match &c.endpoint {
+        Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+        None => format!("https://{host}"),
+    };
+    let query = [
+        ("client_id", client.as_str()),
+        ("response_type", "code"),
+        ("scope", &oauth.scopes.join(" ")),
+        ("redirect_uri", callback),
+    ]
+    .map(|(k, v)| format!("{k}={}", query_escape(v)))
+    .join("&");
+    Some(ManagedLoginStatus {
+        domain: host,
+        sign_in_url: format!("{base}/oauth2/authorize?{query}"),
+        token_endpoint: format!("{base}/oauth2/token"),
+    })
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters.
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn outputs(
+    c: &Clients,
+    req: &Request<'_>,
+    desired: &DesiredStack,
+    observed: &ObservedStack,
+) -> Outputs {
     let issuer = observed
         .ids
         .user_pool_id
@@ -306,6 +369,7 @@ fn outputs(c: &Clients, req: &Request<'_>, observed: &ObservedStack) -> Outputs 
         issuer_url: issuer,
         jwks_url: jwks,
         sender: observed.sender.clone(),
+        managed_login: managed_login(c, desired, observed),
         secret_name: req
             .spec
             .secret_name
@@ -340,7 +404,7 @@ pub async fn apply(
             return match refused {
                 Some(reason) => Err(Error::TriggerUnhealthy(reason)),
                 None => Ok(Applied {
-                    outputs: outputs(c, req, &observed),
+                    outputs: outputs(c, req, &desired, &observed),
                     changes,
                 }),
             };

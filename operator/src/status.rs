@@ -195,6 +195,7 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
             identity: s.identity.clone(),
             verification_status: s.verification_status.clone(),
         }),
+        managed_login: outputs.managed_login.clone(),
         trigger_function_arns: outputs.ids.function_arn.clone().into_iter().collect(),
         secret_name: Some(outputs.secret_name.clone()),
     }
@@ -213,6 +214,7 @@ pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
         issuer_url: status.issuer_url.clone(),
         jwks_url: status.jwks_url.clone(),
         sender: None,
+        managed_login: status.managed_login.clone(),
         secret_name: status.secret_name.clone().unwrap_or_default(),
         adopted: false,
     }

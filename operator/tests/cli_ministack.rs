@@ -700,3 +700,104 @@ fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
         deleted.stdout
     );
 }
+
+fn output<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
+    run.stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+}
+
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn managed_login_gets_a_domain_a_style_and_the_code_flow_and_loses_them_cleanly() {
+    needs_testbed();
+    let native = "strategy: native
+sender: {address: no-reply@example.com}
+native: {allowedFirstAuthFactors: [EMAIL_OTP]}
+";
+    // Prefixes are unique per region across accounts: one per run.
+    let prefix = format!("pwp-{}", unique());
+    let login = |prefix: &str, callback: &str| {
+        format!(
+            "{native}managedLogin:\n  domainPrefix: {prefix}\n  callbackUrls: ['{callback}', 'https://app.example.com/cb']\n"
+        )
+    };
+    let pool = Pool::new(&login(&prefix, "http://localhost:3000/auth/managed"));
+    let applied = pool.apply();
+    let (pool_id, client_id) = (
+        output(&applied, "userPoolId").unwrap().to_owned(),
+        output(&applied, "clientId").unwrap().to_owned(),
+    );
+    let seen = common::managed_login_of(&pool_id, &client_id);
+    assert_eq!(seen.domains, (Some(prefix.clone()), None));
+    assert_eq!(
+        seen.domain_version,
+        Some(2),
+        "managed login, not the classic hosted UI"
+    );
+    assert_eq!(
+        seen.flows,
+        vec!["code"],
+        "the code flow only: no implicit grant"
+    );
+    assert!(seen.styled, "a client without a style gets an error page");
+    assert_eq!(
+        output(&applied, "managedLoginDomain"),
+        Some(format!("{prefix}.auth.us-east-1.amazoncognito.com").as_str())
+    );
+    let sign_in = output(&applied, "signInUrl").unwrap();
+    assert!(
+        sign_in.contains("/oauth2/authorize?client_id=")
+            && sign_in.contains("response_type=code")
+            && sign_in.ends_with("redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fauth%2Fmanaged"),
+        "{sign_in}"
+    );
+    assert!(
+        output(&applied, "tokenEndpoint")
+            .unwrap()
+            .ends_with("/oauth2/token")
+    );
+    assert_eq!(pool.apply().writes, 0, "in sync: nothing to write");
+
+    // A new prefix replaces the domain (a name cannot change); a new callback updates the client.
+    let renamed = format!("{prefix}-2");
+    pool.write(&login(&renamed, "http://localhost:3001/auth/managed"));
+    let plan = pool.run(&["plan"]).stdout;
+    assert!(
+        plan.contains(&format!("domain: {prefix} -> {renamed}")),
+        "{plan}"
+    );
+    pool.apply();
+    let seen = common::managed_login_of(&pool_id, &client_id);
+    assert_eq!(seen.domains, (Some(renamed.clone()), None));
+    assert!(
+        seen.callbacks
+            .contains(&"http://localhost:3001/auth/managed".to_owned())
+    );
+    assert_eq!(pool.apply().writes, 0);
+
+    // Managed login off: domain and style go, the client loses its OAuth settings.
+    pool.write(native);
+    let off = pool.apply();
+    assert_eq!(output(&off, "signInUrl"), None, "{}", off.stdout);
+    let seen = common::managed_login_of(&pool_id, &client_id);
+    assert_eq!(seen.domains, (None, None));
+    assert!(seen.flows.is_empty() && seen.callbacks.is_empty() && !seen.styled);
+    assert_eq!(pool.apply().writes, 0);
+
+    // Back on, then deleted: the domain goes before the pool (AWS refuses it otherwise).
+    pool.write(&login(&prefix, "http://localhost:3000/auth/managed"));
+    pool.apply();
+    let deleted = pool.run(&["delete"]);
+    assert!(deleted.ok, "{}", deleted.stderr);
+    assert!(
+        deleted.stdout.contains("- cognito user pool domain")
+            && deleted.stdout.contains("- cognito managed login style"),
+        "{}",
+        deleted.stdout
+    );
+    assert!(
+        common::username_case_sensitive(&pool_id).is_none(),
+        "the pool is gone"
+    );
+}

@@ -8,15 +8,16 @@ use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::Upda
 use aws_sdk_cognitoidentityprovider::types::{
     AccountRecoverySettingType, AdminCreateUserConfigType, AuthFactorType, DeletionProtectionType,
     EmailConfigurationType, EmailSendingAccountType, ExplicitAuthFlowsType, LambdaConfigType,
-    PasswordPolicyType, PreventUserExistenceErrorTypes, RecoveryOptionNameType, RecoveryOptionType,
-    SignInPolicyType, TimeUnitsType, TokenValidityUnitsType, UserPoolMfaType, UserPoolPolicyType,
-    UserPoolTierType, UserPoolType, UsernameAttributeType, UsernameConfigurationType,
-    VerifiedAttributeType, WebAuthnConfigurationType,
+    OAuthFlowType, PasswordPolicyType, PreventUserExistenceErrorTypes, RecoveryOptionNameType,
+    RecoveryOptionType, SignInPolicyType, TimeUnitsType, TokenValidityUnitsType, UserPoolMfaType,
+    UserPoolPolicyType, UserPoolTierType, UserPoolType, UsernameAttributeType,
+    UsernameConfigurationType, VerifiedAttributeType, WebAuthnConfigurationType,
 };
 
 use super::{AwsError, Clients, call_error, code_of};
-use crate::desired::{ClientConfig, UserPoolConfig};
+use crate::desired::{ClientConfig, OAuthConfig, UserPoolConfig};
 use crate::names::OWNER_TAG;
+use crate::observed::PoolDomains;
 
 fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
     r.map_err(|e| AwsError::Unexpected(e.to_string()))
@@ -51,11 +52,20 @@ pub async fn find_pool(c: &Clients, name: &str) -> Result<Option<String>, AwsErr
 /// The pool as it is, in the shape of `desired`; fields the service did not return are taken
 /// as desired (so an emulator's missing field never causes an endless update). Also the
 /// settings it has that the operator does not manage (see [`unmanaged_settings`]).
+/// A user pool as DescribeUserPool shows it.
+pub struct ObservedPool {
+    pub arn: String,
+    pub config: UserPoolConfig,
+    /// Settings the operator does not manage (see [`unmanaged_settings`]).
+    pub unmanaged: Vec<String>,
+    pub domains: PoolDomains,
+}
+
 pub async fn observe_pool(
     c: &Clients,
     id: &str,
     desired: &UserPoolConfig,
-) -> Result<Option<(String, UserPoolConfig, Vec<String>)>, AwsError> {
+) -> Result<Option<ObservedPool>, AwsError> {
     c.pace.wait("DescribeUserPool").await;
     let pool = match c.cognito.describe_user_pool().user_pool_id(id).send().await {
         Ok(out) => out
@@ -81,7 +91,19 @@ pub async fn observe_pool(
             .and_then(|w| w.relying_party_id())
             .map(str::to_owned);
     }
-    Ok(Some((arn, observed, unmanaged)))
+    let domains = PoolDomains {
+        prefix: pool.domain().filter(|d| !d.is_empty()).map(str::to_owned),
+        custom: pool
+            .custom_domain()
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned),
+    };
+    Ok(Some(ObservedPool {
+        arn,
+        config: observed,
+        unmanaged,
+        domains,
+    }))
 }
 
 /// Settings a pool has that the operator does not manage, and that an UpdateUserPool (which
@@ -286,15 +308,11 @@ fn settings(p: &UserPoolConfig) -> Result<PoolSettings, AwsError> {
         .build();
     let mut policies = UserPoolPolicyType::builder().password_policy(password_policy());
     if !p.allowed_first_auth_factors.is_empty() {
-        let mut factors: Vec<AuthFactorType> = p
+        let factors: Vec<AuthFactorType> = p
             .allowed_first_auth_factors
             .iter()
             .map(|f| AuthFactorType::from(f.as_str()))
             .collect();
-        // USER_AUTH needs PASSWORD among the factors Cognito keeps; it stays unused.
-        if !factors.contains(&AuthFactorType::Password) {
-            factors.push(AuthFactorType::Password);
-        }
         policies = policies.sign_in_policy(
             SignInPolicyType::builder()
                 .set_allowed_first_auth_factors(Some(factors))
@@ -536,6 +554,18 @@ pub async fn observe_client(
             .auth_session_validity()
             .unwrap_or(desired.auth_session_validity_minutes),
         write_attributes: cl.write_attributes().to_vec(),
+        oauth: OAuthConfig {
+            enabled: cl.allowed_o_auth_flows_user_pool_client().unwrap_or(false),
+            flows: cl
+                .allowed_o_auth_flows()
+                .iter()
+                .map(|f| f.as_str().to_owned())
+                .collect(),
+            scopes: cl.allowed_o_auth_scopes().to_vec(),
+            callback_urls: cl.callback_urls().to_vec(),
+            logout_urls: cl.logout_urls().to_vec(),
+            identity_providers: cl.supported_identity_providers().to_vec(),
+        },
     }))
 }
 
@@ -554,8 +584,16 @@ fn units() -> TokenValidityUnitsType {
         .build()
 }
 
+fn oauth_flows(o: &OAuthConfig) -> Vec<OAuthFlowType> {
+    o.flows
+        .iter()
+        .map(|f| OAuthFlowType::from(f.as_str()))
+        .collect()
+}
+
 /// Every client setting the operator manages, on a create or an update request alike (an update
-/// resets whatever it omits).
+/// resets whatever it omits; the OAuth lists are sent even when empty, so turning managed login
+/// off clears them on any implementation).
 macro_rules! client_settings {
     ($builder:expr, $cl:expr) => {
         $builder
@@ -571,6 +609,12 @@ macro_rules! client_settings {
             .token_validity_units(units())
             .auth_session_validity($cl.auth_session_validity_minutes)
             .set_write_attributes(Some($cl.write_attributes.clone()))
+            .allowed_o_auth_flows_user_pool_client($cl.oauth.enabled)
+            .set_allowed_o_auth_flows(Some(oauth_flows(&$cl.oauth)))
+            .set_allowed_o_auth_scopes(Some($cl.oauth.scopes.clone()))
+            .set_callback_urls(Some($cl.oauth.callback_urls.clone()))
+            .set_logout_urls(Some($cl.oauth.logout_urls.clone()))
+            .set_supported_identity_providers(Some($cl.oauth.identity_providers.clone()))
     };
 }
 

@@ -6,6 +6,7 @@
 pub mod cognito;
 pub mod iam;
 pub mod lambda;
+pub mod managed_login;
 pub mod pace;
 pub mod secrets;
 pub mod ses;

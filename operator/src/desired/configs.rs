@@ -317,11 +317,72 @@ pub struct ClientConfig {
     /// The attributes a signed-in user may change through this client: never `email` or
     /// `phone_number`, which a sign-in proves.
     pub write_attributes: Vec<String>,
+    /// Managed login's OAuth settings; all empty (and off) without `spec.managedLogin`.
+    pub oauth: OAuthConfig,
+}
+
+/// The app client's OAuth settings for managed login.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OAuthConfig {
+    /// `AllowedOAuthFlowsUserPoolClient`: the client may use the OAuth endpoints at all.
+    pub enabled: bool,
+    /// Only `code` (PKCE is the app's side of it); never `implicit`.
+    pub flows: Vec<String>,
+    pub scopes: Vec<String>,
+    /// In spec order (the first is the one `signInUrl` names); compared as a set, as
+    /// Cognito does not promise to keep the order.
+    pub callback_urls: Vec<String>,
+    pub logout_urls: Vec<String>,
+    pub identity_providers: Vec<String>,
+}
+
+/// The user pool domain that serves managed login.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainConfig {
+    /// The prefix, or the custom domain's host name.
+    pub domain: String,
+    /// Set exactly for a custom domain.
+    pub certificate_arn: Option<String>,
+    pub managed_login_version: i32,
+}
+
+impl DomainConfig {
+    /// The host the pages are served at.
+    pub fn host(&self, region: &str) -> String {
+        match self.certificate_arn {
+            Some(_) => self.domain.clone(),
+            None => format!("{}.auth.{region}.amazoncognito.com", self.domain),
+        }
+    }
+}
+
+impl Fields for DomainConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![
+            ("certificateArn".into(), opt(&self.certificate_arn)),
+            ("domain".into(), self.domain.clone()),
+            (
+                "managedLoginVersion".into(),
+                self.managed_login_version.to_string(),
+            ),
+        ]
+    }
+}
+
+/// The app client's managed login style. The operator makes sure one is assigned (Cognito's
+/// own look); how it looks after that is the branding designer's business, never reset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginStyleConfig;
+
+impl Fields for LoginStyleConfig {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![("assigned".into(), "true".into())]
+    }
 }
 
 impl Fields for ClientConfig {
     fn fields(&self) -> Vec<(String, String)> {
-        vec![
+        let mut fields = vec![
             (
                 "accessTokenValidity".into(),
                 format!("{}m", self.access_token_validity_minutes),
@@ -348,6 +409,20 @@ impl Fields for ClientConfig {
                 format!("{}d", self.refresh_token_validity_days),
             ),
             ("writeAttributes".into(), list(&self.write_attributes)),
-        ]
+            (
+                "allowedOAuthFlowsUserPoolClient".into(),
+                self.oauth.enabled.to_string(),
+            ),
+            ("allowedOAuthFlows".into(), list(&self.oauth.flows)),
+            ("allowedOAuthScopes".into(), list(&self.oauth.scopes)),
+            ("callbackUrls".into(), list(&self.oauth.callback_urls)),
+            ("logoutUrls".into(), list(&self.oauth.logout_urls)),
+            (
+                "supportedIdentityProviders".into(),
+                list(&self.oauth.identity_providers),
+            ),
+        ];
+        fields.sort();
+        fields
     }
 }

@@ -14,7 +14,7 @@ pub use configs::*;
 use passwordless_contract::table;
 use trigger::{trigger_environment, trigger_policy, trust_policy};
 
-use crate::crd::{DeletionPolicy, SenderIdentity, SignUpPolicy, Strategy};
+use crate::crd::{DeletionPolicy, MANAGED_LOGIN_VERSION, SenderIdentity, SignUpPolicy, Strategy};
 use crate::names::{ADOPTED_TAG, StackNames};
 use crate::validate::ValidatedSpec;
 
@@ -105,6 +105,9 @@ pub struct DesiredStack {
     pub permission: Option<PermissionConfig>,
     pub user_pool: UserPoolConfig,
     pub client: ClientConfig,
+    /// Managed login's domain and the client's style (`spec.managedLogin`).
+    pub domain: Option<DomainConfig>,
+    pub login_style: Option<LoginStyleConfig>,
     pub web_acl: Option<WebAclConfig>,
 }
 
@@ -152,6 +155,34 @@ pub fn keep_adopted_settings(desired: &mut UserPoolConfig, observed: &UserPoolCo
     tags.insert(ADOPTED_TAG.to_owned(), "true".to_owned());
     desired.tags = tags;
     desired.deletion_protection = observed.deletion_protection.clone();
+}
+
+/// The first factors a native pool sends. Cognito keeps PASSWORD among them whatever else is
+/// allowed (it stays unused: the pool's users have no passwords), so it is asked for too, and
+/// an observed pool matches.
+fn first_factors(allowed: &[crate::crd::AuthFactor]) -> Vec<String> {
+    let mut factors: Vec<String> = allowed.iter().map(|f| f.as_str().to_owned()).collect();
+    let password = crate::crd::AuthFactor::Password.as_str();
+    if !factors.iter().any(|f| f == password) {
+        factors.push(password.to_owned());
+    }
+    factors
+}
+
+/// The client's OAuth settings: the authorization-code flow (with PKCE, the app's side) on
+/// Cognito's own sign-in, only with `spec.managedLogin`.
+fn oauth_config(spec: &ValidatedSpec) -> OAuthConfig {
+    let Some(login) = &spec.managed_login else {
+        return OAuthConfig::default();
+    };
+    OAuthConfig {
+        enabled: true,
+        flows: vec!["code".to_owned()],
+        scopes: login.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        callback_urls: login.callback_urls.clone(),
+        logout_urls: login.logout_urls.clone(),
+        identity_providers: vec!["COGNITO".to_owned()],
+    }
 }
 
 /// Computes everything the spec asks for.
@@ -250,12 +281,7 @@ pub fn desired_stack(
         }
         .to_owned(),
         allowed_first_auth_factors: native
-            .map(|n| {
-                n.allowed_first_auth_factors
-                    .iter()
-                    .map(|f| f.as_str().to_owned())
-                    .collect()
-            })
+            .map(|n| first_factors(&n.allowed_first_auth_factors))
             .unwrap_or_default(),
         web_authn_relying_party_id: native.and_then(|n| n.web_authn_relying_party_id.clone()),
         email_sending_account: if native_email {
@@ -294,7 +320,19 @@ pub fn desired_stack(
         refresh_token_validity_days: spec.client.refresh_token_validity_days as i32,
         auth_session_validity_minutes: spec.client.auth_session_validity_minutes as i32,
         write_attributes: WRITABLE_ATTRIBUTES.map(str::to_owned).to_vec(),
+        oauth: oauth_config(spec),
     };
+    let domain = spec.managed_login.as_ref().map(|m| DomainConfig {
+        domain: m
+            .custom_domain
+            .as_ref()
+            .map(|c| c.domain_name.clone())
+            .or_else(|| m.domain_prefix.clone())
+            .unwrap_or_default(),
+        certificate_arn: m.custom_domain.as_ref().map(|c| c.certificate_arn.clone()),
+        managed_login_version: MANAGED_LOGIN_VERSION,
+    });
+    let login_style = spec.managed_login.as_ref().map(|_| LoginStyleConfig);
     let web_acl = spec.rate_limit.as_ref().map(|rate| WebAclConfig {
         name: names.web_acl.clone(),
         rate_limit: rate.requests_per_five_minutes,
@@ -304,6 +342,8 @@ pub fn desired_stack(
     });
     Ok(DesiredStack {
         names: names.clone(),
+        domain,
+        login_style,
         web_acl,
         tags,
         sender,
@@ -411,7 +451,7 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
         assert_eq!(d.user_pool.tier, "ESSENTIALS");
         assert_eq!(
             d.user_pool.allowed_first_auth_factors,
-            vec!["EMAIL_OTP", "WEB_AUTHN"]
+            vec!["EMAIL_OTP", "WEB_AUTHN", "PASSWORD"]
         );
         assert_eq!(
             d.user_pool.web_authn_relying_party_id.as_deref(),
@@ -449,6 +489,49 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
         let d = desired_stack(&spec(&yaml), &names(), &ctx()).unwrap();
         assert_eq!(d.user_pool.deletion_protection, "ACTIVE");
         assert!(!d.user_pool.allow_admin_create_user_only);
+    }
+
+    #[test]
+    fn managed_login_adds_a_domain_a_style_and_the_code_flow_only() {
+        let plain = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
+        assert_eq!((plain.domain, plain.login_style), (None, None));
+        assert_eq!(plain.client.oauth, OAuthConfig::default());
+        let yaml = "strategy: native
+sender: {address: a@example.com}
+native: {allowedFirstAuthFactors: [EMAIL_OTP]}
+managedLogin:
+  domainPrefix: acme-login
+  callbackUrls: [https://app.example.com/cb, http://localhost:3000/cb]
+  logoutUrls: [https://app.example.com/]
+";
+        let d = desired_stack(&spec(yaml), &names(), &ctx()).unwrap();
+        let domain = d.domain.unwrap();
+        assert_eq!(domain.domain, "acme-login");
+        assert_eq!(domain.certificate_arn, None);
+        assert_eq!(domain.managed_login_version, 2);
+        assert_eq!(
+            domain.host("eu-west-1"),
+            "acme-login.auth.eu-west-1.amazoncognito.com"
+        );
+        assert!(d.login_style.is_some());
+        let oauth = d.client.oauth;
+        assert!(oauth.enabled);
+        // No implicit grant, ever; scopes default to openid and email.
+        assert_eq!(oauth.flows, vec!["code"]);
+        assert_eq!(oauth.scopes, vec!["openid", "email"]);
+        assert_eq!(oauth.callback_urls[0], "https://app.example.com/cb");
+        assert_eq!(oauth.identity_providers, vec!["COGNITO"]);
+
+        let custom = yaml.replace(
+            "domainPrefix: acme-login",
+            "customDomain: {domainName: auth.example.com, certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc'}",
+        );
+        let domain = desired_stack(&spec(&custom), &names(), &ctx())
+            .unwrap()
+            .domain
+            .unwrap();
+        assert_eq!(domain.host("eu-west-1"), "auth.example.com");
+        assert!(domain.certificate_arn.is_some());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! `observed.rs`).
 
 mod client;
+mod domain;
 mod function;
 mod keys_secret;
+mod login_style;
 mod permission;
 mod role;
 mod sender;
@@ -86,7 +88,7 @@ pub trait StackResource: Sync {
 }
 
 /// Every resource of a pool, in the order they are created.
-pub static STACK: [&dyn StackResource; 9] = [
+pub static STACK: [&dyn StackResource; 11] = [
     &sender::SenderIdentity,
     &role::ExecutionRole,
     &table::StateTable,
@@ -95,6 +97,8 @@ pub static STACK: [&dyn StackResource; 9] = [
     &user_pool::UserPool,
     &permission::InvokePermission,
     &client::AppClient,
+    &domain::UserPoolDomain,
+    &login_style::LoginStyle,
     &web_acl::WebAcl,
 ];
 
@@ -113,6 +117,8 @@ pub mod labels {
     pub const USER_POOL: &str = "cognito user pool";
     pub const INVOKE_PERMISSION: &str = "lambda permission";
     pub const APP_CLIENT: &str = "cognito app client";
+    pub const USER_POOL_DOMAIN: &str = "cognito user pool domain";
+    pub const LOGIN_STYLE: &str = "cognito managed login style";
     pub const WEB_ACL: &str = "wafv2 web acl";
 }
 

@@ -52,8 +52,12 @@ impl StackResource for UserPool {
             let Some(id) = &cx.known.user_pool_id else {
                 return Ok(());
             };
-            let Some((arn, pool, unmanaged)) =
-                aws::cognito::observe_pool(cx.c, id, &cx.desired.user_pool).await?
+            let Some(aws::cognito::ObservedPool {
+                arn,
+                config: pool,
+                unmanaged,
+                domains,
+            }) = aws::cognito::observe_pool(cx.c, id, &cx.desired.user_pool).await?
             else {
                 if cx.adopted && !cx.cleanup {
                     return Err(Error::Conflict(format!(
@@ -91,6 +95,7 @@ impl StackResource for UserPool {
             into.ids.user_pool_id = Some(id.clone());
             into.ids.user_pool_arn = Some(arn);
             into.user_pool = Some(pool);
+            into.pool_domains = domains;
             Ok(())
         })
     }

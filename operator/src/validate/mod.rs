@@ -16,7 +16,7 @@ pub use rules::{CrossFieldRule, cross_field_rules};
 use schema::{Problems, check_schema_rules};
 
 use crate::crd::{
-    Adopt, ClientSettings, DeletionPolicy, EmailTemplates, MagicLink, Native, Otp,
+    Adopt, ClientSettings, DeletionPolicy, EmailTemplates, MagicLink, ManagedLogin, Native, Otp,
     PasswordlessPoolSpec, RateLimit, Sender, SignUpPolicy, Strategy,
 };
 
@@ -58,6 +58,8 @@ pub struct ValidatedSpec {
     pub sign_up: SignUpPolicy,
     /// Set exactly for `native`.
     pub native: Option<Native>,
+    /// Only for `native`; scopes defaulted.
+    pub managed_login: Option<ManagedLogin>,
     pub email: EmailTemplates,
     pub client: ClientSettings,
     pub secret_name: Option<String>,
@@ -226,6 +228,7 @@ pub fn defaults_only(spec: &PasswordlessPoolSpec) -> ValidatedSpec {
             .unwrap_or_else(|| spec.strategy.default_attempt_limit()),
         sign_up: spec.sign_up,
         native: spec.native.clone(),
+        managed_login: spec.managed_login.clone(),
         email: spec.email.clone().unwrap_or_default(),
         client: spec.client.clone(),
         secret_name: spec.secret_name.clone(),
@@ -380,6 +383,41 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         }
         let many = format!("{MAGIC}attemptLimit: 0\nregion: x\n");
         assert_eq!(problems(&many).len(), 2);
+    }
+
+    #[test]
+    fn managed_login_problems_name_their_field() {
+        const NATIVE: &str = "strategy: native\nsender: {address: a@example.com}\nnative: {allowedFirstAuthFactors: [EMAIL_OTP]}\n";
+        let rows = [
+            (
+                "managedLogin: {domainPrefix: Acme, callbackUrls: [https://a.example.com/cb]}",
+                "spec.managedLogin.domainPrefix",
+            ),
+            (
+                "managedLogin: {customDomain: {domainName: auth.example.com, certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/x'}, callbackUrls: [https://a.example.com/cb]}",
+                "spec.managedLogin.customDomain.certificateArn",
+            ),
+            (
+                "managedLogin: {domainPrefix: acme, callbackUrls: []}",
+                "spec.managedLogin.callbackUrls",
+            ),
+            (
+                "managedLogin: {domainPrefix: acme, callbackUrls: ['https://a.example.com/cb#x']}",
+                "spec.managedLogin.callbackUrls[0]",
+            ),
+            (
+                "managedLogin: {domainPrefix: acme, callbackUrls: [https://a.example.com/cb], scopes: [openid, openid]}",
+                "spec.managedLogin.scopes",
+            ),
+        ];
+        for (change, field) in rows {
+            let p = problems(&format!("{NATIVE}{change}\n"));
+            assert_eq!(p.len(), 1, "{change}: {p:?}");
+            assert!(p[0].starts_with(&format!("{field}: ")), "{change}: {p:?}");
+        }
+        let fine =
+            "managedLogin: {domainPrefix: acme-login, callbackUrls: [http://localhost:3000/cb]}";
+        assert_eq!(problems(&format!("{NATIVE}{fine}\n")), Vec::<String>::new());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use passwordless_contract::placeholder;
 
 use super::RESERVED_TAG_PREFIXES;
-use crate::crd::{AuthFactor, PasswordlessPoolSpec, Strategy};
+use crate::crd::{AuthFactor, OAuthScope, PasswordlessPoolSpec, RESERVED_DOMAIN_WORDS, Strategy};
 
 /// A rule across fields: checked in Rust, and emitted into the CRD as CEL on `spec`.
 pub struct CrossFieldRule {
@@ -56,6 +56,7 @@ pub(super) fn section_is_set(spec: &PasswordlessPoolSpec, section: &str) -> bool
         "native" => spec.native.is_some(),
         "otp" => spec.otp.is_some(),
         "attemptLimit" => spec.attempt_limit.is_some(),
+        "managedLogin" => spec.managed_login.is_some(),
         other => unreachable!("strategy tables name an unknown section {other}"),
     }
 }
@@ -133,6 +134,41 @@ pub fn cross_field_rules() -> Vec<CrossFieldRule> {
                     .native
                     .as_ref()
                     .is_some_and(|n| n.web_authn_relying_party_id.is_some())
+        },
+    ));
+    rules.push(rule(
+        "spec.managedLogin",
+        "!has(self.managedLogin) || has(self.managedLogin.domainPrefix) != has(self.managedLogin.customDomain)".into(),
+        "spec.managedLogin needs exactly one of domainPrefix and customDomain".into(),
+        |spec| {
+            spec.managed_login
+                .as_ref()
+                .is_none_or(|m| m.domain_prefix.is_some() != m.custom_domain.is_some())
+        },
+    ));
+    let words = RESERVED_DOMAIN_WORDS.join("|");
+    rules.push(rule(
+        "spec.managedLogin.domainPrefix",
+        format!("!has(self.managedLogin) || !has(self.managedLogin.domainPrefix) || !self.managedLogin.domainPrefix.matches('{words}')"),
+        format!(
+            "spec.managedLogin.domainPrefix must not contain {}: AWS reserves them",
+            RESERVED_DOMAIN_WORDS.join(", ")
+        ),
+        |spec| {
+            spec.managed_login
+                .as_ref()
+                .and_then(|m| m.domain_prefix.as_deref())
+                .is_none_or(|p| !RESERVED_DOMAIN_WORDS.iter().any(|w| p.contains(w)))
+        },
+    ));
+    rules.push(rule(
+        "spec.managedLogin.scopes",
+        "!has(self.managedLogin) || !has(self.managedLogin.scopes) || 'openid' in self.managedLogin.scopes".into(),
+        "spec.managedLogin.scopes must include openid: the sign-in returns an ID token".into(),
+        |spec| {
+            spec.managed_login
+                .as_ref()
+                .is_none_or(|m| m.scopes.contains(&OAuthScope::OpenId))
         },
     ));
     let reserved = RESERVED_TAG_PREFIXES

@@ -11,7 +11,7 @@ use regex::Regex;
 
 use super::Problem;
 use crate::crd::{
-    AUTH_SESSION_VALIDITY_MINUTES, MAX_REDIRECT_URLS, MAX_TAGS, MAX_URL_LENGTH,
+    AUTH_SESSION_VALIDITY_MINUTES, MAX_OAUTH_URLS, MAX_REDIRECT_URLS, MAX_TAGS, MAX_URL_LENGTH,
     PasswordlessPoolSpec, RATE_LIMIT_PER_FIVE_MINUTES, REFRESH_TOKEN_VALIDITY_DAYS,
     TOKEN_VALIDITY_MINUTES, patterns,
 };
@@ -66,6 +66,9 @@ struct Compiled {
     user_pool_id: Regex,
     display_name: Regex,
     one_line: Regex,
+    domain_prefix: Regex,
+    fqdn: Regex,
+    acm_certificate_arn: Regex,
 }
 
 static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
@@ -79,10 +82,31 @@ static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
         user_pool_id: re(patterns::USER_POOL_ID),
         display_name: re(patterns::DISPLAY_NAME),
         one_line: re(patterns::ONE_LINE),
+        domain_prefix: re(patterns::DOMAIN_PREFIX),
+        fqdn: re(patterns::FQDN),
+        acm_certificate_arn: re(patterns::ACM_CERTIFICATE_ARN),
     }
 });
 
 const SENDER_ADDRESS_MAX: usize = 254;
+
+/// A list of URLs a browser is sent to: its length, and each one https (http for localhost).
+fn urls(p: &mut Problems, field: &str, list: &[String], min: usize, max: u32) {
+    let n = list.len();
+    if !(min..=max as usize).contains(&n) {
+        p.push(field, format!("has {n} URLs; allowed: {min} to {max}"));
+    }
+    for (i, url) in list.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        p.length(&field, Some(url), 0, MAX_URL_LENGTH as usize);
+        p.pattern(
+            &field,
+            Some(url),
+            &PATTERNS.redirect_url,
+            "an https URL (http only for localhost) without a fragment",
+        );
+    }
+}
 
 /// What the CRD schema states, field by field, in the schema's own order.
 pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) {
@@ -115,23 +139,13 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
         p.pattern("spec.sender.replyTo", reply, &re.email, "an email address");
     }
     if let Some(link) = &spec.magic_link {
-        let n = link.redirect_urls.len();
-        if !(1..=MAX_REDIRECT_URLS as usize).contains(&n) {
-            p.push(
-                "spec.magicLink.redirectUrls",
-                format!("has {n} URLs; allowed: 1 to {MAX_REDIRECT_URLS}"),
-            );
-        }
-        for (i, url) in link.redirect_urls.iter().enumerate() {
-            let field = format!("spec.magicLink.redirectUrls[{i}]");
-            p.length(&field, Some(url), 0, MAX_URL_LENGTH as usize);
-            p.pattern(
-                &field,
-                Some(url),
-                &re.redirect_url,
-                "an https URL (http only for localhost) without a fragment",
-            );
-        }
+        urls(
+            p,
+            "spec.magicLink.redirectUrls",
+            &link.redirect_urls,
+            1,
+            MAX_REDIRECT_URLS,
+        );
         p.range(
             "spec.magicLink.ttlSeconds",
             Some(link.ttl_seconds),
@@ -200,6 +214,68 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
             &re.hostname,
             "a host name such as example.com",
         );
+    }
+    if let Some(login) = &spec.managed_login {
+        let prefix = login.domain_prefix.as_deref();
+        p.length("spec.managedLogin.domainPrefix", prefix, 1, 63);
+        p.pattern(
+            "spec.managedLogin.domainPrefix",
+            prefix,
+            &re.domain_prefix,
+            "lower-case letters, digits and hyphens, not starting or ending with a hyphen",
+        );
+        if let Some(custom) = &login.custom_domain {
+            let name = Some(custom.domain_name.as_str());
+            p.length("spec.managedLogin.customDomain.domainName", name, 1, 253);
+            p.pattern(
+                "spec.managedLogin.customDomain.domainName",
+                name,
+                &re.fqdn,
+                "a lower-case host name such as auth.example.com",
+            );
+            let arn = Some(custom.certificate_arn.as_str());
+            p.length(
+                "spec.managedLogin.customDomain.certificateArn",
+                arn,
+                0,
+                2048,
+            );
+            p.pattern(
+                "spec.managedLogin.customDomain.certificateArn",
+                arn,
+                &re.acm_certificate_arn,
+                "an ACM certificate ARN in us-east-1",
+            );
+        }
+        urls(
+            p,
+            "spec.managedLogin.callbackUrls",
+            &login.callback_urls,
+            1,
+            MAX_OAUTH_URLS,
+        );
+        urls(
+            p,
+            "spec.managedLogin.logoutUrls",
+            &login.logout_urls,
+            0,
+            MAX_OAUTH_URLS,
+        );
+        let scopes = &login.scopes;
+        if !(1..=5).contains(&scopes.len()) {
+            p.push(
+                "spec.managedLogin.scopes",
+                format!("has {} scopes; allowed: 1 to 5", scopes.len()),
+            );
+        }
+        for (i, scope) in scopes.iter().enumerate() {
+            if scopes[..i].contains(scope) {
+                p.push(
+                    "spec.managedLogin.scopes",
+                    format!("lists {} twice", scope.as_str()),
+                );
+            }
+        }
     }
     if let Some(email) = &spec.email {
         p.length("spec.email.appName", email.app_name.as_deref(), 1, 64);

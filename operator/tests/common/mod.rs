@@ -254,3 +254,60 @@ pub async fn dry_run_create(
     };
     api.create(&params, &object).await.map(drop)
 }
+
+/// Managed login as AWS reports it for a pool: its domains (prefix, custom), and for `client`
+/// the OAuth flows, callback URLs and whether a style is assigned.
+pub struct ManagedLoginSeen {
+    pub domains: (Option<String>, Option<String>),
+    pub domain_version: Option<i32>,
+    pub flows: Vec<String>,
+    pub callbacks: Vec<String>,
+    pub styled: bool,
+}
+
+pub fn managed_login_of(pool_id: &str, client_id: &str) -> ManagedLoginSeen {
+    let pool = describe_pool(pool_id).expect("the pool exists");
+    let c = cognito(None);
+    runtime().block_on(async {
+        let domain_version = match pool.domain() {
+            Some(d) => c
+                .describe_user_pool_domain()
+                .domain(d)
+                .send()
+                .await
+                .unwrap()
+                .domain_description()
+                .and_then(|d| d.managed_login_version()),
+            None => None,
+        };
+        let client = c
+            .describe_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_id(client_id)
+            .send()
+            .await
+            .unwrap();
+        let client = client.user_pool_client().unwrap();
+        let styled = c
+            .describe_managed_login_branding_by_client()
+            .user_pool_id(pool_id)
+            .client_id(client_id)
+            .send()
+            .await
+            .is_ok();
+        ManagedLoginSeen {
+            domains: (
+                pool.domain().map(str::to_owned),
+                pool.custom_domain().map(str::to_owned),
+            ),
+            domain_version,
+            flows: client
+                .allowed_o_auth_flows()
+                .iter()
+                .map(|f| f.as_str().to_owned())
+                .collect(),
+            callbacks: client.callback_urls().to_vec(),
+            styled,
+        }
+    })
+}

@@ -1,0 +1,160 @@
+//! Managed login: the user pool domain that serves Cognito's sign-in pages, and the app
+//! client's style (the pages show an error for a client without one).
+
+use aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType;
+
+use super::{AwsError, Clients, call_error, code_of};
+use crate::desired::DomainConfig;
+
+/// The domain `name` if it belongs to `pool`; `None` if it does not exist. A domain of another
+/// pool is an error naming it (prefixes are unique per region across all accounts).
+pub async fn observe_domain(
+    c: &Clients,
+    pool: &str,
+    name: &str,
+) -> Result<Result<Option<DomainConfig>, String>, AwsError> {
+    c.pace.wait("DescribeUserPoolDomain").await;
+    let out = c
+        .cognito
+        .describe_user_pool_domain()
+        .domain(name)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:DescribeUserPoolDomain", e))?;
+    // AWS answers an unknown domain with an empty description, not an error.
+    let Some(d) = out.domain_description().filter(|d| d.domain().is_some()) else {
+        return Ok(Ok(None));
+    };
+    match d.user_pool_id() {
+        Some(owner) if owner == pool => {}
+        _ => {
+            return Ok(Err(format!(
+                "the domain {name} is taken by another user pool"
+            )));
+        }
+    }
+    let certificate_arn = d
+        .custom_domain_config()
+        .map(|c| c.certificate_arn().to_owned())
+        .filter(|arn| !arn.is_empty());
+    Ok(Ok(Some(DomainConfig {
+        domain: name.to_owned(),
+        certificate_arn,
+        managed_login_version: d.managed_login_version().unwrap_or(1),
+    })))
+}
+
+fn custom_config(d: &DomainConfig) -> Result<Option<CustomDomainConfigType>, AwsError> {
+    d.certificate_arn
+        .as_ref()
+        .map(|arn| {
+            CustomDomainConfigType::builder()
+                .certificate_arn(arn)
+                .build()
+                .map_err(|e| AwsError::Unexpected(e.to_string()))
+        })
+        .transpose()
+}
+
+pub async fn create_domain(c: &Clients, pool: &str, d: &DomainConfig) -> Result<(), AwsError> {
+    c.pace.wait("CreateUserPoolDomain").await;
+    c.cognito
+        .create_user_pool_domain()
+        .user_pool_id(pool)
+        .domain(&d.domain)
+        .set_custom_domain_config(custom_config(d)?)
+        .managed_login_version(d.managed_login_version)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:CreateUserPoolDomain", e))?;
+    Ok(())
+}
+
+/// The certificate (custom domains) and the managed login version; the name cannot change.
+pub async fn update_domain(c: &Clients, pool: &str, d: &DomainConfig) -> Result<(), AwsError> {
+    c.pace.wait("UpdateUserPoolDomain").await;
+    c.cognito
+        .update_user_pool_domain()
+        .user_pool_id(pool)
+        .domain(&d.domain)
+        .set_custom_domain_config(custom_config(d)?)
+        .managed_login_version(d.managed_login_version)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:UpdateUserPoolDomain", e))?;
+    Ok(())
+}
+
+pub async fn delete_domain(c: &Clients, pool: &str, name: &str) -> Result<(), AwsError> {
+    c.pace.wait("DeleteUserPoolDomain").await;
+    match c
+        .cognito
+        .delete_user_pool_domain()
+        .user_pool_id(pool)
+        .domain(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(call_error("cognito-idp:DeleteUserPoolDomain", e)),
+    }
+}
+
+/// The id of the client's style, if it has one.
+pub async fn find_style(c: &Clients, pool: &str, client: &str) -> Result<Option<String>, AwsError> {
+    c.pace.wait("DescribeManagedLoginBrandingByClient").await;
+    match c
+        .cognito
+        .describe_managed_login_branding_by_client()
+        .user_pool_id(pool)
+        .client_id(client)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .managed_login_branding()
+            .and_then(|b| b.managed_login_branding_id())
+            .map(str::to_owned)),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(call_error(
+            "cognito-idp:DescribeManagedLoginBrandingByClient",
+            e,
+        )),
+    }
+}
+
+/// Assigns Cognito's own style to the client; returns its id.
+pub async fn create_style(c: &Clients, pool: &str, client: &str) -> Result<String, AwsError> {
+    c.pace.wait("CreateManagedLoginBranding").await;
+    let out = c
+        .cognito
+        .create_managed_login_branding()
+        .user_pool_id(pool)
+        .client_id(client)
+        .use_cognito_provided_values(true)
+        .send()
+        .await
+        .map_err(|e| call_error("cognito-idp:CreateManagedLoginBranding", e))?;
+    Ok(out
+        .managed_login_branding()
+        .and_then(|b| b.managed_login_branding_id())
+        .unwrap_or_default()
+        .to_owned())
+}
+
+pub async fn delete_style(c: &Clients, pool: &str, id: &str) -> Result<(), AwsError> {
+    c.pace.wait("DeleteManagedLoginBranding").await;
+    match c
+        .cognito
+        .delete_managed_login_branding()
+        .user_pool_id(pool)
+        .managed_login_branding_id(id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(call_error("cognito-idp:DeleteManagedLoginBranding", e)),
+    }
+}
