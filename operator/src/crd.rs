@@ -441,9 +441,9 @@ pub struct ManagedLogin {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomDomain {
-    /// The pages' host name, e.g. `auth.example.com`. Point its DNS at the CloudFront
-    /// distribution Cognito reports.
-    #[schemars(length(min = 1, max = 253), regex(pattern = FQDN_PATTERN))]
+    /// The pages' host name, e.g. `auth.example.com`, at most 63 characters (Cognito's limit).
+    /// Point its DNS at the CloudFront distribution Cognito reports.
+    #[schemars(length(min = 1, max = 63), regex(pattern = FQDN_PATTERN))]
     pub domain_name: String,
 
     /// The ACM certificate for that name, in us-east-1 (Cognito serves the pages through

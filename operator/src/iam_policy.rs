@@ -25,7 +25,7 @@ const GRANTS: &[Grant] = &[
     Grant {
         service: "SESv2",
         prefix: "ses",
-        operations: &["GetEmailIdentity", "CreateEmailIdentity", "TagResource"],
+        operations: &["GetEmailIdentity", "CreateEmailIdentity"],
         resources: &["arn:aws:ses:*:*:identity/*"],
     },
     Grant {
@@ -101,6 +101,13 @@ const GRANTS: &[Grant] = &[
             "CreateUserPoolClient",
             "UpdateUserPoolClient",
             "DeleteUserPoolClient",
+            "DescribeUserPoolDomain",
+            "CreateUserPoolDomain",
+            "UpdateUserPoolDomain",
+            "DeleteUserPoolDomain",
+            "DescribeManagedLoginBrandingByClient",
+            "CreateManagedLoginBranding",
+            "DeleteManagedLoginBranding",
         ],
         resources: &["*"],
     },
@@ -124,17 +131,22 @@ const GRANTS: &[Grant] = &[
 
 /// Actions no call names but AWS checks on the operator's behalf: GetFunction's tags
 /// (`lambda:ListTags`), handing the trigger its role (`iam:PassRole`), tagging on create
-/// (`iam:TagRole`, `dynamodb:TagResource`, `cognito-idp:TagResource`), and the user pool's side
-/// of a WAF association.
+/// (`iam:TagRole`, `dynamodb:TagResource`, `cognito-idp:TagResource`, `ses:TagResource`), the
+/// user pool's side
+/// of a WAF association, and a managed login custom domain's certificate and CloudFront
+/// distribution (AWS's guide to custom domains lists both).
 pub const IMPLIED: &[&str] = &[
     "lambda:ListTags",
     "iam:PassRole",
     "iam:TagRole",
     "dynamodb:TagResource",
     "cognito-idp:TagResource",
+    "ses:TagResource",
     "cognito-idp:AssociateWebACL",
     "cognito-idp:DisassociateWebACL",
     "cognito-idp:GetWebACLForResource",
+    "acm:DescribeCertificate",
+    "cloudfront:UpdateDistribution",
 ];
 
 /// The IAM action for an operation the call counter saw (service id, operation).
@@ -189,6 +201,12 @@ pub fn operator_policy(assume_roles: &[String]) -> Value {
         "Resource": "arn:aws:iam::*:role/pwp-*",
         "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}}),
     );
+    // A managed login custom domain: its certificate (always in us-east-1) and the CloudFront
+    // distribution Cognito puts in front of it.
+    statements.push(json!({"Sid": "CustomDomainCertificate", "Effect": "Allow",
+        "Action": "acm:DescribeCertificate", "Resource": "arn:aws:acm:us-east-1:*:certificate/*"}));
+    statements.push(json!({"Sid": "CustomDomainDistribution", "Effect": "Allow",
+        "Action": "cloudfront:UpdateDistribution", "Resource": "*"}));
     if !assume_roles.is_empty() {
         statements.push(
             json!({"Sid": "NamespaceAccounts", "Effect": "Allow", "Action": "sts:AssumeRole",

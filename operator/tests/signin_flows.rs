@@ -493,27 +493,148 @@ async fn repeated_wrong_codes_across_sessions_lock_the_user_out() {
     stack.delete().await;
 }
 
-/// Every AWS operation a pool's life makes (create with a web ACL, a spec change, a key
-/// rotation, deletion) is one `passwordless-operator iam-policy` grants, so the published
-/// policy never ends in AccessDenied. (Whether it grants nothing more is not checked yet.)
+/// `passwordless-operator iam-policy` grants exactly what a pool's whole life calls: every
+/// operation made is granted (the policy never ends in AccessDenied), and every operation
+/// granted was made (it allows nothing the operator never calls). The life: create (a new
+/// sender, a web ACL), spec changes, drift repaired, a new trigger build, a key rotation,
+/// deletion; a native pool with managed login and passkeys, its domain drifting; an adoption.
 #[tokio::test]
 #[ignore = "needs the test bed; run by `make test`"]
-async fn the_published_iam_policy_allows_every_call_of_a_pools_life() {
+async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
+    use passwordless_operator::aws::Clients;
     use passwordless_operator::iam_policy::{action_of, actions};
-    let spec = magic_link("ttlSeconds: 300") + "rateLimit: {requestsPerFiveMinutes: 200}\n";
-    let mut stack = Stack::apply(&spec).await;
-    stack
-        .update(&(magic_link("ttlSeconds: 600") + "rateLimit: {requestsPerFiveMinutes: 100}\n"))
-        .await;
+    use std::collections::BTreeSet;
+    // Out-of-band changes go through clients of their own: they are not the operator's calls.
+    let by_hand = Clients::from_env(None).await.unwrap();
+    let mut made = BTreeSet::new();
+    let mut record = |calls: &passwordless_operator::aws::CallCounter| {
+        made.extend(calls.snapshot().into_keys());
+    };
+
+    // A trigger pool, from a sender SES has never seen.
+    let sender = format!("iam-{}@example.com", unique("s"));
+    let link = |ttl: u32, rate: u32| {
+        format!(
+            "strategy: magicLink\nsender: {{address: {sender}}}\nmagicLink: {{redirectUrls: ['https://app.example.com/cb'], ttlSeconds: {ttl}}}\nrateLimit: {{requestsPerFiveMinutes: {rate}}}\n"
+        )
+    };
+    let mut stack = Stack::apply(&link(300, 200)).await;
+    stack.update(&link(600, 100)).await;
+    // Drift: the role's trust policy and the invoke permission changed by hand.
+    let names = passwordless_operator::names::StackNames::new(
+        "default",
+        stack.pool.metadata.namespace.as_deref().unwrap(),
+        "pool",
+    );
+    by_hand
+        .iam
+        .update_assume_role_policy()
+        .role_name(&names.role)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    by_hand
+        .lambda
+        .remove_permission()
+        .function_name(&names.function)
+        .statement_id("passwordless-operator-cognito")
+        .send()
+        .await
+        .unwrap();
+    // The app client's token lifetime, and the web ACL detached (as a crash between creating
+    // and associating it would leave it: found again by name).
+    by_hand
+        .cognito
+        .update_user_pool_client()
+        .user_pool_id(&stack.pool_id)
+        .client_id(&stack.client_id)
+        .client_name(&names.client)
+        .access_token_validity(5)
+        .send()
+        .await
+        .unwrap();
+    let pool_arn = stack.outputs.ids.user_pool_arn.clone().unwrap();
+    by_hand
+        .waf
+        .disassociate_web_acl()
+        .resource_arn(&pool_arn)
+        .send()
+        .await
+        .unwrap();
+    let repaired = stack.converge().await;
+    assert!(!repaired.is_empty(), "the drift was repaired");
+    stack.deploy_new_build().await;
     stack.rotate_signing_key().await;
     let calls = stack.clients.calls.clone();
     stack.delete().await;
-    let granted = actions();
-    let made = calls.snapshot();
-    assert!(made.len() > 20, "a whole life: {made:?}");
-    for (service, operation) in made.keys() {
+    record(&calls);
+
+    // A native pool with passkeys and managed login; its domain drifts to the classic UI.
+    let prefix = format!("iam-{}", unique("d"));
+    let native = format!(
+        "strategy: native\nsender: {{address: {sender}}}\nnative: {{allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId: example.com}}\nmanagedLogin: {{domainPrefix: {prefix}, callbackUrls: ['https://app.example.com/cb']}}\n"
+    );
+    let mut stack = Stack::apply(&native).await;
+    by_hand
+        .cognito
+        .update_user_pool_domain()
+        .user_pool_id(&stack.pool_id)
+        .domain(&prefix)
+        .managed_login_version(1)
+        .send()
+        .await
+        .unwrap();
+    stack.converge().await;
+    let calls = stack.clients.calls.clone();
+    stack.delete().await;
+    record(&calls);
+
+    // An adoption (never deleted: the pool and the trigger it runs stay).
+    let hand_made = by_hand
+        .cognito
+        .create_user_pool()
+        .pool_name(format!("legacy-{}", unique("p")))
+        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
+        .policies(
+            aws_sdk_cognitoidentityprovider::types::UserPoolPolicyType::builder()
+                .password_policy(
+                    aws_sdk_cognitoidentityprovider::types::PasswordPolicyType::builder()
+                        .minimum_length(16)
+                        .require_lowercase(true)
+                        .require_uppercase(true)
+                        .require_numbers(true)
+                        .require_symbols(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let hand_made = hand_made.user_pool().unwrap().id().unwrap().to_owned();
+    let stack = Stack::apply(&format!(
+        "{}adopt: {{userPoolId: {hand_made}}}\n",
+        link(600, 100).replace("rateLimit: {requestsPerFiveMinutes: 100}\n", "")
+    ))
+    .await;
+    record(&stack.clients.calls);
+
+    let granted: BTreeSet<String> = actions().into_iter().collect();
+    let mut called = BTreeSet::new();
+    for (service, operation) in &made {
         let action = action_of(service, operation)
             .unwrap_or_else(|| panic!("{service} {operation} is not in the policy"));
         assert!(granted.contains(&action), "{action}");
+        called.insert(action);
     }
+    let implied: BTreeSet<String> = passwordless_operator::iam_policy::IMPLIED
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    let never: Vec<_> = granted
+        .difference(&called)
+        .filter(|a| !implied.contains(*a))
+        .collect();
+    assert!(never.is_empty(), "granted but never called: {never:?}");
 }

@@ -226,7 +226,7 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
         );
         if let Some(custom) = &login.custom_domain {
             let name = Some(custom.domain_name.as_str());
-            p.length("spec.managedLogin.customDomain.domainName", name, 1, 253);
+            p.length("spec.managedLogin.customDomain.domainName", name, 1, 63);
             p.pattern(
                 "spec.managedLogin.customDomain.domainName",
                 name,
