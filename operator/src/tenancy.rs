@@ -89,6 +89,11 @@ pub struct NamespaceRules {
     /// User pools this namespace's pools may name in `spec.adopt.userPoolId`.
     #[serde(default)]
     pub adoptable_pool_ids: Vec<String>,
+    /// Host names this namespace's pools may serve managed login at
+    /// (`spec.managedLogin.customDomain`): exact, or `*.suffix` for any host under the suffix.
+    /// The certificates are the account's, so an unlisted host could take over another team's.
+    #[serde(default)]
+    pub custom_domains: Vec<String>,
     /// The account this namespace's pools live in.
     #[serde(default)]
     pub aws: Option<AccountRole>,
@@ -238,6 +243,33 @@ impl Tenancy {
         })
     }
 
+    /// May this namespace serve managed login at the host `name`?
+    pub fn check_custom_domain(&self, namespace: &str, name: &str) -> Result<(), NotAllowed> {
+        let name = name.to_ascii_lowercase();
+        let listed = |pattern: &String| {
+            let pattern = pattern.trim().to_ascii_lowercase();
+            match pattern.strip_prefix("*.") {
+                Some(suffix) => name
+                    .strip_suffix(suffix)
+                    .is_some_and(|host| host.len() > 1 && host.ends_with('.')),
+                None => pattern == name,
+            }
+        };
+        if self.trust_all
+            || self
+                .rules(namespace)
+                .is_some_and(|r| r.custom_domains.iter().any(listed))
+        {
+            return Ok(());
+        }
+        Err(NotAllowed {
+            field: "spec.managedLogin.customDomain.domainName",
+            message: format!(
+                "namespace {namespace} may not serve sign-in pages at {name}; the platform team lists custom domains per namespace in the operator's tenancy config (namespaces.{namespace}.customDomains)"
+            ),
+        })
+    }
+
     /// Every rule a spec must pass in its namespace, before any AWS call.
     pub fn check(&self, namespace: &str, spec: &ValidatedSpec) -> Result<(), NotAllowed> {
         self.account(namespace)?;
@@ -247,6 +279,13 @@ impl Tenancy {
         }
         if let Some(adopt) = &spec.adopt {
             self.check_adoption(namespace, &adopt.user_pool_id)?;
+        }
+        let custom = spec
+            .managed_login
+            .as_ref()
+            .and_then(|m| m.custom_domain.as_ref());
+        if let Some(custom) = custom {
+            self.check_custom_domain(namespace, &custom.domain_name)?;
         }
         let floor = self.defaults.min_send_interval_seconds.unwrap_or(0);
         let interval = spec.limits.min_interval_seconds;
@@ -291,6 +330,7 @@ namespaces:
   team-a:
     senders: {addresses: [no-reply@a.example.com], domains: [team-a.example.com]}
     adoptablePoolIds: [eu-west-1_Legacy]
+    customDomains: [auth.a.example.com, '*.team-a.example.com']
     aws: {roleArn: 'arn:aws:iam::111122223333:role/pwp-team-a', externalId: s3cret}
   team-b: {}
 ";
@@ -342,6 +382,36 @@ namespaces:
         assert!(
             Tenancy::trusting()
                 .check_adoption("x", "eu-west-1_Legacy")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn custom_login_domains_are_listed_per_namespace() {
+        let t = tenancy();
+        let table = [
+            ("team-a", "auth.a.example.com", true),
+            ("team-a", "AUTH.a.example.com", true),
+            ("team-a", "login.team-a.example.com", true),
+            ("team-a", "x.y.team-a.example.com", true),
+            // The wildcard covers hosts under the suffix, not the suffix or look-alikes.
+            ("team-a", "team-a.example.com", false),
+            ("team-a", "evilteam-a.example.com", false),
+            ("team-a", "auth.b.example.com", false),
+            ("team-b", "auth.a.example.com", false),
+            ("unlisted", "login.team-a.example.com", false),
+        ];
+        for (ns, host, allowed) in table {
+            let got = t.check_custom_domain(ns, host);
+            assert_eq!(got.is_ok(), allowed, "{ns} {host}: {got:?}");
+        }
+        let refused = t
+            .check_custom_domain("team-b", "auth.a.example.com")
+            .unwrap_err();
+        assert_eq!(refused.field, "spec.managedLogin.customDomain.domainName");
+        assert!(
+            Tenancy::trusting()
+                .check_custom_domain("x", "a.b.com")
                 .is_ok()
         );
     }
