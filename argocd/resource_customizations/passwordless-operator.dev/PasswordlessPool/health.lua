@@ -1,8 +1,8 @@
--- Argo CD health for passwordless-operator.dev/PasswordlessPool, from its Ready condition.
--- Order: no status yet, a pool being deleted, a status older than the spec, then Ready and its
--- reason. Lua 5.1 base and string only, as Argo CD's gopher-lua runs it.
--- kstatus's Stalled (-> Degraded) and Reconciling (-> Progressing) slot in before the Ready
--- cases at the end, once the operator writes them.
+-- Argo CD health for passwordless-operator.dev/PasswordlessPool, from its conditions.
+-- Order: no status yet, a pool being deleted, a status older than the spec, kstatus's Stalled
+-- (Degraded: the operator waits for a change), then Ready and its reason (Reconciling is
+-- Progressing, as any Ready False that is not a failure). Lua 5.1 base and string only, as
+-- Argo CD's gopher-lua runs it.
 local hs = { status = "Progressing", message = "Waiting for the operator to report a status" }
 
 -- Ready False with these reasons does not heal by waiting: someone has to act.
@@ -62,6 +62,13 @@ local observed = ready.observedGeneration
 if observed == nil then observed = status.observedGeneration end
 if metadata.generation ~= nil and (observed == nil or observed < metadata.generation) then
   hs.message = "Waiting for the operator to observe generation " .. tostring(metadata.generation)
+  return hs
+end
+
+local stalled = condition(status.conditions, "Stalled")
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = message_of(stalled, "Waiting for a change to the spec or the operator's rules")
   return hs
 end
 
