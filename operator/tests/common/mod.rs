@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 /// A path relative to the repository root.
 pub fn repo_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
+    // Read when the test runs: a test binary reused from a checkout at another path (one cargo
+    // target directory serves every clone) must not read that checkout's files.
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    Path::new(&dir).join("..").join(relative)
 }
 
 /// The release trigger zip (`make triggers`), or the one `PWP_TRIGGER_ZIP` names.
