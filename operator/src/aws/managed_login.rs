@@ -56,14 +56,21 @@ fn custom_config(d: &DomainConfig) -> Result<Option<CustomDomainConfigType>, Aws
         .transpose()
 }
 
+/// Everything a domain's create and update share: the name, the certificate of a custom
+/// domain, the managed login version.
+macro_rules! domain_settings {
+    ($builder:expr, $pool:expr, $d:expr) => {
+        $builder
+            .user_pool_id($pool)
+            .domain(&$d.domain)
+            .set_custom_domain_config(custom_config($d)?)
+            .managed_login_version($d.managed_login_version)
+    };
+}
+
 pub async fn create_domain(c: &Clients, pool: &str, d: &DomainConfig) -> Result<(), AwsError> {
     c.pace.wait("CreateUserPoolDomain").await;
-    c.cognito
-        .create_user_pool_domain()
-        .user_pool_id(pool)
-        .domain(&d.domain)
-        .set_custom_domain_config(custom_config(d)?)
-        .managed_login_version(d.managed_login_version)
+    domain_settings!(c.cognito.create_user_pool_domain(), pool, d)
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:CreateUserPoolDomain", e))?;
@@ -73,12 +80,7 @@ pub async fn create_domain(c: &Clients, pool: &str, d: &DomainConfig) -> Result<
 /// The certificate (custom domains) and the managed login version; the name cannot change.
 pub async fn update_domain(c: &Clients, pool: &str, d: &DomainConfig) -> Result<(), AwsError> {
     c.pace.wait("UpdateUserPoolDomain").await;
-    c.cognito
-        .update_user_pool_domain()
-        .user_pool_id(pool)
-        .domain(&d.domain)
-        .set_custom_domain_config(custom_config(d)?)
-        .managed_login_version(d.managed_login_version)
+    domain_settings!(c.cognito.update_user_pool_domain(), pool, d)
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:UpdateUserPoolDomain", e))?;
