@@ -29,6 +29,10 @@ pub mod patterns {
     /// https anywhere; plain http only for loopback development. No fragment: the operator puts
     /// the sign-in token there.
     pub const REDIRECT_URL: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\t\n\f\r #]*)?$";
+    /// Managed login's callback and sign-out URLs: Cognito takes plain http only for
+    /// `localhost`, not for loopback addresses. No fragment.
+    pub const OAUTH_URL: &str =
+        r"^(https://[A-Za-z0-9.-]+|http://localhost)(:[0-9]{1,5})?(/[^\t\n\f\r #]*)?$";
     /// A DNS-1123 subdomain, as Kubernetes requires for a Secret name.
     pub const DNS_SUBDOMAIN: &str =
         r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
@@ -54,7 +58,8 @@ use patterns::{
     ACM_CERTIFICATE_ARN as ACM_CERTIFICATE_ARN_PATTERN, DISPLAY_NAME as DISPLAY_NAME_PATTERN,
     DNS_SUBDOMAIN as DNS_SUBDOMAIN_PATTERN, DOMAIN_PREFIX as DOMAIN_PREFIX_PATTERN,
     EMAIL as EMAIL_PATTERN, FQDN as FQDN_PATTERN, HOSTNAME as HOSTNAME_PATTERN,
-    ONE_LINE as ONE_LINE_PATTERN, REDIRECT_URL as REDIRECT_URL_PATTERN, REGION as REGION_PATTERN,
+    OAUTH_URL as OAUTH_URL_PATTERN, ONE_LINE as ONE_LINE_PATTERN,
+    REDIRECT_URL as REDIRECT_URL_PATTERN, REGION as REGION_PATTERN,
     USER_POOL_ID as USER_POOL_ID_PATTERN,
 };
 
@@ -416,10 +421,10 @@ pub struct ManagedLogin {
     pub custom_domain: Option<CustomDomain>,
 
     /// Where Cognito may send the authorization code: full URLs, https only except for
-    /// localhost, without a fragment. The first is the one the output Secret's `signInUrl` uses.
+    /// `http://localhost` (not 127.0.0.1), without a fragment. The first is the one the output Secret's `signInUrl` uses.
     #[schemars(
         length(min = 1, max = MAX_OAUTH_URLS),
-        inner(length(max = MAX_URL_LENGTH), regex(pattern = REDIRECT_URL_PATTERN))
+        inner(length(max = MAX_URL_LENGTH), regex(pattern = OAUTH_URL_PATTERN))
     )]
     pub callback_urls: Vec<String>,
 
@@ -427,7 +432,7 @@ pub struct ManagedLogin {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(
         length(max = MAX_OAUTH_URLS),
-        inner(length(max = MAX_URL_LENGTH), regex(pattern = REDIRECT_URL_PATTERN))
+        inner(length(max = MAX_URL_LENGTH), regex(pattern = OAUTH_URL_PATTERN))
     )]
     pub logout_urls: Vec<String>,
 
@@ -665,6 +670,14 @@ pub struct ManagedLoginStatus {
     pub sign_in_url: String,
     /// Where an app exchanges the code (with its PKCE verifier) for tokens.
     pub token_endpoint: String,
+    /// Cognito's logout endpoint for the first sign-out URL (none without `logoutUrls`): it
+    /// ends the managed login session, then sends the browser there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_out_url: Option<String>,
+    /// For a custom domain: the CloudFront host its DNS record (an alias, or a CNAME) must
+    /// point at before the pages answer there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_front_distribution: Option<String>,
 }
 
 /// The SES identity and how far its verification got.

@@ -212,6 +212,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
             client: Some(d.client.clone()),
             pool_domains: Default::default(),
             domain: d.domain.clone(),
+            operator_domains: d.domain.iter().map(|d| d.domain.clone()).collect(),
             login_style: d.login_style.as_ref().map(|_| "style".into()),
             web_acl: d.web_acl.clone().map(|config| WebAclObserved {
                 config,

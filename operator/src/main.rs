@@ -27,16 +27,13 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::IamPolicy(args) => {
-            // The roles namespaces are mapped to, from the same tenancy file `run` reads.
-            let roles: Vec<String> = match &args.tenancy_config {
-                Some(path) => passwordless_operator::tenancy::Tenancy::load(path)?
-                    .namespaces
-                    .values()
-                    .filter_map(|r| r.aws.as_ref().map(|a| a.role_arn.clone()))
-                    .collect(),
-                None => Vec::new(),
+            // From the same tenancy file `run` reads (without one, `run` allows neither).
+            let tenancy = match &args.tenancy_config {
+                Some(path) => passwordless_operator::tenancy::Tenancy::load(path)?,
+                None => passwordless_operator::tenancy::Tenancy::default(),
             };
-            let policy = passwordless_operator::iam_policy::operator_policy(&roles);
+            let policy =
+                passwordless_operator::iam_policy::operator_policy(&tenancy.policy_scope());
             println!("{}", serde_json::to_string_pretty(&policy)?);
             Ok(())
         }

@@ -13,6 +13,9 @@ pub const CLUSTER_TAG: &str = "passwordless-operator.dev/cluster";
 /// Tag on a user pool the operator adopted (`spec.adopt`) rather than created: never deleted,
 /// its deletion protection never switched off, even if the spec stops saying `adopt`.
 pub const ADOPTED_TAG: &str = "passwordless-operator.dev/adopted";
+/// Tag on a user pool naming, space-separated, the managed login domains the operator made on
+/// it (domains take no tags): the only ones it ever changes or deletes.
+pub const DOMAINS_TAG: &str = "passwordless-operator.dev/domains";
 /// Tag marking a resource as created by this operator.
 pub const MANAGED_BY_TAG: &str = "passwordless-operator.dev/managed-by";
 pub const MANAGED_BY: &str = "passwordless-operator";

@@ -57,6 +57,9 @@ pub struct ObservedStack {
     /// The domains the user pool has, as DescribeUserPool names them (read with the pool).
     pub pool_domains: PoolDomains,
     pub domain: Option<DomainConfig>,
+    /// The domains the operator made on the pool or is about to make: what the pool's domains
+    /// tag must say.
+    pub operator_domains: Vec<String>,
     /// The id of the client's managed login style.
     pub login_style: Option<String>,
     pub web_acl: Option<WebAclObserved>,

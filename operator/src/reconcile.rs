@@ -7,8 +7,11 @@
 use std::collections::BTreeMap;
 
 use crate::aws::{AwsError, Clients};
-use crate::crd::{DeletionPolicy, ManagedLoginStatus, PasswordlessPool};
-use crate::desired::{Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings};
+use crate::crd::{DeletionPolicy, ManagedLoginStatus, PasswordlessPool, Strategy};
+use crate::desired::{
+    Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings,
+    mark_operator_domains,
+};
 use crate::diff::{Action, Plan, deletion_plan, plan};
 use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
@@ -186,8 +189,9 @@ impl Outputs {
             && self.sender.as_ref().is_none_or(SenderObserved::verified)
     }
 
-    /// The output Secret's data: documented keys plus env-style aliases for `envFrom`.
-    pub fn secret_data(&self) -> BTreeMap<String, String> {
+    /// The output Secret's data: documented keys plus env-style aliases for `envFrom`. The
+    /// strategy tells a sign-in page which flow to offer.
+    pub fn secret_data(&self, strategy: Strategy) -> BTreeMap<String, String> {
         let mut data = BTreeMap::new();
         let mut put = |keys: [&str; 2], value: &Option<String>| {
             if let Some(v) = value {
@@ -202,6 +206,10 @@ impl Outputs {
         );
         put(["clientId", "COGNITO_CLIENT_ID"], &self.ids.client_id);
         put(["region", "COGNITO_REGION"], &Some(self.region.clone()));
+        put(
+            ["strategy", "PASSWORDLESS_STRATEGY"],
+            &Some(strategy.as_str().to_owned()),
+        );
         put(["issuerUrl", "COGNITO_ISSUER_URL"], &self.issuer_url);
         put(["jwksUrl", "COGNITO_JWKS_URL"], &self.jwks_url);
         let login = self.managed_login.as_ref();
@@ -216,6 +224,10 @@ impl Outputs {
         put(
             ["tokenEndpoint", "COGNITO_TOKEN_ENDPOINT"],
             &login.map(|l| l.token_endpoint.clone()),
+        );
+        put(
+            ["signOutUrl", "COGNITO_SIGN_OUT_URL"],
+            &login.and_then(|l| l.sign_out_url.clone()),
         );
         data
     }
@@ -284,6 +296,7 @@ async fn observe_with(
     if let (Some(_), Some(pool)) = (adopted, &observed.user_pool) {
         keep_adopted_settings(&mut desired.user_pool, pool);
     }
+    mark_operator_domains(&mut desired.user_pool, &observed.operator_domains);
     Ok((observed, desired))
 }
 
@@ -317,10 +330,19 @@ fn managed_login(
     ]
     .map(|(k, v)| format!("{k}={}", query_escape(v)))
     .join("&");
+    let sign_out = oauth.logout_urls.first().map(|to| {
+        format!(
+            "{base}/logout?client_id={}&logout_uri={}",
+            query_escape(client),
+            query_escape(to)
+        )
+    });
     Some(ManagedLoginStatus {
         domain: host,
         sign_in_url: format!("{base}/oauth2/authorize?{query}"),
         token_endpoint: format!("{base}/oauth2/token"),
+        sign_out_url: sign_out,
+        cloud_front_distribution: domain.cloud_front_distribution.clone(),
     })
 }
 

@@ -182,6 +182,22 @@ impl Tenancy {
         Ok(tenancy)
     }
 
+    /// What the operator's IAM policy must allow beyond its own account's pools.
+    pub fn policy_scope(&self) -> crate::iam_policy::Scope {
+        crate::iam_policy::Scope {
+            assume_roles: self
+                .namespaces
+                .values()
+                .filter_map(|r| r.aws.as_ref().map(|a| a.role_arn.clone()))
+                .collect(),
+            custom_domains: self.trust_all
+                || self
+                    .namespaces
+                    .values()
+                    .any(|r| !r.custom_domains.is_empty()),
+        }
+    }
+
     fn rules(&self, namespace: &str) -> Option<&NamespaceRules> {
         self.namespaces.get(namespace)
     }

@@ -701,6 +701,95 @@ fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
     );
 }
 
+/// Domains carry no tags: only those the operator made (named in its pool tag) are its to
+/// change or delete. A domain added by hand to the operator's pool, or an adopted pool's own,
+/// is left as it is, and a spec that would need it changed is refused, naming it.
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn domains_the_operator_did_not_make_are_never_changed_or_deleted() {
+    needs_testbed();
+    let native = "strategy: native
+sender: {address: no-reply@example.com}
+native: {allowedFirstAuthFactors: [EMAIL_OTP]}
+";
+    let login = |prefix: &str| {
+        format!(
+            "{native}managedLogin:\n  domainPrefix: {prefix}\n  callbackUrls: ['https://app.example.com/cb']\n"
+        )
+    };
+
+    // The operator's pool, with a domain added by hand (say, before managed login was in the spec).
+    let pool = Pool::new(native);
+    let pool_id = output(&pool.apply(), "userPoolId").unwrap().to_owned();
+    let by_hand = format!("hand-{}", unique());
+    common::add_domain_by_hand(&pool_id, &by_hand);
+    assert_eq!(pool.apply().writes, 0, "a hand-made domain is not drift");
+    assert_eq!(
+        common::domains_of(&pool_id),
+        ((Some(by_hand.clone()), None), Some(1))
+    );
+    // Another prefix would need it gone (one prefix domain per pool): refused, nothing written.
+    pool.write(&login(&format!("pwp-{}", unique())));
+    let refused = pool.run(&["apply"]);
+    assert!(
+        !refused.ok
+            && refused
+                .stderr
+                .contains(&format!("already has the domain {by_hand}")),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        common::domains_of(&pool_id),
+        ((Some(by_hand.clone()), None), Some(1))
+    );
+    // Named by the spec of the operator's own pool, it is taken over (and then managed).
+    pool.write(&login(&by_hand));
+    pool.apply();
+    assert_eq!(
+        common::domains_of(&pool_id),
+        ((Some(by_hand.clone()), None), Some(2))
+    );
+    pool.write(native);
+    pool.apply();
+    assert_eq!(
+        common::domains_of(&pool_id).0,
+        (None, None),
+        "taken over, so removed with the spec"
+    );
+    assert!(pool.run(&["delete"]).ok);
+
+    // An adopted pool's own domain: never switched to managed login's version 2, never deleted.
+    let existing = common::create_bare_pool(&format!("legacy-{}", unique()));
+    let theirs = format!("theirs-{}", unique());
+    common::add_domain_by_hand(&existing, &theirs);
+    let adopt = format!("adopt: {{userPoolId: {existing}}}\n");
+    let adopted = Pool::new(&format!("{}{adopt}", login(&theirs)));
+    let refused = adopted.run(&["apply"]);
+    assert!(
+        !refused.ok
+            && refused
+                .stderr
+                .contains(&format!("domain {theirs} was not made by the operator"))
+            && refused.stderr.contains("managedLoginVersion: 1 (spec: 2)"),
+        "{}",
+        refused.stderr
+    );
+    adopted.write(&format!("{native}{adopt}"));
+    adopted.apply();
+    assert_eq!(
+        common::domains_of(&existing),
+        ((Some(theirs.clone()), None), Some(1))
+    );
+    // Once adopted, always: the spec dropping `adopt` does not make the domain the operator's.
+    adopted.write(native);
+    adopted.apply();
+    assert_eq!(
+        common::domains_of(&existing),
+        ((Some(theirs), None), Some(1))
+    );
+}
+
 fn output<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
     run.stdout
         .lines()
@@ -719,7 +808,7 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP]}
     let prefix = format!("pwp-{}", unique());
     let login = |prefix: &str, callback: &str| {
         format!(
-            "{native}managedLogin:\n  domainPrefix: {prefix}\n  callbackUrls: ['{callback}', 'https://app.example.com/cb']\n"
+            "{native}managedLogin:\n  domainPrefix: {prefix}\n  callbackUrls: ['{callback}', 'https://app.example.com/cb']\n  logoutUrls: ['http://localhost:3000/']\n"
         )
     };
     let pool = Pool::new(&login(&prefix, "http://localhost:3000/auth/managed"));
@@ -757,6 +846,13 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP]}
             .unwrap()
             .ends_with("/oauth2/token")
     );
+    let sign_out = output(&applied, "signOutUrl").unwrap();
+    assert!(
+        sign_out.contains(&format!("/logout?client_id={client_id}&"))
+            && sign_out.ends_with("logout_uri=http%3A%2F%2Flocalhost%3A3000%2F"),
+        "{sign_out}"
+    );
+    assert_eq!(output(&applied, "PASSWORDLESS_STRATEGY"), Some("native"));
     assert_eq!(pool.apply().writes, 0, "in sync: nothing to write");
 
     // A new prefix replaces the domain (a name cannot change); a new callback updates the client.

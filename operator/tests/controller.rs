@@ -136,7 +136,9 @@ async fn a_pool_lives_its_whole_life_through_the_controller() {
         format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}")
     );
     assert!(text(&secret, "jwksUrl").ends_with(&format!("/{pool_id}/.well-known/jwks.json")));
-    assert_eq!(secret.data.as_ref().unwrap().len(), 10);
+    assert_eq!(text(&secret, "strategy"), "magicLink");
+    assert_eq!(text(&secret, "PASSWORDLESS_STRATEGY"), "magicLink");
+    assert_eq!(secret.data.as_ref().unwrap().len(), 12);
     assert_eq!(
         secret.owner_references()[0].uid,
         ready.metadata.uid.clone().unwrap()

@@ -630,7 +630,7 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
     }
     let implied: BTreeSet<String> = passwordless_operator::iam_policy::IMPLIED
         .iter()
-        .map(|a| (*a).to_owned())
+        .map(|i| i.action.to_owned())
         .collect();
     let never: Vec<_> = granted
         .difference(&called)

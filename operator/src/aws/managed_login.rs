@@ -39,8 +39,13 @@ pub async fn observe_domain(
         .filter(|arn| !arn.is_empty());
     Ok(Ok(Some(DomainConfig {
         domain: name.to_owned(),
-        certificate_arn,
+        certificate_arn: certificate_arn.clone(),
         managed_login_version: d.managed_login_version().unwrap_or(1),
+        others: Vec::new(),
+        cloud_front_distribution: d
+            .cloud_front_distribution()
+            .filter(|c| !c.is_empty() && certificate_arn.is_some())
+            .map(str::to_owned),
     })))
 }
 

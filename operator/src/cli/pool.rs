@@ -63,7 +63,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
     let report = serde_json::json!({
         "status": status_of(&applied.outputs, l.pool.metadata.generation, now()),
         "secretName": applied.outputs.secret_name,
-        "secretData": applied.outputs.secret_data(),
+        "secretData": applied.outputs.secret_data(l.pool.spec.strategy),
     });
     match args.output {
         Format::Yaml => print!("{}", serde_yaml::to_string(&report)?),

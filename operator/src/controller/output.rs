@@ -18,7 +18,7 @@ pub fn output_secret(pool: &PasswordlessPool, status: &PasswordlessPoolStatus) -
     status.user_pool_id.as_ref()?;
     status.client_id.as_ref()?;
     let data = outputs_of(status)
-        .secret_data()
+        .secret_data(pool.spec.strategy)
         .into_iter()
         .map(|(k, v)| (k, ByteString(v.into_bytes())))
         .collect();
@@ -129,10 +129,12 @@ mod tests {
                 "COGNITO_JWKS_URL",
                 "COGNITO_REGION",
                 "COGNITO_USER_POOL_ID",
+                "PASSWORDLESS_STRATEGY",
                 "clientId",
                 "issuerUrl",
                 "jwksUrl",
                 "region",
+                "strategy",
                 "userPoolId"
             ]
         );

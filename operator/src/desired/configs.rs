@@ -344,6 +344,12 @@ pub struct DomainConfig {
     /// Set exactly for a custom domain.
     pub certificate_arn: Option<String>,
     pub managed_login_version: i32,
+    /// Observed only: the operator's other domains on the pool, all to be deleted (so never
+    /// any in the desired state).
+    pub others: Vec<String>,
+    /// Observed only, for a custom domain: the CloudFront host its DNS record must point at.
+    /// Not a setting, so not among the fields.
+    pub cloud_front_distribution: Option<String>,
 }
 
 impl DomainConfig {
@@ -365,6 +371,7 @@ impl Fields for DomainConfig {
                 "managedLoginVersion".into(),
                 self.managed_login_version.to_string(),
             ),
+            ("otherDomains".into(), list(&self.others)),
         ]
     }
 }

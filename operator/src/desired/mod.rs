@@ -15,7 +15,7 @@ use passwordless_contract::table;
 use trigger::{trigger_environment, trigger_policy, trust_policy};
 
 use crate::crd::{DeletionPolicy, MANAGED_LOGIN_VERSION, SenderIdentity, SignUpPolicy, Strategy};
-use crate::names::{ADOPTED_TAG, StackNames};
+use crate::names::{ADOPTED_TAG, DOMAINS_TAG, StackNames};
 use crate::validate::ValidatedSpec;
 
 /// Lambda's limit on the total size of a function's environment variables.
@@ -155,6 +155,20 @@ pub fn keep_adopted_settings(desired: &mut UserPoolConfig, observed: &UserPoolCo
     tags.insert(ADOPTED_TAG.to_owned(), "true".to_owned());
     desired.tags = tags;
     desired.deletion_protection = observed.deletion_protection.clone();
+}
+
+/// The pool's [`DOMAINS_TAG`] names the domains the operator made or is about to make, so it
+/// is written (with the pool) before a domain is created and dropped only once it is gone.
+pub fn mark_operator_domains(desired: &mut UserPoolConfig, domains: &[String]) {
+    let mut sorted = domains.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    desired.tags.remove(DOMAINS_TAG);
+    if !sorted.is_empty() {
+        desired
+            .tags
+            .insert(DOMAINS_TAG.to_owned(), sorted.join(" "));
+    }
 }
 
 /// The first factors a native pool sends. Cognito keeps PASSWORD among them whatever else is
@@ -331,6 +345,8 @@ pub fn desired_stack(
             .unwrap_or_default(),
         certificate_arn: m.custom_domain.as_ref().map(|c| c.certificate_arn.clone()),
         managed_login_version: MANAGED_LOGIN_VERSION,
+        others: Vec::new(),
+        cloud_front_distribution: None,
     });
     let login_style = spec.managed_login.as_ref().map(|_| LoginStyleConfig);
     let web_acl = spec.rate_limit.as_ref().map(|rate| WebAclConfig {
@@ -566,6 +582,22 @@ managedLogin:
         assert_eq!(d.tags["cost-center"], "42");
         assert_eq!(d.tags[ADOPTED_TAG], "true");
         assert_eq!(d.tags[crate::names::OWNER_TAG], "shop/checkout");
+    }
+
+    #[test]
+    fn the_domains_tag_names_the_operators_domains_and_goes_with_the_last() {
+        let mut d = desired_stack(&spec(MAGIC), &names(), &ctx())
+            .unwrap()
+            .user_pool;
+        // An adopted pool's observed tags carry the old value in: it is replaced, not kept.
+        d.tags.insert(DOMAINS_TAG.to_owned(), "stale".to_owned());
+        mark_operator_domains(
+            &mut d,
+            &["b-login".into(), "a-login".into(), "b-login".into()],
+        );
+        assert_eq!(d.tags[DOMAINS_TAG], "a-login b-login");
+        mark_operator_domains(&mut d, &[]);
+        assert!(!d.tags.contains_key(DOMAINS_TAG));
     }
 
     #[test]

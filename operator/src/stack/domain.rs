@@ -1,27 +1,71 @@
-//! The user pool domain that serves managed login (`spec.managedLogin`). Domains carry no tags:
-//! the pool's ownership covers them. A pool the operator created has domains only because a
-//! spec asked, so one the spec no longer names is removed; an adopted pool's are never touched.
+//! The user pool domain that serves managed login (`spec.managedLogin`). Domains carry no tags,
+//! so the pool's [`DOMAINS_TAG`] names the ones the operator made, written before each is
+//! created. The operator changes or deletes only those, and the one the spec names on a pool
+//! it created; a domain someone added by hand, or an adopted pool's own, is never touched (it
+//! may be named in the spec if it already matches). Deleting its own pool takes every domain,
+//! as Cognito refuses to delete a pool that has one.
 
 use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
 use crate::aws;
 use crate::desired::{DesiredStack, DomainConfig, Fields};
-use crate::names::StackNames;
+use crate::names::{ADOPTED_TAG, DOMAINS_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, PoolDomains};
 use crate::reconcile::Error;
 
 pub struct UserPoolDomain;
 
-/// The pool's domains, the wanted one first: the one observe describes.
-fn present(domains: &PoolDomains, wanted: Option<&DomainConfig>) -> Vec<String> {
-    let mut all: Vec<String> = [&domains.prefix, &domains.custom]
+/// The pool's domains split by who may change them.
+#[derive(Debug, Default, PartialEq)]
+struct Claim {
+    ours: Vec<String>,
+    foreign: Vec<String>,
+}
+
+/// Whose each present domain is: the operator's if its tag names it, or, on a pool the operator
+/// created, if the spec names it; every one when the operator deletes its own pool.
+fn claim(
+    present: &[String],
+    tagged: &str,
+    wanted: Option<&str>,
+    adopted: bool,
+    cleanup: bool,
+) -> Claim {
+    let mut c = Claim::default();
+    for name in present {
+        let ours = (cleanup && !adopted)
+            || tagged.split(' ').any(|t| t == name)
+            || (!adopted && wanted == Some(name.as_str()));
+        if ours { &mut c.ours } else { &mut c.foreign }.push(name.clone());
+    }
+    c
+}
+
+/// The pool's domains, prefix first.
+fn present(domains: &PoolDomains) -> Vec<String> {
+    [&domains.prefix, &domains.custom]
         .into_iter()
         .flatten()
         .cloned()
-        .collect();
-    if let Some(w) = wanted {
-        all.sort_by_key(|d| *d != w.domain);
+        .collect()
+}
+
+/// Cognito keeps one prefix and one custom domain per pool: the present one of `wanted`'s kind.
+fn same_kind<'d>(domains: &'d PoolDomains, wanted: &DomainConfig) -> Option<&'d String> {
+    match wanted.certificate_arn {
+        Some(_) => domains.custom.as_ref(),
+        None => domains.prefix.as_ref(),
     }
-    all
+}
+
+/// The fields where a domain differs from the spec, `field: seen (spec: wanted)`.
+fn differences(seen: &DomainConfig, wanted: &DomainConfig) -> Vec<String> {
+    let wanted = wanted.fields();
+    seen.fields()
+        .into_iter()
+        .zip(wanted)
+        .filter(|((field, a), (_, b))| field != "otherDomains" && a != b)
+        .map(|((field, a), (_, b))| format!("{field}: {a} (spec: {b})"))
+        .collect()
 }
 
 impl StackResource for UserPoolDomain {
@@ -48,28 +92,58 @@ impl StackResource for UserPoolDomain {
     }
 
     /// From the pool's description (read already); one more read only for a pool that has a
-    /// domain.
+    /// domain. Describes the wanted domain if the pool has it, else the first of the
+    /// operator's, with its other ones listed (all to go).
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
-            let Some(pool) = into.ids.user_pool_id.clone() else {
-                return Ok(());
-            };
             let wanted = cx.desired.domain.as_ref();
-            let Some(first) = present(&into.pool_domains, wanted).into_iter().next() else {
+            let (Some(pool_id), Some(pool)) = (into.ids.user_pool_id.clone(), &into.user_pool)
+            else {
+                into.operator_domains = wanted.map(|w| w.domain.clone()).into_iter().collect();
                 return Ok(());
             };
-            if cx.adopted && wanted.is_none_or(|w| w.domain != first) {
-                if wanted.is_some() && !cx.cleanup {
+            let adopted = cx.adopted || pool.tags.contains_key(ADOPTED_TAG);
+            let tagged = pool.tags.get(DOMAINS_TAG).map_or("", String::as_str);
+            let present = present(&into.pool_domains);
+            let name = wanted.map(|w| w.domain.as_str());
+            let claim = claim(&present, tagged, name, adopted, cx.cleanup);
+            let wanted_present = name.is_some_and(|n| present.iter().any(|p| p == n));
+            if let Some(w) = wanted.filter(|_| !wanted_present && !cx.cleanup)
+                && let Some(other) = same_kind(&into.pool_domains, w)
+                && claim.foreign.contains(other)
+            {
+                return Err(Error::Conflict(format!(
+                    "spec.managedLogin: the user pool already has the domain {other}, which the operator did not create and never deletes; name it in spec.managedLogin, or remove it from the pool first"
+                )));
+            }
+            into.operator_domains = claim.ours.clone();
+            if let Some(n) = name.filter(|_| !wanted_present) {
+                into.operator_domains.push(n.to_owned());
+            }
+            let shown = match name.filter(|_| wanted_present) {
+                Some(n) => n.to_owned(),
+                None => match claim.ours.first() {
+                    Some(first) => first.clone(),
+                    None => return Ok(()),
+                },
+            };
+            let Some(mut seen) = aws::managed_login::observe_domain(cx.c, &pool_id, &shown)
+                .await?
+                .map_err(Error::Conflict)?
+            else {
+                return Ok(());
+            };
+            if let Some(w) = wanted.filter(|_| claim.foreign.contains(&shown)) {
+                let diff = differences(&seen, w);
+                if !diff.is_empty() && !cx.cleanup {
                     return Err(Error::Conflict(format!(
-                        "spec.managedLogin: the adopted user pool already has the domain {first}; name it in spec.managedLogin, or remove it from the pool first"
+                        "spec.managedLogin: the user pool's domain {shown} was not made by the operator, which never changes it, and it differs from the spec: {}; match the spec to it, or change the domain by hand",
+                        diff.join(", ")
                     )));
                 }
-                // Not the operator's: never described, so never changed or deleted.
-                return Ok(());
             }
-            into.domain = aws::managed_login::observe_domain(cx.c, &pool, &first)
-                .await?
-                .map_err(Error::Conflict)?;
+            seen.others = claim.ours.into_iter().filter(|d| *d != shown).collect();
+            into.domain = Some(seen);
             Ok(())
         })
     }
@@ -77,55 +151,63 @@ impl StackResource for UserPoolDomain {
     fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             if let (Some(pool), Some(d)) = (&ids.user_pool_id, &p.desired.domain) {
-                create(p, pool, d).await?;
+                ensure_free(p, pool, d).await?;
+                aws::managed_login::create_domain(p.c, pool, d).await?;
             }
             Ok(())
         })
     }
 
-    /// A domain's name cannot change: any other domain of the pool goes, then the wanted one
-    /// is updated in place or created.
+    /// A domain's name cannot change. A new one is checked free before anything goes, and is
+    /// created before the old one is deleted, unless it is of the same kind (Cognito keeps one
+    /// of each): then the old one goes first.
     fn update<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
-            let (Some(pool), Some(d)) = (&ids.user_pool_id, &p.desired.domain) else {
+            let (Some(pool), Some(d), Some(seen)) =
+                (&ids.user_pool_id, &p.desired.domain, &p.observed.domain)
+            else {
                 return Ok(());
             };
-            let mut exists = false;
-            for name in present(&p.observed.pool_domains, Some(d)) {
-                if name == d.domain {
-                    exists = true;
-                } else {
-                    aws::managed_login::delete_domain(p.c, pool, &name).await?;
+            let mut stale = seen.others.clone();
+            if seen.domain == d.domain {
+                if !differences(seen, d).is_empty() {
+                    aws::managed_login::update_domain(p.c, pool, d).await?;
                 }
-            }
-            if exists {
-                aws::managed_login::update_domain(p.c, pool, d).await?;
             } else {
-                create(p, pool, d).await?;
+                stale.push(seen.domain.clone());
+                ensure_free(p, pool, d).await?;
+                if let Some(old) = same_kind(&p.observed.pool_domains, d)
+                    && let Some(i) = stale.iter().position(|s| s == old)
+                {
+                    aws::managed_login::delete_domain(p.c, pool, &stale.remove(i)).await?;
+                }
+                aws::managed_login::create_domain(p.c, pool, d).await?;
+            }
+            for name in &stale {
+                aws::managed_login::delete_domain(p.c, pool, name).await?;
             }
             Ok(())
         })
     }
 
+    /// Only the operator's domains: observe describes no other when none is wanted.
     fn delete<'a>(&'a self, p: &'a Pass<'a>) -> Step<'a> {
         step(async move {
-            let Some(pool) = &p.observed.ids.user_pool_id else {
+            let (Some(pool), Some(seen)) = (&p.observed.ids.user_pool_id, &p.observed.domain)
+            else {
                 return Ok(());
             };
-            if p.observed.domain.is_none() {
-                return Ok(());
-            }
-            for name in present(&p.observed.pool_domains, None) {
-                aws::managed_login::delete_domain(p.c, pool, &name).await?;
+            for name in std::iter::once(&seen.domain).chain(&seen.others) {
+                aws::managed_login::delete_domain(p.c, pool, name).await?;
             }
             Ok(())
         })
     }
 }
 
-/// Creates the domain, unless another pool of this account holds the name already (said
-/// plainly, naming the field, rather than as AWS's error).
-async fn create(p: &Pass<'_>, pool: &str, d: &DomainConfig) -> Result<(), Error> {
+/// Fails unless the name is free or already this pool's: another pool of any account holding
+/// it is said plainly, naming the field, rather than as AWS's error.
+async fn ensure_free(p: &Pass<'_>, pool: &str, d: &DomainConfig) -> Result<(), Error> {
     if let Err(taken) = aws::managed_login::observe_domain(p.c, pool, &d.domain).await? {
         let field = if d.certificate_arn.is_some() {
             "spec.managedLogin.customDomain.domainName"
@@ -134,6 +216,77 @@ async fn create(p: &Pass<'_>, pool: &str, d: &DomainConfig) -> Result<(), Error>
         };
         return Err(Error::Conflict(format!("{field}: {taken}; choose another")));
     }
-    aws::managed_login::create_domain(p.c, pool, d).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_operator_claims_only_the_domains_it_made_or_its_own_pools_spec_names() {
+        let present = names(&["acme-login", "login.acme.example"]);
+        /// (tag, wanted, adopted, cleanup) -> ours
+        type Case<'a> = (&'a str, Option<&'a str>, bool, bool, &'a [&'a str]);
+        let cases: [Case; 9] = [
+            // Made before the operator managed domains, or added by hand: never its own.
+            ("", None, false, false, &[]),
+            // The spec names it on the operator's pool: claimed (the tag follows).
+            ("", Some("acme-login"), false, false, &["acme-login"]),
+            // ... but not on an adopted pool, whose own domain is only used as it is.
+            ("", Some("acme-login"), true, false, &[]),
+            // The tag names what the operator made, adopted pool or not.
+            ("acme-login", None, true, false, &["acme-login"]),
+            (
+                "acme-login",
+                Some("login.acme.example"),
+                false,
+                false,
+                &["acme-login", "login.acme.example"],
+            ),
+            // A name is matched whole, not as a prefix of another.
+            ("acme-log", None, false, false, &[]),
+            ("old-prefix acme-login", None, false, false, &["acme-login"]),
+            // Deleting its own pool takes every domain; an adopted pool is never deleted.
+            ("", None, false, true, &["acme-login", "login.acme.example"]),
+            ("", None, true, true, &[]),
+        ];
+        for (tag, wanted, adopted, cleanup, ours) in cases {
+            let c = claim(&present, tag, wanted, adopted, cleanup);
+            assert_eq!(
+                c.ours,
+                names(ours),
+                "tag {tag:?} wanted {wanted:?} adopted {adopted} cleanup {cleanup}"
+            );
+            let foreign: Vec<String> = present
+                .iter()
+                .filter(|p| !ours.contains(&p.as_str()))
+                .cloned()
+                .collect();
+            assert_eq!(c.foreign, foreign);
+        }
+    }
+
+    #[test]
+    fn differences_name_the_field_and_ignore_the_other_domains() {
+        let wanted = DomainConfig {
+            domain: "acme-login".into(),
+            certificate_arn: None,
+            managed_login_version: 2,
+            others: vec![],
+            cloud_front_distribution: None,
+        };
+        let mut seen = wanted.clone();
+        seen.others = names(&["old"]);
+        assert!(differences(&seen, &wanted).is_empty());
+        seen.managed_login_version = 1;
+        assert_eq!(
+            differences(&seen, &wanted),
+            ["managedLoginVersion: 1 (spec: 2)"]
+        );
+    }
 }

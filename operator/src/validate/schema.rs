@@ -61,6 +61,7 @@ struct Compiled {
     region: Regex,
     email: Regex,
     redirect_url: Regex,
+    oauth_url: Regex,
     dns_subdomain: Regex,
     hostname: Regex,
     user_pool_id: Regex,
@@ -77,6 +78,7 @@ static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
         region: re(patterns::REGION),
         email: re(patterns::EMAIL),
         redirect_url: re(patterns::REDIRECT_URL),
+        oauth_url: re(patterns::OAUTH_URL),
         dns_subdomain: re(patterns::DNS_SUBDOMAIN),
         hostname: re(patterns::HOSTNAME),
         user_pool_id: re(patterns::USER_POOL_ID),
@@ -90,8 +92,9 @@ static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
 
 const SENDER_ADDRESS_MAX: usize = 254;
 
-/// A list of URLs a browser is sent to: its length, and each one https (http for localhost).
-fn urls(p: &mut Problems, field: &str, list: &[String], min: usize, max: u32) {
+/// A list of URLs a browser is sent to: its length, and each one matching `rule` (https, with
+/// plain http only for local development).
+fn urls(p: &mut Problems, field: &str, list: &[String], (min, max): (usize, u32), rule: UrlRule) {
     let n = list.len();
     if !(min..=max as usize).contains(&n) {
         p.push(field, format!("has {n} URLs; allowed: {min} to {max}"));
@@ -99,13 +102,25 @@ fn urls(p: &mut Problems, field: &str, list: &[String], min: usize, max: u32) {
     for (i, url) in list.iter().enumerate() {
         let field = format!("{field}[{i}]");
         p.length(&field, Some(url), 0, MAX_URL_LENGTH as usize);
-        p.pattern(
-            &field,
-            Some(url),
-            &PATTERNS.redirect_url,
-            "an https URL (http only for localhost) without a fragment",
-        );
+        p.pattern(&field, Some(url), rule.0, rule.1);
     }
+}
+
+/// A URL pattern, and how an error message says it.
+type UrlRule = (&'static Regex, &'static str);
+
+fn redirect_url() -> UrlRule {
+    (
+        &PATTERNS.redirect_url,
+        "an https URL (http only for localhost, 127.0.0.1 or [::1]) without a fragment",
+    )
+}
+
+fn oauth_url() -> UrlRule {
+    (
+        &PATTERNS.oauth_url,
+        "an https URL (http only for localhost) without a fragment",
+    )
 }
 
 /// What the CRD schema states, field by field, in the schema's own order.
@@ -143,8 +158,8 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
             p,
             "spec.magicLink.redirectUrls",
             &link.redirect_urls,
-            1,
-            MAX_REDIRECT_URLS,
+            (1, MAX_REDIRECT_URLS),
+            redirect_url(),
         );
         p.range(
             "spec.magicLink.ttlSeconds",
@@ -251,15 +266,15 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
             p,
             "spec.managedLogin.callbackUrls",
             &login.callback_urls,
-            1,
-            MAX_OAUTH_URLS,
+            (1, MAX_OAUTH_URLS),
+            oauth_url(),
         );
         urls(
             p,
             "spec.managedLogin.logoutUrls",
             &login.logout_urls,
-            0,
-            MAX_OAUTH_URLS,
+            (0, MAX_OAUTH_URLS),
+            oauth_url(),
         );
         let scopes = &login.scopes;
         if !(1..=5).contains(&scopes.len()) {

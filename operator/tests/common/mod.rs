@@ -313,3 +313,39 @@ pub fn managed_login_of(pool_id: &str, client_id: &str) -> ManagedLoginSeen {
         }
     })
 }
+
+/// Adds a prefix domain to a pool by hand, as someone in the console would (managed login
+/// version 1: the classic hosted UI, Cognito's default).
+pub fn add_domain_by_hand(pool_id: &str, prefix: &str) {
+    let c = cognito(None);
+    runtime().block_on(async {
+        c.create_user_pool_domain()
+            .user_pool_id(pool_id)
+            .domain(prefix)
+            .managed_login_version(1)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// A pool's domains (prefix, custom) and its prefix domain's managed login version.
+pub fn domains_of(pool_id: &str) -> ((Option<String>, Option<String>), Option<i32>) {
+    let pool = describe_pool(pool_id).expect("the pool exists");
+    let c = cognito(None);
+    let version = runtime().block_on(async {
+        let d = pool.domain()?;
+        c.describe_user_pool_domain()
+            .domain(d)
+            .send()
+            .await
+            .unwrap()
+            .domain_description()?
+            .managed_login_version()
+    });
+    let names = (
+        pool.domain().map(str::to_owned),
+        pool.custom_domain().map(str::to_owned),
+    );
+    (names, version)
+}
