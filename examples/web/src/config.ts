@@ -25,6 +25,9 @@ export async function loadConfig(): Promise<PoolConfig> {
   for (const key of ['userPoolId', 'clientId', 'region'] as const) {
     if (!config[key]) throw new Error(`the pool's Secret has no ${key}`);
   }
+  // Operators that don't write the strategy still tell a native pool apart: only native pools
+  // may have managed login. The other strategies announce themselves in the first challenge.
+  if (!config.strategy && config.signInUrl) config.strategy = 'native';
   return config;
 }
 

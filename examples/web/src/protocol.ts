@@ -74,6 +74,8 @@ export type Failure =
   | 'sessionExpired'
   | 'redirectNotAllowed'
   | 'noSuchUser'
+  /** The app client has no CUSTOM_AUTH: a native pool. */
+  | 'notCustomAuth'
   | 'alreadySignedIn'
   | 'unreachable'
   | 'other';
@@ -87,6 +89,7 @@ export function failureOf(error: unknown): Failure {
   if (message.includes('redirect URL not in the pool')) return 'redirectNotAllowed';
   if (name === 'UserAlreadyAuthenticatedException') return 'alreadySignedIn';
   if (name === 'UserNotFoundException') return 'noSuchUser';
+  if (message.includes('CUSTOM_AUTH') || message.includes('Auth flow not enabled')) return 'notCustomAuth';
   if (name === 'NotAuthorizedException') {
     return /session/i.test(message) ? 'sessionExpired' : 'attemptOver';
   }

@@ -1,6 +1,6 @@
 // Small DOM helpers: every value from the pool or the user goes in as text, never as HTML.
 
-type Child = Node | string | false | null | undefined;
+type Child = Node | string | false | null | undefined | Child[];
 type Attrs = Record<string, string | boolean | number | EventListener | undefined>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
@@ -10,8 +10,13 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
     if (typeof value === 'function') el.addEventListener(name.replace(/^on/, ''), value);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children) if (child) el.append(child);
+  append(el, children);
   return el;
+}
+
+function append(el: HTMLElement, child: Child): void {
+  if (Array.isArray(child)) child.forEach((c) => append(el, c));
+  else if (child) el.append(child);
 }
 
 /** Shows one card: a heading, its content, and a footer naming the pool. */

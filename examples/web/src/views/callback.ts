@@ -53,9 +53,9 @@ export function linkCallbackView(app: App, token: string): void {
 
   const fallback = fallbackCodeForm(app);
   show(
-    who ? `Sign in as ${who}?` : 'Sign in with this link?',
+    'Finish signing in',
     app.footer,
-    h('p', { class: 'lead' }, who ? '' : 'This link signs in the account it was emailed to. ', 'The link works once, until ', h('strong', {}, when(claims.exp)), '.'),
+    h('p', { class: 'lead' }, who ? ['This link signs you in as ', h('strong', {}, who), '. '] : 'This link signs in the account it was emailed to. ', 'It works once, until ', h('strong', {}, when(claims.exp)), '.'),
     slot,
     button,
     fallback

@@ -26,6 +26,12 @@ const BUTTON: Record<string, string> = {
   smsOtp: 'Text me a code',
 };
 
+const LEAD: Record<string, string> = {
+  magicLink: 'No password: we’ll email you a link that signs you in, on this device or any other.',
+  emailOtp: 'No password: we’ll email you a one-time code.',
+  smsOtp: 'No password: we’ll text you a one-time code.',
+};
+
 /** A failure's message, in words a person can act on. */
 export function explain(error: unknown, kind: 'link' | 'code' = 'code'): string {
   switch (failureOf(error)) {
@@ -39,6 +45,8 @@ export function explain(error: unknown, kind: 'link' | 'code' = 'code'): string 
       return `This page's address (${linkCallbackUrl()}) is not one the pool may send links to (redirect not allowed). Ask the pool's owner to add it to magicLink.redirectUrls.`;
     case 'noSuchUser':
       return 'There is no account with that address.';
+    case 'notCustomAuth':
+      return 'This pool does not sign in with links or codes from this page (its app client has no custom authentication).';
     case 'alreadySignedIn':
       return 'You are already signed in.';
     case 'unreachable':
@@ -64,7 +72,7 @@ export function startView(app: App, username = '', message?: Node): void {
     show(
       'Sign in',
       app.footer,
-      h('p', { class: 'lead' }, managed ? 'Sign in with a code sent to your email, on Cognito’s managed login pages.' : 'This pool signs in through Cognito’s own passwordless flows; it names no managed login pages for this page to open.'),
+      h('p', { class: 'lead' }, managed ? 'Sign in on Cognito’s managed login pages, with a code sent to you or a passkey, as this pool allows.' : 'This pool signs in through Cognito’s own passwordless flows; it names no managed login pages for this page to open.'),
       slot,
       managedButton,
     );
@@ -109,7 +117,7 @@ export function startView(app: App, username = '', message?: Node): void {
   show(
     'Sign in',
     app.footer,
-    h('p', { class: 'lead' }, config.strategy === 'magicLink' ? 'We’ll email you a link that signs you in — on this device or any other.' : 'No password: we’ll send you a one-time code.'),
+    h('p', { class: 'lead' }, LEAD[config.strategy ?? ''] ?? 'No password: we’ll send you a sign-in link or a one-time code.'),
     slot,
     form,
     managedButton && h('div', { class: 'divider' }, 'or'),
