@@ -58,9 +58,6 @@ export function linkCallbackView(app: App, token: string): void {
     h('p', { class: 'lead' }, who ? ['This link signs you in as ', h('strong', {}, who), '. '] : 'This link signs in the account it was emailed to. ', 'It works once, until ', h('strong', {}, when(claims.exp)), '.'),
     slot,
     button,
-    fallback
-      ? h('div', { class: 'divider' }, 'or')
-      : h('p', { class: 'small' }, 'Prefer the code from the email? Type it on the page where you asked for the link.'),
-    fallback,
+    fallback ?? h('p', { class: 'small' }, 'Prefer the code from the email? Type it on the page where you asked for the link.'),
   );
 }
