@@ -169,7 +169,9 @@ function codeForm(app: App, kind: 'link' | 'code', username: string): HTMLFormEl
   const over = (text: string) => {
     forgetPending();
     input.disabled = submit.disabled = true;
-    say(slot, 'error', text, ' ', h('a', { href: '#', onclick: (e: Event) => (e.preventDefault(), startView(app, username)) }, kind === 'link' ? 'Ask for a new link' : 'Send a new code'));
+    // The code view has its own "Send a new code" below the form; the link's code may sit alone.
+    const again = kind === 'link' && h('a', { href: '#', onclick: (e: Event) => (e.preventDefault(), startView(app, username)) }, 'Ask for a new link');
+    say(slot, 'error', text, again && ' ', again);
   };
   const form = h(
     'form',
