@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test build triggers image test-install bench-triggers bench-operator crds fmt lint testbed-up testbed-down
+.PHONY: demo test build triggers image test-install test-web web bench-triggers bench-operator crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
@@ -23,6 +23,12 @@ image: ## the container image (static binary, FROM scratch, buildah): target/ima
 test-install: ## the install path alone: chart checks, helm install/upgrade/uninstall on the test bed
 	scripts/testbed up all
 	scripts/test-install
+
+test-web: ## the reference sign-in page in Chromium against pools the controller made (screenshots in target/web-test/)
+	scripts/test-web
+
+web: ## build the reference sign-in page (examples/web/dist)
+	scripts/build-web
 
 bench-triggers: ## trigger cold start, warm p50/p99, zip size, sign-in round trip vs a no-op baseline
 	scripts/bench-triggers
