@@ -129,6 +129,11 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
 signUp: AutoConfirm
 ";
 
+const NATIVE: &str = "strategy: native
+sender: {address: no-reply@example.com}
+native: {allowedFirstAuthFactors: [EMAIL_OTP]}
+";
+
 fn needs_testbed() {
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
@@ -708,10 +713,7 @@ fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
 #[ignore = "needs the test bed; run by `make test`"]
 fn domains_the_operator_did_not_make_are_never_changed_or_deleted() {
     needs_testbed();
-    let native = "strategy: native
-sender: {address: no-reply@example.com}
-native: {allowedFirstAuthFactors: [EMAIL_OTP]}
-";
+    let native = NATIVE;
     let login = |prefix: &str| {
         format!(
             "{native}managedLogin:\n  domainPrefix: {prefix}\n  callbackUrls: ['https://app.example.com/cb']\n"
@@ -800,10 +802,7 @@ fn output<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
 #[ignore = "needs the test bed; run by `make test`"]
 fn managed_login_gets_a_domain_a_style_and_the_code_flow_and_loses_them_cleanly() {
     needs_testbed();
-    let native = "strategy: native
-sender: {address: no-reply@example.com}
-native: {allowedFirstAuthFactors: [EMAIL_OTP]}
-";
+    let native = NATIVE;
     // Prefixes are unique per region across accounts: one per run.
     let prefix = format!("pwp-{}", unique());
     let login = |prefix: &str, callback: &str| {
