@@ -83,10 +83,11 @@ impl Metrics {
         self.ready.load(Ordering::Relaxed)
     }
 
-    fn aws_calls(&self) -> BTreeMap<(String, String), u64> {
+    /// Summed over every account's clients.
+    fn aws_sum<K: Ord>(&self, read: impl Fn(&CallCounter) -> BTreeMap<K, u64>) -> BTreeMap<K, u64> {
         let mut total = BTreeMap::new();
         for counter in self.aws.lock().map(|a| a.clone()).unwrap_or_default() {
-            for (key, n) in counter.snapshot() {
+            for (key, n) in read(&counter) {
                 *total.entry(key).or_default() += n;
             }
         }
@@ -160,11 +161,45 @@ impl Metrics {
             "aws_calls_total",
             "counter",
             "AWS API calls, by service and operation (retries not counted).",
-            self.aws_calls()
+            self.aws_sum(CallCounter::snapshot)
                 .into_iter()
                 .map(|((service, operation), n)| {
                     format!(
                         "aws_calls_total{{service=\"{}\",operation=\"{}\"}} {n}",
+                        escape(&service),
+                        escape(&operation)
+                    )
+                })
+                .collect(),
+        );
+        let calls = self.aws_sum(CallCounter::snapshot);
+        family(
+            "aws_retries_total",
+            "counter",
+            "AWS attempts beyond the first of each call (the SDK's own retries), by service and operation.",
+            self.aws_sum(CallCounter::attempts)
+                .into_iter()
+                .filter_map(|(key, attempts)| {
+                    let retries = attempts.saturating_sub(calls.get(&key).copied().unwrap_or(0));
+                    (retries > 0).then(|| {
+                        format!(
+                            "aws_retries_total{{service=\"{}\",operation=\"{}\"}} {retries}",
+                            escape(&key.0),
+                            escape(&key.1)
+                        )
+                    })
+                })
+                .collect(),
+        );
+        family(
+            "aws_attempt_failures_total",
+            "counter",
+            "AWS attempts that failed, by service, operation and kind (throttled, client, server, transport).",
+            self.aws_sum(CallCounter::failures)
+                .into_iter()
+                .map(|((service, operation, kind), n)| {
+                    format!(
+                        "aws_attempt_failures_total{{service=\"{}\",operation=\"{}\",kind=\"{kind}\"}} {n}",
                         escape(&service),
                         escape(&operation)
                     )

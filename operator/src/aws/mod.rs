@@ -16,7 +16,10 @@ pub mod waf;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_lambda::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_lambda::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
 use aws_sdk_lambda::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -26,10 +29,34 @@ use crate::tenancy::Account;
 /// A resource's tags, as read back.
 pub type Tags = BTreeMap<String, String>;
 
-/// How many times each AWS operation was called.
+/// `(service, operation) -> count`.
+pub type PerOperation = BTreeMap<(String, String), u64>;
+/// `(service, operation, kind) -> count`.
+pub type PerFailure = BTreeMap<(String, String, &'static str), u64>;
+
+/// How many times each AWS operation was called, attempted (the SDK retries a throttled, failed
+/// or dropped attempt), and how its failed attempts failed.
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
-    calls: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+    calls: Arc<Mutex<PerOperation>>,
+    attempts: Arc<Mutex<PerOperation>>,
+    failures: Arc<Mutex<PerFailure>>,
+}
+
+/// How an attempt failed, from its HTTP answer: `throttled` (429, or a JSON protocol's
+/// throttling error type), `client` (other 4xx), `server` (5xx), `transport` (no answer:
+/// refused, dropped or timed out). `None` for a success.
+pub fn failure_kind(status: Option<u16>, error_type: Option<&str>) -> Option<&'static str> {
+    let throttling =
+        error_type.is_some_and(|t| t.contains("Throttl") || t.contains("TooManyRequests"));
+    match status {
+        None => Some("transport"),
+        Some(429) => Some("throttled"),
+        Some(400..=499) if throttling => Some("throttled"),
+        Some(400..=499) => Some("client"),
+        Some(500..=599) => Some("server"),
+        Some(_) => None,
+    }
 }
 
 /// Whether an operation changes anything: everything but Get*, Describe* and List*.
@@ -40,9 +67,19 @@ pub fn is_mutating(operation: &str) -> bool {
 }
 
 impl CallCounter {
-    /// `(service, operation) -> count`.
-    pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
+    /// Calls made, retries not counted.
+    pub fn snapshot(&self) -> PerOperation {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Attempts sent, retries included.
+    pub fn attempts(&self) -> PerOperation {
+        self.attempts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Failed attempts, by `(service, operation, kind)` (see [`failure_kind`]).
+    pub fn failures(&self) -> PerFailure {
+        self.failures.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     pub fn writes(&self) -> u64 {
@@ -78,6 +115,41 @@ impl Intercept for CallCounter {
         if let (Some(meta), Ok(mut calls)) = (cfg.load::<Metadata>(), self.calls.lock()) {
             *calls
                 .entry((meta.service().to_owned(), meta.name().to_owned()))
+                .or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(meta), Ok(mut attempts)) = (cfg.load::<Metadata>(), self.attempts.lock()) {
+            *attempts
+                .entry((meta.service().to_owned(), meta.name().to_owned()))
+                .or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let kind = failure_kind(
+            response.map(|r| r.status().as_u16()),
+            response.and_then(|r| r.headers().get("x-amzn-errortype")),
+        );
+        if let (Some(kind), Some(meta), Ok(mut failures)) =
+            (kind, cfg.load::<Metadata>(), self.failures.lock())
+        {
+            *failures
+                .entry((meta.service().to_owned(), meta.name().to_owned(), kind))
                 .or_default() += 1;
         }
         Ok(())
@@ -321,6 +393,31 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_attempt_is_classed_by_its_answer() {
+        let cases = [
+            (None, None, Some("transport")),
+            (Some(200), None, None),
+            (Some(429), None, Some("throttled")),
+            (Some(400), Some("ThrottlingException"), Some("throttled")),
+            (
+                Some(400),
+                Some("TooManyRequestsException:http://x"),
+                Some("throttled"),
+            ),
+            (Some(400), Some("ResourceNotFoundException"), Some("client")),
+            (Some(404), None, Some("client")),
+            (Some(503), None, Some("server")),
+        ];
+        for (status, error_type, kind) in cases {
+            assert_eq!(
+                failure_kind(status, error_type),
+                kind,
+                "{status:?} {error_type:?}"
+            );
+        }
+    }
 
     #[test]
     fn an_error_that_quotes_the_environment_is_cut_before_the_keys() {
