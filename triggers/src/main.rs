@@ -1,13 +1,13 @@
-//! `bootstrap` for the `provided.al2023` runtime: configuration and AWS clients once at start-up
-//! (Secrets Manager's excepted: built by the first invocation that needs a signing key), then
-//! every invocation goes through [`dispatch::handle`].
+//! `bootstrap` for the `provided.al2023` runtime: the configuration at start-up, the AWS
+//! configuration and clients on first use (a cold start pays for none), then every invocation
+//! goes through [`dispatch::handle`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use passwordless_contract::probe;
 use passwordless_triggers::config::{Config, ConfigError};
 use passwordless_triggers::delivery::Ports;
 use passwordless_triggers::delivery::aws::{
-    CognitoDirectory, DynamoStore, SecretsManagerKeys, SesMailer, SnsSender,
+    CognitoDirectory, DynamoStore, Lazy, Sdk, SecretsManagerKeys, SesMailer, SnsSender,
 };
 use passwordless_triggers::delivery::system::{OsEntropy, SystemClock};
 use passwordless_triggers::dispatch;
@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
         Ok(config) => config,
         Err(refused) => return serve_refusal(refused).await,
     };
-    let aws = aws_config::load_from_env().await;
+    let aws = Sdk::default();
     let from = config
         .sender_address
         .as_deref()
@@ -36,24 +36,24 @@ async fn main() -> Result<(), Error> {
         .unwrap_or_default();
     let ports = Ports {
         mailer: SesMailer {
-            client: aws_sdk_sesv2::Client::new(&aws),
+            client: Lazy::new(&aws, aws_sdk_sesv2::Client::new),
             from,
             reply_to: config.reply_to.clone(),
         },
         sms: SnsSender {
-            client: aws_sdk_sns::Client::new(&aws),
+            client: Lazy::new(&aws, aws_sdk_sns::Client::new),
         },
         store: DynamoStore {
-            client: aws_sdk_dynamodb::Client::new(&aws),
+            client: Lazy::new(&aws, aws_sdk_dynamodb::Client::new),
             table: config.table_name.clone(),
         },
         directory: CognitoDirectory {
-            client: aws_sdk_cognitoidentityprovider::Client::new(&aws),
+            client: Lazy::new(&aws, aws_sdk_cognitoidentityprovider::Client::new),
         },
         clock: SystemClock,
         entropy: OsEntropy,
         keys: KeyRing::new(SecretsManagerKeys::new(
-            aws.clone(),
+            &aws,
             config.signing_keys_secret.clone(),
         )),
         send_latency: SendLatency::default(),

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use passwordless_contract::table::PARTITION_KEY;
-use passwordless_triggers::delivery::aws::{DynamoStore, SecretsManagerKeys};
+use passwordless_triggers::delivery::aws::{DynamoStore, Lazy, Sdk, SecretsManagerKeys};
 use passwordless_triggers::delivery::{Failures, SecretSource, SendPermit, StateStore};
 
 const KEYS: &str = "k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -37,6 +37,7 @@ fn unique(prefix: &str) -> String {
 async fn the_state_table_counts_cools_down_resets_and_clears() {
     let aws = testbed().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
+    let sdk = Sdk::loaded(aws.clone());
     let table = unique("pwp-trigger-edges");
     client
         .create_table()
@@ -60,7 +61,7 @@ async fn the_state_table_counts_cools_down_resets_and_clears() {
         .await
         .unwrap();
     let store = DynamoStore {
-        client: client.clone(),
+        client: Lazy::new(&sdk, aws_sdk_dynamodb::Client::new),
         table: table.clone(),
     };
 
@@ -100,7 +101,7 @@ async fn the_state_table_counts_cools_down_resets_and_clears() {
     );
     // Concurrent wrong answers are each counted: the increment is atomic.
     let shared = std::sync::Arc::new(DynamoStore {
-        client: client.clone(),
+        client: Lazy::new(&sdk, aws_sdk_dynamodb::Client::new),
         table: table.clone(),
     });
     let mut tasks = tokio::task::JoinSet::new();
@@ -153,12 +154,13 @@ async fn the_keys_secret_is_read_and_errors_carry_only_the_aws_code() {
         .unwrap();
     let arn = created.arn().unwrap().to_owned();
 
-    let source = SecretsManagerKeys::new(aws.clone(), arn);
+    let sdk = Sdk::loaded(aws.clone());
+    let source = SecretsManagerKeys::new(&sdk, arn);
     assert_eq!(source.secret_string().await.unwrap(), KEYS);
     let keys = passwordless_triggers::keys::parse(&source.secret_string().await.unwrap()).unwrap();
     assert_eq!(keys.current().id, "k2");
 
-    let missing = SecretsManagerKeys::new(aws.clone(), unique("pwp-no-such-secret"));
+    let missing = SecretsManagerKeys::new(&sdk, unique("pwp-no-such-secret"));
     let err = missing.secret_string().await.unwrap_err();
     assert_eq!(err.to_string(), "ResourceNotFoundException");
 

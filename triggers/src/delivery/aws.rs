@@ -1,5 +1,7 @@
-//! The AWS implementations: SES v2, SNS, DynamoDB, Cognito, Secrets Manager. Clients are built
-//! once at start-up, except Secrets Manager's, built by the first invocation that needs a key.
+//! The AWS implementations: SES v2, SNS, DynamoDB, Cognito, Secrets Manager. The AWS
+//! configuration and each client are built by the first invocation that needs them ([`Lazy`]):
+//! the cold start, and every invocation that calls no AWS API (Define, PreSignUp, most Verify
+//! answers), pays for none of it.
 //!
 //! The state table's items (partition key `pk`, TTL attribute `expiresAt`, both from the
 //! contract; `<hash>` is [`crate::token::user_hash`] or, for nonces, a SHA-256):
@@ -7,7 +9,10 @@
 //! - `fail#<hash>`: `failures` (N), `lastFailureAt` (N), the wrong answers across sessions;
 //! - `nonce#<hash>`: a spent link.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use tokio::sync::OnceCell;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
@@ -20,13 +25,51 @@ use super::{
 };
 use crate::template::Email;
 
+/// The AWS configuration from the environment, loaded once, on first use.
+#[derive(Clone, Default)]
+pub struct Sdk(Arc<OnceCell<SdkConfig>>);
+
+impl Sdk {
+    /// A configuration loaded already (tests point it at an emulator).
+    pub fn loaded(config: SdkConfig) -> Self {
+        Self(Arc::new(OnceCell::new_with(Some(config))))
+    }
+
+    async fn config(&self) -> &SdkConfig {
+        self.0.get_or_init(aws_config::load_from_env).await
+    }
+}
+
+/// A client built from [`Sdk`] by the first call that needs it.
+pub struct Lazy<C> {
+    sdk: Sdk,
+    build: fn(&SdkConfig) -> C,
+    client: OnceCell<C>,
+}
+
+impl<C> Lazy<C> {
+    pub fn new(sdk: &Sdk, build: fn(&SdkConfig) -> C) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            build,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn get(&self) -> &C {
+        self.client
+            .get_or_init(|| async { (self.build)(self.sdk.config().await) })
+            .await
+    }
+}
+
 /// The SDK error's kind (e.g. `ThrottlingException`), without request data.
 fn kind<E: ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or("unknown error").to_owned()
 }
 
 pub struct SesMailer {
-    pub client: aws_sdk_sesv2::Client,
+    pub client: Lazy<aws_sdk_sesv2::Client>,
     /// A `From:` value, as [`crate::template::from_header`] builds it.
     pub from: String,
     pub reply_to: Option<String>,
@@ -51,6 +94,8 @@ impl Mailer for SesMailer {
             .body(body)
             .build();
         self.client
+            .get()
+            .await
             .send_email()
             .from_email_address(&self.from)
             .set_reply_to_addresses(self.reply_to.clone().map(|r| vec![r]))
@@ -64,12 +109,14 @@ impl Mailer for SesMailer {
 }
 
 pub struct SnsSender {
-    pub client: aws_sdk_sns::Client,
+    pub client: Lazy<aws_sdk_sns::Client>,
 }
 
 impl SmsSender for SnsSender {
     async fn send_sms(&self, phone: &str, text: &str) -> Result<(), DeliveryError> {
         self.client
+            .get()
+            .await
             .publish()
             .phone_number(phone)
             .message(text)
@@ -82,7 +129,7 @@ impl SmsSender for SnsSender {
 
 /// The per-pool table: partition key `pk` (string), TTL attribute `expiresAt`.
 pub struct DynamoStore {
-    pub client: aws_sdk_dynamodb::Client,
+    pub client: Lazy<aws_sdk_dynamodb::Client>,
     pub table: String,
 }
 
@@ -99,6 +146,8 @@ impl StateStore for DynamoStore {
     ) -> Result<SendPermit, DeliveryError> {
         let result = self
             .client
+            .get()
+            .await
             .put_item()
             .table_name(&self.table)
             .item(
@@ -139,6 +188,8 @@ impl StateStore for DynamoStore {
     ) -> Result<bool, DeliveryError> {
         let result = self
             .client
+            .get()
+            .await
             .put_item()
             .table_name(&self.table)
             .item(
@@ -161,6 +212,8 @@ impl StateStore for DynamoStore {
     async fn failures(&self, user_hash: &str) -> Result<Failures, DeliveryError> {
         let item = self
             .client
+            .get()
+            .await
             .get_item()
             .table_name(&self.table)
             .key(
@@ -185,6 +238,8 @@ impl StateStore for DynamoStore {
         // deletion is lazy) fails the condition and is started again below.
         let updated = self
             .client
+            .get()
+            .await
             .update_item()
             .table_name(&self.table)
             .key(PARTITION_KEY, pk.clone())
@@ -206,6 +261,8 @@ impl StateStore for DynamoStore {
             Err(e) => match e.into_service_error() {
                 aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
                     self.client
+                        .get()
+                        .await
                         .put_item()
                         .table_name(&self.table)
                         .item(PARTITION_KEY, pk)
@@ -224,6 +281,8 @@ impl StateStore for DynamoStore {
 
     async fn clear_failures(&self, user_hash: &str) -> Result<(), DeliveryError> {
         self.client
+            .get()
+            .await
             .delete_item()
             .table_name(&self.table)
             .key(
@@ -252,7 +311,7 @@ fn failures_of(item: &std::collections::HashMap<String, AttributeValue>) -> Fail
 }
 
 pub struct CognitoDirectory {
-    pub client: aws_sdk_cognitoidentityprovider::Client,
+    pub client: Lazy<aws_sdk_cognitoidentityprovider::Client>,
 }
 
 impl Directory for CognitoDirectory {
@@ -268,6 +327,8 @@ impl Directory for CognitoDirectory {
             .build()
             .map_err(|e| DeliveryError::Directory("AdminUpdateUserAttributes", e.to_string()))?;
         self.client
+            .get()
+            .await
             .admin_update_user_attributes()
             .user_pool_id(pool_id)
             .username(username)
@@ -279,19 +340,16 @@ impl Directory for CognitoDirectory {
     }
 }
 
-/// The signing keys' secret. The client is built on the first read, so invocations that need
-/// no key (and the cold start) never pay for it.
+/// The signing keys' secret.
 pub struct SecretsManagerKeys {
-    sdk: aws_config::SdkConfig,
-    client: OnceLock<aws_sdk_secretsmanager::Client>,
+    client: Lazy<aws_sdk_secretsmanager::Client>,
     secret_id: String,
 }
 
 impl SecretsManagerKeys {
-    pub fn new(sdk: aws_config::SdkConfig, secret_id: String) -> Self {
+    pub fn new(sdk: &Sdk, secret_id: String) -> Self {
         Self {
-            sdk,
-            client: OnceLock::new(),
+            client: Lazy::new(sdk, aws_sdk_secretsmanager::Client::new),
             secret_id,
         }
     }
@@ -299,10 +357,10 @@ impl SecretsManagerKeys {
 
 impl SecretSource for SecretsManagerKeys {
     async fn secret_string(&self) -> Result<String, DeliveryError> {
-        let client = self
+        let out = self
             .client
-            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk));
-        let out = client
+            .get()
+            .await
             .get_secret_value()
             .secret_id(&self.secret_id)
             .send()
