@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test build triggers image test-install test-web web bench-triggers bench-operator crds fmt lint testbed-up testbed-down
+.PHONY: demo test build triggers image test-install fuzz test-web web bench-triggers bench-operator crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
@@ -29,6 +29,9 @@ test-web: ## the reference sign-in page in Chromium against pools the controller
 
 web: ## build the reference sign-in page (examples/web/dist)
 	scripts/build-web
+
+fuzz: ## the trigger's property tests at length (PWP_PROPTEST_CASES, default 20000 per property)
+	PWP_PROPTEST_CASES=$${PWP_PROPTEST_CASES:-20000} $(CARGO) test --locked -p passwordless-triggers --lib properties -- --nocapture --test-threads 1
 
 bench-triggers: ## trigger cold start, warm p50/p99, zip size, sign-in round trip vs a no-op baseline
 	scripts/bench-triggers

@@ -19,6 +19,9 @@ pub mod limits;
 pub mod signup;
 pub mod verify;
 
+#[cfg(test)]
+mod properties;
+
 use std::collections::HashMap;
 
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsChallengeResult;
