@@ -2,12 +2,14 @@
 """Checks what the emulator holds for one namespace's PasswordlessPools, asked directly (never
 through the fault proxy), with botocore from the ministack venv:
 
-  aws-inventory.py --endpoint URL --cluster ID --namespace NS [--gone a,b] < pools.json
+  aws-inventory.py --endpoint URL --cluster ID --namespace NS [--gone a,b]
+                   [--expect-env K=V ...] [--expect-access-token MINUTES] < pools.json
 
 pools.json is `kubectl get pwp -n NS -o json`: the live pools. Each live pool must have exactly
 one of each resource its strategy needs, under the operator's names (`pwp-<ns>-<name>-<hash>`),
-its user pool and client the ones its status names; a pool named in --gone must have nothing
-left; and nothing else may carry the namespace's name prefix or the cluster's tag (an orphan).
+its user pool and client the ones its status names (and, if asked, each function's environment
+and each client's access token validity as given: a spec change landed); a pool named in --gone
+must have nothing left; and nothing else may carry the namespace's name prefix or the cluster's tag (an orphan).
 Prints one line per problem and a summary; exits 1 if there is any problem.
 """
 
@@ -94,6 +96,8 @@ def main():
     p.add_argument("--namespace", required=True)
     p.add_argument("--gone", default="", help="pools deleted: nothing of theirs may remain")
     p.add_argument("--region", default="us-east-1")
+    p.add_argument("--expect-env", action="append", default=[], help="K=V in every function's environment")
+    p.add_argument("--expect-access-token", type=int, help="every client's access token validity")
     args = p.parse_args()
     live = json.load(sys.stdin)["items"]
     gone = [g for g in args.gone.split(",") if g]
@@ -121,6 +125,16 @@ def main():
                 problems.append(f"{name}: user pool {hits[0]['id']} owner tag {hits[0]['tags'].get(OWNER_TAG)}")
             if kind == "client" and hits[0]["id"] != status.get("clientId"):
                 problems.append(f"{name}: client {hits[0]['id']} is not the status' {status.get('clientId')}")
+            if kind == "client" and args.expect_access_token is not None:
+                idp = session.create_client("cognito-idp", endpoint_url=args.endpoint)
+                got = idp.describe_user_pool_client(UserPoolId=hits[0]["pool"], ClientId=hits[0]["id"])[
+                    "UserPoolClient"].get("AccessTokenValidity")
+                if got != args.expect_access_token:
+                    problems.append(f"{name}: client access token validity {got}, not {args.expect_access_token}")
+            for pair in args.expect_env if kind == "function" else []:
+                key, _, value = pair.partition("=")
+                if hits[0]["env"].get(key) != value:
+                    problems.append(f"{name}: function {key}={hits[0]['env'].get(key)}, not {value}")
     gone_bases = {base_name(args.cluster, args.namespace, g): g for g in gone}
     counts = collections.Counter()
     for kind, items in found.items():
