@@ -54,9 +54,9 @@ def pages(client, op, key, **kw):
         yield from getattr(client, op)(**kw).get(key, [])
 
 
-def inventory(session, endpoint, prefix):
+def inventory(session, endpoint, prefix, cluster):
     """kind -> [(name, extra)] of everything whose name starts with prefix, plus user pools
-    carrying any operator cluster tag (checked by the caller)."""
+    tagged with this cluster whatever their name."""
     c = lambda svc: session.create_client(svc, endpoint_url=endpoint)  # noqa: E731
     found = collections.defaultdict(list)
     idp = c("cognito-idp")
@@ -64,7 +64,7 @@ def inventory(session, endpoint, prefix):
         if not up["Name"].startswith("pwp-"):
             continue
         tags = idp.describe_user_pool(UserPoolId=up["Id"])["UserPool"].get("UserPoolTags", {})
-        if not up["Name"].startswith(prefix) and not tags.get(CLUSTER_TAG):
+        if not up["Name"].startswith(prefix) and tags.get(CLUSTER_TAG) != cluster:
             continue
         found["user_pool"].append((up["Name"], {"id": up["Id"], "tags": tags}))
         for cl in pages(idp, "list_user_pool_clients", "UserPoolClients", UserPoolId=up["Id"], MaxResults=60):
@@ -106,7 +106,7 @@ def main():
     session.set_credentials("testbed", "testbed")
     session.set_config_variable("region", args.region)
     prefix = f"pwp-{args.namespace}-".replace(".", "-")
-    found = inventory(session, args.endpoint, prefix)
+    found = inventory(session, args.endpoint, prefix, args.cluster)
 
     problems = []
     wanted = {}  # (kind, name) -> pool name
@@ -146,9 +146,6 @@ def main():
             what = f"{kind} {resource}" + (f" ({extra['id']})" if "id" in extra else "")
             if owner:
                 problems.append(f"deleted pool {owner}: {what} left behind")
-            elif kind == "user_pool" and extra["tags"].get(CLUSTER_TAG) != args.cluster \
-                    and not resource.startswith(prefix):
-                continue  # another cluster's (another run's) pool: not ours to judge
             else:
                 problems.append(f"orphan: {what} belongs to no live pool")
     for line in problems:
