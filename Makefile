@@ -24,6 +24,9 @@ test-install: ## the install path alone: chart checks, helm install/upgrade/unin
 	scripts/testbed up all
 	scripts/test-install
 
+test-faults: ## the controller under injected AWS faults, random SIGKILLs and an apiserver restart (PWP_FAULT_POOLS, PWP_FAULT_KILLS, PWP_FAULT_SEED)
+	scripts/test-faults
+
 test-web: ## the reference sign-in page in Chromium against pools the controller made (screenshots in target/web-test/)
 	scripts/test-web
 
