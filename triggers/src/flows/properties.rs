@@ -78,7 +78,10 @@ fn check<S: Strategy>(
             property(&runtime, value)
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    println!("{name}: {} cases run, none failed", ran.load(Ordering::Relaxed));
+    println!(
+        "{name}: {} cases run, none failed",
+        ran.load(Ordering::Relaxed)
+    );
 }
 
 fn text() -> impl Strategy<Value = String> {
