@@ -99,6 +99,13 @@ impl CallCounter {
     }
 }
 
+/// Adds one to `key`'s count (a poisoned lock drops the count rather than the call).
+fn bump<K: Ord>(counts: &Mutex<BTreeMap<K, u64>>, key: K) {
+    if let Ok(mut counts) = counts.lock() {
+        *counts.entry(key).or_default() += 1;
+    }
+}
+
 impl Intercept for CallCounter {
     fn name(&self) -> &'static str {
         "CallCounter"
@@ -112,10 +119,11 @@ impl Intercept for CallCounter {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let (Some(meta), Ok(mut calls)) = (cfg.load::<Metadata>(), self.calls.lock()) {
-            *calls
-                .entry((meta.service().to_owned(), meta.name().to_owned()))
-                .or_default() += 1;
+        if let Some(meta) = cfg.load::<Metadata>() {
+            bump(
+                &self.calls,
+                (meta.service().to_owned(), meta.name().to_owned()),
+            );
         }
         Ok(())
     }
@@ -126,10 +134,11 @@ impl Intercept for CallCounter {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let (Some(meta), Ok(mut attempts)) = (cfg.load::<Metadata>(), self.attempts.lock()) {
-            *attempts
-                .entry((meta.service().to_owned(), meta.name().to_owned()))
-                .or_default() += 1;
+        if let Some(meta) = cfg.load::<Metadata>() {
+            bump(
+                &self.attempts,
+                (meta.service().to_owned(), meta.name().to_owned()),
+            );
         }
         Ok(())
     }
@@ -145,12 +154,9 @@ impl Intercept for CallCounter {
             response.map(|r| r.status().as_u16()),
             response.and_then(|r| r.headers().get("x-amzn-errortype")),
         );
-        if let (Some(kind), Some(meta), Ok(mut failures)) =
-            (kind, cfg.load::<Metadata>(), self.failures.lock())
-        {
-            *failures
-                .entry((meta.service().to_owned(), meta.name().to_owned(), kind))
-                .or_default() += 1;
+        if let (Some(kind), Some(meta)) = (kind, cfg.load::<Metadata>()) {
+            let key = (meta.service().to_owned(), meta.name().to_owned(), kind);
+            bump(&self.failures, key);
         }
         Ok(())
     }

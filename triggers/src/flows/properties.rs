@@ -55,6 +55,14 @@ fn cases() -> u32 {
         .unwrap_or(2000)
 }
 
+/// The trigger's own flavour: one thread, as in `main`.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
 /// Runs `property` over `strategy` for [`cases`] cases on one single-threaded runtime, and
 /// prints the count.
 fn check<S: Strategy>(
@@ -62,10 +70,7 @@ fn check<S: Strategy>(
     strategy: S,
     property: impl Fn(&tokio::runtime::Runtime, S::Value) -> Result<(), TestCaseError>,
 ) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = runtime();
     let ran = AtomicU64::new(0);
     let mut runner = TestRunner::new(Cases {
         cases: cases(),
@@ -249,9 +254,7 @@ fn answered(
 
 #[test]
 fn a_link_altered_anywhere_is_refused() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let link = genuine_link();
     assert!(
         answered(&runtime, "magicLink", &Round::ProvideAuthParameters, &link),
@@ -277,9 +280,7 @@ fn a_link_altered_anywhere_is_refused() {
 
 #[test]
 fn any_answer_but_the_code_is_refused() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let keys = keyset();
     let round = Round::Code {
         kid: keys.current().id.clone(),
