@@ -654,6 +654,11 @@ pub struct PasswordlessPoolStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trigger_function_arns: Vec<String>,
 
+    /// The WAF web ACL in front of the pool (`spec.rateLimit`), recorded the moment it is
+    /// made, so a deletion interrupted after detaching it still finds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_acl_arn: Option<String>,
+
     /// Name of the output Secret that holds the connection details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,

@@ -63,10 +63,10 @@ impl Metrics {
         }
     }
 
-    /// Pools in this cache appear in `pools`.
-    pub fn count_pools(&self, store: Store<PasswordlessPool>) {
+    /// Pools in these caches (the controllers' of this term as leader) appear in `pools`.
+    pub fn count_pools(&self, stores: Vec<Store<PasswordlessPool>>) {
         if let Ok(mut all) = self.pools.lock() {
-            all.push(store);
+            *all = stores;
         }
     }
 
@@ -74,7 +74,7 @@ impl Metrics {
         self.leader.store(leader, Ordering::Relaxed);
     }
 
-    /// Ready once the apiserver answered: a standby replica is ready too.
+    /// Ready while the apiserver answers the Lease's rounds: a standby replica is ready too.
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
     }

@@ -42,6 +42,9 @@ pub struct ObservedIds {
     pub user_pool_arn: Option<String>,
     pub client_id: Option<String>,
     pub function_arn: Option<String>,
+    /// The pool's WAF web ACL (`spec.rateLimit`): kept so a deletion interrupted between
+    /// detaching it and deleting it still finds it.
+    pub web_acl_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -254,14 +254,16 @@ pub async fn observe(
     c: &Clients,
     req: &Request<'_>,
 ) -> Result<(ObservedStack, DesiredStack), Error> {
-    observe_with(c, req, &req.known).await
+    observe_with(c, req, &req.known, req.cleanup).await
 }
 
-/// [`observe`], with the IDs known so far (an apply learns new ones pass by pass).
+/// [`observe`], with the IDs known so far (an apply learns new ones pass by pass), as for a
+/// deletion when `cleanup` (whatever request asked for it).
 async fn observe_with(
     c: &Clients,
     req: &Request<'_>,
     known: &ObservedIds,
+    cleanup: bool,
 ) -> Result<(ObservedStack, DesiredStack), Error> {
     let names = req.names();
     let account_id = match &known.account_id {
@@ -286,7 +288,7 @@ async fn observe_with(
         desired: &desired,
         known: &known,
         adopted: adopted.is_some(),
-        cleanup: req.cleanup,
+        cleanup,
     };
     let mut observed = ObservedStack::default();
     observed.ids.account_id = Some(account_id);
@@ -415,7 +417,7 @@ pub async fn apply(
     // next, so a stale id never makes a second pool.
     let mut known = req.known.clone();
     for pass_number in 0..=MAX_PASSES {
-        let (observed, desired) = observe_with(c, req, &known).await?;
+        let (observed, desired) = observe_with(c, req, &known, req.cleanup).await?;
         sink.record(&observed.ids).await.map_err(Error::Record)?;
         let mut pass = plan(&observed, &desired);
         if refused.is_some() {
@@ -509,7 +511,9 @@ pub async fn delete(c: &Clients, req: &Request<'_>) -> Result<Deleted, Error> {
     if req.spec.deletion_policy == DeletionPolicy::Retain || req.spec.adopt.is_some() {
         return Ok(Deleted::Retained);
     }
-    let (observed, desired) = observe(c, req).await?;
+    // Observed as for a deletion even when the request was made to apply (the CLI's delete):
+    // what only an apply needs must not stand in the way, and leftovers are searched for.
+    let (observed, desired) = observe_with(c, req, &req.known, true).await?;
     // Adopted once, kept for good, even if the spec stopped saying `adopt`: deleting the
     // trigger would leave the pool pointing at nothing.
     if observed

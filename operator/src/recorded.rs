@@ -89,12 +89,14 @@ fn take(field: &mut Option<String>, reported: &Option<String>) {
     }
 }
 
-/// The CLI's state file keeps the user pool and client IDs (the ARN follows from them).
+/// The CLI's state file keeps the user pool, client and web ACL IDs (the pool's ARN follows
+/// from them).
 impl RecordsIds for State {
     fn recorded_ids(&self) -> ObservedIds {
         ObservedIds {
             user_pool_id: self.user_pool_id.clone(),
             client_id: self.client_id.clone(),
+            web_acl_arn: self.web_acl_arn.clone(),
             ..Default::default()
         }
     }
@@ -102,16 +104,18 @@ impl RecordsIds for State {
     fn record_ids(&mut self, ids: &ObservedIds) {
         take(&mut self.user_pool_id, &ids.user_pool_id);
         take(&mut self.client_id, &ids.client_id);
+        take(&mut self.web_acl_arn, &ids.web_acl_arn);
     }
 }
 
-/// The status keeps the user pool's ID and ARN and the client ID.
+/// The status keeps the user pool's ID and ARN, the client ID and the web ACL's ARN.
 impl RecordsIds for PasswordlessPoolStatus {
     fn recorded_ids(&self) -> ObservedIds {
         ObservedIds {
             user_pool_id: self.user_pool_id.clone(),
             user_pool_arn: self.user_pool_arn.clone(),
             client_id: self.client_id.clone(),
+            web_acl_arn: self.web_acl_arn.clone(),
             ..Default::default()
         }
     }
@@ -120,6 +124,7 @@ impl RecordsIds for PasswordlessPoolStatus {
         take(&mut self.user_pool_id, &ids.user_pool_id);
         take(&mut self.user_pool_arn, &ids.user_pool_arn);
         take(&mut self.client_id, &ids.client_id);
+        take(&mut self.web_acl_arn, &ids.web_acl_arn);
     }
 }
 
@@ -201,6 +206,22 @@ mod tests {
             status.recorded_ids(),
             kept(Some("p1"), Some("arn:p1"), Some("c1"))
         );
+    }
+
+    #[tokio::test]
+    async fn both_records_keep_the_web_acl_so_an_interrupted_deletion_finds_it() {
+        let acl = ObservedIds {
+            web_acl_arn: Some("arn:aws:wafv2:r:1:regional/webacl/w/id".into()),
+            ..reported(Some("p1"), Some("arn:p1"), Some("c1"))
+        };
+        let (state, _) = record_all(State::default(), std::slice::from_ref(&acl)).await;
+        assert_eq!(state.recorded_ids().web_acl_arn, acl.web_acl_arn);
+        let (status, _) = record_all(
+            PasswordlessPoolStatus::default(),
+            std::slice::from_ref(&acl),
+        )
+        .await;
+        assert_eq!(status.recorded_ids().web_acl_arn, acl.web_acl_arn);
     }
 
     #[tokio::test]

@@ -45,6 +45,9 @@ pub struct State {
     pub user_pool_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The WAF web ACL (`rateLimit`), so an interrupted deletion still finds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_acl_arn: Option<String>,
     /// Newest first.
     #[serde(default)]
     pub signing_keys: Vec<StoredKey>,

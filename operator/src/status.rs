@@ -197,6 +197,7 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         }),
         managed_login: outputs.managed_login.clone(),
         trigger_function_arns: outputs.ids.function_arn.clone().into_iter().collect(),
+        web_acl_arn: outputs.ids.web_acl_arn.clone(),
         secret_name: Some(outputs.secret_name.clone()),
     }
 }

@@ -666,7 +666,8 @@ namespaces:
 }
 
 /// `rateLimit` puts a WAF web ACL with a per-IP rate-based rule in front of the pool: created
-/// and associated, its limit updated in place, removed with the pool.
+/// and associated, its limit updated in place, associated again when found detached, and
+/// removed with `rateLimit` even when a deletion interrupted after detaching it left it so.
 #[test]
 #[ignore = "needs the test bed; run by `make test`"]
 fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
@@ -697,13 +698,26 @@ fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
         common::web_acl_for(&arn).map(|(_, limits)| limits),
         Some(vec![100])
     );
+    // Detached (a create interrupted before associating): found by the recorded ARN, associated.
+    common::detach_web_acl(&arn);
+    assert!(pool.apply().ok);
+    assert_eq!(
+        common::web_acl_for(&arn).map(|(_, limits)| limits),
+        Some(vec![100])
+    );
+    // Detached again (a deletion interrupted before deleting it), then `rateLimit` dropped: the
+    // detached ACL is still found, and deleted.
+    common::detach_web_acl(&arn);
+    pool.write(MAGIC);
+    let dropped = pool.apply();
+    assert!(
+        dropped.stderr.contains("- wafv2 web acl"),
+        "{}",
+        dropped.stderr
+    );
+    assert!(!common::web_acl_exists(&pool.names().web_acl), "deleted");
     let deleted = pool.run(&["delete"]);
     assert!(deleted.ok, "{}", deleted.stderr);
-    assert!(
-        deleted.stdout.contains("- wafv2 web acl"),
-        "{}",
-        deleted.stdout
-    );
 }
 
 /// Domains carry no tags: only those the operator made (named in its pool tag) are its to

@@ -397,10 +397,21 @@ fn create_request(
     ))
 }
 
+/// Pool and client names are not unique in Cognito: a create the SDK retried after its answer
+/// was lost (a dropped connection, a timeout, a 5xx after the fact) would make a second one. So
+/// these creates are sent once; a failure goes back to the reconcile, whose next look finds by
+/// name whatever a lost answer made.
+fn sent_once() -> aws_sdk_cognitoidentityprovider::config::Builder {
+    aws_sdk_cognitoidentityprovider::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+}
+
 /// Creates the pool; returns (id, arn).
 pub async fn create_pool(c: &Clients, p: &UserPoolConfig) -> Result<(String, String), AwsError> {
     c.pace.wait("CreateUserPool").await;
     let out = create_request(c.cognito.create_user_pool(), p)?
+        .customize()
+        .config_override(sent_once())
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:CreateUserPool", e))?;
@@ -627,6 +638,8 @@ pub async fn create_client(c: &Clients, pool: &str, cl: &ClientConfig) -> Result
         .user_pool_id(pool)
         .generate_secret(false);
     let out = client_settings!(out, cl)
+        .customize()
+        .config_override(sent_once())
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:CreateUserPoolClient", e))?;

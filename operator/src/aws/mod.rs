@@ -43,8 +43,8 @@ pub struct CallCounter {
     failures: Arc<Mutex<PerFailure>>,
 }
 
-/// How an attempt failed, from its HTTP answer: `throttled` (429, or a JSON protocol's
-/// throttling error type), `client` (other 4xx), `server` (5xx), `transport` (no answer:
+/// How an attempt failed, from its HTTP answer: `throttled` (429, or a throttling error type
+/// or code), `client` (other 4xx), `server` (5xx), `transport` (no answer:
 /// refused, dropped or timed out). `None` for a success.
 pub fn failure_kind(status: Option<u16>, error_type: Option<&str>) -> Option<&'static str> {
     let throttling =
@@ -57,6 +57,14 @@ pub fn failure_kind(status: Option<u16>, error_type: Option<&str>) -> Option<&'s
         Some(500..=599) => Some("server"),
         Some(_) => None,
     }
+}
+
+/// The `<Code>` of a query-protocol error answer (`<ErrorResponse><Error><Code>`).
+pub fn xml_error_code(body: &[u8]) -> Option<&str> {
+    let body = std::str::from_utf8(body).ok()?;
+    let start = body.find("<Code>")? + "<Code>".len();
+    let len = body[start..].find("</Code>")?;
+    Some(body[start..start + len].trim())
 }
 
 /// Whether an operation changes anything: everything but Get*, Describe* and List*.
@@ -150,10 +158,14 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
-        let kind = failure_kind(
-            response.map(|r| r.status().as_u16()),
-            response.and_then(|r| r.headers().get("x-amzn-errortype")),
-        );
+        // JSON protocols name the error in a header; the query protocol (IAM, STS) only in the
+        // XML body, which is in memory by now.
+        let error_type = response.and_then(|r| {
+            r.headers()
+                .get("x-amzn-errortype")
+                .or_else(|| r.body().bytes().and_then(xml_error_code))
+        });
+        let kind = failure_kind(response.map(|r| r.status().as_u16()), error_type);
         if let (Some(kind), Some(meta)) = (kind, cfg.load::<Metadata>()) {
             let key = (meta.service().to_owned(), meta.name().to_owned(), kind);
             bump(&self.failures, key);
@@ -339,20 +351,35 @@ where
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{}", aws_sdk_lambda::error::DisplayErrorContext(&err))),
     );
-    let transient = transient
-        || code.contains("Throttl")
-        || code.contains("TooManyRequests")
-        || code == "ResourceConflictException"
-        || code == "ResourceInUseException"
-        || code == "ServiceUnavailable"
-        || code == "InternalFailure"
-        || code.ends_with("ServiceException");
+    let transient = transient || transient_code(&code);
     AwsError::Call {
         operation,
         code,
         message,
         transient,
     }
+}
+
+/// Error codes retrying later may cure: throttling, the service failing, a resource settling,
+/// and "already exists" from a create, which is a retried create whose first answer was lost:
+/// the next reconcile finds the resource by name and checks it is ours.
+fn transient_code(code: &str) -> bool {
+    code.contains("Throttl")
+        || code.contains("TooManyRequests")
+        || code.ends_with("ServiceException")
+        || matches!(
+            code,
+            "ResourceConflictException"
+                | "ResourceInUseException"
+                | "ServiceUnavailable"
+                | "InternalFailure"
+                | "InternalErrorException"
+                | "ResourceExistsException"
+                | "EntityAlreadyExists"
+                | "AlreadyExistsException"
+                | "WAFDuplicateItemException"
+                | "ManagedLoginBrandingExistsException"
+        )
 }
 
 /// The error code of an SDK error, for "not found" checks.
@@ -401,6 +428,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn retrying_later_is_tried_only_where_it_may_cure() {
+        for code in [
+            "ThrottlingException",
+            "Throttling",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "ServiceException",
+            "ResourceConflictException",
+            "ResourceExistsException",
+            "EntityAlreadyExists",
+            "WAFDuplicateItemException",
+        ] {
+            assert!(transient_code(code), "{code}");
+        }
+        for code in [
+            "InvalidParameterException",
+            "AccessDeniedException",
+            "LimitExceededException",
+            "MalformedPolicyDocument",
+            "Unknown",
+        ] {
+            assert!(!transient_code(code), "{code}");
+        }
+    }
+
+    #[test]
     fn a_failed_attempt_is_classed_by_its_answer() {
         let cases = [
             (None, None, Some("transport")),
@@ -423,6 +476,20 @@ mod tests {
                 "{status:?} {error_type:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_query_protocol_error_is_named_by_its_xml_code() {
+        let iam = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+            <Message>Rate exceeded</Message></Error></ErrorResponse>";
+        assert_eq!(xml_error_code(iam), Some("Throttling"));
+        assert_eq!(
+            failure_kind(Some(400), xml_error_code(iam)),
+            Some("throttled")
+        );
+        assert_eq!(xml_error_code(b"{\"message\":\"x\"}"), None);
+        assert_eq!(xml_error_code(b"<Code>unclosed"), None);
+        assert_eq!(xml_error_code(&[0xff, 0xfe]), None);
     }
 
     #[test]

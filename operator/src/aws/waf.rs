@@ -42,6 +42,57 @@ pub async fn observe(
     if acl.name() != name {
         return Ok(Err(acl.name().to_owned()));
     }
+    Ok(Ok(Some(observed(c, acl, pool_arn).await?)))
+}
+
+/// The web ACL named `name` with ARN `arn` (a recorded one), or else the one of that name
+/// found by listing, when `search` (a deletion: rare, so worth a list), as found while not
+/// associated with the pool: left so by an interrupted create or deletion.
+pub async fn observe_detached(
+    c: &Clients,
+    name: &str,
+    arn: Option<&str>,
+    search: bool,
+) -> Result<Option<(WebAclObserved, Tags)>, AwsError> {
+    let arn = match arn {
+        Some(arn) => Some(arn.to_owned()),
+        None if search => find_by_name(c, name).await?,
+        None => None,
+    };
+    let Some(id) = arn.as_deref().and_then(id_of) else {
+        return Ok(None);
+    };
+    match c
+        .waf
+        .get_web_acl()
+        .name(name)
+        .scope(Scope::Regional)
+        .id(id)
+        .send()
+        .await
+    {
+        Ok(out) => match out.web_acl() {
+            Some(acl) => Ok(Some(observed(c, acl, "").await?)),
+            None => Ok(None),
+        },
+        Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => Ok(None),
+        Err(e) => Err(call_error("wafv2:GetWebACL", e)),
+    }
+}
+
+/// The id in a web ACL's ARN (`arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID`).
+fn id_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once('/')
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty())
+}
+
+/// What a pool's web ACL looks like, associated with `pool_arn` ("" for none), and its tags.
+async fn observed(
+    c: &Clients,
+    acl: &aws_sdk_wafv2::types::WebAcl,
+    pool_arn: &str,
+) -> Result<(WebAclObserved, Tags), AwsError> {
     let limit = acl
         .rules()
         .iter()
@@ -51,10 +102,10 @@ pub async fn observe(
         .map_or(0, |r| u32::try_from(r.limit()).unwrap_or(u32::MAX));
     let arn = acl.arn().to_owned();
     let tags = tags(c, &arn).await?;
-    Ok(Ok(Some((
+    Ok((
         WebAclObserved {
             config: WebAclConfig {
-                name: name.to_owned(),
+                name: acl.name().to_owned(),
                 rate_limit: limit,
                 associated_with: pool_arn.to_owned(),
             },
@@ -62,7 +113,7 @@ pub async fn observe(
             arn,
         },
         tags,
-    ))))
+    ))
 }
 
 async fn tags(c: &Clients, arn: &str) -> Result<Tags, AwsError> {
@@ -158,13 +209,13 @@ fn rules(acl: &WebAclConfig) -> Result<(DefaultAction, Rule, VisibilityConfig), 
 }
 
 /// Creates the web ACL (or finds one a crash left unassociated, if it is this pool's) and
-/// associates it with the pool.
+/// associates it with the pool; returns its ARN.
 pub async fn create(
     c: &Clients,
     acl: &WebAclConfig,
     tags: &Tags,
     owned: impl FnOnce(&Tags) -> Result<(), String>,
-) -> Result<Result<(), String>, AwsError> {
+) -> Result<Result<String, String>, AwsError> {
     let (allow, rule, visibility) = rules(acl)?;
     let tags = tags
         .iter()
@@ -199,18 +250,30 @@ pub async fn create(
         Err(e) => return Err(call_error("wafv2:CreateWebACL", e)),
     };
     associate(c, &arn, &acl.associated_with).await?;
-    Ok(Ok(()))
+    Ok(Ok(arn))
 }
 
-/// The whole configuration, under the lock token last read.
+/// The whole configuration, under the lock token last read; then the association, if an
+/// interrupted create left it out.
 pub async fn update(
     c: &Clients,
     found: &WebAclObserved,
     acl: &WebAclConfig,
 ) -> Result<(), AwsError> {
-    if found.config.rate_limit == acl.rate_limit {
-        return Ok(());
+    if found.config.rate_limit != acl.rate_limit {
+        update_rules(c, found, acl).await?;
     }
+    if found.config.associated_with != acl.associated_with {
+        associate(c, &found.arn, &acl.associated_with).await?;
+    }
+    Ok(())
+}
+
+async fn update_rules(
+    c: &Clients,
+    found: &WebAclObserved,
+    acl: &WebAclConfig,
+) -> Result<(), AwsError> {
     let (allow, rule, visibility) = rules(acl)?;
     let lock = lock_token(c, &acl.name, &found.id).await?;
     c.waf
@@ -268,5 +331,21 @@ pub async fn delete(c: &Clients, found: &WebAclObserved) -> Result<(), AwsError>
         Ok(_) => Ok(()),
         Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => Ok(()),
         Err(e) => Err(call_error("wafv2:DeleteWebACL", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_of;
+
+    #[test]
+    fn the_id_is_the_arns_last_part() {
+        let arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/pwp-x/1a2b-3c";
+        assert_eq!(id_of(arn), Some("1a2b-3c"));
+        assert_eq!(
+            id_of("arn:aws:wafv2:eu-west-1:1:regional/webacl/pwp-x/"),
+            None
+        );
+        assert_eq!(id_of("no-slash"), None);
     }
 }

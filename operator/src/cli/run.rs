@@ -1,11 +1,11 @@
 //! `run`: the in-cluster controller. Serves the probes and metrics at once, then leads (see
-//! `controller::lead`) until SIGTERM, handing the Lease back, or until the Lease is lost, when
-//! the process exits so two replicas never reconcile at once.
+//! `controller::lead`) until SIGTERM, handing the Lease back. A lost Lease stops the
+//! reconciles and waits to lead again, in the same process.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use futures::FutureExt;
 use passwordless_operator::controller::{self, leader};
 use passwordless_operator::http;
@@ -14,7 +14,7 @@ use passwordless_operator::tenancy::Tenancy;
 
 use super::args::RunArgs;
 
-/// Leader election, then the controllers, until SIGTERM or the Lease is lost.
+/// Leader election, then the controllers, until SIGTERM.
 pub async fn run(args: RunArgs) -> Result<()> {
     let zip = std::fs::read(&args.trigger.zip).with_context(|| {
         format!(
@@ -63,12 +63,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         zip,
         metrics,
     ));
-    match controller::lead(ctx, &lease, stopping).await {
-        controller::Led::Stopped => Ok(()),
-        controller::Led::LeaseLost => {
-            bail!("lost the leader lease; exiting so that only one replica reconciles")
-        }
-    }
+    controller::lead(ctx, &lease, stopping).await;
+    Ok(())
 }
 
 /// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.

@@ -98,6 +98,17 @@ impl Leader {
         spec
     }
 
+    /// One round, bounded in time so a silent apiserver counts as a failed one.
+    async fn round(&self) -> Result<bool, String> {
+        match tokio::time::timeout(self.settings.renew_every(), self.try_hold()).await {
+            Ok(held) => held.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "no answer within {:?}",
+                self.settings.renew_every()
+            )),
+        }
+    }
+
     /// One round: whether this replica holds the lease afterwards. Losing a write race (409)
     /// is an ordinary "no".
     pub async fn try_hold(&self) -> Result<bool, kube::Error> {
@@ -126,35 +137,50 @@ impl Leader {
     }
 
     /// Waits until this replica leads. Errors (the apiserver away) are logged and retried.
-    pub async fn acquire(&self, on_answer: impl Fn()) {
+    /// `reachable` hears after each round whether the apiserver answered.
+    pub async fn acquire(&self, reachable: &impl Fn(bool)) {
         loop {
-            match self.try_hold().await {
+            match self.round().await {
                 Ok(true) => {
-                    on_answer();
+                    reachable(true);
                     return;
                 }
-                Ok(false) => on_answer(),
-                Err(e) => tracing::warn!(error = %e, "leader lease: apiserver call failed"),
+                Ok(false) => reachable(true),
+                Err(e) => {
+                    reachable(false);
+                    tracing::warn!(error = %e, "leader lease: apiserver call failed");
+                }
             }
             tokio::time::sleep(self.settings.retry_every()).await;
         }
     }
 
     /// Renews until the lease is lost: another replica took it, or renewals failed for so long
-    /// that another may have. Returns only then.
-    pub async fn keep(&self) {
+    /// that another may have. Returns only then. After a failed renewal the next try comes
+    /// sooner, so a short outage does not cost the lease.
+    pub async fn keep(&self, reachable: &impl Fn(bool)) {
         let mut last_renewal = tokio::time::Instant::now();
+        let mut wait = self.settings.renew_every();
         // Give up before a standby may take over, so two never reconcile at once.
         let give_up_after = self.settings.duration * 2 / 3;
         loop {
-            tokio::time::sleep(self.settings.renew_every()).await;
-            match self.try_hold().await {
-                Ok(true) => last_renewal = tokio::time::Instant::now(),
+            tokio::time::sleep(wait).await;
+            match self.round().await {
+                Ok(true) => {
+                    reachable(true);
+                    last_renewal = tokio::time::Instant::now();
+                    wait = self.settings.renew_every();
+                }
                 Ok(false) => {
+                    reachable(true);
                     tracing::error!("leader lease taken by another replica");
                     return;
                 }
-                Err(e) => tracing::warn!(error = %e, "leader lease: renewal failed"),
+                Err(e) => {
+                    reachable(false);
+                    tracing::warn!(error = %e, "leader lease: renewal failed");
+                    wait = self.settings.retry_every();
+                }
             }
             if last_renewal.elapsed() > give_up_after {
                 tracing::error!("leader lease: no renewal for {give_up_after:?}");

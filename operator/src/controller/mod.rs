@@ -29,7 +29,7 @@ mod wiring;
 pub use context::{Context, Settings};
 pub use errors::Error;
 pub use schedule::backoff;
-pub use wiring::{Led, lead, run};
+pub use wiring::{lead, run};
 
 /// Guards the AWS cleanup of a pool.
 pub const FINALIZER: &str = "passwordless-operator.dev/aws-cleanup";

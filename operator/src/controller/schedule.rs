@@ -12,6 +12,8 @@ const SENDER_RECHECK: Duration = Duration::from_secs(60);
 /// Backoff after failures: doubles from the first delay, capped, with jitter.
 const BACKOFF_FIRST: Duration = Duration::from_secs(2);
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
+const WATCH_RETRY_FIRST: Duration = Duration::from_millis(500);
+const WATCH_RETRY_CAP: Duration = Duration::from_secs(4);
 
 /// A uniform fraction in [0, 1) from the OS random source, for jitter.
 pub fn random_fraction() -> f64 {
@@ -23,10 +25,19 @@ pub fn random_fraction() -> f64 {
 /// The delay after the `failures`-th failure in a row: doubling, capped, then scaled by a
 /// factor in [0.5, 1) so failing pools do not retry in lockstep.
 pub fn backoff(failures: u32, jitter: f64) -> Duration {
-    let doubled = BACKOFF_FIRST.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    doubled
-        .min(BACKOFF_CAP)
-        .mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+    doubling(BACKOFF_FIRST, BACKOFF_CAP, failures, jitter)
+}
+
+fn doubling(first: Duration, cap: Duration, failures: u32, jitter: f64) -> Duration {
+    let doubled = first.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    doubled.min(cap).mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+/// A failed watch's wait before it lists again: doubling from half a second to a few seconds,
+/// scaled into [0.5, 1) like [`backoff`]. Short, so watches are back soon after an apiserver
+/// restart; two watches per namespace retrying every few seconds are no burden on it.
+pub fn watch_retry(failures: u32, jitter: f64) -> Duration {
+    doubling(WATCH_RETRY_FIRST, WATCH_RETRY_CAP, failures, jitter)
 }
 
 /// When a pool whose `Ready` reason is `reason` is compared with AWS again: a ready pool after
@@ -60,6 +71,15 @@ mod tests {
         assert_eq!(backoff(30, 1.0), BACKOFF_CAP);
         assert_eq!(backoff(3, 0.0), Duration::from_secs(4));
         assert!(backoff(3, 0.5) < backoff(3, 1.0));
+    }
+
+    #[test]
+    fn a_failed_watch_is_back_within_seconds() {
+        assert_eq!(watch_retry(1, 1.0), Duration::from_millis(500));
+        assert_eq!(watch_retry(3, 1.0), Duration::from_secs(2));
+        assert_eq!(watch_retry(4, 1.0), WATCH_RETRY_CAP);
+        assert_eq!(watch_retry(1000, 1.0), WATCH_RETRY_CAP);
+        assert_eq!(watch_retry(2, 0.0), Duration::from_millis(500));
     }
 
     #[test]

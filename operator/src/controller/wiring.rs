@@ -4,12 +4,14 @@
 //! leader election around them, so only the replica holding the Lease reconciles.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::utils::Backoff;
 use kube::runtime::watcher;
 use tokio::sync::Semaphore;
 
@@ -17,45 +19,41 @@ use super::context::Context;
 use super::errors::Error;
 use super::leader::Leader;
 use super::reconcile::reconcile;
-use super::schedule::{backoff, random_fraction};
+use super::schedule::{backoff, random_fraction, watch_retry};
 use super::secrets::managed_selector;
 use crate::crd::PasswordlessPool;
 
-/// How leading ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Led {
-    /// `shutdown` resolved: reconciles in flight finished and the Lease was handed back.
-    Stopped,
-    /// The Lease was lost: the caller must stop at once, so two replicas never reconcile
-    /// together.
-    LeaseLost,
-}
-
-/// Waits for the Lease, then runs the controllers while holding it, until `shutdown` resolves
-/// or the Lease is lost. The readiness probe turns ready at the Lease's first answer.
+/// Waits for the Lease, then runs the controllers while holding it, until `shutdown` resolves.
+/// A lost Lease (another replica took it, or the apiserver was away too long to renew it) stops
+/// the controllers at once, so two replicas never reconcile together, and this replica stands by
+/// to take it again: no exit, so an apiserver outage never becomes a crash loop. `/readyz`
+/// follows whether the apiserver answers the Lease's rounds.
 pub async fn lead(
     ctx: Arc<Context>,
     lease: &Leader,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
-) -> Led {
+) {
     let identity = &ctx.settings.identity;
-    tracing::info!(%identity, lease = %lease.settings().name, "waiting for the leader lease");
-    tokio::select! {
-        () = lease.acquire(|| ctx.metrics.set_ready(true)) => {}
-        () = shutdown.clone() => return Led::Stopped,
-    }
-    ctx.metrics.set_leader(true);
-    let namespaces = &ctx.settings.namespaces;
-    tracing::info!(
-        %identity,
-        namespaces = %if namespaces.is_empty() { "all".to_owned() } else { namespaces.join(",") },
-        "leading: reconciling PasswordlessPools"
-    );
-    tokio::select! {
-        () = run(ctx.clone(), shutdown) => {}
-        () = lease.keep() => {
-            ctx.metrics.set_leader(false);
-            return Led::LeaseLost;
+    let reachable = |answered: bool| ctx.metrics.set_ready(answered);
+    loop {
+        tracing::info!(%identity, lease = %lease.settings().name, "waiting for the leader lease");
+        tokio::select! {
+            () = lease.acquire(&reachable) => {}
+            () = shutdown.clone() => return,
+        }
+        ctx.metrics.set_leader(true);
+        let namespaces = &ctx.settings.namespaces;
+        tracing::info!(
+            %identity,
+            namespaces = %if namespaces.is_empty() { "all".to_owned() } else { namespaces.join(",") },
+            "leading: reconciling PasswordlessPools"
+        );
+        tokio::select! {
+            () = run(ctx.clone(), shutdown.clone()) => break,
+            () = lease.keep(&reachable) => {
+                ctx.metrics.set_leader(false);
+                tracing::warn!("stepped down: reconciles stopped; standing by for the lease");
+            }
         }
     }
     ctx.metrics.set_leader(false);
@@ -65,7 +63,6 @@ pub async fn lead(
             tracing::warn!(error = %e, "releasing the leader lease failed; it expires on its own")
         }
     }
-    Led::Stopped
 }
 
 /// Runs the controllers (one per watched namespace, or one for all) until `shutdown` resolves,
@@ -82,50 +79,78 @@ pub async fn run(
     // Each Controller bounds its own reconciles; this bounds them across all of them.
     let slots = Arc::new(Semaphore::new(ctx.settings.concurrency.max(1)));
     let secrets_selector = managed_selector();
-    let controllers = scopes.into_iter().map(|scope| {
-        let (pools, secrets): (Api<PasswordlessPool>, Api<Secret>) = match &scope {
-            Some(ns) => (
-                Api::namespaced(ctx.client.clone(), ns),
-                Api::namespaced(ctx.client.clone(), ns),
-            ),
-            None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-        };
-        let controller = Controller::new(pools, watcher::Config::default().any_semantic())
-            .owns(
-                secrets,
-                watcher::Config::default()
-                    .labels(&secrets_selector)
-                    .any_semantic(),
-            )
-            .with_config(
-                controller::Config::default()
-                    .concurrency(u16::try_from(ctx.settings.concurrency).unwrap_or(u16::MAX)),
-            )
-            .graceful_shutdown_on(shutdown.clone());
-        ctx.metrics.count_pools(controller.store());
-        let slots = slots.clone();
-        let reconcile_in_slot = move |pool, ctx| {
+    let mut stores = Vec::new();
+    let controllers: Vec<_> = scopes
+        .into_iter()
+        .map(|scope| {
+            let (pools, secrets): (Api<PasswordlessPool>, Api<Secret>) = match &scope {
+                Some(ns) => (
+                    Api::namespaced(ctx.client.clone(), ns),
+                    Api::namespaced(ctx.client.clone(), ns),
+                ),
+                None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+            };
+            let controller = Controller::new(pools, watcher::Config::default().any_semantic())
+                .owns(
+                    secrets,
+                    watcher::Config::default()
+                        .labels(&secrets_selector)
+                        .any_semantic(),
+                )
+                .with_config(
+                    controller::Config::default()
+                        .concurrency(u16::try_from(ctx.settings.concurrency).unwrap_or(u16::MAX)),
+                )
+                .trigger_backoff(WatchBackoff::default())
+                .graceful_shutdown_on(shutdown.clone());
+            stores.push(controller.store());
             let slots = slots.clone();
-            async move {
-                let _slot = slots
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                reconcile(pool, ctx).await
-            }
-        };
-        controller
-            .run(reconcile_in_slot, error_policy, ctx.clone())
-            .for_each(|result| async move {
-                match result {
-                    Ok((pool, _)) => tracing::debug!(pool = %pool, "reconciled"),
-                    // Reconcile failures were logged by the error policy.
-                    Err(controller::Error::ReconcilerFailed(..)) => {}
-                    Err(e) => tracing::warn!(error = %e, "controller"),
+            let reconcile_in_slot = move |pool, ctx| {
+                let slots = slots.clone();
+                async move {
+                    let _slot = slots
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                    reconcile(pool, ctx).await
                 }
-            })
-    });
+            };
+            controller
+                .run(reconcile_in_slot, error_policy, ctx.clone())
+                .for_each(|result| async move {
+                    match result {
+                        Ok((pool, _)) => tracing::debug!(pool = %pool, "reconciled"),
+                        // Reconcile failures were logged by the error policy.
+                        Err(controller::Error::ReconcilerFailed(..)) => {}
+                        Err(e) => tracing::warn!(error = %e, "controller"),
+                    }
+                })
+        })
+        .collect();
+    ctx.metrics.count_pools(stores);
     futures::future::join_all(controllers).await;
+}
+
+/// How long a failed watch waits before it lists and watches again: after an apiserver restart
+/// the watches must be back within seconds, not after kube-runtime's default 30 s ceiling.
+#[derive(Default)]
+struct WatchBackoff {
+    failures: u32,
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.failures = self.failures.saturating_add(1);
+        Some(watch_retry(self.failures, random_fraction()))
+    }
+}
+
+impl Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
 }
 
 /// An invalid spec waits for the next change; any other failure is retried with backoff.

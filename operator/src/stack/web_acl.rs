@@ -31,32 +31,47 @@ impl StackResource for WebAcl {
         true
     }
 
-    /// Through the pool: the web ACL associated with it, if any (one read).
+    /// Through the pool: the web ACL associated with it, if any (one read); else a detached one
+    /// recorded in the status, or found by name when deleting.
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let name = &cx.names.web_acl;
             let Some(pool) = into.ids.user_pool_arn.clone() else {
                 return Ok(());
             };
-            match aws::waf::observe(cx.c, name, &pool).await? {
-                Ok(Some((acl, tags))) => {
-                    owned(cx.names, format!("wafv2 web acl {name}"), &tags)?;
-                    into.web_acl = Some(acl);
-                }
-                Ok(None) => {}
+            let found = match aws::waf::observe(cx.c, name, &pool).await? {
+                Ok(found) => found,
                 // Someone else's web ACL on the pool: replacing it is not ours to do.
                 Err(other) if cx.desired.web_acl.is_some() && !cx.cleanup => {
                     return Err(Error::Conflict(format!(
                         "spec.rateLimit: the user pool already has web ACL {other}, not this pool's {name}; detach it first, or drop spec.rateLimit and manage WAF yourself"
                     )));
                 }
-                Err(_) => {}
-            }
+                Err(_) => return Ok(()),
+            };
+            let what = format!("wafv2 web acl {name}");
+            let found = match found {
+                Some((acl, tags)) => {
+                    owned(cx.names, what, &tags)?;
+                    acl
+                }
+                // Not on the pool: the recorded one, or when deleting one of this name, may be
+                // left detached by an interrupted create or deletion, and is ours to finish.
+                None => {
+                    let recorded = cx.known.web_acl_arn.as_deref();
+                    match aws::waf::observe_detached(cx.c, name, recorded, cx.cleanup).await? {
+                        Some((acl, tags)) if owned(cx.names, what, &tags).is_ok() => acl,
+                        _ => return Ok(()),
+                    }
+                }
+            };
+            into.ids.web_acl_arn = Some(found.arn.clone());
+            into.web_acl = Some(found);
             Ok(())
         })
     }
 
-    fn create<'a>(&'a self, p: &'a Pass<'a>, _: &'a mut ObservedIds) -> Step<'a> {
+    fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             if let Some(acl) = &p.desired.web_acl {
                 let owned = |tags: &crate::aws::Tags| {
@@ -65,9 +80,10 @@ impl StackResource for WebAcl {
                         tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                     )
                 };
-                aws::waf::create(p.c, acl, &p.desired.tags, owned)
+                let arn = aws::waf::create(p.c, acl, &p.desired.tags, owned)
                     .await?
                     .map_err(Error::Conflict)?;
+                ids.web_acl_arn = Some(arn);
             }
             Ok(())
         })

@@ -146,6 +146,39 @@ pub fn web_acl_for(resource_arn: &str) -> Option<(String, Vec<i64>)> {
     })
 }
 
+/// Detaches whatever web ACL is on the resource, by hand (as an interrupted deletion leaves it).
+pub fn detach_web_acl(resource_arn: &str) {
+    runtime().block_on(async {
+        let c = passwordless_operator::aws::Clients::from_env(None)
+            .await
+            .unwrap();
+        c.waf
+            .disassociate_web_acl()
+            .resource_arn(resource_arn)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// Whether a regional web ACL of this name exists, attached or not.
+pub fn web_acl_exists(name: &str) -> bool {
+    runtime().block_on(async {
+        let c = passwordless_operator::aws::Clients::from_env(None)
+            .await
+            .unwrap();
+        let out = c
+            .waf
+            .list_web_acls()
+            .scope(aws_sdk_wafv2::types::Scope::Regional)
+            .limit(100)
+            .send()
+            .await
+            .unwrap();
+        out.web_acls().iter().any(|w| w.name() == Some(name))
+    })
+}
+
 /// Whether a pool tells `Alice@x` from `alice@x` (None: the service did not say).
 pub fn username_case_sensitive(pool_id: &str) -> Option<bool> {
     let pool = describe_pool(pool_id)?;

@@ -187,6 +187,20 @@ impl Stack {
 
     /// `reconcile::delete`, then proves nothing but the shared sender identity is left: a plan
     /// from scratch creates again every resource the deletion removed.
+    /// The AWS names of the pool's resources.
+    pub fn names(&self) -> passwordless_operator::names::StackNames {
+        passwordless_operator::names::StackNames::new(
+            &self.platform.cluster_id,
+            self.pool.metadata.namespace.as_deref().unwrap_or("default"),
+            self.pool.metadata.name.as_deref().unwrap_or_default(),
+        )
+    }
+
+    /// Forgets the recorded web ACL, as a crash between creating it and recording it would.
+    pub fn forget_web_acl(&mut self) {
+        self.recorded.record.web_acl_arn = None;
+    }
+
     pub async fn delete(self) {
         let req = self.request();
         let removed = match reconcile::delete(&self.clients, &req).await {
