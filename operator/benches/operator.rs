@@ -1,8 +1,10 @@
 //! `make bench-operator`: the controller on the test bed's apiserver and ministack.
 //! Prints apply-to-Ready for 1 and N pools (baseline: the CLI applying the same manifest, no
-//! cluster, in the same run), steady-state AWS calls per pool and resync, and the operator's
-//! RSS and CPU at rest while holding N pools. A benchmark, not a test: it prints and compares
-//! against the targets; it fails only if something never becomes Ready.
+//! cluster, in the same run), steady-state AWS calls per pool and resync, how the resyncs
+//! spread over their period, the peak rate of Cognito calls per quota category against the
+//! published quotas, and the operator's RSS and CPU at rest while holding N pools. A benchmark,
+//! not a test: it prints and compares against the targets; it fails only if something never
+//! becomes Ready.
 
 #![allow(clippy::unwrap_used)]
 
@@ -21,18 +23,96 @@ use common::cluster::{apply_pool, eventually, magic_link_pool, ready_pool, uniqu
 use kube::api::{Api, DeleteParams};
 use passwordless_operator::crd::PasswordlessPool;
 
-/// Pools in the fleet measurement (at least 50, per the targets).
-const DEFAULT_POOLS: usize = 60;
-const RESYNC_SECONDS: u64 = 20;
+/// Pools in the fleet measurement: a platform team's fleet.
+const DEFAULT_POOLS: usize = 1000;
 
-fn aws_calls(metrics: &str) -> BTreeMap<String, f64> {
+/// The resync period: short, so the steady state is seen soon, but long enough for the fleet's
+/// resyncs within Cognito's read quotas (two paced reads per pool, 15 a second each).
+fn resync_seconds(pools: usize) -> u64 {
+    (pools as u64 * 3 / 20).max(20)
+}
+
+/// `(service, operation) -> calls so far`.
+type Calls = BTreeMap<(String, String), f64>;
+
+fn label<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    line.split(&format!("{name}=\"")).nth(1)?.split('"').next()
+}
+
+fn aws_calls(metrics: &str) -> Calls {
     metrics
         .lines()
         .filter(|l| l.starts_with("passwordless_operator_aws_calls_total{"))
         .filter_map(|l| {
-            let operation = l.split("operation=\"").nth(1)?.split('"').next()?;
-            Some((operation.to_owned(), l.rsplit(' ').next()?.parse().ok()?))
+            let key = (
+                label(l, "service")?.to_owned(),
+                label(l, "operation")?.to_owned(),
+            );
+            Some((key, l.rsplit(' ').next()?.parse().ok()?))
         })
+        .collect()
+}
+
+/// `/metrics` read once a second for the whole run: the AWS calls and reconciles so far.
+struct Sample {
+    at: Instant,
+    calls: Calls,
+    reconciles: f64,
+}
+
+fn reconciles(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("passwordless_operator_reconciles_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Samples a rate is taken over: ten seconds, so one call more or less at a window's edges
+/// moves it by a tenth of a call per second.
+const RATE_WINDOW: usize = 10;
+
+/// The highest rate, in calls per second over any window of [`RATE_WINDOW`] samples, of each
+/// Cognito quota category (as `aws::pace` names them, with their published default quota),
+/// and whether every window stayed within it (allowing the one call a window's edges can add
+/// to calls spaced at exactly the quota).
+fn peak_cognito_rates(samples: &[Sample]) -> BTreeMap<&'static str, (f64, u32, bool)> {
+    let mut peaks = BTreeMap::new();
+    for window in samples.windows(RATE_WINDOW + 1) {
+        let (first, last) = (&window[0], &window[RATE_WINDOW]);
+        let seconds = (last.at - first.at).as_secs_f64();
+        let mut per_category: BTreeMap<&'static str, (f64, u32)> = BTreeMap::new();
+        for ((service, operation), n) in &last.calls {
+            // The SDK's service name, as the call counter labels it.
+            if service != "Cognito Identity Provider" {
+                continue;
+            }
+            let before = first.calls.get(&(service.clone(), operation.clone()));
+            let (category, quota) = passwordless_operator::aws::pace::category(operation);
+            per_category.entry(category).or_insert((0.0, quota)).0 +=
+                n - before.copied().unwrap_or(0.0);
+        }
+        for (category, (n, quota)) in per_category {
+            let peak = peaks.entry(category).or_insert((0.0, quota, true));
+            peak.0 = f64::max(peak.0, n / seconds);
+            peak.2 &= n <= f64::from(quota) * seconds + 1.0;
+        }
+    }
+    peaks
+}
+
+/// Reconciles in each tenth of `window` from `start`: how evenly resyncs spread.
+fn spread(samples: &[Sample], start: Instant, window: Duration) -> Vec<f64> {
+    let tenth = window / 10;
+    let at = |t: Instant| {
+        samples
+            .iter()
+            .take_while(|s| s.at <= t)
+            .last()
+            .map_or(0.0, |s| s.reconciles)
+    };
+    (0..10)
+        .map(|i| at(start + tenth * (i + 1)) - at(start + tenth * i))
         .collect()
 }
 
@@ -107,8 +187,28 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_POOLS);
-    let (admin, ns, op) = common::cluster::with_operator("bench", RESYNC_SECONDS).await;
+    let resync = std::env::var("PWP_BENCH_RESYNC_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| resync_seconds(pools));
+    let (admin, ns, op) = common::cluster::with_operator("bench", resync).await;
     let (baseline, (cli_reads, cli_writes)) = cli_baseline(&ns);
+    let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Sample>::new()));
+    let sampler = {
+        let (samples, port) = (samples.clone(), op.http_port);
+        tokio::spawn(async move {
+            loop {
+                if let Some(text) = common::cluster::http_get(port, "/metrics").await {
+                    samples.lock().unwrap().push(Sample {
+                        at: Instant::now(),
+                        calls: aws_calls(&text),
+                        reconciles: reconciles(&text),
+                    });
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
 
     // One pool.
     let started = Instant::now();
@@ -132,18 +232,28 @@ async fn main() {
     let fleet = started.elapsed();
     let fleet_target = Duration::from_secs_f64(pools as f64 / 100.0 * 60.0);
 
-    // Steady state: every pool in sync; count the calls over resyncs.
+    // Steady state: every pool in sync; count the calls over resyncs, and the CPU they cost.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let metric = |name: &'static str| {
         let op = &op;
         async move { op.metric(name).await }
     };
+    let pid = op.pid();
+    let period = Duration::from_secs(resync);
+    let steady_from = Instant::now();
+    let ticks = cpu_ticks(pid);
     let calls_before = aws_calls(&op.get("/metrics").await.unwrap());
     let reconciles_before = metric("passwordless_operator_reconciles_total").await;
     // Resyncs are spread over ±10% of the period; this window holds one per pool.
-    tokio::time::sleep(Duration::from_secs_f64(RESYNC_SECONDS as f64 * 1.12)).await;
+    let window = period.mul_f64(1.12);
+    tokio::time::sleep(window).await;
     let calls_after = aws_calls(&op.get("/metrics").await.unwrap());
     let resyncs = metric("passwordless_operator_reconciles_total").await - reconciles_before;
+    let cpu_percent = (cpu_ticks(pid) - ticks) as f64 / 100.0 / window.as_secs_f64() * 100.0;
+    let rss = memory_mib(pid, "VmRSS:");
+    let (anon, file) = (memory_mib(pid, "RssAnon:"), memory_mib(pid, "RssFile:"));
+    sampler.abort();
+    let samples = std::mem::take(&mut *samples.lock().unwrap());
     let mut per_operation = BTreeMap::new();
     for (operation, n) in &calls_after {
         let delta = n - calls_before.get(operation).copied().unwrap_or(0.0);
@@ -153,24 +263,21 @@ async fn main() {
     }
     let reads: f64 = per_operation
         .iter()
-        .filter(|(o, _)| !is_write(o))
+        .filter(|((_, o), _)| !is_write(o))
         .map(|(_, n)| n)
         .sum();
     let writes: f64 = per_operation
         .iter()
-        .filter(|(o, _)| is_write(o))
+        .filter(|((_, o), _)| is_write(o))
         .map(|(_, n)| n)
         .sum();
     let per = |n: f64| if resyncs > 0.0 { n / resyncs } else { f64::NAN };
-
-    // At rest: between resyncs.
-    let pid = op.pid();
-    let ticks = cpu_ticks(pid);
-    let rest = Duration::from_secs(10);
-    tokio::time::sleep(rest).await;
-    let cpu_percent = (cpu_ticks(pid) - ticks) as f64 / 100.0 / rest.as_secs_f64() * 100.0;
-    let rss = memory_mib(pid, "VmRSS:");
-    let (anon, file) = (memory_mib(pid, "RssAnon:"), memory_mib(pid, "RssFile:"));
+    let tenths = spread(&samples, steady_from, period);
+    let (fewest, most) = tenths
+        .iter()
+        .fold((f64::MAX, 0.0_f64), |(lo, hi), &n| (lo.min(n), hi.max(n)));
+    let even = tenths.iter().sum::<f64>() / 10.0;
+    let peaks = peak_cognito_rates(&samples);
 
     println!(
         "passwordless-operator bench (release build; ministack + kube-apiserver 1.20 on loopback)"
@@ -191,7 +298,7 @@ async fn main() {
     );
     println!();
     println!(
-        "steady state, {} resyncs of {} in-sync pools (period {RESYNC_SECONDS} s)",
+        "steady state, {} resyncs of {} in-sync pools (period {resync} s)",
         resyncs,
         pools + 1
     );
@@ -204,16 +311,44 @@ async fn main() {
     println!(
         "  (baseline, the CLI's in-sync apply of the same manifest: {cli_reads} reads, {cli_writes} writes)"
     );
-    for (operation, n) in &per_operation {
-        println!("    {operation:<28} {:.2}", per(*n));
+    for ((service, operation), n) in &per_operation {
+        println!(
+            "    {:<40} {:.2}",
+            format!("{service}:{operation}"),
+            per(*n)
+        );
+    }
+    println!(
+        "  resyncs per tenth of the period: {} (fewest {fewest:.0}, most {most:.0}; even would be {even:.1} each)",
+        tenths
+            .iter()
+            .map(|n| format!("{n:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!();
+    println!(
+        "peak Cognito calls per second by quota category, over the whole run ({RATE_WINDOW} s windows)"
+    );
+    for (category, (peak, quota, within)) in &peaks {
+        println!(
+            "  {category:<22} {peak:>6.1} /s   quota {quota} /s: {}",
+            verdict(*within)
+        );
     }
     println!();
-    println!("at rest, holding {} pools", pools + 1);
+    println!(
+        "at rest (no spec change, resyncs running), holding {} pools",
+        pools + 1
+    );
     println!(
         "  RSS {rss:.1} MiB (heap and stacks {anon:.1}, binary and other files {file:.1})   target <= 64 MiB: {}",
         verdict(rss <= 64.0)
     );
-    println!("  CPU {cpu_percent:.2} % of one core over {rest:?}");
+    println!(
+        "  CPU {cpu_percent:.2} % of one core over the steady window ({:.0} s)",
+        window.as_secs_f64()
+    );
 
     // Clean up AWS through the operator.
     let api: Api<PasswordlessPool> = Api::namespaced(admin.clone(), &ns);

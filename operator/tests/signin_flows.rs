@@ -505,31 +505,11 @@ async fn a_detached_unrecorded_web_acl_goes_with_its_pool() {
     let mut stack = Stack::apply(&spec).await;
     let names = stack.names();
     let pool_arn = stack.outputs.ids.user_pool_arn.clone().unwrap();
-    let by_hand = passwordless_operator::aws::Clients::from_env(None)
-        .await
-        .unwrap();
-    by_hand
-        .waf
-        .disassociate_web_acl()
-        .resource_arn(&pool_arn)
-        .send()
-        .await
-        .unwrap();
+    common::waf::detach(&pool_arn).await;
     stack.forget_web_acl();
     stack.delete().await;
-    let left = by_hand
-        .waf
-        .list_web_acls()
-        .scope(aws_sdk_wafv2::types::Scope::Regional)
-        .limit(100)
-        .send()
-        .await
-        .unwrap();
     assert!(
-        !left
-            .web_acls()
-            .iter()
-            .any(|w| w.name() == Some(&names.web_acl)),
+        !common::waf::exists(&names.web_acl).await,
         "the detached web ACL was deleted with the pool"
     );
 }
@@ -596,26 +576,14 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
         .await
         .unwrap();
     let pool_arn = stack.outputs.ids.user_pool_arn.clone().unwrap();
-    by_hand
-        .waf
-        .disassociate_web_acl()
-        .resource_arn(&pool_arn)
-        .send()
-        .await
-        .unwrap();
+    common::waf::detach(&pool_arn).await;
     let repaired = stack.converge().await;
     assert!(!repaired.is_empty(), "the drift was repaired");
     stack.deploy_new_build().await;
     stack.rotate_signing_key().await;
     // Detached again and not recorded (a crash between creating and recording it): the
     // create finds it by name and associates it again.
-    by_hand
-        .waf
-        .disassociate_web_acl()
-        .resource_arn(&pool_arn)
-        .send()
-        .await
-        .unwrap();
+    common::waf::detach(&pool_arn).await;
     stack.forget_web_acl();
     assert!(
         !stack.converge().await.is_empty(),

@@ -23,8 +23,15 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
     r.map_err(|e| AwsError::Unexpected(e.to_string()))
 }
 
-/// The id of the pool named `name`, if any (the caller checks its owner tag).
+/// The id of the pool named `name`, if any (the caller checks its owner tag), through the
+/// clients' index of pool names (see [`super::pool_index`]).
 pub async fn find_pool(c: &Clients, name: &str) -> Result<Option<String>, AwsError> {
+    c.pool_names.find(name, || list_pools(c)).await
+}
+
+/// Every user pool's `(name, id)`, page by page.
+async fn list_pools(c: &Clients) -> Result<Vec<(String, String)>, AwsError> {
+    let mut all = Vec::new();
     let mut token = None;
     loop {
         c.pace.wait("ListUserPools").await;
@@ -36,15 +43,15 @@ pub async fn find_pool(c: &Clients, name: &str) -> Result<Option<String>, AwsErr
             .send()
             .await
             .map_err(|e| call_error("cognito-idp:ListUserPools", e))?;
-        for pool in out.user_pools() {
-            if pool.name() == Some(name) {
-                let id = pool.id().unwrap_or_default().to_owned();
-                return Ok(Some(id));
-            }
-        }
+        all.extend(out.user_pools().iter().map(|pool| {
+            (
+                pool.name().unwrap_or_default().to_owned(),
+                pool.id().unwrap_or_default().to_owned(),
+            )
+        }));
         token = out.next_token().map(str::to_owned);
         if token.is_none() {
-            return Ok(None);
+            return Ok(all);
         }
     }
 }
@@ -409,16 +416,24 @@ fn sent_once() -> aws_sdk_cognitoidentityprovider::config::Builder {
 /// Creates the pool; returns (id, arn).
 pub async fn create_pool(c: &Clients, p: &UserPoolConfig) -> Result<(String, String), AwsError> {
     c.pace.wait("CreateUserPool").await;
-    let out = create_request(c.cognito.create_user_pool(), p)?
+    let sent = create_request(c.cognito.create_user_pool(), p)?
         .customize()
         .config_override(sent_once())
         .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:CreateUserPool", e))?;
+        .await;
+    let out = match sent {
+        Ok(out) => out,
+        Err(e) => {
+            // The pool may exist all the same (an answer lost): the next lookup scans again.
+            c.pool_names.forget().await;
+            return Err(call_error("cognito-idp:CreateUserPool", e));
+        }
+    };
     let pool = out
         .user_pool()
         .ok_or_else(|| AwsError::Unexpected("CreateUserPool returned no pool".into()))?;
     let id = pool.id().unwrap_or_default().to_owned();
+    c.pool_names.created(&p.name, &id).await;
     set_web_authn(c, &id, p).await?;
     Ok((id, pool.arn().unwrap_or_default().to_owned()))
 }

@@ -8,6 +8,7 @@ pub mod iam;
 pub mod lambda;
 pub mod managed_login;
 pub mod pace;
+pub mod pool_index;
 pub mod secrets;
 pub mod ses;
 pub mod table;
@@ -191,6 +192,8 @@ pub struct Clients {
     pub calls: CallCounter,
     /// Spaces Cognito control-plane calls within its per-category quotas.
     pub pace: Arc<pace::Pace>,
+    /// Which user pool has which name (one scan serves a fleet's lookups).
+    pub pool_names: Arc<pool_index::PoolIndex>,
     /// Bounds the trigger-code uploads in flight: each holds several copies of the zip (the
     /// request body is base64 JSON), and a fleet's first apply must not hold them all at once.
     pub uploads: Arc<tokio::sync::Semaphore>,
@@ -262,6 +265,7 @@ impl Clients {
             endpoint: config.endpoint_url().map(str::to_owned),
             calls,
             pace: Arc::default(),
+            pool_names: Arc::default(),
             uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS)),
             region,
             account: Arc::default(),

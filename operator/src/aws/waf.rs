@@ -62,6 +62,22 @@ pub async fn observe_detached(
     let Some(id) = arn.as_deref().and_then(id_of) else {
         return Ok(None);
     };
+    match get(c, name, id)
+        .await?
+        .as_ref()
+        .and_then(|out| out.web_acl())
+    {
+        Some(acl) => Ok(Some(observed(c, acl, "").await?)),
+        None => Ok(None),
+    }
+}
+
+/// GetWebACL; `None` if there is no such web ACL.
+async fn get(
+    c: &Clients,
+    name: &str,
+    id: &str,
+) -> Result<Option<aws_sdk_wafv2::operation::get_web_acl::GetWebAclOutput>, AwsError> {
     match c
         .waf
         .get_web_acl()
@@ -71,10 +87,7 @@ pub async fn observe_detached(
         .send()
         .await
     {
-        Ok(out) => match out.web_acl() {
-            Some(acl) => Ok(Some(observed(c, acl, "").await?)),
-            None => Ok(None),
-        },
+        Ok(out) => Ok(Some(out)),
         Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => Ok(None),
         Err(e) => Err(call_error("wafv2:GetWebACL", e)),
     }
@@ -134,17 +147,10 @@ async fn tags(c: &Clients, arn: &str) -> Result<Tags, AwsError> {
 }
 
 /// WAF's optimistic lock: every update and delete sends the token of the latest read.
-async fn lock_token(c: &Clients, name: &str, id: &str) -> Result<String, AwsError> {
-    let out = c
-        .waf
-        .get_web_acl()
-        .name(name)
-        .scope(Scope::Regional)
-        .id(id)
-        .send()
-        .await
-        .map_err(|e| call_error("wafv2:GetWebACL", e))?;
-    Ok(out.lock_token().unwrap_or_default().to_owned())
+/// `None` once the web ACL is gone.
+async fn lock_token(c: &Clients, name: &str, id: &str) -> Result<Option<String>, AwsError> {
+    let out = get(c, name, id).await?;
+    Ok(out.and_then(|o| o.lock_token().map(str::to_owned)))
 }
 
 /// A web ACL of this name left unassociated (a crash between create and associate): its ARN.
@@ -275,7 +281,14 @@ async fn update_rules(
     acl: &WebAclConfig,
 ) -> Result<(), AwsError> {
     let (allow, rule, visibility) = rules(acl)?;
-    let lock = lock_token(c, &acl.name, &found.id).await?;
+    let Some(lock) = lock_token(c, &acl.name, &found.id).await? else {
+        return Err(AwsError::Call {
+            operation: "wafv2:GetWebACL",
+            code: "WAFNonexistentItemException".into(),
+            message: format!("web ACL {} vanished before its update", acl.name),
+            transient: true,
+        });
+    };
     c.waf
         .update_web_acl()
         .name(&acl.name)
@@ -317,7 +330,9 @@ pub async fn delete(c: &Clients, found: &WebAclObserved) -> Result<(), AwsError>
             Err(e) => return Err(call_error("wafv2:DisassociateWebACL", e)),
         }
     }
-    let lock = lock_token(c, &found.config.name, &found.id).await?;
+    let Some(lock) = lock_token(c, &found.config.name, &found.id).await? else {
+        return Ok(());
+    };
     match c
         .waf
         .delete_web_acl()

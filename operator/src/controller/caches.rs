@@ -61,6 +61,14 @@ impl Caches {
         Ok(c)
     }
 
+    /// A new term as leader: another replica may have created pools meanwhile, so every
+    /// account's index of pool names is scanned again before it is trusted.
+    pub async fn new_term(&self) {
+        for c in self.aws.lock().await.values() {
+            c.pool_names.forget().await;
+        }
+    }
+
     /// Until when the last comparison with AWS holds, if it was made for this generation of
     /// the pool and these keys (`kids`) and has not run out.
     pub fn synced_until(&self, pool: &PasswordlessPool, kids: &str) -> Option<Instant> {

@@ -145,6 +145,7 @@ impl Context {
             status::ready_of(Some(&next)).map(|c| c.reason.as_str()),
             self.settings.resync,
             random_fraction(),
+            !applied.changes.is_empty(),
         );
         self.report(pool, current, next, "Reconcile").await?;
         Ok(after)

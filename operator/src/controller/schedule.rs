@@ -41,10 +41,14 @@ pub fn watch_retry(failures: u32, jitter: f64) -> Duration {
 }
 
 /// When a pool whose `Ready` reason is `reason` is compared with AWS again: a ready pool after
-/// the resync period ±10% (so pools spread out), one waiting for its sender within a minute,
-/// any other soon.
-pub fn next_sync(reason: Option<&str>, resync: Duration, jitter: f64) -> Duration {
+/// the resync period ±10%, one waiting for its sender within a minute, any other soon. A pool
+/// that was just changed (`changed`: created, updated or repaired) is next compared at a
+/// uniform point of the period instead, so a fleet applied at once does not resync in one
+/// burst every period ever after: its resyncs spread over the whole period from the start.
+pub fn next_sync(reason: Option<&str>, resync: Duration, jitter: f64, changed: bool) -> Duration {
+    let jitter = jitter.clamp(0.0, 1.0);
     match reason {
+        Some(reasons::READY) if changed => resync.mul_f64(0.1 + 0.9 * jitter),
         Some(reasons::READY) => resync.mul_f64(0.9 + jitter / 5.0),
         Some(reasons::SENDER_NOT_VERIFIED) => SENDER_RECHECK.min(resync),
         _ => PENDING_RECHECK,
@@ -86,18 +90,30 @@ mod tests {
     fn the_next_comparison_depends_on_the_ready_reason() {
         let resync = Duration::from_secs(300);
         let cases = [
-            (Some(reasons::READY), 0.0, Duration::from_secs(270)),
-            (Some(reasons::READY), 1.0, Duration::from_secs(330)),
-            (Some(reasons::SENDER_NOT_VERIFIED), 0.5, SENDER_RECHECK),
-            (Some(reasons::PROVISIONING), 0.5, PENDING_RECHECK),
-            (None, 0.5, PENDING_RECHECK),
+            (Some(reasons::READY), 0.0, false, Duration::from_secs(270)),
+            (Some(reasons::READY), 1.0, false, Duration::from_secs(330)),
+            // Just changed: anywhere from a tenth of the period to all of it.
+            (Some(reasons::READY), 0.0, true, Duration::from_secs(30)),
+            (Some(reasons::READY), 1.0, true, Duration::from_secs(300)),
+            (
+                Some(reasons::SENDER_NOT_VERIFIED),
+                0.5,
+                true,
+                SENDER_RECHECK,
+            ),
+            (Some(reasons::PROVISIONING), 0.5, false, PENDING_RECHECK),
+            (None, 0.5, false, PENDING_RECHECK),
         ];
-        for (reason, jitter, expected) in cases {
-            assert_eq!(next_sync(reason, resync, jitter), expected, "{reason:?}");
+        for (reason, jitter, changed, expected) in cases {
+            assert_eq!(
+                next_sync(reason, resync, jitter, changed),
+                expected,
+                "{reason:?} {changed}"
+            );
         }
         let short = Duration::from_secs(5);
         assert_eq!(
-            next_sync(Some(reasons::SENDER_NOT_VERIFIED), short, 0.5),
+            next_sync(Some(reasons::SENDER_NOT_VERIFIED), short, 0.5, false),
             short
         );
     }

@@ -41,6 +41,7 @@ pub async fn lead(
             () = lease.acquire(&reachable) => {}
             () = shutdown.clone() => return,
         }
+        ctx.caches.new_term().await;
         ctx.metrics.set_leader(true);
         let namespaces = &ctx.settings.namespaces;
         tracing::info!(

@@ -250,6 +250,20 @@ pub struct OperatorArgs<'a> {
     pub env: &'a [(&'a str, &'a str)],
 }
 
+/// GET a path of an operator's HTTP endpoint at `port`; `None` while it does not answer.
+pub async fn http_get(port: u16, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.ok()?;
+    Some(response)
+}
+
 impl Operator {
     pub fn start(identity: &str, args: &OperatorArgs<'_>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -297,16 +311,7 @@ impl Operator {
 
     /// GET a path of the operator's HTTP endpoint; `None` while it does not answer.
     pub async fn get(&self, path: &str) -> Option<String> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", self.http_port))
-            .await
-            .ok()?;
-        conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
-            .await
-            .ok()?;
-        let mut response = String::new();
-        conn.read_to_string(&mut response).await.ok()?;
-        Some(response)
+        http_get(self.http_port, path).await
     }
 
     /// A sample's value from /metrics (0 when absent).

@@ -125,58 +125,17 @@ pub fn create_pool_by_hand(name: &str, operators_password_policy: bool) -> Strin
 /// The WAF web ACL associated with a resource (a user pool's ARN): its name and its rules'
 /// rate limits, as AWS reports them.
 pub fn web_acl_for(resource_arn: &str) -> Option<(String, Vec<i64>)> {
-    runtime().block_on(async {
-        let c = passwordless_operator::aws::Clients::from_env(None)
-            .await
-            .unwrap();
-        let out = c
-            .waf
-            .get_web_acl_for_resource()
-            .resource_arn(resource_arn)
-            .send()
-            .await
-            .unwrap();
-        let acl = out.web_acl()?;
-        let limits = acl
-            .rules()
-            .iter()
-            .filter_map(|r| Some(r.statement()?.rate_based_statement()?.limit()))
-            .collect();
-        Some((acl.name().to_owned(), limits))
-    })
+    runtime().block_on(waf::associated_with(resource_arn))
 }
 
-/// Detaches whatever web ACL is on the resource, by hand (as an interrupted deletion leaves it).
+/// Detaches whatever web ACL is on the resource, by hand.
 pub fn detach_web_acl(resource_arn: &str) {
-    runtime().block_on(async {
-        let c = passwordless_operator::aws::Clients::from_env(None)
-            .await
-            .unwrap();
-        c.waf
-            .disassociate_web_acl()
-            .resource_arn(resource_arn)
-            .send()
-            .await
-            .unwrap();
-    });
+    runtime().block_on(waf::detach(resource_arn));
 }
 
 /// Whether a regional web ACL of this name exists, attached or not.
 pub fn web_acl_exists(name: &str) -> bool {
-    runtime().block_on(async {
-        let c = passwordless_operator::aws::Clients::from_env(None)
-            .await
-            .unwrap();
-        let out = c
-            .waf
-            .list_web_acls()
-            .scope(aws_sdk_wafv2::types::Scope::Regional)
-            .limit(100)
-            .send()
-            .await
-            .unwrap();
-        out.web_acls().iter().any(|w| w.name() == Some(name))
-    })
+    runtime().block_on(waf::exists(name))
 }
 
 /// Whether a pool tells `Alice@x` from `alice@x` (None: the service did not say).
@@ -252,6 +211,7 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
 }
 pub mod cluster;
 pub mod stack;
+pub mod waf;
 
 /// The `# Expect: <text>` lines of an invalid example's header comment (the comment lines
 /// before the first line of YAML): what its refusal must say.
