@@ -12,7 +12,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::utils::Backoff;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tokio::sync::Semaphore;
 
 use super::context::Context;
@@ -91,7 +91,18 @@ pub async fn run(
                 ),
                 None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
             };
-            let controller = Controller::new(pools, watcher::Config::default().any_semantic())
+            // The cache keeps what reconciles read: not managedFields nor the last-applied
+            // annotation, a large part of each object, held for every pool for the process's
+            // life.
+            let (cache, writer) = reflector::store();
+            let pools = watcher(pools, watcher::Config::default().any_semantic())
+                .modify(|pool: &mut PasswordlessPool| {
+                    pool.managed_fields_mut().clear();
+                    pool.annotations_mut().remove(LAST_APPLIED);
+                })
+                .reflect(writer)
+                .applied_objects();
+            let controller = Controller::for_stream(pools, cache)
                 .owns(
                     secrets,
                     watcher::Config::default()
@@ -131,6 +142,9 @@ pub async fn run(
     ctx.metrics.count_pools(stores);
     futures::future::join_all(controllers).await;
 }
+
+/// What client-side `kubectl apply` keeps of the whole manifest.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// How long a failed watch waits before it lists and watches again: after an apiserver restart
 /// the watches must be back within seconds, not after kube-runtime's default 30 s ceiling.
