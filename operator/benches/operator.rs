@@ -390,8 +390,9 @@ async fn main() {
     println!();
     println!("after a restart, holding {} pools", pools + 1);
     println!(
-        "  every pool compared in {:.1} s, {restart_writes:.0} writes",
-        compared_in.as_secs_f64()
+        "  every pool compared in {:.1} s, {:.0} writes",
+        compared_in.as_secs_f64(),
+        restart_writes + 0.0 // no "-0"
     );
     println!(
         "  RSS {restart_rss:.1} MiB (heap and stacks {restart_anon:.1})   target <= 64 MiB: {}",

@@ -1,11 +1,11 @@
-//! What every reconcile shares: the Kubernetes client, the event recorder, the metrics, the
+//! What every reconcile shares: the Kubernetes client, the events' reporter, the metrics, the
 //! settings from the command line, the trigger zip, and the caches.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::Api;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 
 use super::FIELD_MANAGER;
 use super::caches::Caches;
@@ -36,7 +36,8 @@ pub struct Settings {
 
 pub struct Context {
     pub(super) client: kube::Client,
-    pub(super) recorder: Recorder,
+    /// Names this replica in the events it publishes.
+    pub(super) reporter: Reporter,
     pub(super) metrics: Arc<Metrics>,
     pub(super) settings: Settings,
     /// The trigger Lambdas' code, deployed to every pool.
@@ -56,7 +57,7 @@ impl Context {
             instance: Some(settings.identity.clone()),
         };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            reporter,
             client,
             metrics,
             settings,

@@ -4,7 +4,7 @@
 
 use kube::Resource;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::{Event, EventType, Recorder};
 
 use super::FIELD_MANAGER;
 use super::context::Context;
@@ -71,10 +71,7 @@ impl Context {
                     action: action.to_owned(),
                     secondary: None,
                 };
-                // An event is a courtesy: failing to publish one must not fail the reconcile.
-                if let Err(e) = self.recorder.publish(&event, &pool.object_ref(&())).await {
-                    tracing::warn!(error = %e, "publishing an event failed");
-                }
+                self.publish(&event, pool).await;
             }
         }
         *current = Some(settled.status);
@@ -97,7 +94,17 @@ impl Context {
             action: action.to_owned(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &pool.object_ref(&())).await {
+        self.publish(&event, pool).await;
+    }
+
+    /// Publishes an event about the pool. An event is a courtesy: failing to publish one must
+    /// not fail the reconcile. A recorder per event: kube's `Recorder` keeps each event it
+    /// published for six minutes to count repeats, pruning only when it publishes again, so a
+    /// fleet's first apply (a few events per pool) would stay resident at rest. Ours mark
+    /// transitions: repeats within minutes are rare, and each then is an event of its own.
+    async fn publish(&self, event: &Event, pool: &PasswordlessPool) {
+        let recorder = Recorder::new(self.client.clone(), self.reporter.clone());
+        if let Err(e) = recorder.publish(event, &pool.object_ref(&())).await {
             tracing::warn!(error = %e, "publishing an event failed");
         }
     }
