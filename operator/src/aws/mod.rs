@@ -48,8 +48,7 @@ pub struct CallCounter {
 /// or code), `client` (other 4xx), `server` (5xx), `transport` (no answer:
 /// refused, dropped or timed out). `None` for a success.
 pub fn failure_kind(status: Option<u16>, error_type: Option<&str>) -> Option<&'static str> {
-    let throttling =
-        error_type.is_some_and(|t| t.contains("Throttl") || t.contains("TooManyRequests"));
+    let throttling = error_type.is_some_and(is_throttling);
     match status {
         None => Some("transport"),
         Some(429) => Some("throttled"),
@@ -58,6 +57,12 @@ pub fn failure_kind(status: Option<u16>, error_type: Option<&str>) -> Option<&'s
         Some(500..=599) => Some("server"),
         Some(_) => None,
     }
+}
+
+/// Whether an error type or code says the caller was throttled (`ThrottlingException`,
+/// `Throttling`, `TooManyRequestsException`, with or without a `:namespace` suffix).
+fn is_throttling(code: &str) -> bool {
+    code.contains("Throttl") || code.contains("TooManyRequests")
 }
 
 /// The `<Code>` of a query-protocol error answer (`<ErrorResponse><Error><Code>`).
@@ -159,14 +164,17 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
+        let status = response.map(|r| r.status().as_u16());
         // JSON protocols name the error in a header; the query protocol (IAM, STS) only in the
-        // XML body, which is in memory by now.
-        let error_type = response.and_then(|r| {
-            r.headers()
-                .get("x-amzn-errortype")
-                .or_else(|| r.body().bytes().and_then(xml_error_code))
-        });
-        let kind = failure_kind(response.map(|r| r.status().as_u16()), error_type);
+        // XML body, which is in memory by now. Only a 4xx is looked into: its kind depends on it.
+        let error_type = response
+            .filter(|_| status.is_some_and(|s| (400..500).contains(&s)))
+            .and_then(|r| {
+                r.headers()
+                    .get("x-amzn-errortype")
+                    .or_else(|| r.body().bytes().and_then(xml_error_code))
+            });
+        let kind = failure_kind(status, error_type);
         if let (Some(kind), Some(meta)) = (kind, cfg.load::<Metadata>()) {
             let key = (meta.service().to_owned(), meta.name().to_owned(), kind);
             bump(&self.failures, key);
@@ -368,8 +376,7 @@ where
 /// and "already exists" from a create, which is a retried create whose first answer was lost:
 /// the next reconcile finds the resource by name and checks it is ours.
 fn transient_code(code: &str) -> bool {
-    code.contains("Throttl")
-        || code.contains("TooManyRequests")
+    is_throttling(code)
         || code.ends_with("ServiceException")
         || matches!(
             code,

@@ -32,7 +32,7 @@ impl StackResource for WebAcl {
     }
 
     /// Through the pool: the web ACL associated with it, if any (one read); else a detached one
-    /// recorded in the status, or found by name when deleting.
+    /// recorded in the status, or found by name when deleting a pool with `rateLimit`.
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let name = &cx.names.web_acl;
@@ -55,11 +55,14 @@ impl StackResource for WebAcl {
                     owned(cx.names, what, &tags)?;
                     acl
                 }
-                // Not on the pool: the recorded one, or when deleting one of this name, may be
-                // left detached by an interrupted create or deletion, and is ours to finish.
+                // Not on the pool: the recorded one, or when deleting a pool whose spec has a
+                // rate limit one of this name, may be left detached by an interrupted create
+                // or deletion, and is ours to finish. (Only then a list: a fleet of pools
+                // without `rateLimit` is deleted without one each.)
                 None => {
                     let recorded = cx.known.web_acl_arn.as_deref();
-                    match aws::waf::observe_detached(cx.c, name, recorded, cx.cleanup).await? {
+                    let search = cx.cleanup && cx.desired.web_acl.is_some();
+                    match aws::waf::observe_detached(cx.c, name, recorded, search).await? {
                         Some((acl, tags)) if owned(cx.names, what, &tags).is_ok() => acl,
                         _ => return Ok(()),
                     }
