@@ -22,4 +22,5 @@ pub mod stack;
 pub mod state;
 pub mod status;
 pub mod tenancy;
+pub mod trigger_code;
 pub mod validate;

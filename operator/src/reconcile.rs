@@ -17,6 +17,7 @@ use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::stack::{self, Observing, Pass, STACK};
 use crate::tenancy::{NotAllowed, Platform};
+use crate::trigger_code::{CodeError, TriggerCode};
 use crate::validate::{InvalidSpec, ValidatedSpec, defaults_only, validate};
 
 /// Passes before giving up: a first apply needs two (the role's policy can name the pool only
@@ -45,6 +46,9 @@ pub enum Error {
     /// The deployed trigger refused its configuration when the operator probed it.
     #[error("the trigger function does not start: {0}")]
     TriggerUnhealthy(String),
+    /// The operator's own trigger package could not be read to deploy it.
+    #[error(transparent)]
+    TriggerCode(#[from] CodeError),
 }
 
 impl Error {
@@ -59,6 +63,7 @@ impl Error {
             Self::NotConverged(_) => "not_converged",
             Self::Record(_) => "record_failed",
             Self::TriggerUnhealthy(_) => "trigger_unhealthy",
+            Self::TriggerCode(_) => "trigger_code",
         }
     }
 
@@ -66,7 +71,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Aws(e) => e.is_transient(),
-            Self::NotConverged(_) | Self::Record(_) => true,
+            Self::NotConverged(_) | Self::Record(_) | Self::TriggerCode(_) => true,
             _ => false,
         }
     }
@@ -88,9 +93,8 @@ pub struct Request<'a> {
     pub platform: &'a Platform,
     /// Validated when the request is made: nothing reaches AWS from an invalid spec.
     pub spec: ValidatedSpec,
-    pub zip: &'a [u8],
-    /// base64(sha256(zip)), as Lambda reports it.
-    pub code_sha256: String,
+    /// The trigger's deployment package.
+    pub code: &'a TriggerCode,
     pub signing_keys: String,
     /// IDs recorded by an earlier run.
     pub known: ObservedIds,
@@ -104,12 +108,12 @@ impl<'a> Request<'a> {
     pub fn for_pool(
         pool: &'a PasswordlessPool,
         platform: &'a Platform,
-        zip: &'a [u8],
+        code: &'a TriggerCode,
         signing_keys: String,
         known: ObservedIds,
     ) -> Result<Self, Error> {
         let spec = validate(&pool.spec)?;
-        let req = Self::new(pool, platform, spec, zip, signing_keys, known, false)?;
+        let req = Self::new(pool, platform, spec, code, signing_keys, known, false)?;
         platform.tenancy.check(req.namespace, &req.spec)?;
         Ok(req)
     }
@@ -119,19 +123,19 @@ impl<'a> Request<'a> {
     pub fn for_cleanup(
         pool: &'a PasswordlessPool,
         platform: &'a Platform,
-        zip: &'a [u8],
+        code: &'a TriggerCode,
         signing_keys: String,
         known: ObservedIds,
     ) -> Result<Self, Error> {
         let spec = defaults_only(&pool.spec);
-        Self::new(pool, platform, spec, zip, signing_keys, known, true)
+        Self::new(pool, platform, spec, code, signing_keys, known, true)
     }
 
     fn new(
         pool: &'a PasswordlessPool,
         platform: &'a Platform,
         spec: ValidatedSpec,
-        zip: &'a [u8],
+        code: &'a TriggerCode,
         signing_keys: String,
         known: ObservedIds,
         cleanup: bool,
@@ -147,8 +151,7 @@ impl<'a> Request<'a> {
             name,
             platform,
             spec,
-            zip,
-            code_sha256: code_sha256(zip),
+            code,
             signing_keys,
             known,
             cleanup,
@@ -158,13 +161,6 @@ impl<'a> Request<'a> {
     fn names(&self) -> StackNames {
         StackNames::new(&self.platform.cluster_id, self.namespace, self.name)
     }
-}
-
-/// Lambda's CodeSha256 of a zip: base64 of its SHA-256.
-pub fn code_sha256(zip: &[u8]) -> String {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
 }
 
 /// Everything the status and the output Secret report.
@@ -277,7 +273,7 @@ async fn observe_with(
     let ctx = Context {
         region: c.region.clone(),
         account_id: Some(account_id.clone()),
-        code_sha256: req.code_sha256.clone(),
+        code_sha256: req.code.sha256().to_owned(),
         signing_keys: req.signing_keys.clone(),
         user_pool_id: known.user_pool_id.clone(),
     };
@@ -468,7 +464,7 @@ async fn apply_pass(
         names: &names,
         desired,
         observed,
-        zip: req.zip,
+        code: req.code,
     };
     let mut ids = observed.ids.clone();
     let mut refused = None;
@@ -529,7 +525,7 @@ pub async fn delete(c: &Clients, req: &Request<'_>) -> Result<Deleted, Error> {
         names: &names,
         desired: &desired,
         observed: &observed,
-        zip: req.zip,
+        code: req.code,
     };
     let removal = deletion_plan(&observed, &desired);
     for change in &removal.changes {

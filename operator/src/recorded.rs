@@ -8,6 +8,7 @@ use crate::observed::ObservedIds;
 use crate::reconcile::{self, IdSink, Request};
 use crate::state::State;
 use crate::tenancy::Platform;
+use crate::trigger_code::TriggerCode;
 
 /// A record that keeps some of the IDs AWS assigns.
 pub trait RecordsIds: Clone + PartialEq {
@@ -51,14 +52,14 @@ where
 pub fn request<'a>(
     pool: &'a PasswordlessPool,
     platform: &'a Platform,
-    zip: &'a [u8],
+    code: &'a TriggerCode,
     keys: &State,
     recorded: &impl RecordsIds,
 ) -> Result<Request<'a>, reconcile::Error> {
     Request::for_pool(
         pool,
         platform,
-        zip,
+        code,
         keys.signing_keys_env(),
         recorded.recorded_ids(),
     )
@@ -69,14 +70,14 @@ pub fn request<'a>(
 pub fn cleanup_request<'a>(
     pool: &'a PasswordlessPool,
     platform: &'a Platform,
-    zip: &'a [u8],
+    code: &'a TriggerCode,
     keys: &State,
     recorded: &impl RecordsIds,
 ) -> Result<Request<'a>, reconcile::Error> {
     Request::for_cleanup(
         pool,
         platform,
-        zip,
+        code,
         keys.signing_keys_env(),
         recorded.recorded_ids(),
     )
@@ -250,7 +251,8 @@ mod tests {
             ..Default::default()
         };
         let platform = crate::tenancy::Platform::trusting();
-        let req = request(&pool, &platform, b"zip", &keys, &Some(status)).unwrap();
+        let code = TriggerCode::from_bytes(b"zip".to_vec());
+        let req = request(&pool, &platform, &code, &keys, &Some(status)).unwrap();
         assert_eq!((req.namespace, req.name), ("team", "web"));
         assert_eq!(req.signing_keys, keys.signing_keys_env());
         assert_eq!(req.known, kept(Some("p1"), Some("arn:p1"), None));

@@ -212,13 +212,18 @@ pub async fn create(
     Ok(arn)
 }
 
+/// Whether the deployed code differs from `f`'s, so an update needs the package.
+pub fn needs_code(observed: &FunctionConfig, f: &FunctionConfig) -> bool {
+    observed.code_sha256 != f.code_sha256
+}
+
 /// Brings an existing function to `f`: the whole configuration in one call when any of it
-/// differs, the code when its sha256 differs.
+/// differs, the code (`zip`, given when [`needs_code`]) when its sha256 differs.
 pub async fn update(
     c: &Clients,
     observed: &FunctionConfig,
     f: &FunctionConfig,
-    zip: &[u8],
+    zip: Option<&[u8]>,
 ) -> Result<(), AwsError> {
     let mut config_only = observed.clone();
     config_only.code_sha256 = f.code_sha256.clone();
@@ -231,7 +236,7 @@ pub async fn update(
             .await
             .map_err(|e| call_error("lambda:UpdateFunctionConfiguration", e))?;
     }
-    if observed.code_sha256 != f.code_sha256 {
+    if let Some(zip) = zip.filter(|_| needs_code(observed, f)) {
         wait_ready(c, &f.name).await?;
         let _upload = super::upload_slot(c).await?;
         c.lambda

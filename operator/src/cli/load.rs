@@ -10,6 +10,7 @@ use passwordless_operator::recorded::RecordStore;
 use passwordless_operator::state::{self, State};
 use passwordless_operator::tenancy::Platform;
 use passwordless_operator::tenancy::Tenancy;
+use passwordless_operator::trigger_code::TriggerCode;
 use passwordless_operator::validate::{parse_manifest, validate, warnings};
 
 use super::args::PoolArgs;
@@ -19,7 +20,7 @@ pub struct Loaded {
     pub state: State,
     /// Where `state` is kept.
     pub path: PathBuf,
-    pub zip: Vec<u8>,
+    pub code: TriggerCode,
     pub clients: Clients,
     pub platform: Platform,
 }
@@ -52,10 +53,10 @@ pub async fn load(args: &PoolArgs) -> Result<Loaded> {
         .clone()
         .unwrap_or_else(|| state::default_path(&namespace, &name));
     let state = State::load(&path)?;
-    let zip = if pool.spec.strategy == Strategy::Native {
-        Vec::new()
+    let code = if pool.spec.strategy == Strategy::Native {
+        TriggerCode::none()
     } else {
-        std::fs::read(&args.trigger.zip).with_context(|| {
+        TriggerCode::from_file(&args.trigger.zip).with_context(|| {
             format!(
                 "reading the trigger zip {} (build it with `make triggers`)",
                 args.trigger.zip.display()
@@ -68,7 +69,7 @@ pub async fn load(args: &PoolArgs) -> Result<Loaded> {
         pool,
         state,
         path,
-        zip,
+        code,
         clients,
         platform,
     })

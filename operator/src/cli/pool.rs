@@ -27,7 +27,7 @@ pub async fn plan(args: &PoolArgs) -> Result<()> {
         l.pool.spec.retired_key_seconds(),
     );
     // The state file holds both the keys and the recorded IDs.
-    let req = recorded::request(&l.pool, &l.platform, &l.zip, &l.state, &l.state)?;
+    let req = recorded::request(&l.pool, &l.platform, &l.code, &l.state, &l.state)?;
     let plan = reconcile::plan_changes(&l.clients, &req).await?;
     print!("{plan}");
     eprintln!("{}", calls_line(&l.clients, started));
@@ -51,7 +51,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
     ) {
         l.state.save(&l.path)?;
     }
-    let req = recorded::request(&l.pool, &l.platform, &l.zip, &l.state, &l.state)?;
+    let req = recorded::request(&l.pool, &l.platform, &l.code, &l.state, &l.state)?;
     let mut sink = RecordingSink {
         record: l.state.clone(),
         store: StateFile { path: l.path },
@@ -77,7 +77,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
 pub async fn delete(args: &PoolArgs) -> Result<()> {
     let started = Instant::now();
     let l = load(args).await?;
-    let req = recorded::request(&l.pool, &l.platform, &l.zip, &l.state, &l.state)?;
+    let req = recorded::request(&l.pool, &l.platform, &l.code, &l.state, &l.state)?;
     match reconcile::delete(&l.clients, &req).await? {
         Deleted::Retained => println!("deletionPolicy is Retain: AWS resources kept."),
         Deleted::Removed(plan) => {

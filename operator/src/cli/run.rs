@@ -11,12 +11,14 @@ use passwordless_operator::controller::{self, leader};
 use passwordless_operator::http;
 use passwordless_operator::metrics::Metrics;
 use passwordless_operator::tenancy::Tenancy;
+use passwordless_operator::trigger_code::TriggerCode;
 
 use super::args::RunArgs;
 
 /// Leader election, then the controllers, until SIGTERM.
 pub async fn run(args: RunArgs) -> Result<()> {
-    let zip = std::fs::read(&args.trigger.zip).with_context(|| {
+    // Read once for its digest; read again only to deploy a function.
+    let code = TriggerCode::from_file(&args.trigger.zip).with_context(|| {
         format!(
             "reading the trigger zip {} (build it with `make triggers`, or set PWP_TRIGGER_ZIP)",
             args.trigger.zip.display()
@@ -60,7 +62,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
             identity,
             platform,
         },
-        zip,
+        code,
         metrics,
     ));
     controller::lead(ctx, &lease, stopping).await;

@@ -1,5 +1,5 @@
 //! What every reconcile shares: the Kubernetes client, the events' reporter, the metrics, the
-//! settings from the command line, the trigger zip, and the caches.
+//! settings from the command line, the trigger package, and the caches.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use crate::aws::Clients;
 use crate::crd::PasswordlessPool;
 use crate::metrics::Metrics;
 use crate::tenancy::Platform;
+use crate::trigger_code::TriggerCode;
 
 /// What `run` needs from the command line.
 #[derive(Debug, Clone)]
@@ -41,7 +42,7 @@ pub struct Context {
     pub(super) metrics: Arc<Metrics>,
     pub(super) settings: Settings,
     /// The trigger Lambdas' code, deployed to every pool.
-    pub(super) zip: Vec<u8>,
+    pub(super) code: TriggerCode,
     pub(super) caches: Caches,
 }
 
@@ -49,7 +50,7 @@ impl Context {
     pub fn new(
         client: kube::Client,
         settings: Settings,
-        zip: Vec<u8>,
+        code: TriggerCode,
         metrics: Arc<Metrics>,
     ) -> Self {
         let reporter = Reporter {
@@ -61,7 +62,7 @@ impl Context {
             client,
             metrics,
             settings,
-            zip,
+            code,
             caches: Caches::default(),
         }
     }

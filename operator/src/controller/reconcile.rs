@@ -125,7 +125,7 @@ impl Context {
                 .await?;
         }
         let clients = self.clients(pool).await?;
-        let req = recorded::request(pool, &self.settings.platform, &self.zip, keys, &*current)?;
+        let req = recorded::request(pool, &self.settings.platform, &self.code, keys, &*current)?;
         let mut sink = RecordingSink {
             record: current.clone(),
             store: StatusStore { ctx: self, pool },
@@ -193,7 +193,7 @@ impl Context {
             let req = recorded::cleanup_request(
                 pool,
                 &self.settings.platform,
-                &self.zip,
+                &self.code,
                 &keys,
                 &current,
             )?;

@@ -55,7 +55,7 @@ pub struct Pass<'a> {
     pub desired: &'a DesiredStack,
     pub observed: &'a ObservedStack,
     /// The trigger's deployment package.
-    pub zip: &'a [u8],
+    pub code: &'a crate::trigger_code::TriggerCode,
 }
 
 /// One kind of AWS resource of a pool.

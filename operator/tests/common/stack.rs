@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::cluster::unique;
 use super::trigger_zip;
+use passwordless_operator::trigger_code::TriggerCode;
 
 pub const NEEDS_TESTBED: &str =
     "needs the test bed's ministack (AWS_ENDPOINT_URL); run by `make test`";
@@ -43,7 +44,7 @@ pub struct Stack {
     pub pool: PasswordlessPool,
     /// The signing keys, kept and rotated as the CLI keeps them in its state file.
     pub keys: State,
-    zip: Vec<u8>,
+    code: TriggerCode,
     /// The IDs AWS assigned, recorded as the CLI records them.
     recorded: RecordingSink<State, InMemory>,
     /// What the last apply reported (the status and output Secret's facts).
@@ -94,7 +95,7 @@ impl Stack {
                 .expect("AWS clients"),
             pool,
             keys,
-            zip,
+            code: TriggerCode::from_bytes(zip),
             recorded: RecordingSink {
                 record: State::default(),
                 store: InMemory,
@@ -115,7 +116,7 @@ impl Stack {
         recorded::request(
             &self.pool,
             &self.platform,
-            &self.zip,
+            &self.code,
             &self.keys,
             &self.recorded.record,
         )
@@ -130,7 +131,7 @@ impl Stack {
         let req = recorded::request(
             &self.pool,
             &self.platform,
-            &self.zip,
+            &self.code,
             &self.keys,
             &self.recorded.record,
         )
@@ -160,7 +161,7 @@ impl Stack {
 
     /// A new build of the trigger (the same binary, a different zip), applied.
     pub async fn deploy_new_build(&mut self) -> Vec<Plan> {
-        self.zip = rebuilt_zip(&self.zip);
+        self.code = TriggerCode::from_bytes(rebuilt_zip(&self.code.bytes().unwrap()));
         self.converge().await
     }
 
@@ -215,7 +216,7 @@ impl Stack {
         let fresh = recorded::request(
             &self.pool,
             &self.platform,
-            &self.zip,
+            &self.code,
             &self.keys,
             &State::default(),
         )

@@ -1,0 +1,121 @@
+//! The trigger Lambdas' deployment package. Every comparison with AWS needs its digest (Lambda's
+//! CodeSha256); only creating a function or updating its code needs its bytes. So the digest is
+//! taken once, and the 6 MiB are read from the file when a function is deployed: a controller
+//! holding a fleet does not keep them for the process's life.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why the package's bytes could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("reading the trigger zip {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    /// The file was replaced after start: what was compared with AWS is not what would be
+    /// deployed, so nothing is deployed until a restart takes the new digest.
+    #[error(
+        "the trigger zip {0} changed since the operator started; restart it to deploy the new one"
+    )]
+    Changed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TriggerCode {
+    source: Source,
+    /// base64(sha256(zip)), as Lambda reports it.
+    sha256: String,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    File(PathBuf),
+    Bytes(Arc<[u8]>),
+}
+
+impl TriggerCode {
+    /// A package read from `path` when it is deployed; read once now for its digest.
+    pub fn from_file(path: &Path) -> std::io::Result<Self> {
+        let zip = std::fs::read(path)?;
+        Ok(Self {
+            sha256: code_sha256(&zip),
+            source: Source::File(path.to_owned()),
+        })
+    }
+
+    /// A package held in memory (a one-shot CLI run, tests).
+    pub fn from_bytes(zip: Vec<u8>) -> Self {
+        Self {
+            sha256: code_sha256(&zip),
+            source: Source::Bytes(zip.into()),
+        }
+    }
+
+    /// No package: a pool whose strategy deploys no function.
+    pub fn none() -> Self {
+        Self::from_bytes(Vec::new())
+    }
+
+    /// base64(sha256(zip)), as Lambda reports CodeSha256.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The package's bytes, as they were when the digest was taken.
+    pub fn bytes(&self) -> Result<Vec<u8>, CodeError> {
+        match &self.source {
+            Source::Bytes(zip) => Ok(zip.to_vec()),
+            Source::File(path) => {
+                let shown = || path.display().to_string();
+                let zip = std::fs::read(path).map_err(|e| CodeError::Unreadable {
+                    path: shown(),
+                    reason: e.to_string(),
+                })?;
+                if code_sha256(&zip) != self.sha256 {
+                    return Err(CodeError::Changed(shown()));
+                }
+                Ok(zip)
+            }
+        }
+    }
+}
+
+/// Lambda's CodeSha256 of a zip: base64 of its SHA-256.
+pub fn code_sha256(zip: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_package_is_read_when_deployed_and_refused_once_replaced() {
+        let dir = std::env::temp_dir().join(format!("pwp-code-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bootstrap.zip");
+        std::fs::write(&path, b"first build").unwrap();
+        let code = TriggerCode::from_file(&path).unwrap();
+        assert_eq!(
+            code.sha256(),
+            TriggerCode::from_bytes(b"first build".to_vec()).sha256()
+        );
+        assert_eq!(code.bytes().unwrap(), b"first build");
+
+        std::fs::write(&path, b"second build").unwrap();
+        assert!(matches!(code.bytes(), Err(CodeError::Changed(_))));
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(code.bytes(), Err(CodeError::Unreadable { .. })));
+        std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn lambda_reports_the_digest_as_base64_of_sha256() {
+        // `printf "" | sha256sum | xxd -r -p | base64`
+        assert_eq!(
+            TriggerCode::none().sha256(),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+}
