@@ -17,7 +17,7 @@ use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::stack::{self, Observing, Pass, STACK};
 use crate::tenancy::{NotAllowed, Platform};
-use crate::trigger_code::{CodeError, TriggerCode};
+use crate::trigger_code::TriggerCode;
 use crate::validate::{InvalidSpec, ValidatedSpec, defaults_only, validate};
 
 /// Passes before giving up: a first apply needs two (the role's policy can name the pool only
@@ -46,9 +46,6 @@ pub enum Error {
     /// The deployed trigger refused its configuration when the operator probed it.
     #[error("the trigger function does not start: {0}")]
     TriggerUnhealthy(String),
-    /// The operator's own trigger package could not be read to deploy it.
-    #[error(transparent)]
-    TriggerCode(#[from] CodeError),
 }
 
 impl Error {
@@ -57,13 +54,13 @@ impl Error {
         match self {
             Self::InvalidSpec(_) | Self::Desired(_) => "invalid_spec",
             Self::NotAllowed(_) => "not_allowed",
+            Self::Aws(AwsError::TriggerCode(_)) => "trigger_code",
             Self::Aws(e) if e.is_transient() => "aws_transient",
             Self::Aws(_) => "aws_error",
             Self::Conflict(_) => "conflict",
             Self::NotConverged(_) => "not_converged",
             Self::Record(_) => "record_failed",
             Self::TriggerUnhealthy(_) => "trigger_unhealthy",
-            Self::TriggerCode(_) => "trigger_code",
         }
     }
 
@@ -71,7 +68,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Aws(e) => e.is_transient(),
-            Self::NotConverged(_) | Self::Record(_) | Self::TriggerCode(_) => true,
+            Self::NotConverged(_) | Self::Record(_) => true,
             _ => false,
         }
     }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{AwsError, Clients, Tags, call_error, code_of, wait_for};
 use crate::desired::{FunctionConfig, PermissionConfig};
 use crate::names::VERIFIED_TAG;
+use crate::trigger_code::TriggerCode;
 
 /// The function's ARN and configuration, if it exists. GetFunction, not
 /// GetFunctionConfiguration: one read that also returns the tags (the verified digest).
@@ -172,7 +173,7 @@ pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
 pub async fn create(
     c: &Clients,
     f: &FunctionConfig,
-    zip: &[u8],
+    code: &TriggerCode,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
     // IAM is eventually consistent: a role created a moment ago may not be assumable yet, and
@@ -184,7 +185,7 @@ pub async fn create(
         let out = function_settings!(out, f)
             .code(
                 FunctionCode::builder()
-                    .zip_file(Blob::new(zip.to_vec()))
+                    .zip_file(Blob::new(code.bytes()?))
                     .build(),
             )
             .set_tags(Some(
@@ -212,18 +213,13 @@ pub async fn create(
     Ok(arn)
 }
 
-/// Whether the deployed code differs from `f`'s, so an update needs the package.
-pub fn needs_code(observed: &FunctionConfig, f: &FunctionConfig) -> bool {
-    observed.code_sha256 != f.code_sha256
-}
-
 /// Brings an existing function to `f`: the whole configuration in one call when any of it
-/// differs, the code (`zip`, given when [`needs_code`]) when its sha256 differs.
+/// differs, the code when its sha256 differs.
 pub async fn update(
     c: &Clients,
     observed: &FunctionConfig,
     f: &FunctionConfig,
-    zip: Option<&[u8]>,
+    code: &TriggerCode,
 ) -> Result<(), AwsError> {
     let mut config_only = observed.clone();
     config_only.code_sha256 = f.code_sha256.clone();
@@ -236,13 +232,13 @@ pub async fn update(
             .await
             .map_err(|e| call_error("lambda:UpdateFunctionConfiguration", e))?;
     }
-    if let Some(zip) = zip.filter(|_| needs_code(observed, f)) {
+    if observed.code_sha256 != f.code_sha256 {
         wait_ready(c, &f.name).await?;
         let _upload = super::upload_slot(c).await?;
         c.lambda
             .update_function_code()
             .function_name(&f.name)
-            .zip_file(Blob::new(zip.to_vec()))
+            .zip_file(Blob::new(code.bytes()?))
             .send()
             .await
             .map_err(|e| call_error("lambda:UpdateFunctionCode", e))?;

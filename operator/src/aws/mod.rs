@@ -314,6 +314,10 @@ pub enum AwsError {
     },
     #[error("{0}")]
     Unexpected(String),
+    /// The operator's own trigger package could not be read to upload it. Retried with backoff:
+    /// no spec change can mend it, and a restart (new digest) or a readable file may.
+    #[error(transparent)]
+    TriggerCode(#[from] crate::trigger_code::CodeError),
 }
 
 impl AwsError {
@@ -324,7 +328,7 @@ impl AwsError {
             Self::Call {
                 transient: true,
                 ..
-            }
+            } | Self::TriggerCode(_)
         )
     }
 }
@@ -436,6 +440,18 @@ where
 
 #[cfg(test)]
 mod tests {
+    use crate::trigger_code::CodeError;
+
+    #[test]
+    fn an_unreadable_trigger_package_is_retried_under_its_own_label() {
+        let e = crate::reconcile::Error::Aws(AwsError::TriggerCode(CodeError::Changed(
+            "bootstrap.zip".into(),
+        )));
+        assert!(e.is_transient());
+        assert_eq!(e.metric_label(), "trigger_code");
+        assert!(e.to_string().contains("changed since the operator started"));
+    }
+
     use super::*;
 
     #[test]

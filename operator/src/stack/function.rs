@@ -52,8 +52,7 @@ impl StackResource for TriggerFunction {
     fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             if let Some(function) = &p.desired.function {
-                let arn =
-                    aws::lambda::create(p.c, function, &p.code.bytes()?, &p.desired.tags).await?;
+                let arn = aws::lambda::create(p.c, function, p.code, &p.desired.tags).await?;
                 ids.function_arn = Some(arn.clone());
                 prove_it_starts(p.c, function, &arn).await?;
             }
@@ -64,11 +63,7 @@ impl StackResource for TriggerFunction {
     fn update<'a>(&'a self, p: &'a Pass<'a>, _: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             if let (Some(before), Some(function)) = (&p.observed.function, &p.desired.function) {
-                // The package is read only when the code is what differs.
-                let zip = aws::lambda::needs_code(before, function)
-                    .then(|| p.code.bytes())
-                    .transpose()?;
-                aws::lambda::update(p.c, before, function, zip.as_deref()).await?;
+                aws::lambda::update(p.c, before, function, p.code).await?;
                 let arn = p.observed.ids.function_arn.clone().unwrap_or_default();
                 prove_it_starts(p.c, function, &arn).await?;
             }
