@@ -4,7 +4,6 @@
 //! holding a fleet does not keep them for the process's life.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Why the package's bytes could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -19,17 +18,15 @@ pub enum CodeError {
     Changed(String),
 }
 
-#[derive(Debug, Clone)]
 pub struct TriggerCode {
     source: Source,
     /// base64(sha256(zip)), as Lambda reports it.
     sha256: String,
 }
 
-#[derive(Debug, Clone)]
 enum Source {
     File(PathBuf),
-    Bytes(Arc<[u8]>),
+    Bytes(Vec<u8>),
 }
 
 impl TriggerCode {
@@ -46,7 +43,7 @@ impl TriggerCode {
     pub fn from_bytes(zip: Vec<u8>) -> Self {
         Self {
             sha256: code_sha256(&zip),
-            source: Source::Bytes(zip.into()),
+            source: Source::Bytes(zip),
         }
     }
 
@@ -63,7 +60,7 @@ impl TriggerCode {
     /// The package's bytes, as they were when the digest was taken.
     pub fn bytes(&self) -> Result<Vec<u8>, CodeError> {
         match &self.source {
-            Source::Bytes(zip) => Ok(zip.to_vec()),
+            Source::Bytes(zip) => Ok(zip.clone()),
             Source::File(path) => {
                 let shown = || path.display().to_string();
                 let zip = std::fs::read(path).map_err(|e| CodeError::Unreadable {

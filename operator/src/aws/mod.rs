@@ -440,6 +440,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::trigger_code::CodeError;
 
     #[test]
@@ -451,8 +452,6 @@ mod tests {
         assert_eq!(e.metric_label(), "trigger_code");
         assert!(e.to_string().contains("changed since the operator started"));
     }
-
-    use super::*;
 
     #[test]
     fn retrying_later_is_tried_only_where_it_may_cure() {
