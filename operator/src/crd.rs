@@ -26,13 +26,19 @@ pub mod patterns {
     pub const REGION: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]$";
     /// A plain email address (no display name, no comments).
     pub const EMAIL: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
+    /// A sender address: an email address without `%`, because the SES identity ARN built from
+    /// it must match Cognito's `EmailConfiguration.SourceArn` pattern (`[\w+=/,.@-]`).
+    pub const SENDER_ADDRESS: &str =
+        r"^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
     /// https anywhere; plain http only for loopback development. No fragment: the operator puts
     /// the sign-in token there.
-    pub const REDIRECT_URL: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^\t\n\f\r #]*)?$";
+    /// The path takes what Cognito's URL pattern `[\p{L}\p{M}\p{S}\p{N}\p{P}]+` takes: no
+    /// control, format or space characters (a no-break space included).
+    pub const REDIRECT_URL: &str = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[^#\p{C}\p{Z}]*)?$";
     /// Managed login's callback and sign-out URLs: Cognito takes plain http only for
     /// `localhost`, not for loopback addresses. No fragment.
     pub const OAUTH_URL: &str =
-        r"^(https://[A-Za-z0-9.-]+|http://localhost)(:[0-9]{1,5})?(/[^\t\n\f\r #]*)?$";
+        r"^(https://[A-Za-z0-9.-]+|http://localhost)(:[0-9]{1,5})?(/[^#\p{C}\p{Z}]*)?$";
     /// A DNS-1123 subdomain, as Kubernetes requires for a Secret name.
     pub const DNS_SUBDOMAIN: &str =
         r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
@@ -53,6 +59,9 @@ pub mod patterns {
     /// An ACM certificate in us-east-1, where Cognito's CloudFront distribution needs it.
     pub const ACM_CERTIFICATE_ARN: &str =
         r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[A-Za-z0-9-]+$";
+    /// What every service the operator tags allows in a tag key or value: IAM, Lambda and WAF
+    /// take `[\p{L}\p{Z}\p{N}_.:/=+\-@]`, and DynamoDB takes no `@`.
+    pub const TAG_TEXT: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+-]*$";
 }
 use patterns::{
     ACM_CERTIFICATE_ARN as ACM_CERTIFICATE_ARN_PATTERN, DISPLAY_NAME as DISPLAY_NAME_PATTERN,
@@ -60,7 +69,7 @@ use patterns::{
     EMAIL as EMAIL_PATTERN, FQDN as FQDN_PATTERN, HOSTNAME as HOSTNAME_PATTERN,
     OAUTH_URL as OAUTH_URL_PATTERN, ONE_LINE as ONE_LINE_PATTERN,
     REDIRECT_URL as REDIRECT_URL_PATTERN, REGION as REGION_PATTERN,
-    USER_POOL_ID as USER_POOL_ID_PATTERN,
+    SENDER_ADDRESS as SENDER_ADDRESS_PATTERN, USER_POOL_ID as USER_POOL_ID_PATTERN,
 };
 
 /// App-client token lifetimes Cognito accepts (minutes), and our default.
@@ -99,6 +108,11 @@ pub const RESERVED_DOMAIN_WORDS: [&str; 3] = ["aws", "amazon", "cognito"];
 pub const MANAGED_LOGIN_VERSION: i32 = 2;
 /// AWS allows 50 tags on a resource; the operator's own take the rest.
 pub const MAX_TAGS: u32 = 40;
+/// AWS's limits on a tag key and a tag value, in characters, for every service.
+pub const MAX_TAG_KEY: u32 = 128;
+pub const MAX_TAG_VALUE: u32 = 256;
+/// Cognito's limit on a WebAuthn relying-party id (`RelyingPartyId`).
+pub const MAX_RELYING_PARTY_ID: u32 = 127;
 
 /// Desired state of a passwordless sign-in stack on AWS Cognito.
 // The lint reads the printer columns' repeated `type_ = "string"` as duplicated attributes.
@@ -210,9 +224,14 @@ pub struct PasswordlessPoolSpec {
     pub adopt: Option<Adopt>,
 
     /// Extra AWS tags for every resource the operator creates. Keys starting with `aws:` or
-    /// `passwordless-operator.dev/` are reserved.
+    /// `passwordless-operator.dev/` (in any case) are reserved. Keys (1 to 128 characters) and
+    /// values (at most 256) hold letters, digits, spaces and `_ . : / = + -` only: what every
+    /// service the operator tags accepts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = MAX_TAGS))]
+    #[schemars(extend(
+        "maxProperties" = MAX_TAGS,
+        "additionalProperties" = {"type": "string", "maxLength": MAX_TAG_VALUE, "pattern": patterns::TAG_TEXT}
+    ))]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -268,8 +287,9 @@ impl Strategy {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Sender {
-    /// The From address, e.g. `no-reply@example.com`.
-    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
+    /// The From address, e.g. `no-reply@example.com` (no `%`: the SES identity's ARN cannot
+    /// hold it).
+    #[schemars(length(max = 254), regex(pattern = SENDER_ADDRESS_PATTERN))]
     pub address: String,
 
     /// Which SES identity to verify: `Address` (the default) verifies the address alone by a
@@ -400,7 +420,7 @@ pub struct Native {
     /// The WebAuthn relying-party id: the domain passkeys are bound to, e.g. `example.com`.
     /// Required when WEB_AUTHN is allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253), regex(pattern = HOSTNAME_PATTERN))]
+    #[schemars(length(min = 1, max = MAX_RELYING_PARTY_ID), regex(pattern = HOSTNAME_PATTERN))]
     pub web_authn_relying_party_id: Option<String>,
 }
 

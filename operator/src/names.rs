@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-/// Tag naming the PasswordlessPool (`<namespace>/<name>`) that owns a resource.
+/// Tag naming the PasswordlessPool (`<namespace>/<name>`, see [`owner_tag_value`]) that owns
+/// a resource.
 pub const OWNER_TAG: &str = "passwordless-operator.dev/owner";
 /// Tag naming the cluster (`--cluster-id`) whose operator owns a resource.
 pub const CLUSTER_TAG: &str = "passwordless-operator.dev/cluster";
@@ -33,9 +34,30 @@ const HASH_HEX: usize = 12;
 /// 64-character limits of Lambda function and IAM role names.
 const MAX_BASE: usize = 56;
 
+/// AWS's limit on a tag value, in every service.
+const TAG_VALUE_MAX: usize = crate::crd::MAX_TAG_VALUE as usize;
+/// Hex digits of the whole SHA-256 in a cut owner tag: the tag stays an exact check.
+const OWNER_HASH_HEX: usize = 64;
+
+/// The owner tag's value: `<namespace>/<name>` when it fits AWS's 256 characters (every
+/// resource tagged before this rule keeps its tag), else its first 191 characters, `:` and the
+/// SHA-256 of the whole. Kubernetes names hold no `:`, so a cut value never equals a whole one.
+pub fn owner_tag_value(namespace: &str, name: &str) -> String {
+    let whole = format!("{namespace}/{name}");
+    if whole.len() <= TAG_VALUE_MAX {
+        return whole;
+    }
+    let hash: String = Sha256::digest(whole.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // Namespaces and names are ASCII: any byte index is a character boundary.
+    format!("{}:{hash}", &whole[..TAG_VALUE_MAX - 1 - OWNER_HASH_HEX])
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackNames {
-    /// `<namespace>/<name>`.
+    /// The owner tag's value ([`owner_tag_value`]).
     pub owner: String,
     pub cluster: String,
     pub user_pool: String,
@@ -71,7 +93,7 @@ impl StackNames {
         let readable = readable[..readable.len().min(room)].trim_end_matches('-');
         let base = format!("{readable}-{hash}");
         Self {
-            owner: format!("{namespace}/{name}"),
+            owner: owner_tag_value(namespace, name),
             cluster: cluster.to_owned(),
             user_pool: base.clone(),
             client: format!("{base}-app"),
@@ -185,6 +207,37 @@ mod tests {
             assert!(n.function.len() <= 64 && n.role.len() <= 64, "{n:?}");
             assert!(n.user_pool.len() <= 128 && n.table.len() <= 255);
         }
+    }
+
+    #[test]
+    fn owner_tags_fit_aws_and_stay_exact() {
+        // Unchanged where it fits, so resources tagged by earlier versions stay owned.
+        assert_eq!(owner_tag_value("shop", "checkout"), "shop/checkout");
+        let fits = "x".repeat(256 - 4);
+        assert_eq!(owner_tag_value("abc", &fits), format!("abc/{fits}"));
+        let ns = "n".repeat(63);
+        let (a, b) = (
+            owner_tag_value(&ns, &"x".repeat(253)),
+            owner_tag_value(&ns, &format!("{}y", "x".repeat(252))),
+        );
+        assert_ne!(a, b, "names that differ past the cut still differ");
+        for v in [&a, &b] {
+            assert_eq!(v.len(), 256);
+            assert!(
+                v.starts_with(&format!("{ns}/xxx")) && v.contains(':'),
+                "{v}"
+            );
+        }
+        assert_eq!(a, owner_tag_value(&ns, &"x".repeat(253)));
+        let long = StackNames::new(DEFAULT_CLUSTER_ID, &ns, &"x".repeat(253));
+        assert_eq!(
+            long.ownership(
+                long.tags(&BTreeMap::new())
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+            ),
+            Ownership::Ours
+        );
     }
 
     #[test]

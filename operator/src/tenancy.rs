@@ -5,6 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use serde::Deserialize;
 
@@ -119,7 +122,51 @@ impl std::fmt::Debug for AccountRole {
     }
 }
 
+/// What STS's AssumeRole takes (`RoleArn`, `ExternalId`), as the chart's values.schema.json
+/// states it too.
+pub mod patterns {
+    /// An IAM role ARN in any partition, with an optional path.
+    pub const ROLE_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$";
+    /// STS's `externalIdType`: 2 to 1,224 of these characters (`\w` is ASCII in STS's Java
+    /// pattern, so it is spelt out).
+    pub const EXTERNAL_ID: &str = r"^[A-Za-z0-9_+=,.@:/-]*$";
+    pub const EXTERNAL_ID_LENGTH: (usize, usize) = (2, 1224);
+    /// STS's limit on `RoleArn`.
+    pub const ROLE_ARN_MAX: usize = 2048;
+}
+
+static ROLE_ARN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(patterns::ROLE_ARN).expect("a valid pattern"));
+static EXTERNAL_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(patterns::EXTERNAL_ID).expect("a valid pattern"));
+
 impl AccountRole {
+    /// What STS would refuse, named by field; the external id is never shown.
+    fn check(&self) -> Result<(), String> {
+        if self.role_arn.len() > patterns::ROLE_ARN_MAX || !ROLE_ARN.is_match(&self.role_arn) {
+            return Err(format!(
+                "roleArn: {:?} is not an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<name>)",
+                self.role_arn
+            ));
+        }
+        if let Some(id) = &self.external_id {
+            let (min, max) = patterns::EXTERNAL_ID_LENGTH;
+            let n = id.chars().count();
+            if !(min..=max).contains(&n) {
+                return Err(format!(
+                    "externalId: is {n} characters long; STS takes {min} to {max}"
+                ));
+            }
+            if !EXTERNAL_ID.is_match(id) {
+                return Err(
+                    "externalId: holds a character STS refuses; allowed: letters, digits and _ + = , . @ : / -"
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The 12-digit account id inside the role ARN.
     pub fn account_id(&self) -> Option<&str> {
         let account = self.role_arn.split(':').nth(4)?;
@@ -171,12 +218,8 @@ impl Tenancy {
         let tenancy: Self = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
         for (namespace, rules) in &tenancy.namespaces {
             if let Some(role) = &rules.aws {
-                if role.account_id().is_none() || !role.role_arn.starts_with("arn:") {
-                    return Err(format!(
-                        "namespaces.{namespace}.aws.roleArn: {} is not an IAM role ARN",
-                        role.role_arn
-                    ));
-                }
+                role.check()
+                    .map_err(|e| format!("namespaces.{namespace}.aws.{e}"))?;
             }
         }
         Ok(tenancy)
@@ -494,5 +537,51 @@ namespaces:
         ] {
             assert!(Tenancy::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn role_arns_and_external_ids_are_checked_as_sts_would_with_the_field_named() {
+        let file = |arn: &str, id: &str| {
+            format!("namespaces: {{team-a: {{aws: {{roleArn: '{arn}', externalId: '{id}'}}}}}}")
+        };
+        let arn = "arn:aws:iam::111122223333:role/pwp-team-a";
+        assert!(Tenancy::parse(&file(arn, "s3cret:team-a/x=1")).is_ok());
+        assert!(Tenancy::parse(&file("arn:aws-cn:iam::111122223333:role/p/x", "ab")).is_ok());
+        let long = "a".repeat(1225);
+        for (arn, id, field) in [
+            (arn, "a", "externalId: is 1 characters"),
+            (arn, long.as_str(), "externalId: is 1225 characters"),
+            (arn, "has space", "externalId: holds a character"),
+            (arn, "t\u{e9}am", "externalId: holds a character"),
+            ("arn:aws:iam::111122223333:user/x", "ab", "roleArn:"),
+            ("arn:aws:iam::111122223333:role/a b", "ab", "roleArn:"),
+        ] {
+            let err = Tenancy::parse(&file(arn, id)).unwrap_err();
+            assert!(
+                err.starts_with(&format!("namespaces.team-a.aws.{field}")),
+                "{err}"
+            );
+            assert!(
+                id.len() < 4 || !err.contains(id),
+                "the external id is not shown: {err}"
+            );
+        }
+    }
+
+    /// The chart refuses what the operator would refuse at start.
+    #[test]
+    fn the_charts_values_schema_states_the_same_patterns() {
+        let schema: serde_json::Value = serde_json::from_str(include_str!(
+            "../../charts/passwordless-operator/values.schema.json"
+        ))
+        .unwrap();
+        let aws = &schema["properties"]["tenancy"]["properties"]["namespaces"]["additionalProperties"]
+            ["properties"]["aws"]["properties"];
+        assert_eq!(aws["roleArn"]["pattern"], patterns::ROLE_ARN, "{aws}");
+        assert_eq!(aws["roleArn"]["maxLength"], patterns::ROLE_ARN_MAX);
+        assert_eq!(aws["externalId"]["pattern"], patterns::EXTERNAL_ID);
+        let (min, max) = patterns::EXTERNAL_ID_LENGTH;
+        assert_eq!(aws["externalId"]["minLength"], min);
+        assert_eq!(aws["externalId"]["maxLength"], max);
     }
 }

@@ -457,6 +457,95 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         );
     }
 
+    /// What AWS's service models refuse is refused here first, naming the field.
+    #[test]
+    fn what_aws_would_refuse_is_refused_with_its_field() {
+        let native = "strategy: native\nnative: {allowedFirstAuthFactors: [SMS_OTP]}\n";
+        let login = |url: &str| {
+            format!(
+                "{native}managedLogin: {{domainPrefix: shop, callbackUrls: ['https://a.example.com/cb'], logoutUrls: [\"{url}\"]}}\n"
+            )
+        };
+        let rp = |host: &str| {
+            format!(
+                "strategy: native\nnative: {{allowedFirstAuthFactors: [WEB_AUTHN], webAuthnRelyingPartyId: {host}}}\n"
+            )
+        };
+        let long_rp = format!("{}.{}.example", "a".repeat(63), "b".repeat(56));
+        assert_eq!(long_rp.len(), 128);
+        let refused = [
+            ("strategy: smsOtp\ntags: {team: R&D}\n", "spec.tags.team"),
+            (
+                "strategy: smsOtp\ntags: {team: 'CC#42'}\n",
+                "spec.tags.team",
+            ),
+            (
+                "strategy: smsOtp\ntags: {team: 'ops, sre'}\n",
+                "spec.tags.team",
+            ),
+            (
+                "strategy: smsOtp\ntags: {team: 'a (b)'}\n",
+                "spec.tags.team",
+            ),
+            (
+                "strategy: smsOtp\ntags: {team: \"\\U0001F680\"}\n",
+                "spec.tags.team",
+            ),
+            (
+                "strategy: smsOtp\ntags: {owner: a@example.com}\n",
+                "spec.tags.owner",
+            ),
+            (
+                "strategy: smsOtp\ntags: {'ops, sre': x}\n",
+                "spec.tags: tag keys are 1 to 128",
+            ),
+            (
+                "strategy: smsOtp\ntags: {'AWS:team': x}\n",
+                "spec.tags: tag keys starting",
+            ),
+            (
+                "strategy: smsOtp\ntags: {'Passwordless-Operator.dev/owner': x}\n",
+                "spec.tags: tag keys starting",
+            ),
+            (&rp(&long_rp), "spec.native.webAuthnRelyingPartyId"),
+            (
+                "strategy: native\nsender: {address: 'a%b@example.com'}\nnative: {allowedFirstAuthFactors: [EMAIL_OTP]}\n",
+                "spec.sender.address",
+            ),
+            (
+                &login("https://a.example.com/bye\\u0001"),
+                "spec.managedLogin.logoutUrls[0]",
+            ),
+            (
+                &login("https://a.example.com/bye\\u00a0x"),
+                "spec.managedLogin.logoutUrls[0]",
+            ),
+            (
+                &login("https://a.example.com/bye\\u200bx"),
+                "spec.managedLogin.logoutUrls[0]",
+            ),
+            (
+                &MAGIC.replace("/cb'", "/c\u{ad}b'"),
+                "spec.magicLink.redirectUrls[0]",
+            ),
+        ];
+        for (yaml, field) in refused {
+            let p = problems(yaml);
+            assert!(
+                p.len() == 1 && p[0].starts_with(field),
+                "{yaml}: expected one problem on {field}, got {p:?}"
+            );
+        }
+        let accepted = [
+            "strategy: smsOtp\ntags: {team: 'Platform Team', cost: 'cc:42/eu=1+x_y.z-w', 'équipe': 'données 42'}\n",
+            &rp(&format!("{}.example", "a".repeat(119))),
+            &login("https://a.example.com/bye?next=%2Fhome&lang=d\u{e9}"),
+        ];
+        for yaml in accepted {
+            assert_eq!(problems(yaml), Vec::<String>::new(), "{yaml}");
+        }
+    }
+
     #[test]
     fn templates_must_carry_the_link_or_code_and_only_known_placeholders() {
         let yaml = format!(

@@ -4,7 +4,17 @@
 use passwordless_contract::placeholder;
 
 use super::RESERVED_TAG_PREFIXES;
-use crate::crd::{AuthFactor, OAuthScope, PasswordlessPoolSpec, RESERVED_DOMAIN_WORDS, Strategy};
+use super::schema::{TAG_TEXT_RULE, tag_key_is_valid};
+use crate::crd::{
+    AuthFactor, MAX_TAG_KEY, OAuthScope, PasswordlessPoolSpec, RESERVED_DOMAIN_WORDS, Strategy,
+    patterns,
+};
+
+/// Whether a tag key starts with a reserved prefix, in any case (AWS reserves `AWS:` too).
+pub fn tag_key_is_reserved(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    RESERVED_TAG_PREFIXES.iter().any(|p| key.starts_with(p))
+}
 
 /// A rule across fields: checked in Rust, and emitted into the CRD as CEL on `spec`.
 pub struct CrossFieldRule {
@@ -171,34 +181,39 @@ pub fn cross_field_rules() -> Vec<CrossFieldRule> {
                 .is_none_or(|m| m.scopes.contains(&OAuthScope::OpenId))
         },
     ));
+    // AWS reserves `aws:` in any case; ours are held to the same.
     let reserved = RESERVED_TAG_PREFIXES
         .iter()
-        .map(|p| format!("!k.startsWith('{p}')"))
+        .map(|p| format!("!k.lowerAscii().startsWith('{p}')"))
         .collect::<Vec<_>>()
         .join(" && ");
     rules.push(rule(
         "spec.tags",
         format!("!has(self.tags) || self.tags.all(k, {reserved})"),
         format!(
-            "tag keys starting with {} are reserved",
+            "tag keys starting with {} (in any case) are reserved",
             RESERVED_TAG_PREFIXES.join(" or ")
         ),
-        |spec| {
-            spec.tags
+        |spec| spec.tags.keys().all(|k| !tag_key_is_reserved(k)),
+    ));
+    let key_text = patterns::TAG_TEXT.replace('\\', "\\\\");
+    rules.push(
+        rule(
+            "spec.tags",
+            format!("!has(self.tags) || self.tags.all(k, size(k) >= 1 && size(k) <= {MAX_TAG_KEY} && k.matches('{key_text}'))"),
+            format!("tag keys are 1 to {MAX_TAG_KEY} characters, {TAG_TEXT_RULE}"),
+            |spec| spec.tags.keys().all(|k| tag_key_is_valid(k)),
+        )
+        .with_detail(|spec| {
+            let bad: Vec<String> = spec
+                .tags
                 .keys()
-                .all(|k| !RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)))
-        },
-    ));
-    rules.push(rule(
-        "spec.tags",
-        "!has(self.tags) || self.tags.all(k, size(k) >= 1 && size(k) <= 128 && size(self.tags[k]) <= 256)".into(),
-        "tag keys are 1 to 128 characters and values at most 256".into(),
-        |spec| {
-            spec.tags
-                .iter()
-                .all(|(k, v)| (1..=128).contains(&k.chars().count()) && v.chars().count() <= 256)
-        },
-    ));
+                .filter(|k| !tag_key_is_valid(k))
+                .map(|k| format!("{k:?}"))
+                .collect();
+            format!(" (found {})", bad.join(", "))
+        }),
+    );
     let known = placeholder::ALL.join("|");
     for field in ["subject", "html", "text"] {
         rules.push(rule(

@@ -11,9 +11,9 @@ use regex::Regex;
 
 use super::Problem;
 use crate::crd::{
-    AUTH_SESSION_VALIDITY_MINUTES, MAX_OAUTH_URLS, MAX_REDIRECT_URLS, MAX_TAGS, MAX_URL_LENGTH,
-    PasswordlessPoolSpec, RATE_LIMIT_PER_FIVE_MINUTES, REFRESH_TOKEN_VALIDITY_DAYS,
-    TOKEN_VALIDITY_MINUTES, patterns,
+    AUTH_SESSION_VALIDITY_MINUTES, MAX_OAUTH_URLS, MAX_REDIRECT_URLS, MAX_RELYING_PARTY_ID,
+    MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_URL_LENGTH, PasswordlessPoolSpec,
+    RATE_LIMIT_PER_FIVE_MINUTES, REFRESH_TOKEN_VALIDITY_DAYS, TOKEN_VALIDITY_MINUTES, patterns,
 };
 
 /// The problems found so far, in the order the schema lists the fields.
@@ -60,6 +60,7 @@ impl Problems {
 struct Compiled {
     region: Regex,
     email: Regex,
+    sender_address: Regex,
     redirect_url: Regex,
     oauth_url: Regex,
     dns_subdomain: Regex,
@@ -70,6 +71,7 @@ struct Compiled {
     domain_prefix: Regex,
     fqdn: Regex,
     acm_certificate_arn: Regex,
+    tag_text: Regex,
 }
 
 static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
@@ -77,6 +79,7 @@ static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
     Compiled {
         region: re(patterns::REGION),
         email: re(patterns::EMAIL),
+        sender_address: re(patterns::SENDER_ADDRESS),
         redirect_url: re(patterns::REDIRECT_URL),
         oauth_url: re(patterns::OAUTH_URL),
         dns_subdomain: re(patterns::DNS_SUBDOMAIN),
@@ -87,10 +90,20 @@ static PATTERNS: LazyLock<Compiled> = LazyLock::new(|| {
         domain_prefix: re(patterns::DOMAIN_PREFIX),
         fqdn: re(patterns::FQDN),
         acm_certificate_arn: re(patterns::ACM_CERTIFICATE_ARN),
+        tag_text: re(patterns::TAG_TEXT),
     }
 });
 
 const SENDER_ADDRESS_MAX: usize = 254;
+
+/// How messages say [`patterns::TAG_TEXT`].
+pub(super) const TAG_TEXT_RULE: &str =
+    "allowed in an AWS tag: letters, digits, spaces and _ . : / = + - only";
+
+/// A tag key AWS takes: 1 to 128 characters of [`patterns::TAG_TEXT`].
+pub(super) fn tag_key_is_valid(key: &str) -> bool {
+    (1..=MAX_TAG_KEY as usize).contains(&key.chars().count()) && PATTERNS.tag_text.is_match(key)
+}
 
 /// A list of URLs a browser is sent to: its length, and each one matching `rule` (https, with
 /// plain http only for local development).
@@ -138,8 +151,8 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
         p.pattern(
             "spec.sender.address",
             address,
-            &re.email,
-            "an email address",
+            &re.sender_address,
+            "an email address without '%' (an SES identity ARN cannot hold it)",
         );
         let name = sender.display_name.as_deref();
         p.length("spec.sender.displayName", name, 1, 64);
@@ -222,7 +235,12 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
             }
         }
         let rp = native.web_authn_relying_party_id.as_deref();
-        p.length("spec.native.webAuthnRelyingPartyId", rp, 1, 253);
+        p.length(
+            "spec.native.webAuthnRelyingPartyId",
+            rp,
+            1,
+            MAX_RELYING_PARTY_ID as usize,
+        );
         p.pattern(
             "spec.native.webAuthnRelyingPartyId",
             rp,
@@ -348,5 +366,10 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
             "spec.tags",
             format!("has {} tags; at most {MAX_TAGS}", spec.tags.len()),
         );
+    }
+    for (key, value) in &spec.tags {
+        let field = format!("spec.tags.{key}");
+        p.length(&field, Some(value), 0, MAX_TAG_VALUE as usize);
+        p.pattern(&field, Some(value), &re.tag_text, TAG_TEXT_RULE);
     }
 }
