@@ -15,6 +15,7 @@ pub mod keys;
 pub mod metrics;
 pub mod names;
 pub mod observed;
+pub mod partition;
 pub mod reconcile;
 pub mod recorded;
 pub mod signin;

@@ -26,17 +26,7 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::IamPolicy(args) => {
-            // From the same tenancy file `run` reads (without one, `run` allows neither).
-            let tenancy = match &args.tenancy_config {
-                Some(path) => passwordless_operator::tenancy::Tenancy::load(path)?,
-                None => passwordless_operator::tenancy::Tenancy::default(),
-            };
-            let policy =
-                passwordless_operator::iam_policy::operator_policy(&tenancy.policy_scope());
-            println!("{}", serde_json::to_string_pretty(&policy)?);
-            Ok(())
-        }
+        Command::IamPolicy(args) => cli::iam_policy::print(&args),
         Command::Plan(args) => cli::pool::plan(&args).await,
         Command::Apply(args) => cli::pool::apply(&args).await,
         Command::Delete(args) => cli::pool::delete(&args).await,

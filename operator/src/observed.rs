@@ -37,7 +37,6 @@ pub struct PoolDomains {
 /// IDs and ARNs AWS assigned, as far as they are known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedIds {
-    pub account_id: Option<String>,
     pub user_pool_id: Option<String>,
     pub user_pool_arn: Option<String>,
     pub client_id: Option<String>,

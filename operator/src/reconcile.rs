@@ -15,6 +15,7 @@ use crate::desired::{
 use crate::diff::{Action, Plan, deletion_plan, plan};
 use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
+use crate::partition::Partition;
 use crate::stack::{self, Observing, Pass, STACK};
 use crate::tenancy::{NotAllowed, Platform};
 use crate::trigger_code::TriggerCode;
@@ -259,17 +260,15 @@ async fn observe_with(
     cleanup: bool,
 ) -> Result<(ObservedStack, DesiredStack), Error> {
     let names = req.names();
-    let account_id = match &known.account_id {
-        Some(account) => account.clone(),
-        None => c.account_id().await?,
-    };
+    let caller = c.caller().await?;
     let adopted = req.spec.adopt.as_ref().map(|a| a.user_pool_id.as_str());
     let mut known = known.clone();
     known.user_pool_id =
         stack::locate_pool(c, &names, known.user_pool_id.as_deref(), adopted).await?;
     let ctx = Context {
         region: c.region.clone(),
-        account_id: Some(account_id.clone()),
+        partition: caller.partition,
+        account_id: Some(caller.account),
         code_sha256: req.code.sha256().to_owned(),
         signing_keys: req.signing_keys.clone(),
         user_pool_id: known.user_pool_id.clone(),
@@ -278,13 +277,13 @@ async fn observe_with(
     let cx = Observing {
         c,
         names: &names,
+        ctx: &ctx,
         desired: &desired,
         known: &known,
         adopted: adopted.is_some(),
         cleanup,
     };
     let mut observed = ObservedStack::default();
-    observed.ids.account_id = Some(account_id);
     for resource in STACK {
         resource.observe(&cx, &mut observed).await?;
     }
@@ -360,11 +359,17 @@ fn outputs(
     desired: &DesiredStack,
     observed: &ObservedStack,
 ) -> Outputs {
+    // China's endpoints are under amazonaws.com.cn: the issuer is the pool's endpoint.
+    let host = format!(
+        "cognito-idp.{}.{}",
+        c.region,
+        Partition::of_region(&c.region).dns_suffix()
+    );
     let issuer = observed
         .ids
         .user_pool_id
         .as_ref()
-        .map(|id| format!("https://cognito-idp.{}.amazonaws.com/{id}", c.region));
+        .map(|id| format!("https://{host}/{id}"));
     let jwks = observed
         .ids
         .user_pool_id
@@ -375,10 +380,7 @@ fn outputs(
                 "{}/{id}/.well-known/jwks.json",
                 endpoint.trim_end_matches('/')
             ),
-            None => format!(
-                "https://cognito-idp.{}.amazonaws.com/{id}/.well-known/jwks.json",
-                c.region
-            ),
+            None => format!("https://{host}/{id}/.well-known/jwks.json"),
         });
     Outputs {
         region: c.region.clone(),

@@ -167,7 +167,6 @@ mod tests {
     /// IDs as AWS reports them.
     fn reported(pool: Option<&str>, arn: Option<&str>, client: Option<&str>) -> ObservedIds {
         ObservedIds {
-            account_id: Some("123456789012".into()),
             function_arn: Some("arn:aws:lambda:f".into()),
             ..kept(pool, arn, client)
         }

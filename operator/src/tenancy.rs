@@ -238,6 +238,11 @@ impl Tenancy {
                     .namespaces
                     .values()
                     .any(|r| !r.custom_domains.is_empty()),
+            adoptable_pools: self
+                .namespaces
+                .values()
+                .flat_map(|r| r.adoptable_pool_ids.iter().cloned())
+                .collect(),
         }
     }
 

@@ -720,6 +720,47 @@ fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
     assert!(deleted.ok, "{}", deleted.stderr);
 }
 
+/// A pool in a China region. ministack takes `cn-north-1` but answers in the standard partition,
+/// as every emulator does (its caller identity is `arn:aws:iam::…`): the operator writes its ARNs
+/// in the caller identity's partition, so the pool converges there, web ACL association and
+/// trigger included. On AWS the same code writes `arn:aws-cn:` (see desired::tests).
+#[test]
+#[ignore = "needs the test bed; run by `make test`"]
+fn a_china_region_pool_converges_in_the_caller_identitys_partition() {
+    needs_testbed();
+    let pool = Pool::new(&format!(
+        "{MAGIC}region: cn-north-1\nrateLimit: {{requestsPerFiveMinutes: 100}}\n"
+    ));
+    let applied = pool.apply();
+    assert!(
+        applied.stdout.contains("reason: Ready"),
+        "{}",
+        applied.stdout
+    );
+    let emulators = "arn:aws:";
+    for (key, service) in [("userPoolArn", "cognito-idp"), ("webAclArn", "wafv2")] {
+        let arn = output(&applied, key).unwrap_or_default();
+        assert!(
+            arn.starts_with(&format!("{emulators}{service}:cn-north-1:")),
+            "{key}: {arn}"
+        );
+    }
+    let user = format!("{}@example.com", unique());
+    let signin = pool.run(&[
+        "signin",
+        "--username",
+        &user,
+        "--sign-up",
+        "--from-emulator",
+    ]);
+    assert!(signin.ok, "{}", signin.stderr);
+    // The association and the trigger's invoke permission name the pool as the operator does.
+    let again = pool.apply();
+    assert_eq!(again.writes, 0, "in sync:\n{}", again.stderr);
+    let deleted = pool.run(&["delete"]);
+    assert!(deleted.ok, "{}", deleted.stderr);
+}
+
 /// Domains carry no tags: only those the operator made (named in its pool tag) are its to
 /// change or delete. A domain added by hand to the operator's pool, or an adopted pool's own,
 /// is left as it is, and a spec that would need it changed is refused, naming it.

@@ -25,6 +25,7 @@ use aws_sdk_lambda::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
+use crate::partition::Partition;
 use crate::tenancy::Account;
 
 /// A resource's tags, as read back.
@@ -208,8 +209,16 @@ pub struct Clients {
     pub region: String,
     /// The configured endpoint (an emulator), if any: JWKS URLs follow it.
     pub endpoint: Option<String>,
-    /// The account the credentials belong to, asked once per process.
-    account: Arc<tokio::sync::OnceCell<String>>,
+    /// Who the credentials are, asked once per process.
+    caller: Arc<tokio::sync::OnceCell<Caller>>,
+}
+
+/// The credentials' account and partition (from GetCallerIdentity's ARN): every ARN the desired
+/// state names lives in them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub partition: Partition,
 }
 
 impl Clients {
@@ -276,14 +285,13 @@ impl Clients {
             pool_names: Arc::default(),
             uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS)),
             region,
-            account: Arc::default(),
+            caller: Arc::default(),
         })
     }
 
-    /// The account id of the credentials (sts:GetCallerIdentity, once per process): every ARN
-    /// the desired state names lives in it.
-    pub async fn account_id(&self) -> Result<String, AwsError> {
-        self.account
+    /// Who the credentials are (sts:GetCallerIdentity, once per process).
+    pub async fn caller(&self) -> Result<Caller, AwsError> {
+        self.caller
             .get_or_try_init(|| async {
                 let out = self
                     .sts
@@ -291,8 +299,16 @@ impl Clients {
                     .send()
                     .await
                     .map_err(|e| call_error("sts:GetCallerIdentity", e))?;
-                out.account().map(str::to_owned).ok_or_else(|| {
-                    AwsError::Unexpected("GetCallerIdentity returned no account".into())
+                let missing =
+                    |what: &str| AwsError::Unexpected(format!("GetCallerIdentity returned {what}"));
+                let account = out.account().ok_or_else(|| missing("no account"))?;
+                let partition = out
+                    .arn()
+                    .and_then(Partition::of_arn)
+                    .ok_or_else(|| missing("no ARN with a partition"))?;
+                Ok(Caller {
+                    account: account.to_owned(),
+                    partition,
                 })
             })
             .await

@@ -93,7 +93,7 @@ async fn get(
     }
 }
 
-/// The id in a web ACL's ARN (`arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID`).
+/// The id in a web ACL's ARN (`arn:PARTITION:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID`).
 fn id_of(arn: &str) -> Option<&str> {
     arn.rsplit_once('/')
         .map(|(_, id)| id)

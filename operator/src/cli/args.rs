@@ -134,7 +134,8 @@ pub enum Command {
     /// Print the PasswordlessPool CustomResourceDefinition as YAML.
     Crd,
     /// Print the least-privilege IAM policy the operator itself needs (JSON), with
-    /// `sts:AssumeRole` on the roles a tenancy file maps namespaces to.
+    /// `sts:AssumeRole` on the roles a tenancy file maps namespaces to; with -f, the policy it
+    /// writes for a pool's trigger role.
     IamPolicy(IamPolicyArgs),
     /// Show what `apply` would create, update or delete in AWS, field by field. Writes nothing.
     Plan(PoolArgs),
@@ -149,9 +150,33 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct IamPolicyArgs {
-    /// The tenancy rules the operator will run with.
+    /// The tenancy rules the operator will run with (ignored with -f).
     #[arg(long, env = "PWP_TENANCY_CONFIG")]
     pub tenancy_config: Option<PathBuf>,
+    /// The AWS partition the ARNs are written in (aws, aws-cn, aws-us-gov, ...)
+    /// [default: the region's, else aws].
+    #[arg(long)]
+    pub partition: Option<passwordless_operator::partition::Partition>,
+    /// The region whose partition applies; with -f, where the pool lives unless its
+    /// spec.region says otherwise.
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Print instead the trigger role's policy the operator writes for this PasswordlessPool.
+    #[arg(short = 'f', long = "filename")]
+    pub pool: Option<PathBuf>,
+    /// With -f: print the trigger role's trust policy.
+    #[arg(long, requires = "pool")]
+    pub trust: bool,
+    /// With -f: the account the pool lives in [default: *, any].
+    #[arg(long, requires = "pool")]
+    pub account_id: Option<String>,
+    /// With -f: the user pool's id, once it exists (its users' attributes are the trigger's to
+    /// update).
+    #[arg(long, requires = "pool")]
+    pub user_pool_id: Option<String>,
+    /// With -f: the cluster's id, part of every AWS name.
+    #[arg(long, env = "PWP_CLUSTER_ID", default_value = passwordless_operator::names::DEFAULT_CLUSTER_ID)]
+    pub cluster_id: String,
 }
 
 #[derive(clap::Args)]

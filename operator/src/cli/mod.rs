@@ -2,6 +2,7 @@
 //! here are `anyhow`: they end the process with a message, the library's stay typed.
 
 pub mod args;
+pub mod iam_policy;
 mod load;
 pub mod pool;
 pub mod run;

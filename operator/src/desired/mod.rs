@@ -16,6 +16,7 @@ use trigger::{trigger_environment, trigger_policy, trust_policy};
 
 use crate::crd::{DeletionPolicy, MANAGED_LOGIN_VERSION, SenderIdentity, SignUpPolicy, Strategy};
 use crate::names::{ADOPTED_TAG, DOMAINS_TAG, StackNames};
+use crate::partition::Partition;
 use crate::validate::ValidatedSpec;
 
 /// Lambda's limit on the total size of a function's environment variables.
@@ -25,7 +26,10 @@ pub const TRIGGER_HANDLER: &str = "bootstrap";
 pub const TRIGGER_MEMORY_MB: i32 = 128;
 pub const TRIGGER_TIMEOUT_SECONDS: i32 = 10;
 pub const PERMISSION_STATEMENT: &str = "passwordless-operator-cognito";
+/// Service principals are `SERVICE.amazonaws.com` in every partition, China's and GovCloud's
+/// too (the `.amazonaws.com.cn` forms are legacy exceptions of services not used here).
 pub const COGNITO_PRINCIPAL: &str = "cognito-idp.amazonaws.com";
+pub const LAMBDA_PRINCIPAL: &str = "lambda.amazonaws.com";
 /// What a signed-in user may change about themselves: Cognito's standard attributes but the
 /// ones a sign-in proves (`email`, `phone_number`), so nobody can swap in an address they
 /// never received a link or code at.
@@ -54,6 +58,8 @@ pub const VERIFIED_FIELD: &str = "verifiedConfig";
 #[derive(Clone, Default)]
 pub struct Context {
     pub region: String,
+    /// The caller identity's partition: every ARN below is written in it.
+    pub partition: Partition,
     pub account_id: Option<String>,
     /// base64(sha256(zip)), as Lambda reports CodeSha256.
     pub code_sha256: String,
@@ -67,6 +73,7 @@ impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("region", &self.region)
+            .field("partition", &self.partition)
             .field("account_id", &self.account_id)
             .field("code_sha256", &self.code_sha256)
             .field("signing_keys", &fingerprint(&self.signing_keys))
@@ -75,18 +82,53 @@ impl std::fmt::Debug for Context {
     }
 }
 
+/// Every ARN the desired state names: in the pool's partition, region and account.
 impl Context {
     fn account(&self) -> &str {
         self.account_id.as_deref().unwrap_or("(account)")
     }
 
+    /// A regional resource of this pool's account.
+    fn arn(&self, service: &str, resource: &str) -> String {
+        self.partition
+            .arn(service, &self.region, self.account(), resource)
+    }
+
     pub fn user_pool_arn(&self) -> Option<String> {
         let id = self.user_pool_id.as_deref()?;
-        Some(format!(
-            "arn:aws:cognito-idp:{}:{}:userpool/{id}",
-            self.region,
-            self.account()
-        ))
+        Some(self.arn("cognito-idp", &format!("userpool/{id}")))
+    }
+
+    /// IAM is global: its ARNs name no region.
+    pub fn role_arn(&self, names: &StackNames) -> String {
+        self.partition
+            .arn("iam", "", self.account(), &format!("role/{}", names.role))
+    }
+
+    pub fn function_arn(&self, names: &StackNames) -> String {
+        self.arn("lambda", &format!("function:{}", names.function))
+    }
+
+    pub fn table_arn(&self, names: &StackNames) -> String {
+        self.arn("dynamodb", &format!("table/{}", names.table))
+    }
+
+    pub fn ses_identity_arn(&self, identity: &str) -> String {
+        self.arn("ses", &format!("identity/{identity}"))
+    }
+
+    /// The trigger's log group, where Lambda writes its logs.
+    pub fn log_group_arn(&self, names: &StackNames) -> String {
+        self.arn("logs", &format!("log-group:/aws/lambda/{}", names.function))
+    }
+
+    /// The keys secret under any suffix: AWS appends six random characters to a secret's name
+    /// in its ARN.
+    pub fn keys_secret_arn_pattern(&self, names: &StackNames) -> String {
+        self.arn(
+            "secretsmanager",
+            &format!("secret:{}-??????", names.keys_secret),
+        )
     }
 }
 
@@ -118,19 +160,6 @@ pub enum DesiredError {
         "the trigger's environment would be {0} bytes, over Lambda's 4 KB limit: shorten spec.email's templates"
     )]
     EnvironmentTooLarge(usize),
-}
-
-pub fn role_arn(ctx: &Context, names: &StackNames) -> String {
-    format!("arn:aws:iam::{}:role/{}", ctx.account(), names.role)
-}
-
-pub fn function_arn(ctx: &Context, names: &StackNames) -> String {
-    format!(
-        "arn:aws:lambda:{}:{}:function:{}",
-        ctx.region,
-        ctx.account(),
-        names.function
-    )
 }
 
 /// The SES identity for a sender: the address itself, or its domain.
@@ -226,7 +255,7 @@ pub fn desired_stack(
             name: names.function.clone(),
             runtime: TRIGGER_RUNTIME.to_owned(),
             handler: TRIGGER_HANDLER.to_owned(),
-            role_arn: role_arn(ctx, names),
+            role_arn: ctx.role_arn(names),
             memory_mb: TRIGGER_MEMORY_MB,
             timeout_seconds: TRIGGER_TIMEOUT_SECONDS,
             environment,
@@ -256,7 +285,7 @@ pub fn desired_stack(
     } else {
         None
     };
-    let trigger = uses_triggers.then(|| function_arn(ctx, names));
+    let trigger = uses_triggers.then(|| ctx.function_arn(names));
     let native = spec.native.as_ref();
     let native_email = native.is_some_and(|n| {
         n.allowed_first_auth_factors
@@ -304,14 +333,10 @@ pub fn desired_stack(
             "COGNITO_DEFAULT"
         }
         .to_owned(),
-        email_source_arn: sender.as_ref().filter(|_| native_email).map(|s| {
-            format!(
-                "arn:aws:ses:{}:{}:identity/{}",
-                ctx.region,
-                ctx.account(),
-                s.identity
-            )
-        }),
+        email_source_arn: sender
+            .as_ref()
+            .filter(|_| native_email)
+            .map(|s| ctx.ses_identity_arn(&s.identity)),
         email_from: spec
             .sender
             .as_ref()
@@ -386,6 +411,7 @@ pub(crate) mod tests {
     pub(crate) fn ctx() -> Context {
         Context {
             region: "eu-west-1".into(),
+            partition: Partition::standard(),
             account_id: Some("123456789012".into()),
             code_sha256: "c2hhMjU2".into(),
             signing_keys: "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
@@ -497,6 +523,169 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
             policy.contains(r#""ses:FromAddress":"no-reply@example.com""#),
             "{policy}"
         );
+    }
+
+    /// Every strategy, with every resource that names an ARN: a rate limit and a native pool
+    /// sending through SES.
+    const ALL_STRATEGIES: [&str; 4] = [
+        MAGIC,
+        "strategy: emailOtp\nsender: {address: a@example.com, identity: Domain}\nrateLimit: {requestsPerFiveMinutes: 100}\n",
+        "strategy: smsOtp\n",
+        "strategy: native\nsender: {address: a@example.com}\nnative: {allowedFirstAuthFactors: [EMAIL_OTP]}\nrateLimit: {requestsPerFiveMinutes: 100}\n",
+    ];
+
+    fn ctx_in(region: &str) -> Context {
+        Context {
+            region: region.into(),
+            partition: Partition::of_region(region),
+            user_pool_id: Some(format!("{region}_Abc")),
+            ..ctx()
+        }
+    }
+
+    /// The trigger policy as it was written before partitions, literally: the oracle for the
+    /// standard partition, which must not change (existing stacks would see a diff).
+    fn policy_before_partitions(
+        spec: &ValidatedSpec,
+        names: &StackNames,
+        ctx: &Context,
+        sender: Option<&SenderConfig>,
+    ) -> serde_json::Value {
+        use serde_json::json;
+        let (region, account) = (&ctx.region, ctx.account());
+        let log_group = format!(
+            "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
+            names.function
+        );
+        let mut statements = vec![
+            json!({"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": log_group.clone()}),
+            json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                   "Resource": format!("{log_group}:*")}),
+            json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                   "Resource": format!("arn:aws:secretsmanager:{region}:{account}:secret:{}-??????", names.keys_secret)}),
+            json!({"Effect": "Allow",
+                   "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
+                   "Resource": format!("arn:aws:dynamodb:{region}:{account}:table/{}", names.table)}),
+        ];
+        if let (Some(sender), Some(from), true) = (
+            sender,
+            spec.sender.as_ref(),
+            spec.strategy != Strategy::SmsOtp,
+        ) {
+            statements.push(json!({"Effect": "Allow", "Action": "ses:SendEmail",
+                "Resource": format!("arn:aws:ses:{region}:{account}:identity/{}", sender.identity),
+                "Condition": {"StringEquals": {"ses:FromAddress": from.address}}}));
+        }
+        if spec.strategy == Strategy::SmsOtp {
+            statements.push(
+                json!({"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}),
+            );
+        }
+        if let Some(id) = &ctx.user_pool_id {
+            let pool = format!("arn:aws:cognito-idp:{region}:{account}:userpool/{id}");
+            statements.push(json!({"Effect": "Allow", "Action": "cognito-idp:AdminUpdateUserAttributes", "Resource": pool}));
+        }
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    #[test]
+    fn the_standard_partition_writes_every_arn_and_policy_as_before() {
+        for region in ["us-east-1", "eu-west-1"] {
+            let ctx = ctx_in(region);
+            let account = "123456789012";
+            for yaml in ALL_STRATEGIES {
+                let spec = spec(yaml);
+                let d = desired_stack(&spec, &names(), &ctx).unwrap();
+                let n = &d.names;
+                let pool = format!("arn:aws:cognito-idp:{region}:{account}:userpool/{region}_Abc");
+                assert_eq!(ctx.user_pool_arn().unwrap(), pool);
+                if let Some(f) = &d.function {
+                    let function =
+                        format!("arn:aws:lambda:{region}:{account}:function:{}", n.function);
+                    assert_eq!(
+                        f.role_arn,
+                        format!("arn:aws:iam::{account}:role/{}", n.role)
+                    );
+                    assert_eq!(d.user_pool.define_auth_challenge.as_ref(), Some(&function));
+                    assert_eq!(d.permission.as_ref().unwrap().source_arn, pool);
+                    let role = d.role.as_ref().unwrap();
+                    let before = policy_before_partitions(&spec, n, &ctx, d.sender.as_ref());
+                    // Byte for byte: IAM's stored document is compared as written.
+                    assert_eq!(
+                        serde_json::to_string(&role.policy).unwrap(),
+                        serde_json::to_string(&before).unwrap(),
+                        "{region} {yaml}"
+                    );
+                    let trust_before = serde_json::json!({
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+                    });
+                    assert_eq!(role.trust_policy.to_string(), trust_before.to_string());
+                }
+                if let Some(source) = &d.user_pool.email_source_arn {
+                    assert_eq!(
+                        source,
+                        &format!("arn:aws:ses:{region}:{account}:identity/a@example.com")
+                    );
+                }
+                if let Some(acl) = &d.web_acl {
+                    assert_eq!(acl.associated_with, pool);
+                }
+                assert_eq!(
+                    ctx.table_arn(n),
+                    format!("arn:aws:dynamodb:{region}:{account}:table/{}", n.table)
+                );
+            }
+        }
+    }
+
+    /// Every ARN a China or GovCloud pool's desired state names (functions, roles, the pool,
+    /// the SES identity, the policies' resources) is in its partition.
+    #[test]
+    fn china_and_govcloud_pools_name_their_partition_in_every_arn() {
+        for (region, partition) in [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
+            let ctx = ctx_in(region);
+            let ours = format!("arn:{partition}:");
+            let mut seen = 0;
+            for yaml in ALL_STRATEGIES {
+                let d = desired_stack(&spec(yaml), &names(), &ctx).unwrap();
+                let role = d
+                    .role
+                    .as_ref()
+                    .map(|r| format!("{}{}", r.policy, r.trust_policy));
+                let shown = format!("{d:?}{}", role.unwrap_or_default());
+                // Every quoted value that starts an ARN.
+                for (at, _) in shown.match_indices("\"arn:") {
+                    assert!(
+                        shown[at + 1..].starts_with(&ours),
+                        "{region}: {}",
+                        &shown[at..]
+                    );
+                    seen += 1;
+                }
+                assert!(!shown.contains("arn:aws:"), "{shown}");
+            }
+            // Role, function (x5 triggers), permission, pool, policy resources, SES, web ACL.
+            assert!(seen > 30, "{region}: {seen} ARNs");
+            let sms = desired_stack(&spec("strategy: smsOtp\n"), &names(), &ctx).unwrap();
+            let policy = sms.role.unwrap().policy;
+            assert_eq!(
+                policy["Statement"][4]["NotResource"],
+                format!("arn:{partition}:sns:*:*:*")
+            );
+            let native = desired_stack(&spec(ALL_STRATEGIES[3]), &names(), &ctx).unwrap();
+            assert_eq!(
+                native.user_pool.email_source_arn.unwrap(),
+                format!("arn:{partition}:ses:{region}:123456789012:identity/a@example.com")
+            );
+            assert_eq!(
+                ctx.table_arn(&names()),
+                format!(
+                    "arn:{partition}:dynamodb:{region}:123456789012:table/{}",
+                    names().table
+                )
+            );
+        }
     }
 
     #[test]

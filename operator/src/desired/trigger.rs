@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use passwordless_contract::env as vars;
 use serde_json::{Value, json};
 
-use super::{Context, SenderConfig};
+use super::{Context, LAMBDA_PRINCIPAL, SenderConfig};
 use crate::crd::Strategy;
 use crate::names::StackNames;
 use crate::validate::ValidatedSpec;
@@ -69,7 +69,7 @@ pub(super) fn trigger_environment(
 pub(super) fn trust_policy() -> Value {
     json!({
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": LAMBDA_PRINCIPAL}, "Action": "sts:AssumeRole"}]
     })
 }
 
@@ -81,22 +81,17 @@ pub(super) fn trigger_policy(
     ctx: &Context,
     sender: Option<&SenderConfig>,
 ) -> Value {
-    let (region, account) = (&ctx.region, ctx.account());
-    let log_group = format!(
-        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
-        names.function
-    );
+    let log_group = ctx.log_group_arn(names);
     let mut statements = vec![
         // Its own log group only, not every group in the account.
         json!({"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": log_group.clone()}),
         json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                "Resource": format!("{log_group}:*")}),
-        // AWS appends six random characters to a secret's name in its ARN.
         json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-               "Resource": format!("arn:aws:secretsmanager:{region}:{account}:secret:{}-??????", names.keys_secret)}),
+               "Resource": ctx.keys_secret_arn_pattern(names)}),
         json!({"Effect": "Allow",
                "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
-               "Resource": format!("arn:aws:dynamodb:{region}:{account}:table/{}", names.table)}),
+               "Resource": ctx.table_arn(names)}),
     ];
     if let (Some(sender), Some(from), true) = (
         sender,
@@ -106,14 +101,13 @@ pub(super) fn trigger_policy(
         // A domain identity would let the role send as any address of the domain: the
         // condition pins it to the spec's address.
         statements.push(json!({"Effect": "Allow", "Action": "ses:SendEmail",
-            "Resource": format!("arn:aws:ses:{region}:{account}:identity/{}", sender.identity),
+            "Resource": ctx.ses_identity_arn(&sender.identity),
             "Condition": {"StringEquals": {"ses:FromAddress": from.address}}}));
     }
     if spec.strategy == Strategy::SmsOtp {
         // SMS to a phone number has no resource ARN; deny publishing to topics instead.
-        statements.push(
-            json!({"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}),
-        );
+        let topics = ctx.partition.arn("sns", "*", "*", "*");
+        statements.push(json!({"Effect": "Allow", "Action": "sns:Publish", "NotResource": topics}));
     }
     // PostAuthentication marks the proven address or phone verified. Until the pool exists
     // its id is unknown: no grant rather than `userpool/*` (the pool's triggers cannot run

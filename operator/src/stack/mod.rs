@@ -23,7 +23,7 @@ pub use function::only_awaits_probe;
 pub use user_pool::locate_pool;
 
 use crate::aws::Clients;
-use crate::desired::DesiredStack;
+use crate::desired::{Context, DesiredStack};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack};
 use crate::reconcile::Error;
@@ -39,6 +39,8 @@ pub type FieldList = Vec<(String, String)>;
 pub struct Observing<'a> {
     pub c: &'a Clients,
     pub names: &'a StackNames,
+    /// Where the pool lives (partition, region, account): the ARNs it names.
+    pub ctx: &'a Context,
     pub desired: &'a DesiredStack,
     pub known: &'a ObservedIds,
     /// The pool was adopted (`spec.adopt`), not created by this operator.

@@ -29,13 +29,7 @@ impl StackResource for StateTable {
         step(async move {
             let table = aws::table::observe(cx.c, &cx.names.table).await?;
             if table.is_some() {
-                let arn = format!(
-                    "arn:aws:dynamodb:{}:{}:table/{}",
-                    cx.c.region,
-                    into.ids.account_id.as_deref().unwrap_or_default(),
-                    cx.names.table
-                );
-                let tags = aws::table::tags(cx.c, &arn).await?;
+                let tags = aws::table::tags(cx.c, &cx.ctx.table_arn(cx.names)).await?;
                 owned(
                     cx.names,
                     format!("dynamodb table {}", cx.names.table),

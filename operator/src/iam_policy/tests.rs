@@ -1,0 +1,284 @@
+use super::*;
+use crate::names::StackNames;
+
+fn cn() -> Partition {
+    Partition::of_region("cn-north-1")
+}
+
+fn full_scope() -> Scope {
+    Scope {
+        assume_roles: vec!["arn:aws:iam::111122223333:role/x".to_owned()],
+        custom_domains: true,
+        adoptable_pools: vec!["eu-west-1_Legacy".to_owned()],
+    }
+}
+
+fn statements(doc: &Value) -> &Vec<Value> {
+    doc["Statement"].as_array().unwrap()
+}
+
+fn listed(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(list) => list
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect(),
+        other => panic!("{other}"),
+    }
+}
+
+/// Every action in the document, sorted, once.
+fn granted(doc: &Value) -> Vec<String> {
+    let mut all: Vec<String> = statements(doc)
+        .iter()
+        .flat_map(|s| listed(&s["Action"]))
+        .filter(|a| a != "sts:AssumeRole")
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// The statements granting `action`.
+fn granting<'d>(doc: &'d Value, action: &str) -> Vec<&'d Value> {
+    statements(doc)
+        .iter()
+        .filter(|s| listed(&s["Action"]).iter().any(|a| a == action))
+        .collect()
+}
+
+#[test]
+fn the_policy_scopes_trigger_resources_to_the_name_prefix() {
+    let p = operator_policy(&full_scope(), &Partition::standard()).to_string();
+    for scoped in [
+        "arn:aws:iam::*:role/pwp-*",
+        "arn:aws:lambda:*:*:function:pwp-*",
+        "arn:aws:dynamodb:*:*:table/pwp-*",
+        "arn:aws:secretsmanager:*:*:secret:passwordless-operator/*",
+        "arn:aws:wafv2:*:*:regional/webacl/pwp-*/*",
+        "lambda.amazonaws.com",
+        "sts:AssumeRole",
+    ] {
+        assert!(p.contains(scoped), "{scoped}: {p}");
+    }
+    assert_eq!(
+        action_of("Lambda", "Invoke").as_deref(),
+        Some("lambda:InvokeFunction")
+    );
+    assert_eq!(action_of("Lambda", "ListFunctions"), None);
+    assert_eq!(action_of("S3", "GetObject"), None);
+    assert!(actions().contains(&"iam:PassRole".to_owned()));
+}
+
+/// What the operator names (`names.rs`) lies within the patterns the policy grants.
+#[test]
+fn every_name_the_operator_gives_matches_its_statement() {
+    let glob = |pattern: &str, name: &str| {
+        let (head, tail) = pattern.split_once('*').unwrap();
+        name.starts_with(head) && name[head.len()..].ends_with(tail)
+    };
+    let long = "x".repeat(60);
+    for (cluster, namespace, name) in [
+        ("default", "shop", "checkout"),
+        (
+            "prod-eu",
+            "a-very-long-namespace-name-indeed",
+            long.as_str(),
+        ),
+    ] {
+        let n = StackNames::new(cluster, namespace, name);
+        assert!(glob(ROLES.2, &format!("role/{}", n.role)), "{n:?}");
+        assert!(glob("function:pwp-*", &format!("function:{}", n.function)));
+        assert!(glob("table/pwp-*", &format!("table/{}", n.table)));
+        assert!(glob(
+            "secret:passwordless-operator/*",
+            &format!("secret:{}-AbCdEf", n.keys_secret)
+        ));
+        let acl = format!("regional/webacl/{}/", n.web_acl);
+        assert!(glob(WEB_ACLS.2.trim_end_matches('*'), &acl), "{acl}");
+    }
+}
+
+#[test]
+fn the_document_grants_exactly_the_listed_actions_and_the_tenancy_extras_only_when_allowed() {
+    let full = operator_policy(&full_scope(), &Partition::standard());
+    assert_eq!(granted(&full), actions(), "each action, none unlisted");
+    let plain = operator_policy(&Scope::default(), &Partition::standard());
+    let expected: Vec<String> = actions()
+        .into_iter()
+        .filter(|a| !CUSTOM_DOMAIN.contains(&a.as_str()))
+        .collect();
+    assert_eq!(granted(&plain), expected);
+    let sids = |doc: &Value| -> Vec<String> {
+        statements(doc)
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for extra in [
+        "AdoptableUserPools",
+        "TagAdoptableUserPools",
+        "CustomDomainCertificates",
+        "CustomDomainDistributions",
+        "NamespaceAccounts",
+    ] {
+        assert!(sids(&full).contains(&extra.to_owned()), "{extra}");
+        assert!(!sids(&plain).contains(&extra.to_owned()), "{extra}");
+    }
+    let mut unique = sids(&full);
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), statements(&full).len(), "Sids are unique");
+}
+
+#[test]
+fn every_implied_action_is_granted_and_names_calls_the_policy_grants() {
+    let listed = actions();
+    for i in IMPLIED {
+        assert!(listed.contains(&i.action.to_owned()), "{}", i.action);
+        assert!(!i.needed_by.is_empty(), "{}", i.action);
+        for call in i.needed_by {
+            assert!(listed.contains(&(*call).to_owned()), "{}: {call}", i.action);
+        }
+    }
+}
+
+/// Only what AWS lets name no resource is granted on `*`.
+#[test]
+fn only_actions_without_a_resource_type_are_granted_on_anything() {
+    let doc = operator_policy(&full_scope(), &Partition::standard());
+    let mut on_anything: Vec<String> = statements(&doc)
+        .iter()
+        .filter(|s| s["Resource"] == "*")
+        .flat_map(|s| listed(&s["Action"]))
+        .collect();
+    on_anything.sort();
+    assert_eq!(
+        on_anything,
+        [
+            "cognito-idp:CreateUserPool",
+            "cognito-idp:DescribeUserPoolDomain",
+            "cognito-idp:ListUserPools",
+            "sts:GetCallerIdentity",
+            "wafv2:ListWebACLs",
+        ]
+    );
+}
+
+/// Cognito acts only on pools tagged as the operator's, creates only such pools, keeps the tag
+/// on update, deletes only pools it created, and touches an untagged pool only when the
+/// platform team listed it for adoption.
+#[test]
+fn cognito_acts_on_the_operators_pools_and_listed_adoptions_only() {
+    let doc = operator_policy(&full_scope(), &cn());
+    let ours = json!({"StringEquals": {"aws:ResourceTag/passwordless-operator.dev/managed-by": "passwordless-operator"}});
+    let pools = json!(["arn:aws-cn:cognito-idp:*:*:userpool/*"]);
+    let adoptable = json!(["arn:aws-cn:cognito-idp:*:*:userpool/eu-west-1_Legacy"]);
+    for action in OWN_POOL_ACTIONS
+        .iter()
+        .chain(&["cognito-idp:AssociateWebACL"])
+    {
+        let found = granting(&doc, action);
+        assert!(!found.is_empty(), "{action}");
+        for s in found {
+            let on_all_pools = s["Resource"][0] == pools[0] && s["Condition"] == ours;
+            let listed_adoption = s["Resource"] == adoptable && s["Sid"] == "AdoptableUserPools";
+            assert!(on_all_pools || listed_adoption, "{action}: {s}");
+        }
+    }
+    // The client secret: only on tagged pools, never on an adoptable one before it is tagged.
+    let clients = granting(&doc, "cognito-idp:DescribeUserPoolClient");
+    assert_eq!(clients.len(), 1);
+    assert_eq!(clients[0]["Condition"], ours);
+
+    let create = granting(&doc, "cognito-idp:CreateUserPool");
+    assert_eq!(
+        create[0]["Condition"],
+        json!({"StringEquals": {"aws:RequestTag/passwordless-operator.dev/managed-by": "passwordless-operator"}})
+    );
+    let updates = granting(&doc, "cognito-idp:UpdateUserPool");
+    assert_eq!(updates.len(), 2);
+    for u in updates {
+        let request =
+            &u["Condition"]["StringEquals"]["aws:RequestTag/passwordless-operator.dev/managed-by"];
+        assert_eq!(request, "passwordless-operator", "{u}");
+    }
+    let delete = granting(&doc, "cognito-idp:DeleteUserPool");
+    assert_eq!(delete.len(), 1);
+    assert_eq!(
+        delete[0]["Condition"]["Null"]["aws:ResourceTag/passwordless-operator.dev/adopted"],
+        "true"
+    );
+    // Without adoptable pools, no untagged pool at all.
+    let plain = operator_policy(&Scope::default(), &cn()).to_string();
+    assert!(!plain.contains("userpool/eu-west-1"), "{plain}");
+}
+
+#[test]
+fn cognitos_email_role_may_be_created_and_no_other_service_linked_role() {
+    let doc = operator_policy(&Scope::default(), &Partition::of_region("us-gov-west-1"));
+    let slr = granting(&doc, "iam:CreateServiceLinkedRole");
+    assert_eq!(slr.len(), 1);
+    assert_eq!(
+        slr[0]["Resource"],
+        json!([
+            "arn:aws-us-gov:iam::*:role/aws-service-role/email.cognito-idp.amazonaws.com/AWSServiceRoleForAmazonCognitoIdpEmailService*"
+        ])
+    );
+    assert_eq!(
+        slr[0]["Condition"],
+        json!({"StringEquals": {"iam:AWSServiceName": "email.cognito-idp.amazonaws.com"}})
+    );
+    assert!(COGNITO_EMAIL_ROLE.2.contains(COGNITO_EMAIL_SERVICE));
+}
+
+/// Every ARN of a China or GovCloud policy is in its partition; the trigger roles go to Lambda
+/// by the same principal everywhere.
+#[test]
+fn each_partition_gets_its_own_arns() {
+    for (region, partition) in [
+        ("us-east-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+    ] {
+        let p = Partition::of_region(region);
+        let doc = operator_policy(
+            &Scope {
+                assume_roles: vec![],
+                ..full_scope()
+            },
+            &p,
+        );
+        for s in statements(&doc) {
+            for r in listed(&s["Resource"]) {
+                assert!(
+                    r == "*" || r.starts_with(&format!("arn:{partition}:")),
+                    "{region}: {r}"
+                );
+            }
+        }
+        let pass = granting(&doc, "iam:PassRole");
+        assert_eq!(
+            pass[0]["Condition"]["StringEquals"]["iam:PassedToService"],
+            "lambda.amazonaws.com"
+        );
+        let certificates = granting(&doc, "acm:DescribeCertificate");
+        let want = if partition == "aws" { "us-east-1" } else { "*" };
+        assert_eq!(
+            certificates[0]["Resource"],
+            format!("arn:{partition}:acm:{want}:*:certificate/*")
+        );
+    }
+}
+
+/// `scripts/test-iam-policy` publishes the policy with this file: it must parse and widen the
+/// policy every way a tenancy file can.
+#[test]
+fn the_parliament_tenancy_file_widens_the_policy_every_way() {
+    let tenancy = crate::tenancy::Tenancy::parse(include_str!("parliament-tenancy.yaml")).unwrap();
+    let scope = tenancy.policy_scope();
+    assert_eq!(scope.assume_roles.len(), 1);
+    assert!(scope.custom_domains);
+    assert_eq!(scope.adoptable_pools.len(), 2);
+}
