@@ -27,6 +27,29 @@ pub const VERIFIED_TAG: &str = "passwordless-operator.dev/verified-config";
 /// belongs to.
 pub const DEFAULT_CLUSTER_ID: &str = "default";
 
+/// What a cluster id may be (the chart's `clusterId` states the same): it is hashed into every
+/// AWS name and written as the cluster tag's value.
+pub const CLUSTER_ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+pub const CLUSTER_ID_MAX: usize = 32;
+
+/// Refuses a cluster id outside [`CLUSTER_ID_PATTERN`] and [`CLUSTER_ID_MAX`].
+pub fn check_cluster_id(id: &str) -> Result<(), String> {
+    let shaped = id.len() <= CLUSTER_ID_MAX
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if shaped {
+        Ok(())
+    } else {
+        Err(format!(
+            "{id:?} is not a cluster id: 1 to {CLUSTER_ID_MAX} lower-case letters, digits and inner dashes"
+        ))
+    }
+}
+
 /// Hex digits of the name hash: 48 bits, so finding a second (cluster, namespace, name) with
 /// the same readable prefix and hash takes ~2^48 tries. The owner tags are the real check.
 const HASH_HEX: usize = 12;
@@ -238,6 +261,32 @@ mod tests {
             ),
             Ownership::Ours
         );
+    }
+
+    #[test]
+    fn cluster_ids_are_checked_as_the_chart_states() {
+        let pattern = regex::Regex::new(CLUSTER_ID_PATTERN).unwrap();
+        for (id, ok) in [
+            ("default", true),
+            ("eu-1", true),
+            (&"a".repeat(32), true),
+            (&"a".repeat(33), false),
+            ("", false),
+            ("-eu", false),
+            ("eu-", false),
+            ("Prod_EU", false),
+            ("a b", false),
+        ] {
+            assert_eq!(check_cluster_id(id).is_ok(), ok, "{id}");
+            assert!(!ok || pattern.is_match(id), "{id}");
+        }
+        let schema: serde_json::Value = serde_json::from_str(include_str!(
+            "../../charts/passwordless-operator/values.schema.json"
+        ))
+        .unwrap();
+        let chart = &schema["properties"]["clusterId"];
+        assert_eq!(chart["pattern"], CLUSTER_ID_PATTERN);
+        assert_eq!(chart["maxLength"], CLUSTER_ID_MAX);
     }
 
     #[test]

@@ -61,12 +61,17 @@ pub struct RunArgs {
     pub platform: PlatformArgs,
 }
 
+/// A `--cluster-id` AWS takes in its names and tags, as the chart's schema states it.
+fn cluster_id(id: &str) -> Result<String, String> {
+    passwordless_operator::names::check_cluster_id(id).map(|()| id.to_owned())
+}
+
 /// The platform team's settings: the cluster's id and the rules per namespace.
 #[derive(clap::Args)]
 pub struct PlatformArgs {
     /// Names this cluster in every AWS name and owner tag, so clusters sharing an AWS account
     /// never share a resource. Changing it later renames the resources: set it once.
-    #[arg(long, env = "PWP_CLUSTER_ID", default_value = passwordless_operator::names::DEFAULT_CLUSTER_ID)]
+    #[arg(long, env = "PWP_CLUSTER_ID", default_value = passwordless_operator::names::DEFAULT_CLUSTER_ID, value_parser = cluster_id)]
     pub cluster_id: String,
     /// The tenancy rules (YAML): allowed senders, adoptable pools and the AWS account per
     /// namespace. Without it the controller allows no sender and no adoption; the CLI trusts
@@ -175,7 +180,7 @@ pub struct IamPolicyArgs {
     #[arg(long, requires = "pool")]
     pub user_pool_id: Option<String>,
     /// With -f: the cluster's id, part of every AWS name.
-    #[arg(long, env = "PWP_CLUSTER_ID", default_value = passwordless_operator::names::DEFAULT_CLUSTER_ID)]
+    #[arg(long, env = "PWP_CLUSTER_ID", default_value = passwordless_operator::names::DEFAULT_CLUSTER_ID, value_parser = cluster_id)]
     pub cluster_id: String,
 }
 
