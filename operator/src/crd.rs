@@ -16,6 +16,8 @@ use passwordless_contract::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::lenient;
+
 /// The API group of every resource this operator owns.
 pub const GROUP: &str = "passwordless-operator.dev";
 
@@ -624,63 +626,116 @@ pub struct Adopt {
     pub user_pool_id: String,
 }
 
-/// Observed state, written by the operator.
+/// Observed state, written by the operator. A field that does not parse (written by anyone
+/// else with status access) reads as absent.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordlessPoolStatus {
     /// The `metadata.generation` this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub observed_generation: Option<i64>,
 
     /// Standard conditions. `Ready` is True once every AWS resource exists, matches the spec,
     /// and the sender is verified; its reason says which step is pending otherwise.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::each_or_dropped"
+    )]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 
     /// The Cognito user pool id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub user_pool_id: Option<String>,
 
     /// The Cognito user pool ARN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub user_pool_arn: Option<String>,
 
     /// The app client id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub client_id: Option<String>,
 
     /// The AWS region the stack lives in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub region: Option<String>,
 
     /// The token issuer (`iss` claim) apps must expect.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub issuer_url: Option<String>,
 
     /// Where apps fetch the keys that sign the pool's tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub jwks_url: Option<String>,
 
     /// The SES sender identity and its verification state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub sender: Option<SenderStatus>,
 
     /// Where managed login serves its pages, once the domain exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub managed_login: Option<ManagedLoginStatus>,
 
     /// ARNs of the trigger Lambda functions (none for `native`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub trigger_function_arns: Vec<String>,
 
     /// The WAF web ACL in front of the pool (`spec.rateLimit`), recorded the moment it is
     /// made, so a deletion interrupted after detaching it still finds it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub web_acl_arn: Option<String>,
 
     /// Name of the output Secret that holds the connection details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
     pub secret_name: Option<String>,
 }
 

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod http;
 pub mod iam_policy;
 pub mod keys;
+pub mod lenient;
 pub mod metrics;
 pub mod names;
 pub mod observed;
