@@ -14,7 +14,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use kube::CustomResourceExt;
 
 use crate::crd::PasswordlessPool;
-use crate::validate::cross_field_rules;
+use crate::validate::{cross_field_rules, transition_rules};
 
 /// The CRD exactly as `crds/passwordlesspools.yaml` holds it.
 pub fn custom_resource_definition() -> CustomResourceDefinition {
@@ -42,6 +42,12 @@ pub fn custom_resource_definition() -> CustomResourceDefinition {
                     message: Some(r.message),
                     ..Default::default()
                 })
+                .chain(transition_rules().into_iter().map(|r| ValidationRule {
+                    field_path: r.field.strip_prefix("spec").map(str::to_owned),
+                    rule: r.cel.to_owned(),
+                    message: Some(r.message.to_owned()),
+                    ..Default::default()
+                }))
                 .collect(),
         );
     }

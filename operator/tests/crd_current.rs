@@ -163,6 +163,58 @@ async fn current_apiserver_accepts_the_crd_and_every_example() {
     );
 }
 
+/// A pool's stack lives in its region: the apiserver refuses moving it (a changed, added or
+/// removed `spec.region`) and takes every other change.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up crd); run by `make test`"]
+async fn current_apiserver_refuses_changing_the_region_of_a_pool() {
+    let client = client().await;
+    let crd = install_crd(&client).await;
+    let pool = |name: &str, region: Option<&str>, min_interval: u32| {
+        let region = region
+            .map(|r| format!(", \"region\": \"{r}\""))
+            .unwrap_or_default();
+        serde_json::from_str::<DynamicObject>(&format!(
+            r#"{{"apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
+                "metadata": {{"name": "{name}", "namespace": "default"}},
+                "spec": {{"strategy": "smsOtp", "limits": {{"minIntervalSeconds": {min_interval}}}{region}}}}}"#
+        ))
+        .unwrap()
+    };
+    let path = Path::new("examples/sms-otp.yaml");
+    let resource = api_resource(&crd, &pool("x", None, 60), path);
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &resource);
+    let params = PatchParams::apply(MANAGER).force();
+    for (name, from, to) in [
+        ("region-moves", Some("eu-west-1"), Some("eu-central-1")),
+        ("region-appears", None, Some("eu-west-1")),
+        ("region-goes", Some("eu-west-1"), None),
+    ] {
+        let _ = api.delete(name, &Default::default()).await;
+        api.patch(name, &params, &Patch::Apply(&pool(name, from, 60)))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: creating it: {e}"));
+        // Any other change is taken.
+        api.patch(name, &params, &Patch::Apply(&pool(name, from, 30)))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: a change that keeps the region: {e}"));
+        let refused = api
+            .patch(name, &params, &Patch::Apply(&pool(name, to, 30)))
+            .await;
+        match refused {
+            Err(kube::Error::Api(status)) if status.code == 422 => assert!(
+                status
+                    .message
+                    .contains(passwordless_operator::validate::REGION_STAYS),
+                "{name}: {}",
+                status.message
+            ),
+            other => panic!("{name}: expected a 422 naming the rule, got {other:?}"),
+        }
+        api.delete(name, &Default::default()).await.unwrap();
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs the test bed (scripts/testbed up crd); run by `make test`"]
 async fn current_apiserver_refuses_every_invalid_example_with_its_expected_message() {

@@ -78,9 +78,13 @@ impl Context {
         KeyStore::new(self.client.clone(), &self.settings.keys_namespace)
     }
 
-    /// The AWS clients for the pool's region, in the account the platform team mapped its
-    /// namespace to.
-    pub(super) async fn clients(&self, pool: &PasswordlessPool) -> Result<Clients, Error> {
+    /// The AWS clients for `region` (`None`: the default), in the account the platform team
+    /// mapped the pool's namespace to.
+    pub(super) async fn clients(
+        &self,
+        pool: &PasswordlessPool,
+        region: Option<&str>,
+    ) -> Result<Clients, Error> {
         let (namespace, _) = namespace_and_name(pool)?;
         let account = self
             .settings
@@ -88,9 +92,6 @@ impl Context {
             .tenancy
             .account(namespace)
             .map_err(crate::reconcile::Error::from)?;
-        Ok(self
-            .caches
-            .clients(pool.spec.region.as_deref(), &account, &self.metrics)
-            .await?)
+        Ok(self.caches.clients(region, &account, &self.metrics).await?)
     }
 }

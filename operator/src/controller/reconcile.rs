@@ -112,20 +112,29 @@ impl Context {
     ) -> Result<Duration, Error> {
         let generation = pool.metadata.generation;
         let new_spec = current.as_ref().and_then(|s| s.observed_generation) != generation;
-        if status::ready_of(current.as_ref()).is_none() {
-            let provisioning = status::with_ready(
-                current.as_ref(),
-                false,
-                reasons::PROVISIONING,
-                "creating the AWS resources".into(),
-                generation,
-                now(),
-            );
-            self.report(pool, current, provisioning, "Reconcile")
-                .await?;
-        }
-        let clients = self.clients(pool).await?;
+        // The spec and the tenancy rules first: no AWS client for a spec that cannot work.
         let req = recorded::request(pool, &self.settings.platform, &self.code, keys, &*current)?;
+        let clients = self.clients(pool, pool.spec.region.as_deref()).await?;
+        let lives = current.as_ref().and_then(|s| s.region.as_deref());
+        crate::validate::check_region_stays(&clients.region, lives)
+            .map_err(crate::reconcile::Error::from)?;
+        // Where the stack lives is recorded before its first resource exists: a region changed
+        // after a crash mid-apply is refused, and the deletion cleans this region.
+        if status::ready_of(current.as_ref()).is_none() || lives.is_none() {
+            let mut next = match status::ready_of(current.as_ref()) {
+                None => status::with_ready(
+                    current.as_ref(),
+                    false,
+                    reasons::PROVISIONING,
+                    "creating the AWS resources".into(),
+                    generation,
+                    now(),
+                ),
+                Some(_) => current.clone().unwrap_or_default(),
+            };
+            next.region = Some(clients.region.clone());
+            self.report(pool, current, next, "Reconcile").await?;
+        }
         let mut sink = RecordingSink {
             record: current.clone(),
             store: StatusStore { ctx: self, pool },
@@ -177,7 +186,12 @@ impl Context {
         let key_store = self.key_store();
         let keys = key_store.get(pool).await?.unwrap_or_default();
         let removed = async {
-            let clients = match self.clients(pool).await {
+            // Where the stack lives, whatever the spec names now.
+            let region = current
+                .as_ref()
+                .and_then(|s| s.region.clone())
+                .or_else(|| pool.spec.region.clone());
+            let clients = match self.clients(pool, region.as_deref()).await {
                 // A namespace the platform team refuses, and a pool that recorded no user pool:
                 // refused from the start, it never reached AWS, so it may go rather than hang
                 // on its finalizer. (If a mapping was removed after a first partial apply, the

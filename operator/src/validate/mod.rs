@@ -12,7 +12,9 @@ mod schema;
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use rules::{CrossFieldRule, cross_field_rules};
+pub use rules::{
+    CrossFieldRule, REGION_STAYS, TransitionRule, cross_field_rules, transition_rules,
+};
 use schema::{Problems, check_schema_rules};
 
 use crate::crd::{
@@ -211,6 +213,23 @@ pub fn validate(spec: &PasswordlessPoolSpec) -> Result<ValidatedSpec, InvalidSpe
         return Err(InvalidSpec { problems: p.0 });
     }
     Ok(defaults_only(spec))
+}
+
+/// The apiserver's transition rule, as the controller can check it: the region the clients are
+/// for (the spec's, or the operator's default) against the one the status recorded the stack in.
+/// A 1.20 apiserver ignores the CEL rule; a changed default region would escape it too.
+pub fn check_region_stays(region: &str, recorded: Option<&str>) -> Result<(), InvalidSpec> {
+    match recorded {
+        Some(lives) if lives != region => Err(InvalidSpec {
+            problems: vec![Problem {
+                field: "spec.region".to_owned(),
+                message: format!(
+                    "{REGION_STAYS} (it lives in {lives}, the spec now names {region})"
+                ),
+            }],
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The spec with its defaults filled in and no rule checked. Only for deleting what a valid
@@ -454,6 +473,19 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         assert!(
             p[0].contains("reserved") && p[1].contains("1 to 128"),
             "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_pool_cannot_move_region_once_its_stack_lives_somewhere() {
+        assert!(check_region_stays("eu-west-1", None).is_ok());
+        assert!(check_region_stays("eu-west-1", Some("eu-west-1")).is_ok());
+        let err = check_region_stays("eu-central-1", Some("eu-west-1")).unwrap_err();
+        assert_eq!(err.problems[0].field, "spec.region");
+        assert!(
+            err.to_string()
+                .contains("it lives in eu-west-1, the spec now names eu-central-1"),
+            "{err}"
         );
     }
 

@@ -58,6 +58,26 @@ fn rule(
     }
 }
 
+/// A rule on a change of the spec: CEL over `self` and `oldSelf` on `spec`. The controller
+/// checks the same against what the status recorded (see [`super::check_region_stays`]).
+pub struct TransitionRule {
+    pub field: &'static str,
+    pub cel: &'static str,
+    pub message: &'static str,
+}
+
+/// Why a pool cannot move region, as the apiserver and the controller say it.
+pub const REGION_STAYS: &str = "spec.region cannot change: the user pool (with its users) and every resource live in their region; delete the pool and create a new one to move";
+
+/// Every rule on a change, in the order the apiserver reports them.
+pub fn transition_rules() -> Vec<TransitionRule> {
+    vec![TransitionRule {
+        field: "spec.region",
+        cel: "has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)",
+        message: REGION_STAYS,
+    }]
+}
+
 /// Whether a top-level spec section named as in the manifest is set.
 pub(super) fn section_is_set(spec: &PasswordlessPoolSpec, section: &str) -> bool {
     match section {
