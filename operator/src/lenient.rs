@@ -31,7 +31,7 @@ where
     };
     Ok(items
         .into_iter()
-        .filter_map(|item| T::deserialize(item).inspect_err(|e| unreadable(e)).ok())
+        .filter_map(|item| T::deserialize(item).inspect_err(unreadable).ok())
         .collect())
 }
 
