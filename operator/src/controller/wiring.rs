@@ -15,6 +15,7 @@ use kube::runtime::utils::Backoff;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tokio::sync::Semaphore;
 
+use super::ROTATE_ANNOTATION;
 use super::context::Context;
 use super::errors::Error;
 use super::leader::Leader;
@@ -91,15 +92,12 @@ pub async fn run(
                 ),
                 None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
             };
-            // The cache keeps what reconciles read: not managedFields nor the last-applied
-            // annotation, a large part of each object, held for every pool for the process's
-            // life.
+            // The cache keeps what reconciles read, held for every pool for the process's
+            // life: no managedFields, no labels, and of the annotations only the rotation
+            // request. A tenant's megabytes of labels cost a moment of decoding, not memory.
             let (cache, writer) = reflector::store();
             let pools = watcher(pools, watcher::Config::default().any_semantic())
-                .modify(|pool: &mut PasswordlessPool| {
-                    pool.managed_fields_mut().clear();
-                    pool.annotations_mut().remove(LAST_APPLIED);
-                })
+                .modify(keep_what_reconciles_read)
                 .reflect(writer)
                 .applied_objects();
             let controller = Controller::for_stream(pools, cache)
@@ -143,8 +141,13 @@ pub async fn run(
     futures::future::join_all(controllers).await;
 }
 
-/// What client-side `kubectl apply` keeps of the whole manifest.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// The cached pool without what no reconcile reads (the rotation annotation is the one
+/// metadata field besides names, uid, generation and deletion that one does).
+fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
+    pool.managed_fields_mut().clear();
+    pool.labels_mut().clear();
+    pool.annotations_mut().retain(|k, _| k == ROTATE_ANNOTATION);
+}
 
 /// How long a failed watch waits before it lists and watches again: after an apiserver restart
 /// the watches must be back within seconds, not after kube-runtime's default 30 s ceiling.
@@ -181,4 +184,33 @@ fn error_policy(pool: Arc<PasswordlessPool>, error: &Error, ctx: Arc<Context>) -
     }
     let failures = ctx.caches.count_failure(&pool);
     Action::requeue(backoff(failures, random_fraction()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_no_labels_and_only_the_rotation_annotation() {
+        let mut pool: PasswordlessPool = serde_json::from_value(serde_json::json!({
+            "apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u-1", "generation": 3,
+                "labels": {"big": "x".repeat(60_000)},
+                "annotations": {"huge": "y".repeat(200_000), ROTATE_ANNOTATION: "2026-12-06",
+                    "kubectl.kubernetes.io/last-applied-configuration": "{}"},
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {"strategy": "smsOtp"}
+        }))
+        .unwrap();
+        keep_what_reconciles_read(&mut pool);
+        assert!(pool.labels().is_empty() && pool.managed_fields().is_empty());
+        assert_eq!(
+            pool.annotations().keys().collect::<Vec<_>>(),
+            [ROTATE_ANNOTATION]
+        );
+        assert_eq!(
+            (pool.uid().as_deref(), pool.metadata.generation),
+            (Some("u-1"), Some(3))
+        );
+    }
 }
