@@ -178,7 +178,30 @@ impl AccountRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Account {
     Operator,
-    Assumed(AccountRole),
+    /// The mapped role, assumed under a session name that names the namespace
+    /// ([`session_name`]), so the tenant account's CloudTrail says whose pools a call was for.
+    Assumed {
+        role: AccountRole,
+        session: String,
+    },
+}
+
+/// STS's limit on `RoleSessionName`.
+const SESSION_NAME_MAX: usize = 64;
+
+/// `pwp-<namespace>`; a namespace too long for STS's 64 characters is cut and a hash of the
+/// whole keeps two such namespaces apart. Namespaces hold only what STS takes (`[a-z0-9-]`).
+pub fn session_name(namespace: &str) -> String {
+    let whole = format!("pwp-{namespace}");
+    if whole.len() <= SESSION_NAME_MAX {
+        return whole;
+    }
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(namespace.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{hash}", &whole[..SESSION_NAME_MAX - 1 - hash.len()])
 }
 
 /// A rule the platform team did not grant. The message names the spec field and the setting
@@ -367,7 +390,10 @@ impl Tenancy {
     /// The account a namespace's pools live in.
     pub fn account(&self, namespace: &str) -> Result<Account, NotAllowed> {
         if let Some(role) = self.rules(namespace).and_then(|r| r.aws.clone()) {
-            return Ok(Account::Assumed(role));
+            return Ok(Account::Assumed {
+                role,
+                session: session_name(namespace),
+            });
         }
         match self.unmapped_namespaces {
             Unmapped::OperatorAccount => Ok(Account::Operator),
@@ -483,14 +509,29 @@ namespaces:
     #[test]
     fn accounts_come_only_from_the_mapping() {
         let t = tenancy();
-        let Ok(Account::Assumed(role)) = t.account("team-a") else {
+        let Ok(Account::Assumed { role, session }) = t.account("team-a") else {
             panic!("team-a is mapped");
         };
+        assert_eq!(session, "pwp-team-a");
         assert_eq!(role.account_id(), Some("111122223333"));
         assert!(!format!("{role:?}").contains("s3cret"));
         assert!(t.account("team-c").is_err(), "Refuse: unmapped namespaces");
         assert_eq!(t.account("team-b").unwrap_err().field, "metadata.namespace");
         assert_eq!(Tenancy::default().account("any"), Ok(Account::Operator));
+    }
+
+    #[test]
+    fn session_names_name_the_namespace_within_what_sts_takes() {
+        let long = "n".repeat(63);
+        let (a, b) = (
+            session_name(&long),
+            session_name(&format!("{}m", "n".repeat(62))),
+        );
+        assert_eq!((a.len(), b.len()), (64, 64));
+        assert_ne!(a, b);
+        assert!(a.starts_with("pwp-nnnn"), "{a}");
+        let sts = regex::Regex::new(r"^[A-Za-z0-9_+=,.@-]{2,64}$").unwrap();
+        assert!(sts.is_match(&a) && sts.is_match(&session_name("a")));
     }
 
     #[test]

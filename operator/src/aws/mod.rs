@@ -241,9 +241,9 @@ impl Clients {
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5))
             .load()
             .await;
-        if let Account::Assumed(role) = account {
+        if let Account::Assumed { role, session } = account {
             let mut assume = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
-                .session_name("passwordless-operator")
+                .session_name(session.clone())
                 .configure(&config);
             if let Some(id) = &role.external_id {
                 assume = assume.external_id(id.clone());

@@ -21,8 +21,10 @@ struct Synced {
     until: Instant,
 }
 
-/// A region (`None`: the configured default) and an assumed role (`None`: the operator's own).
-type ClientsKey = (Option<String>, Option<String>);
+/// A region (`None`: the configured default) and the account: `None` for the operator's own,
+/// else the assumed role with its external id and session name (a changed external id must
+/// never reuse a session assumed with the old one).
+type ClientsKey = (Option<String>, Option<(String, Option<String>, String)>);
 
 #[derive(Default)]
 pub struct Caches {
@@ -49,7 +51,11 @@ impl Caches {
         let mut all = self.aws.lock().await;
         let role = match account {
             Account::Operator => None,
-            Account::Assumed(role) => Some(role.role_arn.clone()),
+            Account::Assumed { role, session } => Some((
+                role.role_arn.clone(),
+                role.external_id.clone(),
+                session.clone(),
+            )),
         };
         let key = (region.map(str::to_owned), role);
         if let Some(c) = all.get(&key) {
