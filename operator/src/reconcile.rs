@@ -116,6 +116,16 @@ impl<'a> Request<'a> {
         Ok(req)
     }
 
+    /// What the spec and the tenancy rules allow, checked before anything is made for the pool
+    /// (its signing keys, its AWS clients): a refused pool costs no Secret and no client.
+    pub fn admissible(pool: &PasswordlessPool, platform: &Platform) -> Result<(), Error> {
+        let spec = validate(&pool.spec)?;
+        let namespace = pool.metadata.namespace.as_deref().unwrap_or("default");
+        platform.tenancy.check(namespace, &spec)?;
+        platform.tenancy.account(namespace)?;
+        Ok(())
+    }
+
     /// A request to delete: the spec's defaults, its rules unchecked, so an object whose spec no
     /// longer validates (a newer rule, an old apiserver without CEL) can still be deleted.
     pub fn for_cleanup(

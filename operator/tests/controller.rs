@@ -868,6 +868,12 @@ async fn a_tenant_cannot_take_another_tenants_secret_sender_or_pool() {
         0.0,
         "all three refused before any AWS call"
     );
+    for refused in ["spoof", "takeover"] {
+        assert!(
+            stored_keys(&admin, &ns, refused).await.is_none(),
+            "{refused}: a refused pool gets no signing-key Secret"
+        );
+    }
     let after = get_secret(&admin, &ns, "payments-db").await.unwrap();
     assert_eq!(after.data, foreign.data, "the foreign Secret is untouched");
     assert_eq!(after.metadata.owner_references, None);

@@ -57,6 +57,14 @@ impl Context {
                 .await;
             return Err(e);
         }
+        // A spec that cannot work, or that the platform team refuses, gets no keys Secret.
+        if let Err(e) = crate::reconcile::Request::admissible(pool, &self.settings.platform) {
+            let e = Error::from(e);
+            let none = State::default();
+            self.report_failure(pool, &mut current, &e, "", &none, "Reconcile")
+                .await;
+            return Err(e);
+        }
         let keys = match self.key_store().ensure(pool, unix_now()).await {
             Ok(keys) => keys,
             Err(e) => {
