@@ -71,6 +71,10 @@ pub struct Defaults {
     /// would spend everyone's SES reputation and SNS budget.
     #[serde(default)]
     pub min_send_interval_seconds: Option<u32>,
+    /// Regions every namespace's pools may name in `spec.region` (data residency, the regions
+    /// the platform team monitors). Empty here and for a namespace: any region.
+    #[serde(default)]
+    pub regions: Vec<String>,
 }
 
 /// Sender addresses a namespace may use, exactly, and domains any of whose addresses it may use
@@ -100,6 +104,9 @@ pub struct NamespaceRules {
     /// The account this namespace's pools live in.
     #[serde(default)]
     pub aws: Option<AccountRole>,
+    /// Regions this namespace's pools may name in `spec.region`, besides `defaults.regions`.
+    #[serde(default)]
+    pub regions: Vec<String>,
 }
 
 /// A role the operator assumes for a namespace's pools, as ACK's cross-account mapping does.
@@ -357,9 +364,35 @@ impl Tenancy {
         })
     }
 
+    /// May this namespace's pools live in `region` (`spec.region`; without one, the operator's
+    /// own region, always allowed)? No list in the file: any region.
+    pub fn check_region(&self, namespace: &str, region: &str) -> Result<(), NotAllowed> {
+        let own = self
+            .rules(namespace)
+            .map(|r| r.regions.as_slice())
+            .unwrap_or_default();
+        let allowed = self.defaults.regions.iter().chain(own);
+        if self.trust_all || (self.defaults.regions.is_empty() && own.is_empty()) {
+            return Ok(());
+        }
+        if allowed.clone().any(|r| r == region) {
+            return Ok(());
+        }
+        Err(NotAllowed {
+            field: "spec.region",
+            message: format!(
+                "namespace {namespace} may not use region {region} (allowed: {}); the platform team lists regions in the operator's tenancy config (defaults.regions, namespaces.{namespace}.regions)",
+                allowed.map(String::as_str).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
     /// Every rule a spec must pass in its namespace, before any AWS call.
     pub fn check(&self, namespace: &str, spec: &ValidatedSpec) -> Result<(), NotAllowed> {
         self.account(namespace)?;
+        if let Some(region) = &spec.region {
+            self.check_region(namespace, region)?;
+        }
         if let Some(sender) = &spec.sender {
             let whole_domain = sender.identity == SenderIdentity::Domain;
             self.check_sender(namespace, &sender.address, whole_domain)?;
@@ -521,6 +554,31 @@ namespaces:
     }
 
     #[test]
+    fn regions_are_those_the_platform_team_lists() {
+        let t = Tenancy::parse(
+            "defaults: {regions: [eu-west-1]}\nnamespaces: {team-a: {regions: [eu-central-1]}}\n",
+        )
+        .unwrap();
+        assert!(t.check_region("team-a", "eu-west-1").is_ok());
+        assert!(t.check_region("team-a", "eu-central-1").is_ok());
+        assert!(t.check_region("team-b", "eu-west-1").is_ok());
+        let refused = t.check_region("team-b", "eu-central-1").unwrap_err();
+        assert_eq!(refused.field, "spec.region");
+        assert!(refused.message.contains("allowed: eu-west-1"), "{refused}");
+        assert!(t.check_region("team-a", "us-east-1").is_err());
+        let any = Tenancy::parse("namespaces: {team-a: {}}\n").unwrap();
+        assert!(
+            any.check_region("team-a", "ap-south-2").is_ok(),
+            "no list: any region"
+        );
+        let spec = crate::validate::validate(
+            &serde_yaml::from_str("strategy: smsOtp\nregion: us-east-1\n").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(t.check("team-a", &spec).unwrap_err().field, "spec.region");
+    }
+
+    #[test]
     fn session_names_name_the_namespace_within_what_sts_takes() {
         let long = "n".repeat(63);
         let (a, b) = (
@@ -629,5 +687,12 @@ namespaces:
         let (min, max) = patterns::EXTERNAL_ID_LENGTH;
         assert_eq!(aws["externalId"]["minLength"], min);
         assert_eq!(aws["externalId"]["maxLength"], max);
+        let tenancy = &schema["properties"]["tenancy"]["properties"];
+        for regions in [
+            &tenancy["defaults"]["properties"]["regions"],
+            &tenancy["namespaces"]["additionalProperties"]["properties"]["regions"],
+        ] {
+            assert_eq!(regions["items"]["pattern"], crate::crd::patterns::REGION);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! per region, when each pool was last compared with AWS, the status last written per pool, and
 //! the failures in a row per pool (for the backoff).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use kube::runtime::reflector::ObjectRef;
@@ -26,10 +26,22 @@ struct Synced {
 /// never reuse a session assumed with the old one).
 type ClientsKey = (Option<String>, Option<(String, Option<String>, String)>);
 
+/// Client sets kept at once. Each holds its SDK clients and connection pools; past this the
+/// least recently built goes (its call counts stay in the metrics), so no stream of distinct
+/// regions grows the operator, and a real installation's (regions x accounts) stays cached.
+pub const MAX_CLIENT_SETS: usize = 32;
+
+/// The client sets, and the order they were built in.
+#[derive(Default)]
+struct ClientSets {
+    sets: HashMap<ClientsKey, Clients>,
+    built: VecDeque<ClientsKey>,
+}
+
 #[derive(Default)]
 pub struct Caches {
     /// AWS clients per region (`None`: the configured default) and account, built once.
-    aws: tokio::sync::Mutex<HashMap<ClientsKey, Clients>>,
+    aws: tokio::sync::Mutex<ClientSets>,
     synced: Mutex<HashMap<ObjectRef<PasswordlessPool>, Synced>>,
     /// The status last written per pool (by UID). The operator is the status's only writer, so
     /// this is never older than the watch cache, which can lag behind the operator's own write
@@ -58,19 +70,25 @@ impl Caches {
             )),
         };
         let key = (region.map(str::to_owned), role);
-        if let Some(c) = all.get(&key) {
+        if let Some(c) = all.sets.get(&key) {
             return Ok(c.clone());
         }
         let c = Clients::for_account(region, account).await?;
         metrics.count_aws_calls(c.calls.clone());
-        all.insert(key, c.clone());
+        while all.built.len() >= MAX_CLIENT_SETS {
+            if let Some(oldest) = all.built.pop_front() {
+                all.sets.remove(&oldest);
+            }
+        }
+        all.built.push_back(key.clone());
+        all.sets.insert(key, c.clone());
         Ok(c)
     }
 
     /// A new term as leader: another replica may have created pools meanwhile, so every
     /// account's index of pool names is scanned again before it is trusted.
     pub async fn new_term(&self) {
-        for c in self.aws.lock().await.values() {
+        for c in self.aws.lock().await.sets.values() {
             c.pool_names.forget().await;
         }
     }
@@ -140,5 +158,32 @@ impl Caches {
         if let (Some(uid), Ok(mut w)) = (&pool.metadata.uid, self.written.lock()) {
             w.remove(uid);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tenant walking `spec.region` through made-up names builds client sets, but never more
+    /// than the cap at once; the sets in use stay.
+    #[tokio::test]
+    async fn the_client_sets_are_bounded() {
+        let caches = Caches::default();
+        let metrics = Metrics::default();
+        for i in 0..MAX_CLIENT_SETS + 20 {
+            let region = format!("zz-test-{i}");
+            let c = caches
+                .clients(Some(&region), &Account::Operator, &metrics)
+                .await
+                .unwrap();
+            assert_eq!(c.region, region);
+        }
+        let all = caches.aws.lock().await;
+        assert_eq!(all.sets.len(), MAX_CLIENT_SETS);
+        assert_eq!(all.built.len(), MAX_CLIENT_SETS);
+        let newest = format!("zz-test-{}", MAX_CLIENT_SETS + 19);
+        assert!(all.sets.contains_key(&(Some(newest), None)));
+        assert!(!all.sets.contains_key(&(Some("zz-test-0".to_owned()), None)));
     }
 }
