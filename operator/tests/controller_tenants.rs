@@ -158,3 +158,122 @@ async fn an_unreadable_status_does_not_stop_the_operator_for_everyone() {
         "the status itself is not dumped into the log"
     );
 }
+
+/// The name and auth flows of an app client, as AWS reports them.
+async fn client_facts(c: &Clients, pool: &str, id: &str) -> (String, Vec<String>) {
+    let out = c
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(id)
+        .send()
+        .await
+        .unwrap();
+    let client = out.user_pool_client().unwrap();
+    let flows = client
+        .explicit_auth_flows()
+        .iter()
+        .map(|f| f.as_str().to_owned())
+        .collect();
+    (client.client_name().unwrap_or_default().to_owned(), flows)
+}
+
+/// A forged `status.clientId` naming another app's client on an adopted pool is not used: after
+/// a restart (when the operator reads the status back) that client keeps its name and flows,
+/// and the status and the Secret name this pool's own client again.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_forged_client_id_does_not_rewrite_another_apps_client() {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    let admin = cluster::admin().await;
+    let ns = unique("forged");
+    prepare(&admin, &[&ns]).await;
+    let victim = {
+        let name = unique("shared");
+        tokio::task::spawn_blocking(move || common::create_pool_by_hand(&name, true))
+            .await
+            .unwrap()
+    };
+    let c = Clients::from_env(None).await.unwrap();
+    let other = c
+        .cognito
+        .create_user_pool_client()
+        .user_pool_id(&victim)
+        .client_name("billing-web")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client()
+        .unwrap()
+        .client_id()
+        .unwrap()
+        .to_owned();
+    let before = client_facts(&c, &victim, &other).await;
+    let tenancy = std::env::temp_dir().join(format!("{ns}-tenancy.yaml"));
+    std::fs::write(
+        &tenancy,
+        format!(
+            "{}namespaces:\n  {ns}: {{adoptablePoolIds: [{victim}]}}\n",
+            cluster::TEST_TENANCY
+        ),
+    )
+    .unwrap();
+    let tenancy = tenancy.to_string_lossy().into_owned();
+    let start = |lease: &str| {
+        Operator::start(
+            &unique("op-forged"),
+            &OperatorArgs {
+                namespaces: &[&ns],
+                lease,
+                resync_seconds: 300,
+                env: &[("PWP_TENANCY_CONFIG", &tenancy)],
+            },
+        )
+    };
+    let lease = unique("lease");
+    let mut op = start(&lease);
+    leading(&op).await;
+    let adopt = serde_json::json!({"adopt": {"userPoolId": victim}});
+    apply_pool(&admin, &magic_link_pool(&ns, "adopter", adopt)).await;
+    let (pool, _) = ready_pool(&admin, &ns, "adopter", READY_WITHIN).await;
+    let ours = pool.status.unwrap().client_id.unwrap();
+    assert_ne!(ours, other);
+
+    let raw: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        admin.clone(),
+        &ns,
+        &kube::core::ApiResource::erase::<PasswordlessPool>(&()),
+    );
+    let forged = serde_json::json!({"status": {"clientId": other}});
+    raw.patch_status("adopter", &PatchParams::default(), &Patch::Merge(&forged))
+        .await
+        .unwrap();
+    op.kill();
+    let op = start(&lease);
+    leading(&op).await;
+    eventually(
+        "the status names this pool's client again",
+        READY_WITHIN,
+        || async {
+            let status = get_pool(&admin, &ns, "adopter").await?.status?;
+            (status.client_id.as_deref() == Some(ours.as_str())).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        client_facts(&c, &victim, &other).await,
+        before,
+        "the other app's client is untouched"
+    );
+    let secret = common::cluster::get_secret(&admin, &ns, "adopter-cognito")
+        .await
+        .unwrap();
+    let published = String::from_utf8(secret.data.unwrap()["clientId"].0.clone()).unwrap();
+    assert_eq!(published, ours, "the Secret publishes this pool's client");
+    assert!(
+        op.logs()
+            .contains("the recorded app client is not this pool's")
+    );
+    delete_and_wait(&admin, &ns, "adopter").await;
+}

@@ -41,6 +41,17 @@ impl StackResource for AppClient {
             if let Some(id) = id {
                 into.client =
                     aws::cognito::observe_client(cx.c, &pool, &id, &cx.desired.client).await?;
+                // App clients take no tags: a recorded id is used only for the client named as
+                // this pool's, so a forged status.clientId on a pool with other apps' clients
+                // never makes the operator rewrite theirs. The name lookup below finds ours.
+                if into
+                    .client
+                    .as_ref()
+                    .is_some_and(|c| c.name != cx.names.client)
+                {
+                    tracing::warn!(client = %id, "the recorded app client is not this pool's; it is left alone");
+                    into.client = None;
+                }
                 if into.client.is_some() {
                     into.ids.client_id = Some(id);
                     return Ok(());
