@@ -9,8 +9,8 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{
-    self, OPERATOR_NAMESPACE, Operator, OperatorArgs, apply_pool, eventually, get_pool, get_secret,
-    magic_link_pool, prepare, ready_pool, unique,
+    self, OPERATOR_NAMESPACE, Operator, OperatorArgs, apply_pool, delete_pool, eventually,
+    get_pool, get_secret, gone, magic_link_pool, prepare, ready_pool, unique, user_pool_exists,
 };
 use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::core::v1::Secret;
@@ -47,35 +47,6 @@ async fn stored_keys(admin: &Client, namespace: &str, name: &str) -> Option<Stat
     )
     .await?;
     Some(serde_json::from_slice(&secret.data.unwrap()["keys.json"].0).unwrap())
-}
-
-async fn delete_pool(admin: &Client, namespace: &str, name: &str) {
-    Api::<PasswordlessPool>::namespaced(admin.clone(), namespace)
-        .delete(name, &DeleteParams::default())
-        .await
-        .unwrap();
-}
-
-async fn gone(admin: &Client, namespace: &str, name: &str, limit: Duration) -> Duration {
-    eventually(&format!("{namespace}/{name} deleted"), limit, || async {
-        get_pool(admin, namespace, name)
-            .await
-            .is_none()
-            .then_some(())
-    })
-    .await
-    .1
-}
-
-async fn user_pool_exists(c: &Clients, id: &str) -> bool {
-    match c.cognito.describe_user_pool().user_pool_id(id).send().await {
-        Ok(_) => true,
-        Err(e) => {
-            use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
-            assert_eq!(e.code(), Some("ResourceNotFoundException"), "{e:?}");
-            false
-        }
-    }
 }
 
 async fn access_token_validity(c: &Clients, pool: &str, client: &str) -> i32 {

@@ -9,11 +9,11 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{
-    self, Operator, OperatorArgs, apply_pool, eventually, get_pool, magic_link_pool, prepare,
-    ready_pool, unique,
+    self, Operator, OperatorArgs, apply_pool, delete_pool, eventually, get_pool, gone,
+    magic_link_pool, prepare, ready_pool, unique, user_pool_exists,
 };
 use kube::Client;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::status::{ready_of, reasons};
@@ -21,33 +21,23 @@ use passwordless_operator::validate::REGION_STAYS;
 
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
-async fn user_pool_exists(c: &Clients, id: &str) -> bool {
-    match c.cognito.describe_user_pool().user_pool_id(id).send().await {
-        Ok(_) => true,
-        Err(e) => {
-            use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
-            assert_eq!(e.code(), Some("ResourceNotFoundException"), "{e:?}");
-            false
-        }
-    }
+async fn delete_and_wait(admin: &Client, namespace: &str, name: &str) {
+    delete_pool(admin, namespace, name).await;
+    gone(admin, namespace, name, READY_WITHIN).await;
 }
 
-async fn delete_and_wait(admin: &Client, namespace: &str, name: &str) {
-    Api::<PasswordlessPool>::namespaced(admin.clone(), namespace)
-        .delete(name, &DeleteParams::default())
+/// Writes `status` over a pool's, as a tenant with status write access would (the status
+/// subresource, untyped: what the operator's own types could not even express).
+async fn forge_status(admin: &Client, namespace: &str, name: &str, status: serde_json::Value) {
+    let raw: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        admin.clone(),
+        namespace,
+        &kube::core::ApiResource::erase::<PasswordlessPool>(&()),
+    );
+    let patch = serde_json::json!({ "status": status });
+    raw.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap();
-    eventually(
-        &format!("{namespace}/{name} deleted"),
-        READY_WITHIN,
-        || async {
-            get_pool(admin, namespace, name)
-                .await
-                .is_none()
-                .then_some(())
-        },
-    )
-    .await;
 }
 
 fn operator(namespace: &str, lease: &str) -> Operator {
@@ -124,18 +114,11 @@ async fn an_unreadable_status_does_not_stop_the_operator_for_everyone() {
     .await;
     ready_pool(&admin, &ns, "poisoned", READY_WITHIN).await;
 
-    // As the tenant with status write access would, through the status subresource.
-    let raw: Api<kube::api::DynamicObject> = Api::namespaced_with(
-        admin.clone(),
-        &ns,
-        &kube::core::ApiResource::erase::<PasswordlessPool>(&()),
-    );
-    let poison = serde_json::json!({"status": {"conditions": [{
+    let poison = serde_json::json!({"conditions": [{
         "type": "Ready", "status": "True", "reason": "Ready", "message": "forged",
-        "lastTransitionTime": "2024-01-01T00:00:00_1Z"}]}});
-    raw.patch_status("poisoned", &PatchParams::default(), &Patch::Merge(&poison))
-        .await
-        .expect("the 1.20 apiserver takes the forged time (its format check lets it through)");
+        "lastTransitionTime": "2024-01-01T00:00:00_1Z"}]});
+    // The 1.20 apiserver's format check lets the forged time through.
+    forge_status(&admin, &ns, "poisoned", poison).await;
 
     op.kill();
     let op = operator(&ns, &lease);
@@ -240,15 +223,13 @@ async fn a_forged_client_id_does_not_rewrite_another_apps_client() {
     let ours = pool.status.unwrap().client_id.unwrap();
     assert_ne!(ours, other);
 
-    let raw: Api<kube::api::DynamicObject> = Api::namespaced_with(
-        admin.clone(),
+    forge_status(
+        &admin,
         &ns,
-        &kube::core::ApiResource::erase::<PasswordlessPool>(&()),
-    );
-    let forged = serde_json::json!({"status": {"clientId": other}});
-    raw.patch_status("adopter", &PatchParams::default(), &Patch::Merge(&forged))
-        .await
-        .unwrap();
+        "adopter",
+        serde_json::json!({"clientId": other}),
+    )
+    .await;
     op.kill();
     let op = start(&lease);
     leading(&op).await;

@@ -396,3 +396,35 @@ pub async fn create_secret(admin: &Client, namespace: &str, name: &str, value: &
         .await
         .unwrap();
 }
+
+/// Deletes a pool as a person would (the operator's finalizer then runs).
+pub async fn delete_pool(admin: &Client, namespace: &str, name: &str) {
+    Api::<PasswordlessPool>::namespaced(admin.clone(), namespace)
+        .delete(name, &kube::api::DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+/// Waits until the pool is gone (its finalizer released); how long that took.
+pub async fn gone(admin: &Client, namespace: &str, name: &str, limit: Duration) -> Duration {
+    eventually(&format!("{namespace}/{name} deleted"), limit, || async {
+        get_pool(admin, namespace, name)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await
+    .1
+}
+
+/// Whether AWS still has the user pool.
+pub async fn user_pool_exists(c: &passwordless_operator::aws::Clients, id: &str) -> bool {
+    match c.cognito.describe_user_pool().user_pool_id(id).send().await {
+        Ok(_) => true,
+        Err(e) => {
+            use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+            assert_eq!(e.code(), Some("ResourceNotFoundException"), "{e:?}");
+            false
+        }
+    }
+}
