@@ -33,7 +33,6 @@ zeroes the counts.
 
 import argparse
 import hashlib
-import http.client
 import json
 import os
 import random
@@ -43,11 +42,9 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-# Not passed on: hop-by-hop headers, and what send_response and respond() write themselves.
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
-              "trailer", "upgrade", "content-length", "server", "date"}
+from proxy_http import ProxyHandler, ProxyServer
+
 QUERY_SERVICES = {"iam", "sts"}
 REST_SERVICES = {"lambda", "ses"}
 # Each service's own throttling code where it differs from the generic one.
@@ -216,24 +213,8 @@ def query_error(status, side, code, message, request_id):
     return status, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
-
-    def log_message(self, fmt, *args):  # one line per fault is logged instead
-        pass
-
-    def read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+class Handler(ProxyHandler):
+    NAME = "fault-proxy"
 
     def handle_any(self):
         body = self.read_body()
@@ -267,35 +248,6 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def forward(self, body, deliver=True):
-        up = self.server.upstream
-        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=300)
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-            headers["Content-Length"] = str(len(body))
-            conn.request(self.command, self.path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            if deliver:
-                out = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
-                self.respond(resp.status, out, data, reason=resp.reason)
-        except OSError as e:  # the emulator is away: the client sees a 502, as from a gateway
-            print(f"fault-proxy: upstream failed: {e}", flush=True)
-            if deliver:
-                self.respond(502, {"Content-Type": "text/plain"}, b"upstream failed\n")
-        finally:
-            conn.close()
-
-    def respond(self, status, headers, body, reason=None):
-        self.send_response(status, reason)
-        items = headers.items() if isinstance(headers, dict) else headers
-        for k, v in items:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
     def control(self, body):
         state = self.server.state
         if self.command == "POST":
@@ -321,12 +273,6 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, required=True, help="listen on 127.0.0.1:PORT")
@@ -344,7 +290,7 @@ def main():
     upstream = urllib.parse.urlsplit(args.upstream)
     if upstream.hostname not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("fault-proxy: the upstream must be on loopback")
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = ProxyServer(("127.0.0.1", args.port), Handler)
     server.upstream = upstream
     server.state = State(Settings(args))
     print(f"fault-proxy: 127.0.0.1:{args.port} -> {args.upstream}, rate {args.rate}, "
