@@ -115,6 +115,20 @@ impl Pool {
         assert!(run.ok, "apply failed:\n{}", run.stderr);
         run
     }
+
+    /// Signs a new user up and in through the CLI (the emulator's mailbox gives the code or
+    /// link); the address and the run.
+    fn sign_up_new_user(&self) -> (String, Run) {
+        let user = format!("{}@example.com", unique());
+        let run = self.run(&[
+            "signin",
+            "--username",
+            &user,
+            "--sign-up",
+            "--from-emulator",
+        ]);
+        (user, run)
+    }
 }
 
 impl Drop for Pool {
@@ -168,14 +182,7 @@ fn apply_from_scratch_signs_in_and_a_second_apply_writes_nothing() {
     );
     assert!(first.writes >= 7);
 
-    let user = format!("{}@example.com", unique());
-    let signin = pool.run(&[
-        "signin",
-        "--username",
-        &user,
-        "--sign-up",
-        "--from-emulator",
-    ]);
+    let (user, signin) = pool.sign_up_new_user();
     assert!(signin.ok, "{}", signin.stderr);
     assert!(
         signin.stdout.contains(&format!("\"email\": \"{user}\"")),
@@ -233,17 +240,8 @@ fn ttl_template_and_attempt_limit_change_only_the_lambda_configuration() {
         "UpdateFunctionConfiguration, then the probe (Invoke) and its verified tag:\n{}",
         applied.stderr
     );
-    let user = format!("{}@example.com", unique());
-    assert!(
-        pool.run(&[
-            "signin",
-            "--username",
-            &user,
-            "--sign-up",
-            "--from-emulator"
-        ])
-        .ok
-    );
+    let (_, signin) = pool.sign_up_new_user();
+    assert!(signin.ok, "{}", signin.stderr);
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
     let mail = passwordless_operator::signin::emulator_get(&endpoint, "/_ministack/ses/messages")
         .unwrap()
@@ -745,14 +743,7 @@ fn a_china_region_pool_converges_in_the_caller_identitys_partition() {
             "{key}: {arn}"
         );
     }
-    let user = format!("{}@example.com", unique());
-    let signin = pool.run(&[
-        "signin",
-        "--username",
-        &user,
-        "--sign-up",
-        "--from-emulator",
-    ]);
+    let (_, signin) = pool.sign_up_new_user();
     assert!(signin.ok, "{}", signin.stderr);
     // The association and the trigger's invoke permission name the pool as the operator does.
     let again = pool.apply();
