@@ -10,7 +10,8 @@ pub mod env {
     pub const LINK_TTL_SECONDS: &str = "PWP_LINK_TTL_SECONDS";
     /// Seconds between two sends (link or code) to one user, for every strategy.
     pub const MIN_INTERVAL_SECONDS: &str = "PWP_MIN_INTERVAL_SECONDS";
-    /// Wrong answers to one user, across sessions, before sign-in locks.
+    /// Wrong answers to one user's codes, across sessions, before sign-in locks (see
+    /// [`crate::MAX_FAILURES`]).
     pub const MAX_FAILURES: &str = "PWP_MAX_FAILURES";
     /// The first lockout's length; each further wrong answer doubles it, up to
     /// [`crate::MAX_LOCKOUT_SECONDS`].
@@ -84,7 +85,10 @@ pub const MIN_INTERVAL_SECONDS: Bounds = Bounds {
     max: 3600,
     default: 60,
 };
-/// Wrong answers to one user, across sessions, before sign-in locks for [`LOCKOUT_SECONDS`].
+/// Wrong answers to one user's codes, across sessions, before sign-in locks for
+/// [`LOCKOUT_SECONDS`]. A lock does not keep the user out: while it lasts, every code sent is
+/// [`HARDENED_OTP_LENGTH`] digits long, beyond guessing, and only such a code (or a magic link)
+/// is accepted; codes of the usual length are refused unchecked.
 pub const MAX_FAILURES: Bounds = Bounds {
     min: 1,
     max: 100,
@@ -98,6 +102,15 @@ pub const LOCKOUT_SECONDS: Bounds = Bounds {
 };
 /// The longest lockout, however many wrong answers.
 pub const MAX_LOCKOUT_SECONDS: u64 = 86_400;
+/// Digits of every code sent while the user is locked out (10^16 codes: at the default cooldown
+/// a day of wrong answers, at most 3 a send, has about 4e-13 chance; 16 digits keep it under
+/// 1e-7 even at a thousand sends a second). Longer than any [`OTP_LENGTH`], so a client that
+/// reads or takes a code must allow [`OTP_LENGTH`]`.min` up to this many digits.
+pub const HARDENED_OTP_LENGTH: u32 = 16;
+const _: () = assert!(
+    HARDENED_OTP_LENGTH > OTP_LENGTH.max,
+    "a hardened code is the longest"
+);
 /// Digits of a one-time code.
 pub const OTP_LENGTH: Bounds = Bounds {
     min: 6,
@@ -178,7 +191,9 @@ pub mod challenge {
         /// attempt ends with the next answer.
         pub const COOLDOWN: &str = "COOLDOWN";
         /// Nothing was sent and no answer is accepted: too many wrong answers. The attempt ends
-        /// with the next answer.
+        /// with the next answer. Sent by triggers before locks hardened codes instead (see
+        /// [`crate::MAX_FAILURES`]); today's trigger never sends it, but a client should still
+        /// end the attempt on it.
         pub const LOCKED_OUT: &str = "LOCKED_OUT";
     }
 }

@@ -282,6 +282,7 @@ async fn observe_with(
         code_sha256: req.code.sha256().to_owned(),
         signing_keys: req.signing_keys.clone(),
         user_pool_id: known.user_pool_id.clone(),
+        trigger_boundary: req.platform.trigger_boundary.clone(),
     };
     let mut desired = desired_stack(&req.spec, &names, &ctx)?;
     let cx = Observing {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, ChallengeNameType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use passwordless_contract::{HARDENED_OTP_LENGTH, OTP_LENGTH};
 use serde_json::Value;
 
 use crate::aws::{AwsError, Clients, call_error, code_of};
@@ -245,7 +246,7 @@ pub async fn code(
     let sent = expect_step(initiate(c, client_id, username).await?, "CODE_SENT")?;
     let code = read_secret(mailbox, username, seen, |text| {
         text.split(|ch: char| !ch.is_ascii_digit())
-            .find(|w| (6..=10).contains(&w.len()))
+            .find(|w| (OTP_LENGTH.min as usize..=HARDENED_OTP_LENGTH as usize).contains(&w.len()))
             .map(str::to_owned)
     })?;
     match respond(c, client_id, username, &sent.session, &code, &[]).await? {

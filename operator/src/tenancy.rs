@@ -12,15 +12,18 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::crd::SenderIdentity;
+use crate::desired::TriggerBoundary;
 use crate::names::DEFAULT_CLUSTER_ID;
 use crate::validate::ValidatedSpec;
 
 /// What the platform team set for the whole operator: the cluster's id (in every AWS name and
-/// owner tag) and the rules per namespace.
+/// owner tag), the rules per namespace and the trigger roles' permissions boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
     pub cluster_id: String,
     pub tenancy: Tenancy,
+    /// The permissions boundary every trigger role carries (`--trigger-permissions-boundary`).
+    pub trigger_boundary: TriggerBoundary,
 }
 
 impl Platform {
@@ -29,6 +32,7 @@ impl Platform {
         Self {
             cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
             tenancy: Tenancy::trusting(),
+            trigger_boundary: TriggerBoundary::default(),
         }
     }
 }

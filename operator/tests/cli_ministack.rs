@@ -618,6 +618,16 @@ namespaces:
     };
     let file = tenancy_file(&a.dir, &rules("none"));
     let env = [("PWP_TENANCY_CONFIG", file.as_str())];
+    // The trigger role's boundary is the one in team-a's account, by the same name.
+    let planned = a.run_with(&["plan"], &env);
+    assert!(
+        planned.stdout.contains(
+            "+ permissionsBoundary: arn:aws:iam::111111111111:policy/passwordless-operator-trigger-boundary"
+        ),
+        "{}{}",
+        planned.stdout,
+        planned.stderr
+    );
     let applied = a.run_with(&["apply"], &env);
     assert!(applied.ok, "{}", applied.stderr);
     assert!(

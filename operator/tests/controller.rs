@@ -9,8 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{
-    self, OPERATOR_NAMESPACE, Operator, OperatorArgs, apply_pool, delete_pool, eventually,
-    get_pool, get_secret, gone, magic_link_pool, prepare, ready_pool, unique, user_pool_exists,
+    self, KEYS_NAMESPACE, OPERATOR_NAMESPACE, Operator, OperatorArgs, apply_pool, delete_pool,
+    eventually, get_pool, get_secret, gone, magic_link_pool, prepare, ready_pool, unique,
+    user_pool_exists,
 };
 use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::core::v1::Secret;
@@ -40,12 +41,7 @@ async fn aws() -> Clients {
 }
 
 async fn stored_keys(admin: &Client, namespace: &str, name: &str) -> Option<State> {
-    let secret = get_secret(
-        admin,
-        OPERATOR_NAMESPACE,
-        &keys::secret_name(namespace, name),
-    )
-    .await?;
+    let secret = get_secret(admin, KEYS_NAMESPACE, &keys::secret_name(namespace, name)).await?;
     Some(serde_json::from_slice(&secret.data.unwrap()["keys.json"].0).unwrap())
 }
 
@@ -567,8 +563,10 @@ async fn a_crash_during_the_first_reconcile_converges_without_duplicates() {
 }
 
 /// Test 8: the RBAC the chart ships is enough (every test here runs the operator with nothing
-/// else) and no more: no Secret outside the watched namespaces, no cluster-wide Secret list, no
-/// deleting pools; application service accounts cannot read the signing keys.
+/// else) and no more: no Secret outside the watched namespaces (kube-system's included), none
+/// in its own namespace (where Helm's release Secrets are), in the keys namespace only reads by
+/// name and writes, no cluster-wide Secret list, no deleting pools; application service
+/// accounts cannot read the signing keys.
 #[tokio::test]
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn the_chart_rbac_is_enough_and_no_more() {
@@ -578,58 +576,95 @@ async fn the_chart_rbac_is_enough_and_no_more() {
     prepare(&admin, &[&watched]).await;
     cluster::create_namespace(&admin, &other).await;
     cluster::create_secret(&admin, &other, "db-password", "hunter2").await;
+    // What Helm keeps in the release namespace: the release, values and all.
+    let helm_release = format!("sh.helm.release.v1.{}.v1", unique("release"));
+    cluster::create_secret(&admin, OPERATOR_NAMESPACE, &helm_release, "values").await;
     let op = cluster::as_operator().await;
-    let forbidden =
-        |r: Result<_, kube::Error>| matches!(r, Err(kube::Error::Api(e)) if e.code == 403);
-    assert!(forbidden(
-        Api::<Secret>::namespaced(op.clone(), &other)
-            .get("db-password")
-            .await
-            .map(|_| ())
-    ));
-    assert!(forbidden(
-        Api::<Secret>::all(op.clone())
-            .list(&ListParams::default())
-            .await
-            .map(|_| ())
-    ));
-    assert!(forbidden(
-        Api::<Secret>::namespaced(op.clone(), "kube-system")
-            .list(&ListParams::default())
-            .await
-            .map(|_| ())
-    ));
-    assert!(forbidden(
-        Api::<PasswordlessPool>::namespaced(op.clone(), &watched)
-            .delete("any", &DeleteParams::default())
-            .await
-            .map(|_| ())
-    ));
-    // What it needs, it has.
-    Api::<Secret>::namespaced(op.clone(), &watched)
-        .list(&ListParams::default())
+    let code = |r: Result<(), kube::Error>| match r {
+        Ok(()) => 200,
+        Err(kube::Error::Api(e)) => e.code,
+        Err(e) => panic!("{e}"),
+    };
+    let secrets = |ns: &str| Api::<Secret>::namespaced(op.clone(), ns);
+    let get = |ns: &str, name: &str| {
+        let api = secrets(ns);
+        let name = name.to_owned();
+        async move { code(api.get(&name).await.map(|_| ())) }
+    };
+    let list =
+        |api: Api<Secret>| async move { code(api.list(&ListParams::default()).await.map(|_| ())) };
+    // No Secret where it watches nothing, its own namespace included.
+    assert_eq!(get(&other, "db-password").await, 403);
+    assert_eq!(get("kube-system", "any").await, 403);
+    assert_eq!(list(secrets("kube-system")).await, 403);
+    assert_eq!(list(Api::all(op.clone())).await, 403);
+    assert_eq!(
+        get(OPERATOR_NAMESPACE, &helm_release).await,
+        403,
+        "Helm's release Secret"
+    );
+    assert_eq!(list(secrets(OPERATOR_NAMESPACE)).await, 403);
+    let probe: Secret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": unique("rbac-probe")}, "stringData": {"k": "v"},
+    }))
+    .unwrap();
+    let created = |ns: &str| {
+        let api = secrets(ns);
+        let probe = probe.clone();
+        async move { code(api.create(&PostParams::default(), &probe).await.map(|_| ())) }
+    };
+    assert_eq!(created(OPERATOR_NAMESPACE).await, 403);
+    // The keys namespace: each key by name, never a listing.
+    assert_eq!(list(secrets(KEYS_NAMESPACE)).await, 403);
+    assert_eq!(get(KEYS_NAMESPACE, "pwp-keys.none.none").await, 404);
+    assert_eq!(created(KEYS_NAMESPACE).await, 200);
+    let keys = secrets(KEYS_NAMESPACE);
+    let name = probe.name_any();
+    let stored = keys.get(&name).await.unwrap();
+    keys.replace(&name, &PostParams::default(), &stored)
         .await
         .unwrap();
+    keys.delete(&name, &DeleteParams::default()).await.unwrap();
+    assert_eq!(
+        code(
+            Api::<PasswordlessPool>::namespaced(op.clone(), &watched)
+                .delete("any", &DeleteParams::default())
+                .await
+                .map(|_| ())
+        ),
+        403
+    );
+    // What it needs, it has.
+    assert_eq!(list(secrets(&watched)).await, 200);
     Api::<PasswordlessPool>::all(op.clone())
         .list(&ListParams::default())
         .await
         .unwrap();
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(op.clone(), OPERATOR_NAMESPACE);
+    assert_eq!(code(leases.get("none").await.map(|_| ())), 404);
     // An application's service account in the pool namespace cannot read the keys.
-    for verb in ["get", "list"] {
-        let review: SubjectAccessReview = serde_json::from_value(serde_json::json!({
-            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-            "spec": {
-                "user": format!("system:serviceaccount:{watched}:default"),
-                "groups": ["system:serviceaccounts", "system:authenticated"],
-                "resourceAttributes": {"namespace": OPERATOR_NAMESPACE, "verb": verb, "resource": "secrets"}
-            }
-        }))
-        .unwrap();
-        let answer = Api::<SubjectAccessReview>::all(admin.clone())
-            .create(&PostParams::default(), &review)
-            .await
+    for namespace in [KEYS_NAMESPACE, OPERATOR_NAMESPACE] {
+        for verb in ["get", "list"] {
+            let review: SubjectAccessReview = serde_json::from_value(serde_json::json!({
+                "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "spec": {
+                    "user": format!("system:serviceaccount:{watched}:default"),
+                    "groups": ["system:serviceaccounts", "system:authenticated"],
+                    "resourceAttributes": {"namespace": namespace, "verb": verb, "resource": "secrets"}
+                }
+            }))
             .unwrap();
-        assert!(!answer.status.unwrap().allowed, "{verb} keys as an app");
+            let answer = Api::<SubjectAccessReview>::all(admin.clone())
+                .create(&PostParams::default(), &review)
+                .await
+                .unwrap();
+            assert!(
+                !answer.status.unwrap().allowed,
+                "{verb} secrets in {namespace} as an app"
+            );
+        }
     }
 }
 
@@ -680,11 +715,11 @@ async fn a_trigger_that_refuses_its_configuration_is_reported_unhealthy() {
     let keys_name = keys::secret_name(&ns, "tampered");
     let tampered: Secret = serde_json::from_value(serde_json::json!({
         "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": keys_name, "namespace": OPERATOR_NAMESPACE},
+        "metadata": {"name": keys_name, "namespace": KEYS_NAMESPACE},
         "stringData": {"keys.json": format!(r#"{{"signingKeys":[{{"kid":"k1","secret":"{short_key}"}}]}}"#)},
     }))
     .unwrap();
-    let secrets = Api::<Secret>::namespaced(admin.clone(), OPERATOR_NAMESPACE);
+    let secrets = Api::<Secret>::namespaced(admin.clone(), KEYS_NAMESPACE);
     secrets
         .create(&PostParams::default(), &tampered)
         .await

@@ -15,6 +15,7 @@ use common::cluster::{
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use passwordless_operator::aws::Clients;
+use passwordless_operator::controller::keys::secret_name;
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::status::{ready_of, reasons};
 use passwordless_operator::validate::REGION_STAYS;
@@ -257,4 +258,116 @@ async fn a_forged_client_id_does_not_rewrite_another_apps_client() {
             .contains("the recorded app client is not this pool's")
     );
     delete_and_wait(&admin, &ns, "adopter").await;
+}
+
+/// The operator's resident memory, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+/// A tenant's schema-valid but hostile pools (each about 0.8 MB of labels and annotations, a
+/// sender the platform team refuses, so no AWS call) neither stay resident in the operator nor
+/// get a signing-key Secret, and another tenant's pool still becomes Ready beside them.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn hostile_pools_do_not_grow_the_operator_and_an_innocent_pool_converges() {
+    const HOSTILE: usize = 50;
+    let (admin, ns, op) = cluster::with_operator("hostile", 300).await;
+    // An innocent pool first: its AWS clients are built before the measurement starts.
+    apply_pool(
+        &admin,
+        &magic_link_pool(&ns, "innocent", serde_json::json!({})),
+    )
+    .await;
+    ready_pool(&admin, &ns, "innocent", READY_WITHIN).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = rss_mib(op.pid());
+    let labels: serde_json::Map<String, serde_json::Value> = (0..5000)
+        .map(|i| {
+            (
+                format!("team.example.com/label-{i:05}-{}", "k".repeat(30)),
+                "v".repeat(63).into(),
+            )
+        })
+        .collect();
+    let annotations = serde_json::json!({"note": "a".repeat(200_000)});
+    let api: Api<PasswordlessPool> = Api::namespaced(admin.clone(), &ns);
+    for i in 0..HOSTILE {
+        let mut pool = serde_json::to_value(magic_link_pool(
+            &ns,
+            &format!("hostile-{i}"),
+            serde_json::json!({"sender": {"address": "ceo@bank.example.net"}}),
+        ))
+        .unwrap();
+        pool["metadata"]["labels"] = labels.clone().into();
+        pool["metadata"]["annotations"] = annotations.clone();
+        pool.as_object_mut().unwrap().remove("status");
+        api.patch(
+            &format!("hostile-{i}"),
+            &PatchParams::apply("tenant"),
+            &Patch::Apply(pool),
+        )
+        .await
+        .unwrap();
+    }
+    eventually("every hostile pool refused", READY_WITHIN, || async {
+        let pools = api.list(&Default::default()).await.ok()?;
+        let refused = pools
+            .items
+            .iter()
+            .filter(|p| {
+                ready_of(p.status.as_ref()).is_some_and(|c| c.reason == reasons::NOT_ALLOWED)
+            })
+            .count();
+        (refused == HOSTILE).then_some(())
+    })
+    .await;
+    // A second innocent pool converges beside them.
+    apply_pool(
+        &admin,
+        &magic_link_pool(&ns, "bystander", serde_json::json!({})),
+    )
+    .await;
+    ready_pool(&admin, &ns, "bystander", READY_WITHIN).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_mib(op.pid());
+    let held = (HOSTILE as f64) * 0.8;
+    println!(
+        "RSS {before:.1} MiB before, {after:.1} MiB after {HOSTILE} hostile pools (~{held:.0} MiB of labels and annotations) and a second innocent pool"
+    );
+    assert!(
+        after - before < held / 2.0,
+        "the operator grew by {:.1} MiB: the hostile metadata stays resident",
+        after - before
+    );
+    let keys = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(
+        admin.clone(),
+        cluster::KEYS_NAMESPACE,
+    )
+    .list(&Default::default())
+    .await
+    .unwrap();
+    let hostile_keys = (0..HOSTILE)
+        .map(|i| secret_name(&ns, &format!("hostile-{i}")))
+        .filter(|name| {
+            keys.items
+                .iter()
+                .any(|s| s.metadata.name.as_ref() == Some(name))
+        })
+        .count();
+    assert_eq!(hostile_keys, 0, "refused pools get no signing-key Secret");
+    for i in 0..HOSTILE {
+        delete_pool(&admin, &ns, &format!("hostile-{i}")).await;
+    }
+    delete_and_wait(&admin, &ns, "innocent").await;
+    delete_and_wait(&admin, &ns, "bystander").await;
+    for i in 0..HOSTILE {
+        gone(&admin, &ns, &format!("hostile-{i}"), READY_WITHIN).await;
+    }
 }

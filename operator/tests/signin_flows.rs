@@ -457,41 +457,69 @@ async fn a_burst_of_sign_in_starts_delivers_one_message_for_every_strategy() {
     }
 }
 
-/// Wrong codes across sessions lock the user out as configured: after `maxFailures` wrong
-/// answers no code is sent and even the right code is refused until the lockout ends.
+/// Wrong codes across sessions lock the user as configured, and the lock bounds guessing
+/// without keeping the user out: after `maxFailures` wrong answers a code of the usual length is
+/// refused even when right, but every new sign-in gets a hardened code (16 digits, beyond
+/// guessing) that signs in, however many wrong answers others keep sending meanwhile.
 #[tokio::test]
 #[ignore = "needs the test bed; run by `make test`"]
-async fn repeated_wrong_codes_across_sessions_lock_the_user_out() {
+async fn wrong_codes_lock_the_user_yet_a_hardened_code_still_signs_them_in() {
     let stack = Stack::apply(&email_otp(
         "attemptLimit: 1\nlimits: {minIntervalSeconds: 0, maxFailures: 3, lockoutSeconds: 600}\n",
     ))
     .await;
     let gina = user();
     stack.add_user(&gina).await;
+    let last_email = || stack.emails_to(&gina).last().unwrap().1.clone();
+    let wrong_answer = |code: &str| {
+        if code.starts_with('0') {
+            "1".repeat(code.len())
+        } else {
+            "0".repeat(code.len())
+        }
+    };
+    // Gina's own session, its 6-digit code sent before the lock, answered only after it.
+    let (before, shown) = stack.initiate(&gina).await.challenge();
+    assert_eq!(shown["step"], "CODE_SENT");
+    let early_code = code_in(&last_email(), 6);
     for attempt in 0..3 {
         let (session, shown) = stack.initiate(&gina).await.challenge();
         assert_eq!(shown["step"], "CODE_SENT", "attempt {attempt}");
-        let code = code_in(&stack.emails_to(&gina).last().unwrap().1, 6);
-        let wrong = if code == "000000" { "111111" } else { "000000" };
-        let refused = stack.respond(&gina, &session, wrong, &[]).await;
+        let code = code_in(&last_email(), 6);
+        let refused = stack
+            .respond(&gina, &session, &wrong_answer(&code), &[])
+            .await;
         assert!(matches!(refused, Step::Refused(_)), "{refused:?}");
     }
-    let sent = stack.emails_to(&gina).len();
-    let (session, shown) = stack.initiate(&gina).await.challenge();
-    assert_eq!(shown["step"], "LOCKED_OUT");
-    let retry: u64 = shown["retryAfterSeconds"].parse().unwrap();
-    assert!((1..=600).contains(&retry), "{retry}");
-    assert_eq!(
-        stack.emails_to(&gina).len(),
-        sent,
-        "nothing sent while locked"
+    let refused = stack.respond(&gina, &before, &early_code, &[]).await;
+    assert!(
+        matches!(refused, Step::Refused(_)),
+        "locked: the right 6-digit code is refused: {refused:?}"
     );
-    // The last code sent is right, but the lock holds.
-    let code = code_in(&stack.emails_to(&gina).last().unwrap().1, 6);
-    let refused = stack.respond(&gina, &session, &code, &[]).await;
-    assert!(matches!(refused, Step::Refused(_)), "{refused:?}");
+    // Someone keeps answering wrong during the lock: each start still sends (hardened) codes.
+    for attempt in 0..2 {
+        let (session, shown) = stack.initiate(&gina).await.challenge();
+        assert_eq!(shown["step"], "CODE_SENT", "locked attempt {attempt}");
+        let code = code_in(&last_email(), HARDENED);
+        let refused = stack
+            .respond(&gina, &session, &wrong_answer(&code), &[])
+            .await;
+        assert!(matches!(refused, Step::Refused(_)), "{refused:?}");
+    }
+    // Gina starts again and types the code she got: signed in.
+    let (session, shown) = stack.initiate(&gina).await.challenge();
+    assert_eq!(shown["step"], "CODE_SENT");
+    let code = code_in(&last_email(), HARDENED);
+    let id_token = stack.respond(&gina, &session, &code, &[]).await.id_token();
+    assert_eq!(stack.verified_claims(&id_token)["email"], gina.as_str());
+    // The sign-in cleared the count: codes have the usual length again.
+    stack.initiate(&gina).await.challenge();
+    code_in(&last_email(), 6);
     stack.delete().await;
 }
+
+/// Digits of a code sent during a lock.
+const HARDENED: usize = passwordless_contract::HARDENED_OTP_LENGTH as usize;
 
 /// A web ACL detached and never recorded (a crash between creating it and recording it) is
 /// still deleted with its pool: a deletion looks for it by name.
@@ -514,11 +542,67 @@ async fn a_detached_unrecorded_web_acl_goes_with_its_pool() {
     );
 }
 
+/// The trigger boundary as the platform team creates it (`iam-policy --boundary`), in the
+/// account of `c`; already there from an earlier run is as good.
+async fn create_trigger_boundary(c: &passwordless_operator::aws::Clients) {
+    use aws_sdk_iam::error::ProvideErrorMetadata;
+    use passwordless_operator::desired::{DEFAULT_TRIGGER_BOUNDARY, trigger_boundary_policy};
+    let partition = c.caller().await.unwrap().partition;
+    let created = c
+        .iam
+        .create_policy()
+        .policy_name(DEFAULT_TRIGGER_BOUNDARY)
+        .policy_document(trigger_boundary_policy(&partition).to_string())
+        .send()
+        .await;
+    if let Err(e) = created {
+        assert_eq!(e.code(), Some("EntityAlreadyExists"), "{e:?}");
+    }
+}
+
+/// The pool's trigger role carries the boundary of its account, and the policy IAM holds for it
+/// lies within the published boundary for every request on the pool as it is tagged.
+async fn assert_bounded(c: &passwordless_operator::aws::Clients, stack: &Stack) {
+    use passwordless_operator::desired::{TriggerBoundary, trigger_boundary_policy};
+    use passwordless_operator::iam_policy::within;
+    let names = stack.names();
+    let caller = c.caller().await.unwrap();
+    let (_, role, _) = passwordless_operator::aws::iam::observe(c, &names.role, &names.role_policy)
+        .await
+        .unwrap()
+        .expect("the trigger role");
+    let want = TriggerBoundary::default().arn(&caller.partition, &caller.account);
+    assert_eq!(role.permissions_boundary, Some(want), "{}", names.role);
+    let pool = c
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(&stack.pool_id)
+        .send()
+        .await
+        .unwrap();
+    let facts = pool
+        .user_pool()
+        .and_then(|p| p.user_pool_tags())
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (format!("aws:ResourceTag/{k}"), v.clone()))
+        .collect();
+    let boundary = trigger_boundary_policy(&caller.partition);
+    assert_eq!(
+        within(&boundary, &role.policy, &facts),
+        Ok(()),
+        "{}",
+        role.policy
+    );
+}
+
 /// `passwordless-operator iam-policy` grants exactly what a pool's whole life calls: every
 /// operation made is granted (the policy never ends in AccessDenied), and every operation
 /// granted was made (it allows nothing the operator never calls). The life: create (a new
-/// sender, a web ACL), spec changes, drift repaired, a new trigger build, a key rotation,
-/// deletion; a native pool with managed login and passkeys, its domain drifting; an adoption.
+/// sender, a web ACL), spec changes, drift repaired (the role's boundary taken off among it),
+/// a new trigger build, a key rotation, deletion; a native pool with managed login and
+/// passkeys, its domain drifting; an adoption. Each trigger role carries the boundary, and
+/// the policy written for it lies within the published boundary.
 #[tokio::test]
 #[ignore = "needs the test bed; run by `make test`"]
 async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
@@ -527,6 +611,7 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
     use std::collections::BTreeSet;
     // Out-of-band changes go through clients of their own: they are not the operator's calls.
     let by_hand = Clients::from_env(None).await.unwrap();
+    create_trigger_boundary(&by_hand).await;
     let mut made = BTreeSet::new();
     let mut record = |calls: &passwordless_operator::aws::CallCounter| {
         made.extend(calls.snapshot().into_keys());
@@ -540,8 +625,10 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
         )
     };
     let mut stack = Stack::apply(&link(300, 200)).await;
+    assert_bounded(&by_hand, &stack).await;
     stack.update(&link(600, 100)).await;
-    // Drift: the role's trust policy and the invoke permission changed by hand.
+    // Drift: the role's trust policy and the invoke permission changed by hand, its boundary
+    // taken off (as a role made before boundaries has none).
     let names = passwordless_operator::names::StackNames::new(
         "default",
         stack.pool.metadata.namespace.as_deref().unwrap(),
@@ -552,6 +639,13 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
         .update_assume_role_policy()
         .role_name(&names.role)
         .policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    by_hand
+        .iam
+        .delete_role_permissions_boundary()
+        .role_name(&names.role)
         .send()
         .await
         .unwrap();
@@ -579,6 +673,7 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
     common::waf::detach(&pool_arn).await;
     let repaired = stack.converge().await;
     assert!(!repaired.is_empty(), "the drift was repaired");
+    assert_bounded(&by_hand, &stack).await;
     stack.deploy_new_build().await;
     stack.rotate_signing_key().await;
     // Detached again and not recorded (a crash between creating and recording it): the
@@ -641,6 +736,7 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
         link(600, 100).replace("rateLimit: {requestsPerFiveMinutes: 100}\n", "")
     ))
     .await;
+    assert_bounded(&by_hand, &stack).await;
     record(&stack.clients.calls);
 
     let granted: BTreeSet<String> = actions().into_iter().collect();

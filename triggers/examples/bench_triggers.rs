@@ -263,6 +263,7 @@ fn events() -> Vec<(&'static str, bool, Value)> {
         mac: code_mac(&key, "alice@example.com", "123456"),
         link: true,
         dest: destination_hash(&key, "alice@example.com"),
+        hardened: false,
     };
     let mut private = serde_json::Map::new();
     private.insert(PRIVATE_ROUND.to_owned(), json!(round.encode()));

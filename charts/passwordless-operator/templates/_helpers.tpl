@@ -56,6 +56,39 @@ The rules of one file in rbac/: the same plain YAML the RBAC integration tests b
 {{- required (printf "rbac/%s has no rules" .file) $rules | toYaml -}}
 {{- end -}}
 
+{{/*
+A binding of the role `name` (kind `roleKind`) to the operator's ServiceAccount: a RoleBinding in
+`namespace`, or a ClusterRoleBinding without one.
+*/}}
+{{- define "pwp.binding" -}}
+{{- $root := .root -}}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ if .namespace }}RoleBinding{{ else }}ClusterRoleBinding{{ end }}
+metadata:
+  name: {{ .name }}
+  {{- with .namespace }}
+  namespace: {{ . }}
+  {{- end }}
+  labels:
+    {{- include "pwp.labels" $root | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: {{ .roleKind }}
+  name: {{ .name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ include "pwp.serviceAccountName" $root }}
+    namespace: {{ $root.Release.Namespace }}
+{{- end -}}
+
+{{/*
+The keys namespace: the signing-key Secrets and nothing else (signingKeys.namespace, default
+<full name>-keys, cut to a namespace name's 63 characters).
+*/}}
+{{- define "pwp.keysNamespace" -}}
+{{- .Values.signingKeys.namespace | default (printf "%s-keys" (include "pwp.fullname" . | trunc 58 | trimSuffix "-")) -}}
+{{- end -}}
+
 {{/* Where the tenancy ConfigMap is mounted, and the file the operator reads. */}}
 {{- define "pwp.tenancyDir" -}}/etc/passwordless-operator{{- end -}}
 {{- define "pwp.tenancyFile" -}}{{ include "pwp.tenancyDir" . }}/tenancy.yaml{{- end -}}

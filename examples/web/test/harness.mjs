@@ -98,7 +98,7 @@ export function linkIn(text) {
 
 /** The code in a message (the link, whose token may hold digit runs, taken out first). */
 export function codeIn(text) {
-  const code = text.replace(/https?:\/\/\S+/g, ' ').match(/\b\d{6,10}\b/)?.[0];
+  const code = text.replace(/https?:\/\/\S+/g, ' ').match(/\b\d{6,16}\b/)?.[0];
   assert.ok(code, `no code in: ${text}`);
   return code;
 }

@@ -64,6 +64,10 @@ pub async fn observe(
         .iter()
         .map(|t| (t.key().to_owned(), t.value().to_owned()))
         .collect();
+    let permissions_boundary = role
+        .permissions_boundary()
+        .and_then(|b| b.permissions_boundary_arn())
+        .map(str::to_owned);
     Ok(Some((
         role.arn().to_owned(),
         RoleConfig {
@@ -71,6 +75,7 @@ pub async fn observe(
             trust_policy: trust,
             policy_name: policy_name.to_owned(),
             policy,
+            permissions_boundary,
         },
         tags,
     )))
@@ -92,24 +97,29 @@ pub async fn create(
         .create_role()
         .role_name(&role.name)
         .assume_role_policy_document(role.trust_policy.to_string())
+        .set_permissions_boundary(role.permissions_boundary.clone())
         .set_tags(Some(tags))
         .send()
         .await
     {
         Ok(out) => out.role.map(|r| r.arn).unwrap_or_default(),
         Err(e) if code_of(&e) == Some("EntityAlreadyExists") => {
-            observe(c, &role.name, &role.policy_name)
-                .await?
-                .map(|(arn, _, _)| arn)
-                .unwrap_or_default()
+            let found = observe(c, &role.name, &role.policy_name).await?;
+            if let Some((_, before, _)) = &found {
+                put_boundary(c, before, role).await?;
+            }
+            found.map(|(arn, _, _)| arn).unwrap_or_default()
         }
-        Err(e) => return Err(call_error("iam:CreateRole", e)),
+        Err(e) => return Err(boundary_error("iam:CreateRole", e, role)),
     };
     put_policy(c, role).await?;
     Ok(arn)
 }
 
+/// The boundary goes first: the operator may write a role's policy only once the role carries
+/// it (`iam:PutRolePolicy` is granted on that condition).
 pub async fn update(c: &Clients, observed: &RoleConfig, role: &RoleConfig) -> Result<(), AwsError> {
+    put_boundary(c, observed, role).await?;
     if observed.trust_policy != role.trust_policy {
         c.iam
             .update_assume_role_policy()
@@ -123,6 +133,61 @@ pub async fn update(c: &Clients, observed: &RoleConfig, role: &RoleConfig) -> Re
         put_policy(c, role).await?;
     }
     Ok(())
+}
+
+/// Sets the desired boundary on a role without it (made before boundaries) or with another.
+/// Never removes one: the operator may not (no `iam:DeleteRolePermissionsBoundary`).
+async fn put_boundary(
+    c: &Clients,
+    observed: &RoleConfig,
+    role: &RoleConfig,
+) -> Result<(), AwsError> {
+    let Some(boundary) = &role.permissions_boundary else {
+        return Ok(());
+    };
+    if observed.permissions_boundary.as_ref() == Some(boundary) {
+        return Ok(());
+    }
+    c.iam
+        .put_role_permissions_boundary()
+        .role_name(&role.name)
+        .permissions_boundary(boundary)
+        .send()
+        .await
+        .map_err(|e| boundary_error("iam:PutRolePermissionsBoundary", e, role))?;
+    Ok(())
+}
+
+/// A boundary policy missing from the account is the platform team's to create: say so.
+fn boundary_error<E, R>(
+    operation: &'static str,
+    e: aws_sdk_iam::error::SdkError<E, R>,
+    role: &RoleConfig,
+) -> AwsError
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let missing = code_of(&e) == Some("NoSuchEntity");
+    match (call_error(operation, e), &role.permissions_boundary) {
+        (
+            AwsError::Call {
+                operation,
+                code,
+                message,
+                transient,
+            },
+            Some(boundary),
+        ) if missing => AwsError::Call {
+            operation,
+            code,
+            message: format!(
+                "{message} (the trigger roles' permissions boundary {boundary}: create it in this account from `passwordless-operator iam-policy --boundary`)"
+            ),
+            transient,
+        },
+        (other, _) => other,
+    }
 }
 
 async fn put_policy(c: &Clients, role: &RoleConfig) -> Result<(), AwsError> {

@@ -34,9 +34,17 @@ pub struct RunArgs {
     /// Namespaces to watch, comma-separated [default: all namespaces].
     #[arg(long, env = "PWP_NAMESPACES", value_delimiter = ',')]
     pub namespaces: Vec<String>,
-    /// The operator's own namespace: signing-key Secrets and the leader Lease live there.
+    /// The operator's own namespace: the leader Lease lives there.
     #[arg(long, env = "POD_NAMESPACE", default_value = "passwordless-operator")]
     pub operator_namespace: String,
+    /// Where the signing-key Secrets live [default: the operator namespace]. The chart gives
+    /// them a namespace of their own, so the operator needs no Secret access where it runs.
+    #[arg(long, env = "PWP_KEYS_NAMESPACE")]
+    pub keys_namespace: Option<String>,
+    /// Moves each signing-key Secret found in this namespace (where an older chart kept them)
+    /// into the keys namespace on its first read, so an upgrade keeps the keys.
+    #[arg(long, env = "PWP_KEYS_MIGRATE_FROM")]
+    pub keys_migrate_from: Option<String>,
     /// How often an in-sync pool is compared with AWS again, to undo drift.
     #[arg(long, env = "PWP_RESYNC_SECONDS", default_value_t = 300)]
     pub resync_seconds: u64,
@@ -78,6 +86,22 @@ pub struct PlatformArgs {
     /// its user.
     #[arg(long, env = "PWP_TENANCY_CONFIG")]
     pub tenancy_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub boundary: BoundaryArg,
+}
+
+/// The trigger roles' permissions boundary, as `run`, the CLI and `iam-policy` name it.
+#[derive(clap::Args)]
+pub struct BoundaryArg {
+    /// The managed policy every trigger role carries as its permissions boundary, by
+    /// [PATH/]NAME. The platform team creates it (`iam-policy --boundary`) in each account pools
+    /// live in; its ARN is derived from the account the role is made in.
+    #[arg(
+        long = "trigger-permissions-boundary",
+        env = "PWP_TRIGGER_PERMISSIONS_BOUNDARY",
+        default_value = passwordless_operator::desired::DEFAULT_TRIGGER_BOUNDARY
+    )]
+    pub policy: passwordless_operator::desired::TriggerBoundary,
 }
 
 #[derive(clap::Args)]
@@ -122,6 +146,7 @@ impl PlatformArgs {
         Ok(passwordless_operator::tenancy::Platform {
             cluster_id: self.cluster_id.clone(),
             tenancy,
+            trigger_boundary: self.boundary.policy.clone(),
         })
     }
 }
@@ -140,7 +165,8 @@ pub enum Command {
     Crd,
     /// Print the least-privilege IAM policy the operator itself needs (JSON), with
     /// `sts:AssumeRole` on the roles a tenancy file maps namespaces to; with -f, the policy it
-    /// writes for a pool's trigger role.
+    /// writes for a pool's trigger role; with --boundary, the trigger roles' permissions
+    /// boundary.
     IamPolicy(IamPolicyArgs),
     /// Show what `apply` would create, update or delete in AWS, field by field. Writes nothing.
     Plan(PoolArgs),
@@ -169,6 +195,14 @@ pub struct IamPolicyArgs {
     /// Print instead the trigger role's policy the operator writes for this PasswordlessPool.
     #[arg(short = 'f', long = "filename")]
     pub pool: Option<PathBuf>,
+    /// Print instead the permissions boundary every trigger role carries: the policy the
+    /// platform team creates, under the name --trigger-permissions-boundary gives, in each
+    /// account pools live in.
+    #[arg(long, conflicts_with = "pool")]
+    pub boundary: bool,
+    /// The boundary the operator's policy requires on every role it creates or writes.
+    #[command(flatten)]
+    pub trigger_boundary: BoundaryArg,
     /// With -f: print the trigger role's trust policy.
     #[arg(long, requires = "pool")]
     pub trust: bool,

@@ -1,9 +1,10 @@
-//! `iam-policy`: the operator's own IAM policy, or (`-f`) the policy and trust policy it writes
-//! for a pool's trigger role, from the same code that applies them. No AWS call: with no caller
-//! identity at hand, the partition comes from `--partition` or the region.
+//! `iam-policy`: the operator's own IAM policy, (`-f`) the policy and trust policy it writes
+//! for a pool's trigger role, or (`--boundary`) the permissions boundary every trigger role
+//! carries, from the same code that applies them. No AWS call: with no caller identity at hand,
+//! the partition comes from `--partition` or the region.
 
 use anyhow::{Context as _, Result, bail};
-use passwordless_operator::desired::{Context, desired_stack};
+use passwordless_operator::desired::{Context, desired_stack, trigger_boundary_policy};
 use passwordless_operator::iam_policy::operator_policy;
 use passwordless_operator::names::StackNames;
 use passwordless_operator::partition::Partition;
@@ -16,6 +17,7 @@ use super::args::IamPolicyArgs;
 pub fn print(args: &IamPolicyArgs) -> Result<()> {
     let document = match &args.pool {
         Some(_) => trigger_role_document(args)?,
+        None if args.boundary => trigger_boundary_policy(&partition(args, args.region.as_deref())),
         None => {
             // From the same tenancy file `run` reads (without one, `run` allows neither).
             let tenancy = match &args.tenancy_config {
@@ -24,6 +26,7 @@ pub fn print(args: &IamPolicyArgs) -> Result<()> {
             };
             operator_policy(
                 &tenancy.policy_scope(),
+                &args.trigger_boundary.policy,
                 &partition(args, args.region.as_deref()),
             )
         }

@@ -56,7 +56,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         client,
         controller::Settings {
             namespaces: args.namespaces,
-            keys_namespace: args.operator_namespace,
+            keys_namespace: args.keys_namespace.unwrap_or(args.operator_namespace),
+            keys_migrate_from: args.keys_migrate_from,
             resync: Duration::from_secs(args.resync_seconds.max(1)),
             concurrency: args.concurrency.max(1),
             identity,

@@ -23,8 +23,10 @@ use crate::trigger_code::TriggerCode;
 pub struct Settings {
     /// Namespaces to watch; empty means all.
     pub namespaces: Vec<String>,
-    /// Where the signing-key Secrets live (the operator's own namespace).
+    /// Where the signing-key Secrets live.
     pub keys_namespace: String,
+    /// Where an older release kept them: each one found there is moved on its first read.
+    pub keys_migrate_from: Option<String>,
     /// How often an in-sync pool is compared with AWS again.
     pub resync: Duration,
     /// Pools reconciled at once, across all namespaces.
@@ -73,9 +75,13 @@ impl Context {
         Ok(Api::namespaced(self.client.clone(), namespace))
     }
 
-    /// The signing-key Secrets, in the operator's namespace.
+    /// The signing-key Secrets, in the keys namespace.
     pub(super) fn key_store(&self) -> KeyStore {
-        KeyStore::new(self.client.clone(), &self.settings.keys_namespace)
+        KeyStore::new(
+            self.client.clone(),
+            &self.settings.keys_namespace,
+            self.settings.keys_migrate_from.as_deref(),
+        )
     }
 
     /// The AWS clients for `region` (`None`: the default), in the account the platform team

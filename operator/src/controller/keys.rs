@@ -1,6 +1,6 @@
-//! The signing keys of each pool, in a Secret of the operator's own namespace: application
-//! service accounts in the pool's namespace get no access to it under the chart's RBAC, and the
-//! output Secret they mount never holds a key.
+//! The signing keys of each pool, in a Secret of the keys namespace (the chart's own, where
+//! nothing else lives): application service accounts in the pool's namespace get no access to
+//! it under the chart's RBAC, and the output Secret they mount never holds a key.
 
 use std::collections::BTreeMap;
 
@@ -37,17 +37,63 @@ pub fn secret_name(namespace: &str, name: &str) -> String {
 
 pub struct KeyStore {
     api: Api<Secret>,
+    /// Where an older release kept the keys (`--keys-migrate-from`), while they are moved.
+    legacy: Option<Api<Secret>>,
 }
 
 impl KeyStore {
-    pub fn new(client: kube::Client, namespace: &str) -> Self {
+    pub fn new(client: kube::Client, namespace: &str, migrate_from: Option<&str>) -> Self {
         Self {
+            legacy: migrate_from
+                .filter(|from| *from != namespace)
+                .map(|from| Api::namespaced(client.clone(), from)),
             api: Api::namespaced(client, namespace),
         }
     }
 
+    /// The Secret from the keys namespace; while migrating, one found only in the old namespace
+    /// is moved first, so an upgrade never makes new keys where old ones exist.
+    async fn fetch(&self, name: &str) -> Result<Option<Secret>, Error> {
+        let mut found = self.api.get_opt(name).await?;
+        let Some(legacy) = &self.legacy else {
+            return Ok(found);
+        };
+        if found.is_none()
+            && let Some(old) = legacy.get_opt(name).await?
+        {
+            let copy = Secret {
+                metadata: ObjectMeta {
+                    name: Some(name.to_owned()),
+                    labels: old.metadata.labels,
+                    annotations: old.metadata.annotations,
+                    ..Default::default()
+                },
+                type_: old.type_,
+                data: old.data,
+                ..Default::default()
+            };
+            found = match self.api.create(&PostParams::default(), &copy).await {
+                Ok(created) => Some(created),
+                // Another writer was first: its copy is the one to keep.
+                Err(kube::Error::Api(e)) if e.code == 409 => self.api.get_opt(name).await?,
+                Err(e) => return Err(e.into()),
+            };
+            tracing::info!(
+                secret = name,
+                from = legacy.namespace().unwrap_or_default(),
+                "signing keys moved from the old namespace"
+            );
+        }
+        // Copy first, then delete: a crash in between leaves both, and this read (or the next)
+        // removes the old one, so only one copy of a key ever stays.
+        if found.is_some() {
+            delete_secret(legacy, name).await?;
+        }
+        Ok(found)
+    }
+
     async fn load(&self, name: &str) -> Result<Option<(Secret, State)>, Error> {
-        let Some(secret) = self.api.get_opt(name).await? else {
+        let Some(secret) = self.fetch(name).await? else {
             return Ok(None);
         };
         let bytes = secret
@@ -132,7 +178,11 @@ impl KeyStore {
 
     pub async fn delete(&self, pool: &PasswordlessPool) -> Result<(), Error> {
         let (namespace, name) = namespace_and_name(pool)?;
-        delete_secret(&self.api, &secret_name(namespace, name)).await
+        let secret_name = secret_name(namespace, name);
+        if let Some(legacy) = &self.legacy {
+            delete_secret(legacy, &secret_name).await?;
+        }
+        delete_secret(&self.api, &secret_name).await
     }
 }
 

@@ -43,6 +43,8 @@ pub struct RoleConfig {
     pub trust_policy: Value,
     pub policy_name: String,
     pub policy: Value,
+    /// The managed policy's ARN; None on a role made before boundaries (or stripped of it).
+    pub permissions_boundary: Option<String>,
 }
 
 impl Fields for RoleConfig {
@@ -52,6 +54,10 @@ impl Fields for RoleConfig {
             (
                 format!("inlinePolicy.{}", self.policy_name),
                 self.policy.to_string(),
+            ),
+            (
+                "permissionsBoundary".into(),
+                opt(&self.permissions_boundary),
             ),
         ]
     }

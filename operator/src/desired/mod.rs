@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 
 pub use configs::*;
 use passwordless_contract::table;
+pub use trigger::{
+    DEFAULT_TRIGGER_BOUNDARY, NotABoundaryName, TriggerBoundary, trigger_boundary_policy,
+};
 use trigger::{trigger_environment, trigger_policy, trust_policy};
 
 use crate::crd::{DeletionPolicy, MANAGED_LOGIN_VERSION, SenderIdentity, SignUpPolicy, Strategy};
@@ -66,6 +69,8 @@ pub struct Context {
     /// `kid:base64,kid:base64`, current first.
     pub signing_keys: String,
     pub user_pool_id: Option<String>,
+    /// The trigger roles' permissions boundary, found in this account by its path and name.
+    pub trigger_boundary: TriggerBoundary,
 }
 
 /// Shows the signing keys as a fingerprint, never as themselves.
@@ -78,6 +83,7 @@ impl std::fmt::Debug for Context {
             .field("code_sha256", &self.code_sha256)
             .field("signing_keys", &fingerprint(&self.signing_keys))
             .field("user_pool_id", &self.user_pool_id)
+            .field("trigger_boundary", &self.trigger_boundary)
             .finish()
     }
 }
@@ -103,6 +109,11 @@ impl Context {
     pub fn role_arn(&self, names: &StackNames) -> String {
         self.partition
             .arn("iam", "", self.account(), &format!("role/{}", names.role))
+    }
+
+    /// The boundary policy in this pool's account.
+    pub fn trigger_boundary_arn(&self) -> String {
+        self.trigger_boundary.arn(&self.partition, self.account())
     }
 
     pub fn function_arn(&self, names: &StackNames) -> String {
@@ -272,6 +283,7 @@ pub fn desired_stack(
         trust_policy: trust_policy(),
         policy_name: names.role_policy.clone(),
         policy: trigger_policy(spec, names, ctx, sender.as_ref()),
+        permissions_boundary: Some(ctx.trigger_boundary_arn()),
     });
     let permission = if uses_triggers {
         Some(PermissionConfig {
@@ -416,6 +428,7 @@ pub(crate) mod tests {
             code_sha256: "c2hhMjU2".into(),
             signing_keys: "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
             user_pool_id: Some("eu-west-1_Abc".into()),
+            trigger_boundary: TriggerBoundary::default(),
         }
     }
 

@@ -6,12 +6,19 @@
 //! Resource types and condition keys per action are those of AWS's Service Authorization
 //! Reference. Where an action names no resource type, IAM takes only `*` (each such statement
 //! says why). Cognito actions on a user pool are conditioned on the operator's managed-by tag.
+//! Every role the operator creates or writes a policy for carries the trigger boundary
+//! (`desired::trigger_boundary_policy`), so its credentials cannot make a role that does more
+//! than a trigger.
+
+mod matcher;
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::desired::LAMBDA_PRINCIPAL;
+pub use matcher::within;
+
+use crate::desired::{LAMBDA_PRINCIPAL, TriggerBoundary};
 use crate::names::{ADOPTED_TAG, MANAGED_BY, MANAGED_BY_TAG};
 use crate::partition::{Partition, STANDARD};
 
@@ -55,6 +62,8 @@ enum When {
     PassedToLambda,
     /// Cognito's email service-linked role only.
     CognitoEmailService,
+    /// The role carries (or is to carry) the trigger boundary.
+    TriggerBounded,
 }
 
 struct Statement {
@@ -131,20 +140,37 @@ const STATEMENTS: &[Statement] = &[
         on: On::Patterns(&[("ses", "*", "identity/*")]),
         when: When::Always,
     },
+    // None of these adds a permission. DeleteRolePolicy could require the boundary too, but
+    // only removes one, and a role from before boundaries must still go. UpdateAssumeRolePolicy
+    // takes no iam:PermissionsBoundary (AWS's reference): whoever makes a pwp-* role trust them
+    // gets its boundary at most, or on a role from before boundaries the policy the operator
+    // wrote, which without the boundary nobody can rewrite.
     Statement {
         sid: "TriggerRoles",
         actions: &[
             "iam:GetRole",
             "iam:GetRolePolicy",
-            "iam:CreateRole",
             "iam:TagRole",
-            "iam:PutRolePolicy",
             "iam:UpdateAssumeRolePolicy",
             "iam:DeleteRolePolicy",
             "iam:DeleteRole",
         ],
         on: On::Patterns(&[ROLES]),
         when: When::Always,
+    },
+    // A role is created, and its policy written, only with the trigger boundary on it (for
+    // PutRolePolicy, the role's; for the other two, the request's), so no pwp-* role can do
+    // more than a trigger whatever policy it gets. No iam:DeleteRolePermissionsBoundary, nor
+    // any action on policies: once on, the boundary stays, as the platform team wrote it.
+    Statement {
+        sid: "BoundedTriggerRoles",
+        actions: &[
+            "iam:CreateRole",
+            "iam:PutRolePermissionsBoundary",
+            "iam:PutRolePolicy",
+        ],
+        on: On::Patterns(&[ROLES]),
+        when: When::TriggerBounded,
     },
     Statement {
         sid: "PassTriggerRoles",
@@ -395,8 +421,14 @@ pub struct Scope {
     pub adoptable_pools: Vec<String>,
 }
 
+/// The caller's own account, as a policy variable: roles are made in it and a boundary must be
+/// in the role's account, so one document names each account's boundary exactly (a mapped
+/// namespace's role's too).
+const PRINCIPAL_ACCOUNT: &str = "${aws:PrincipalAccount}";
+
 impl When {
-    fn condition(self) -> Option<Value> {
+    /// `boundary`: the trigger boundary's ARN in the caller's account.
+    fn condition(self, boundary: &str) -> Option<Value> {
         let resource_tag = format!("aws:ResourceTag/{MANAGED_BY_TAG}");
         let request_tag = format!("aws:RequestTag/{MANAGED_BY_TAG}");
         Some(match self {
@@ -415,6 +447,11 @@ impl When {
             }
             When::CognitoEmailService => {
                 json!({"StringEquals": {"iam:AWSServiceName": COGNITO_EMAIL_SERVICE}})
+            }
+            // The key is an ARN (AWS's reference): ArnEquals, exact here as nothing in it is a
+            // wildcard.
+            When::TriggerBounded => {
+                json!({"ArnEquals": {"iam:PermissionsBoundary": boundary}})
             }
         })
     }
@@ -435,8 +472,10 @@ fn patterns(partition: &Partition, patterns: &[Pattern]) -> Value {
         .collect()
 }
 
-/// The policy document, for the operator's role in `partition`.
-pub fn operator_policy(scope: &Scope, partition: &Partition) -> Value {
+/// The policy document, for the operator's role in `partition`, requiring `boundary` on every
+/// role it makes.
+pub fn operator_policy(scope: &Scope, boundary: &TriggerBoundary, partition: &Partition) -> Value {
+    let boundary = boundary.arn(partition, PRINCIPAL_ACCOUNT);
     let mut statements: Vec<Value> = STATEMENTS
         .iter()
         .map(|s| {
@@ -444,7 +483,7 @@ pub fn operator_policy(scope: &Scope, partition: &Partition) -> Value {
                 On::Anything => json!("*"),
                 On::Patterns(p) => patterns(partition, p),
             };
-            statement(s.sid, s.actions, resources, s.when.condition())
+            statement(s.sid, s.actions, resources, s.when.condition(&boundary))
         })
         .collect();
     // Adoptable pools carry no tag of the operator's until their first update: exactly the
@@ -465,7 +504,7 @@ pub fn operator_policy(scope: &Scope, partition: &Partition) -> Value {
             "TagAdoptableUserPools",
             ADOPTION_TAGGING,
             pools,
-            When::TaggedOurs.condition(),
+            When::TaggedOurs.condition(&boundary),
         ));
     }
     // A managed login custom domain, only where the tenancy file allows one: its certificate

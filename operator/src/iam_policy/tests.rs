@@ -1,5 +1,12 @@
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::desired::trigger_boundary_policy;
 use crate::names::StackNames;
+
+fn boundary() -> TriggerBoundary {
+    TriggerBoundary::default()
+}
 
 fn cn() -> Partition {
     Partition::of_region("cn-north-1")
@@ -50,7 +57,7 @@ fn granting<'d>(doc: &'d Value, action: &str) -> Vec<&'d Value> {
 
 #[test]
 fn the_policy_scopes_trigger_resources_to_the_name_prefix() {
-    let p = operator_policy(&full_scope(), &Partition::standard()).to_string();
+    let p = operator_policy(&full_scope(), &boundary(), &Partition::standard()).to_string();
     for scoped in [
         "arn:aws:iam::*:role/pwp-*",
         "arn:aws:lambda:*:*:function:pwp-*",
@@ -102,9 +109,9 @@ fn every_name_the_operator_gives_matches_its_statement() {
 
 #[test]
 fn the_document_grants_exactly_the_listed_actions_and_the_tenancy_extras_only_when_allowed() {
-    let full = operator_policy(&full_scope(), &Partition::standard());
+    let full = operator_policy(&full_scope(), &boundary(), &Partition::standard());
     assert_eq!(granted(&full), actions(), "each action, none unlisted");
-    let plain = operator_policy(&Scope::default(), &Partition::standard());
+    let plain = operator_policy(&Scope::default(), &boundary(), &Partition::standard());
     let expected: Vec<String> = actions()
         .into_iter()
         .filter(|a| !CUSTOM_DOMAIN.contains(&a.as_str()))
@@ -147,7 +154,7 @@ fn every_implied_action_is_granted_and_names_calls_the_policy_grants() {
 /// Only what AWS lets name no resource is granted on `*`.
 #[test]
 fn only_actions_without_a_resource_type_are_granted_on_anything() {
-    let doc = operator_policy(&full_scope(), &Partition::standard());
+    let doc = operator_policy(&full_scope(), &boundary(), &Partition::standard());
     let mut on_anything: Vec<String> = statements(&doc)
         .iter()
         .filter(|s| s["Resource"] == "*")
@@ -171,7 +178,7 @@ fn only_actions_without_a_resource_type_are_granted_on_anything() {
 /// platform team listed it for adoption.
 #[test]
 fn cognito_acts_on_the_operators_pools_and_listed_adoptions_only() {
-    let doc = operator_policy(&full_scope(), &cn());
+    let doc = operator_policy(&full_scope(), &boundary(), &cn());
     let ours = json!({"StringEquals": {"aws:ResourceTag/passwordless-operator.dev/managed-by": "passwordless-operator"}});
     let pools = json!(["arn:aws-cn:cognito-idp:*:*:userpool/*"]);
     let adoptable = json!(["arn:aws-cn:cognito-idp:*:*:userpool/eu-west-1_Legacy"]);
@@ -211,13 +218,17 @@ fn cognito_acts_on_the_operators_pools_and_listed_adoptions_only() {
         "true"
     );
     // Without adoptable pools, no untagged pool at all.
-    let plain = operator_policy(&Scope::default(), &cn()).to_string();
+    let plain = operator_policy(&Scope::default(), &boundary(), &cn()).to_string();
     assert!(!plain.contains("userpool/eu-west-1"), "{plain}");
 }
 
 #[test]
 fn cognitos_email_role_may_be_created_and_no_other_service_linked_role() {
-    let doc = operator_policy(&Scope::default(), &Partition::of_region("us-gov-west-1"));
+    let doc = operator_policy(
+        &Scope::default(),
+        &boundary(),
+        &Partition::of_region("us-gov-west-1"),
+    );
     let slr = granting(&doc, "iam:CreateServiceLinkedRole");
     assert_eq!(slr.len(), 1);
     assert_eq!(
@@ -248,6 +259,7 @@ fn each_partition_gets_its_own_arns() {
                 assume_roles: vec![],
                 ..full_scope()
             },
+            &boundary(),
             &p,
         );
         for s in statements(&doc) {
@@ -281,4 +293,187 @@ fn the_parliament_tenancy_file_widens_the_policy_every_way() {
     assert_eq!(scope.assume_roles.len(), 1);
     assert!(scope.custom_domains);
     assert_eq!(scope.adoptable_pools.len(), 2);
+}
+
+/// Every role the operator creates, or writes a policy for, carries the trigger boundary named
+/// in the caller's own account; nothing can take the boundary off or change a policy.
+#[test]
+fn roles_are_made_and_written_only_with_the_trigger_boundary() {
+    for (region, name, arn) in [
+        (
+            "us-east-1",
+            None,
+            "arn:aws:iam::${aws:PrincipalAccount}:policy/passwordless-operator-trigger-boundary",
+        ),
+        (
+            "cn-north-1",
+            None,
+            "arn:aws-cn:iam::${aws:PrincipalAccount}:policy/passwordless-operator-trigger-boundary",
+        ),
+        (
+            "us-gov-west-1",
+            Some("platform/pwp-boundary"),
+            "arn:aws-us-gov:iam::${aws:PrincipalAccount}:policy/platform/pwp-boundary",
+        ),
+    ] {
+        let named = name.map_or_else(boundary, |n| n.parse().unwrap());
+        let doc = operator_policy(&full_scope(), &named, &Partition::of_region(region));
+        for action in [
+            "iam:CreateRole",
+            "iam:PutRolePolicy",
+            "iam:PutRolePermissionsBoundary",
+        ] {
+            let found = granting(&doc, action);
+            assert_eq!(found.len(), 1, "{region} {action}");
+            assert_eq!(
+                found[0]["Condition"],
+                json!({"ArnEquals": {"iam:PermissionsBoundary": arn}}),
+                "{region} {action}"
+            );
+        }
+    }
+    let doc = operator_policy(&full_scope(), &boundary(), &Partition::standard());
+    let mut iam: Vec<String> = granted(&doc)
+        .into_iter()
+        .filter(|a| a.starts_with("iam:"))
+        .collect();
+    iam.sort();
+    assert_eq!(
+        iam,
+        [
+            "iam:CreateRole",
+            "iam:CreateServiceLinkedRole",
+            "iam:DeleteRole",
+            "iam:DeleteRolePolicy",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:PassRole",
+            "iam:PutRolePermissionsBoundary",
+            "iam:PutRolePolicy",
+            "iam:TagRole",
+            "iam:UpdateAssumeRolePolicy",
+        ],
+        "no DeleteRolePermissionsBoundary, no managed policies"
+    );
+    for s in statements(&doc) {
+        for r in listed(&s["Resource"]) {
+            assert!(!r.contains(":policy/"), "{s}");
+        }
+    }
+}
+
+/// The trigger policy of every strategy, pool and partition, as desired, and the policy a
+/// role carries: the specs of `desired::tests`, plus a whole-domain sender.
+fn trigger_policies(partition_region: &str) -> Vec<(String, Value, BTreeMap<String, String>)> {
+    use crate::desired::desired_stack;
+    use crate::desired::tests::{ctx, spec};
+    let mut found = Vec::new();
+    for yaml in [
+        "strategy: magicLink\nsender: {address: no-reply@example.com}\nmagicLink: {redirectUrls: ['https://app.example.com/cb']}\n",
+        "strategy: emailOtp\nsender: {address: a@example.com, identity: Domain}\n",
+        "strategy: emailOtp\nsender: {address: a@example.com}\n",
+        "strategy: smsOtp\n",
+    ] {
+        for pool in [None, Some(format!("{partition_region}_Abc"))] {
+            let ctx = crate::desired::Context {
+                region: partition_region.to_owned(),
+                partition: Partition::of_region(partition_region),
+                user_pool_id: pool.clone(),
+                ..ctx()
+            };
+            let names = StackNames::new("prod-eu", "shop", "checkout");
+            let d = desired_stack(&spec(yaml), &names, &ctx).unwrap();
+            // What every request on the pool finds: the pool's own tags.
+            let facts = d
+                .user_pool
+                .tags
+                .iter()
+                .map(|(k, v)| (format!("aws:ResourceTag/{k}"), v.clone()))
+                .collect();
+            let what = format!("{partition_region} {pool:?} {yaml}");
+            found.push((what, d.role.unwrap().policy, facts));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_trigger_policy_lies_within_the_boundary_in_every_partition() {
+    for region in ["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"] {
+        let boundary = trigger_boundary_policy(&Partition::of_region(region));
+        for (what, policy, facts) in trigger_policies(region) {
+            assert_eq!(within(&boundary, &policy, &facts), Ok(()), "{what}");
+        }
+    }
+    // The check can fail: a policy on every table, the pool of a pool not tagged as the
+    // operator's, another partition's boundary.
+    let (_, policy, facts) = trigger_policies("us-east-1").pop().unwrap();
+    let boundary = trigger_boundary_policy(&Partition::standard());
+    let mut wider = policy.clone();
+    wider["Statement"][3]["Resource"] = json!("arn:aws:dynamodb:*:*:table/*");
+    assert_eq!(
+        within(&boundary, &wider, &facts),
+        Err(vec![
+            "dynamodb:PutItem on arn:aws:dynamodb:*:*:table/*".to_owned(),
+            "dynamodb:UpdateItem on arn:aws:dynamodb:*:*:table/*".to_owned(),
+            "dynamodb:GetItem on arn:aws:dynamodb:*:*:table/*".to_owned(),
+            "dynamodb:DeleteItem on arn:aws:dynamodb:*:*:table/*".to_owned(),
+        ])
+    );
+    let untagged = within(&boundary, &policy, &BTreeMap::new()).unwrap_err();
+    assert_eq!(untagged.len(), 1);
+    assert!(
+        untagged[0].starts_with("cognito-idp:AdminUpdateUserAttributes on "),
+        "{untagged:?}"
+    );
+    let china = trigger_boundary_policy(&cn());
+    assert_eq!(within(&china, &policy, &facts).unwrap_err().len(), 10);
+}
+
+/// The boundary allows what some trigger does and nothing else: its actions are exactly the
+/// trigger policies' together, each on the operator's names for its resources.
+#[test]
+fn the_boundary_allows_the_triggers_actions_only() {
+    let actions = |doc: &Value| -> BTreeSet<String> {
+        statements(doc)
+            .iter()
+            .flat_map(|s| listed(&s["Action"]))
+            .collect()
+    };
+    let mut any_trigger = BTreeSet::new();
+    for (_, policy, _) in trigger_policies("eu-west-1") {
+        any_trigger.extend(actions(&policy));
+    }
+    let gov = Partition::of_region("us-gov-west-1");
+    let boundary = trigger_boundary_policy(&gov);
+    assert_eq!(actions(&boundary), any_trigger);
+    let mut resources = Vec::new();
+    for s in statements(&boundary) {
+        assert_eq!(s["Effect"], "Allow", "{s}");
+        let on = s.get("Resource").or_else(|| s.get("NotResource")).unwrap();
+        resources.extend(listed(on));
+    }
+    assert_eq!(
+        resources,
+        [
+            "arn:aws-us-gov:logs:*:*:log-group:/aws/lambda/pwp-*",
+            "arn:aws-us-gov:logs:*:*:log-group:/aws/lambda/pwp-*:*",
+            "arn:aws-us-gov:secretsmanager:*:*:secret:passwordless-operator/*",
+            "arn:aws-us-gov:dynamodb:*:*:table/pwp-*",
+            "arn:aws-us-gov:ses:*:*:identity/*",
+            // sns:Publish: everything but topics, i.e. phone numbers.
+            "arn:aws-us-gov:sns:*:*:*",
+            "arn:aws-us-gov:cognito-idp:*:*:userpool/*",
+        ]
+    );
+    let mark = granting(&boundary, "cognito-idp:AdminUpdateUserAttributes");
+    assert_eq!(
+        mark[0]["Condition"],
+        json!({"StringEquals": {"aws:ResourceTag/passwordless-operator.dev/managed-by": "passwordless-operator"}})
+    );
+    assert!(
+        granting(&boundary, "sns:Publish")[0]
+            .get("Resource")
+            .is_none()
+    );
 }

@@ -17,8 +17,10 @@ use passwordless_operator::status::ready_of;
 
 use super::{read, repo_file, trigger_zip};
 
-/// The operator's own namespace in the tests: signing-key Secrets and Leases.
+/// The operator's own namespace in the tests: the Leases, and no Secret access.
 pub const OPERATOR_NAMESPACE: &str = "pwp-system";
+/// Where the signing-key Secrets live (`--keys-namespace`), as the chart keeps them apart.
+pub const KEYS_NAMESPACE: &str = "pwp-system-keys";
 /// The test bed's unprivileged token user the operator runs as.
 pub const OPERATOR_USER: &str = "operator";
 const MANAGER: &str = "passwordless-operator-tests";
@@ -82,9 +84,10 @@ fn rbac_file<K: serde::de::DeserializeOwned>(name: &str) -> K {
     .unwrap()
 }
 
-/// The CRD, the operator namespace, and the chart's RBAC bound to the operator user: the
-/// ClusterRole cluster-wide, the Role in the operator namespace, and the output-Secret
-/// ClusterRole only in each of `watched` namespaces (created here).
+/// The CRD, the operator and keys namespaces, and the chart's RBAC bound to the operator user
+/// as the chart binds it when watching listed namespaces: the ClusterRole cluster-wide, the
+/// Lease Role in the operator namespace, the keys Role in the keys namespace, and the
+/// output-Secret ClusterRole only in each of `watched` namespaces (created here).
 pub async fn prepare(admin: &Client, watched: &[&str]) {
     let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
     apply(
@@ -105,15 +108,21 @@ pub async fn prepare(admin: &Client, watched: &[&str]) {
     .unwrap()
     .unwrap();
     create_namespace(admin, OPERATOR_NAMESPACE).await;
+    create_namespace(admin, KEYS_NAMESPACE).await;
     let cluster_role: ClusterRole = rbac_file("clusterrole.yaml");
     let secrets_role: ClusterRole = rbac_file("clusterrole-output-secrets.yaml");
-    let role: Role = rbac_file("role.yaml");
     let cluster_roles: Api<ClusterRole> = Api::all(admin.clone());
     for r in [&cluster_role, &secrets_role] {
         apply(&cluster_roles, r.metadata.name.as_deref().unwrap(), r).await;
     }
-    let roles: Api<Role> = Api::namespaced(admin.clone(), OPERATOR_NAMESPACE);
-    apply(&roles, role.metadata.name.as_deref().unwrap(), &role).await;
+    for (file, namespace) in [
+        ("role.yaml", OPERATOR_NAMESPACE),
+        ("role-keys.yaml", KEYS_NAMESPACE),
+    ] {
+        let role: Role = rbac_file(file);
+        let roles: Api<Role> = Api::namespaced(admin.clone(), namespace);
+        apply(&roles, role.metadata.name.as_deref().unwrap(), &role).await;
+    }
     let subject = serde_json::json!([{
         "apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER
     }]);
@@ -134,13 +143,13 @@ pub async fn prepare(admin: &Client, watched: &[&str]) {
         }))
         .unwrap()
     };
-    let b = role_binding(OPERATOR_NAMESPACE, "Role", "passwordless-operator");
-    apply(
-        &Api::namespaced(admin.clone(), OPERATOR_NAMESPACE),
-        "passwordless-operator",
-        &b,
-    )
-    .await;
+    for (namespace, role) in [
+        (OPERATOR_NAMESPACE, "passwordless-operator"),
+        (KEYS_NAMESPACE, "passwordless-operator-keys"),
+    ] {
+        let b = role_binding(namespace, "Role", role);
+        apply(&Api::namespaced(admin.clone(), namespace), role, &b).await;
+    }
     for ns in watched {
         create_namespace(admin, ns).await;
         let b = role_binding(ns, "ClusterRole", "passwordless-operator-output-secrets");
@@ -280,6 +289,7 @@ impl Operator {
         cmd.args(["run", "--namespaces", &args.namespaces.join(",")])
             .env("PWP_TENANCY_CONFIG", &tenancy)
             .args(["--operator-namespace", OPERATOR_NAMESPACE])
+            .args(["--keys-namespace", KEYS_NAMESPACE])
             .args(["--lease-name", args.lease, "--lease-seconds", "6"])
             .args(["--resync-seconds", &args.resync_seconds.to_string()])
             .args(["--http-addr", &format!("127.0.0.1:{port}")])

@@ -6,15 +6,20 @@
 //! The state table's items (partition key `pk`, TTL attribute `expiresAt`, both from the
 //! contract; `<hash>` is [`crate::token::user_hash`] or, for nonces, a SHA-256):
 //! - `send#<hash>`: `lastSentAt` (N), the send cooldown;
-//! - `fail#<hash>`: `failures` (N), `lastFailureAt` (N), the wrong answers across sessions;
+//! - `fail#<hash>`: `failures` (N), `lastFailureAt` (N), the wrong answers across sessions,
+//!   only ever replaced over the exact record read (a conditional write), so racing answers
+//!   are settled one after another;
 //! - `nonce#<hash>`: a spent link.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use tokio::sync::OnceCell;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use passwordless_contract::table::{PARTITION_KEY, TTL_ATTRIBUTE};
@@ -167,14 +172,16 @@ impl StateStore for DynamoStore {
         match result {
             Ok(_) => Ok(SendPermit::Granted),
             Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed) => {
+                PutItemError::ConditionalCheckFailedException(failed) => {
                     let last = failed
                         .item()
                         .and_then(|item| item.get("lastSentAt"))
                         .and_then(|v| v.as_n().ok())
                         .and_then(|v| v.parse::<u64>().ok())
                         .unwrap_or(now);
-                    Ok(SendPermit::CoolingDown { retry_after_seconds: (last + min_interval).saturating_sub(now).max(1) })
+                    Ok(SendPermit::CoolingDown {
+                        retry_after_seconds: (last + min_interval).saturating_sub(now).max(1),
+                    })
                 }
                 other => Err(DeliveryError::Store("PutItem", kind(&other))),
             },
@@ -203,7 +210,7 @@ impl StateStore for DynamoStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
                 other => Err(DeliveryError::Store("PutItem", kind(&other))),
             },
         }
@@ -227,77 +234,65 @@ impl StateStore for DynamoStore {
         Ok(item.item().map(failures_of).unwrap_or_default())
     }
 
-    async fn record_failure(
+    async fn replace_failures(
         &self,
         user_hash: &str,
-        now: u64,
+        seen: Failures,
+        next: Option<Failures>,
         forget_after: u64,
-    ) -> Result<Failures, DeliveryError> {
+    ) -> Result<bool, DeliveryError> {
         let pk = AttributeValue::S(format!("fail#{user_hash}"));
-        // One atomic increment. A record whose last failure is old enough to forget (TTL
-        // deletion is lazy) fails the condition and is started again below.
-        let updated = self
-            .client
-            .get()
-            .await
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, pk.clone())
-            .update_expression("ADD failures :one SET lastFailureAt = :now, #ttl = :ttl")
-            .condition_expression("attribute_not_exists(pk) OR lastFailureAt > :stale")
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":ttl", n(now.saturating_add(forget_after)))
-            .expression_attribute_values(":stale", n(now.saturating_sub(forget_after)))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match updated {
-            Ok(out) => Ok(out.attributes().map(failures_of).unwrap_or(Failures {
-                count: 1,
-                last_at: now,
-            })),
-            Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
-                    self.client
-                        .get()
-                        .await
-                        .put_item()
-                        .table_name(&self.table)
-                        .item(PARTITION_KEY, pk)
-                        .item("failures", n(1))
-                        .item("lastFailureAt", n(now))
-                        .item(TTL_ATTRIBUTE, n(now.saturating_add(forget_after)))
-                        .send()
-                        .await
-                        .map_err(|e| DeliveryError::Store("PutItem", kind(&e)))?;
-                    Ok(Failures { count: 1, last_at: now })
+        // The whole record is its version: written only over exactly what was read.
+        let (condition, values) = if seen.count == 0 {
+            ("attribute_not_exists(pk)", None)
+        } else {
+            let values = HashMap::from([
+                (":seen".to_owned(), n(u64::from(seen.count))),
+                (":seenAt".to_owned(), n(seen.last_at)),
+            ]);
+            ("failures = :seen AND lastFailureAt = :seenAt", Some(values))
+        };
+        let client = self.client.get().await;
+        match next {
+            Some(next) => {
+                let put = client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item(PARTITION_KEY, pk)
+                    .item("failures", n(u64::from(next.count)))
+                    .item("lastFailureAt", n(next.last_at))
+                    .item(TTL_ATTRIBUTE, n(next.last_at.saturating_add(forget_after)))
+                    .condition_expression(condition)
+                    .set_expression_attribute_values(values)
+                    .send()
+                    .await;
+                match put.map_err(|e| e.into_service_error()) {
+                    Ok(_) => Ok(true),
+                    Err(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                    Err(other) => Err(DeliveryError::Store("PutItem", kind(&other))),
                 }
-                other => Err(DeliveryError::Store("UpdateItem", kind(&other))),
-            },
+            }
+            None => {
+                let delete = client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key(PARTITION_KEY, pk)
+                    .condition_expression(condition)
+                    .set_expression_attribute_values(values)
+                    .send()
+                    .await;
+                match delete.map_err(|e| e.into_service_error()) {
+                    Ok(_) => Ok(true),
+                    Err(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                    Err(other) => Err(DeliveryError::Store("DeleteItem", kind(&other))),
+                }
+            }
         }
-    }
-
-    async fn clear_failures(&self, user_hash: &str) -> Result<(), DeliveryError> {
-        self.client
-            .get()
-            .await
-            .delete_item()
-            .table_name(&self.table)
-            .key(
-                PARTITION_KEY,
-                AttributeValue::S(format!("fail#{user_hash}")),
-            )
-            .send()
-            .await
-            .map_err(|e| DeliveryError::Store("DeleteItem", kind(&e)))?;
-        Ok(())
     }
 }
 
 /// A failure record's fields; missing or malformed ones read as zero.
-fn failures_of(item: &std::collections::HashMap<String, AttributeValue>) -> Failures {
+fn failures_of(item: &HashMap<String, AttributeValue>) -> Failures {
     let number = |name: &str| {
         item.get(name)
             .and_then(|v| v.as_n().ok())

@@ -86,19 +86,19 @@ pub trait StateStore {
         &self,
         user_hash: &str,
     ) -> impl Future<Output = Result<Failures, DeliveryError>> + Send;
-    /// Counts one more wrong answer at `now` (one atomic update) and returns the new record.
-    /// A record whose last failure is `forget_after` seconds old or more starts again at one.
-    fn record_failure(
+    /// Replaces the user's record with `next` (`None`: deletes it) only if it still holds
+    /// `seen` (one conditional write; `seen` with a zero count means no record). False when it
+    /// changed meanwhile: another answer was settled first, and the caller must look again. So
+    /// a decision taken on `seen` (not locked: this guess may be checked) and its effect (the
+    /// count) happen as one step, however many answers race. The record expires (TTL)
+    /// `forget_after` seconds after its latest failure.
+    fn replace_failures(
         &self,
         user_hash: &str,
-        now: u64,
+        seen: Failures,
+        next: Option<Failures>,
         forget_after: u64,
-    ) -> impl Future<Output = Result<Failures, DeliveryError>> + Send;
-    /// Forgets the user's wrong answers (a correct sign-in).
-    fn clear_failures(
-        &self,
-        user_hash: &str,
-    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+    ) -> impl Future<Output = Result<bool, DeliveryError>> + Send;
 }
 
 /// A user's wrong answers across sessions, as the state table keeps them.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsCreateAuthChallenge;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use passwordless_contract::HARDENED_OTP_LENGTH;
 use passwordless_contract::challenge::{self, step};
 
 use super::{
@@ -43,15 +44,16 @@ pub async fn create(
     let pool_id = || pool.clone().ok_or(FlowError::Missing("userPoolId"));
 
     let round = match (config.strategy, previous) {
-        // A code already went out in this session: ask for it again and send nothing, unless
-        // wrong answers (here or in other sessions) locked the user meanwhile.
+        // A code already went out in this session: ask for it again and send nothing. A
+        // hardened one stands through a lock; one of the usual length is refused once wrong
+        // answers (here or in other sessions) locked the user, so a hardened one is sent in its
+        // place (cooldown permitting).
+        (_, Some(sent @ Round::Code { hardened: true, .. })) => sent,
         (_, Some(sent @ Round::Code { .. })) => {
             let keys = ports.keys.keys(&ports.clock).await?;
             let user = user_hash(keys.current(), &pool_id()?, &username);
             match limits::lockout(config, &ports.store, &ports.clock, &user).await? {
-                Some(retry_after_seconds) => Round::LockedOut {
-                    retry_after_seconds,
-                },
+                Some(_) => send_for(config, ports, &event).await?,
                 None => sent,
             }
         }
@@ -62,23 +64,7 @@ pub async fn create(
         {
             Round::LinkExpected
         }
-        _ => {
-            let client = header
-                .caller_context
-                .client_id
-                .clone()
-                .ok_or(FlowError::Missing("callerContext.clientId"))?;
-            let destination = destination(config, &username, &request.user_attributes);
-            let redirect = redirect_url(config, &request.client_metadata)?;
-            let to = Recipient {
-                username: &username,
-                pool: &pool_id()?,
-                client: &client,
-                destination: &destination,
-                known: !request.user_not_found,
-            };
-            send(config, ports, &to, redirect).await?
-        }
+        _ => send_for(config, ports, &event).await?,
     };
 
     let destination = destination(config, &username, &event.request.user_attributes);
@@ -139,6 +125,47 @@ fn redirect_url<'c>(
     }
 }
 
+/// Sends a link or code to the event's user (or, for an unknown user, stands in for it).
+async fn send_for(
+    config: &Config,
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+        impl SecretSource,
+    >,
+    event: &CognitoEventUserPoolsCreateAuthChallenge,
+) -> Result<Round, FlowError> {
+    let header = &event.cognito_event_user_pools_header;
+    let request = &event.request;
+    let username = header
+        .user_name
+        .as_deref()
+        .ok_or(FlowError::Missing("userName"))?;
+    let pool = header
+        .user_pool_id
+        .as_deref()
+        .ok_or(FlowError::Missing("userPoolId"))?;
+    let client = header
+        .caller_context
+        .client_id
+        .as_deref()
+        .ok_or(FlowError::Missing("callerContext.clientId"))?;
+    let destination = destination(config, username, &request.user_attributes);
+    let redirect = redirect_url(config, &request.client_metadata)?;
+    let to = Recipient {
+        username,
+        pool,
+        client,
+        destination: &destination,
+        known: !request.user_not_found,
+    };
+    send(config, ports, &to, redirect).await
+}
+
 /// Who a send is for.
 struct Recipient<'a> {
     username: &'a str,
@@ -166,16 +193,13 @@ async fn send(
     let now = ports.clock.now();
     let keys = ports.keys.keys(&ports.clock).await?;
     let key = keys.current();
-    // The limits apply to unknown users too: otherwise "locked" or "cooling down" would tell an
-    // attacker that the address exists.
+    // The limits apply to unknown users too: otherwise "cooling down" or a long code would tell
+    // an attacker that the address exists.
     let user = user_hash(key, to.pool, to.username);
-    if let Some(retry_after_seconds) =
-        limits::lockout(config, &ports.store, &ports.clock, &user).await?
-    {
-        return Ok(Round::LockedOut {
-            retry_after_seconds,
-        });
-    }
+    // Locked: the code is long enough that guessing is hopeless, so the user still signs in.
+    let hardened = limits::lockout(config, &ports.store, &ports.clock, &user)
+        .await?
+        .is_some();
     if config.min_interval_seconds > 0 {
         if let SendPermit::CoolingDown {
             retry_after_seconds,
@@ -189,7 +213,12 @@ async fn send(
             });
         }
     }
-    let code = generate_code(&ports.entropy, config.otp_length);
+    let length = if hardened {
+        HARDENED_OTP_LENGTH as usize
+    } else {
+        config.otp_length
+    };
+    let code = generate_code(&ports.entropy, length);
     let dest = destination_hash(key, to.destination);
     let link = match redirect {
         Some(base) => {
@@ -215,6 +244,7 @@ async fn send(
         mac: code_mac(key, to.username, &code),
         link: link.is_some(),
         dest,
+        hardened,
     };
 
     if !to.known {
@@ -439,39 +469,178 @@ mod tests {
         }
     }
 
+    /// During a lock every send is hardened, for known and unknown users alike (the same
+    /// answer, the same calls), and so is a retry whose usual code the lock now refuses: it gets
+    /// a hardened code in its place, cooldown permitting. A hardened round is asked again as is.
     #[tokio::test]
-    async fn a_locked_user_is_sent_nothing_known_or_unknown_and_a_retry_says_so_too() {
+    async fn a_lock_hardens_every_code_sent_known_or_unknown_and_in_a_retry() {
         let keys = keyset();
-        for (fixture_name, username) in [
-            ("create_first_round", "alice@example.com"),
-            ("create_user_not_found", "alice@example.com"),
-            ("create_after_wrong_code", "alice@example.com"),
-        ] {
-            let outbox = Outbox::default();
+        let alice = user_hash(keys.current(), POOL, "alice@example.com");
+        let lock = |outbox: &Outbox| {
             outbox.failures.lock().unwrap().insert(
-                user_hash(keys.current(), POOL, username),
+                alice.clone(),
                 Failures {
                     count: 5,
                     last_at: 900,
                 },
             );
+        };
+        let mut answers = Vec::new();
+        for fixture_name in [
+            "create_first_round",
+            "create_user_not_found",
+            "create_after_wrong_code",
+        ] {
+            let outbox = Outbox::default();
+            lock(&outbox);
             let out = run("emailOtp", fixture_name, &outbox, 1000).await;
-            assert_eq!(step(&out), step::LOCKED_OUT, "{fixture_name}");
-            assert_eq!(public(&out, challenge::RETRY_AFTER_SECONDS), "800");
-            assert_eq!(
-                round(&out),
-                Round::LockedOut {
-                    retry_after_seconds: 800
-                }
-            );
-            assert_eq!(outbox.sent(), 0);
+            assert_eq!(step(&out), step::CODE_SENT, "{fixture_name}");
             assert!(
-                outbox.last_send.lock().unwrap().is_empty(),
-                "no cooldown spent"
+                matches!(round(&out), Round::Code { hardened: true, .. }),
+                "{fixture_name}"
             );
-            // Once the lockout is over, the same start sends.
-            let out = run("emailOtp", fixture_name, &outbox, 1800).await;
-            assert_ne!(step(&out), step::LOCKED_OUT, "{fixture_name}");
+            let known = fixture_name != "create_user_not_found";
+            assert_eq!(outbox.sent(), usize::from(known), "{fixture_name}");
+            if known {
+                assert_eq!(last_code(&outbox).len(), 16, "{fixture_name}");
+            }
+            answers.push((
+                out.response.public_challenge_parameters.clone(),
+                outbox.calls(),
+            ));
+            // Once the lock is over, codes have the usual length again.
+            let after = run("emailOtp", "create_first_round", &outbox, 1900).await;
+            assert!(matches!(
+                round(&after),
+                Round::Code {
+                    hardened: false,
+                    ..
+                }
+            ));
+        }
+        assert_eq!(answers[0], answers[1], "known and unknown users alike");
+
+        // A retry inside the cooldown: nothing sent, the attempt ends.
+        let outbox = Outbox::default();
+        lock(&outbox);
+        outbox.last_send.lock().unwrap().insert(alice.clone(), 990);
+        let out = run("emailOtp", "create_after_wrong_code", &outbox, 1000).await;
+        assert_eq!(step(&out), step::COOLDOWN);
+        assert_eq!(outbox.sent(), 0);
+
+        // A hardened round is asked again, with no lookup at all.
+        let outbox = Outbox::default();
+        lock(&outbox);
+        let mut retry: CognitoEventUserPoolsCreateAuthChallenge =
+            fixture("create_after_wrong_code");
+        let hardened = Round::Code {
+            kid: "k2".into(),
+            exp: 1300,
+            mac: "m".into(),
+            link: false,
+            dest: "d".into(),
+            hardened: true,
+        };
+        for entry in retry.request.session.iter_mut().flatten() {
+            entry.challenge_metadata = Some(hardened.encode());
+        }
+        let fake = Fake {
+            outbox: &outbox,
+            now: 1000,
+            byte: 7,
+        };
+        let out = create(&config("emailOtp"), &ports(&fake), retry)
+            .await
+            .unwrap();
+        assert_eq!(round(&out), hardened);
+        assert_eq!(outbox.sent(), 0);
+        assert!(outbox.calls().is_empty(), "{:?}", outbox.calls());
+    }
+
+    /// Verify's answer to `answer` in the round `created` asked, for Alice, at `now`.
+    async fn answer(
+        strategy: &str,
+        outbox: &Outbox,
+        created: &CognitoEventUserPoolsCreateAuthChallenge,
+        answer: &str,
+        now: u64,
+    ) -> bool {
+        let mut event: aws_lambda_events::event::cognito::CognitoEventUserPoolsVerifyAuthChallenge =
+            fixture("verify_link");
+        event.request.challenge_answer = Some(serde_json::Value::String(answer.to_owned()));
+        // The same user, as Cognito describes them to every trigger of the sign-in.
+        event.cognito_event_user_pools_header.user_name =
+            created.cognito_event_user_pools_header.user_name.clone();
+        event.request.user_attributes = created.request.user_attributes.clone();
+        event.request.private_challenge_parameters =
+            created.response.private_challenge_parameters.clone();
+        let fake = Fake {
+            outbox,
+            now,
+            byte: 7,
+        };
+        crate::flows::verify::verify(&config(strategy), &ports(&fake), event)
+            .await
+            .expect("verify runs")
+            .response
+            .answer_correct
+    }
+
+    /// The last code emailed or texted: the longest run of digits in the message.
+    fn last_code(outbox: &Outbox) -> String {
+        let text = match outbox.emails.lock().unwrap().last() {
+            Some((_, _, text)) => text.clone(),
+            None => outbox.sms.lock().unwrap().last().unwrap().1.clone(),
+        };
+        text.split(|c: char| !c.is_ascii_digit())
+            .max_by_key(|run| run.len())
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Wrong answers from anyone lock the user, but the lock only hardens what is sent: a new
+    /// sign-in still gets a code (a long one, which guessing cannot reach), and it signs in.
+    /// So nobody who merely knows the address can keep the user out. A short code sent before
+    /// the lock is refused, right or not.
+    #[tokio::test]
+    async fn a_locked_user_still_gets_a_code_a_long_one_and_it_signs_in() {
+        let keys = keyset();
+        for (strategy, fixture_name) in SEND_FIXTURE {
+            let outbox = Outbox::default();
+            // A short code, sent before the lock.
+            let before = run(strategy, fixture_name, &outbox, 100).await;
+            let short = last_code(&outbox);
+            assert_eq!(short.len(), 6, "{strategy}");
+            let username = before.cognito_event_user_pools_header.user_name.clone();
+            outbox.failures.lock().unwrap().insert(
+                user_hash(keys.current(), POOL, &username.unwrap()),
+                Failures {
+                    count: 5,
+                    last_at: 900,
+                },
+            );
+            let locked = run(strategy, fixture_name, &outbox, 1000).await;
+            let sent = if strategy == "magicLink" {
+                step::LINK_SENT
+            } else {
+                step::CODE_SENT
+            };
+            assert_eq!(step(&locked), sent, "{strategy}");
+            assert_eq!(outbox.sent(), 2, "{strategy}: sent while locked");
+            let long = last_code(&outbox);
+            assert_eq!(long.len(), 16, "{strategy}");
+            assert!(
+                !answer(strategy, &outbox, &before, &short, 1001).await,
+                "{strategy}: a short code is refused while locked"
+            );
+            assert!(
+                answer(strategy, &outbox, &locked, &long, 1001).await,
+                "{strategy}: the long code signs in while locked"
+            );
+            assert!(
+                outbox.failures.lock().unwrap().is_empty(),
+                "{strategy}: a sign-in clears the count"
+            );
         }
     }
 

@@ -49,19 +49,25 @@ pub enum Round {
     /// Magic link, first round: the client says whether it holds a link or wants one.
     ProvideAuthParameters,
     /// A code was sent (alone, or beside a link): `mac` is its keyed digest, never the code;
-    /// `dest` the keyed digest of the address it went to.
+    /// `dest` the keyed digest of the address it went to. `hardened`: sent during a lock, so
+    /// [`passwordless_contract::HARDENED_OTP_LENGTH`] digits, accepted during the lock and
+    /// never counted (absent in rounds from older builds: false).
     Code {
         kid: String,
         exp: u64,
         mac: String,
         link: bool,
         dest: String,
+        #[serde(default)]
+        hardened: bool,
     },
     /// The client claimed a link and it failed; it may try another (attempts permitting).
     LinkExpected,
     /// A send was refused inside the cooldown; the attempt ends.
     Cooldown { retry_after_seconds: u64 },
     /// Too many wrong answers across sessions: nothing is sent or accepted; the attempt ends.
+    /// Only older builds sent it (a lock now hardens codes instead); kept so their sessions
+    /// still end.
     LockedOut { retry_after_seconds: u64 },
 }
 
@@ -182,6 +188,9 @@ pub(crate) mod testing {
         /// What the secret holds: its string, or the AWS error code a read fails with.
         pub secret: Mutex<Result<String, String>>,
         pub secret_reads: Mutex<usize>,
+        /// Every call to the key source and the state store, in order: what a timing observer
+        /// could tell apart.
+        pub calls: Mutex<Vec<&'static str>>,
         /// A send fails with this error kind, if set.
         pub send_error: Mutex<Option<String>>,
         /// How long each send takes on the fake monotonic clock.
@@ -201,6 +210,7 @@ pub(crate) mod testing {
                 slept_ms: Mutex::default(),
                 secret: Mutex::new(Ok(KEYS_CURRENT.to_owned())),
                 secret_reads: Mutex::default(),
+                calls: Mutex::default(),
                 send_error: Mutex::default(),
                 send_ms: Mutex::new(100),
                 monotonic_ms: Mutex::default(),
@@ -214,6 +224,12 @@ pub(crate) mod testing {
         }
         pub fn secret_reads(&self) -> usize {
             *self.secret_reads.lock().unwrap()
+        }
+        pub fn calls(&self) -> Vec<&'static str> {
+            self.calls.lock().unwrap().clone()
+        }
+        fn call(&self, name: &'static str) {
+            self.calls.lock().unwrap().push(name);
         }
         pub fn sent(&self) -> usize {
             self.emails.lock().unwrap().len() + self.sms.lock().unwrap().len()
@@ -262,6 +278,7 @@ pub(crate) mod testing {
             now: u64,
             min_interval: u64,
         ) -> Result<SendPermit, DeliveryError> {
+            self.outbox.call("store.permit_send");
             let mut sends = self.outbox.last_send.lock().unwrap();
             match sends.get(user) {
                 Some(last) if *last + min_interval > now => Ok(SendPermit::CoolingDown {
@@ -278,6 +295,7 @@ pub(crate) mod testing {
             nonce: &str,
             _expires_at: u64,
         ) -> Result<bool, DeliveryError> {
+            self.outbox.call("store.consume_nonce");
             let mut used = self.outbox.nonces.lock().unwrap();
             if used.iter().any(|n| n == nonce) {
                 return Ok(false);
@@ -286,33 +304,36 @@ pub(crate) mod testing {
             Ok(true)
         }
         async fn failures(&self, user: &str) -> Result<Failures, DeliveryError> {
-            Ok(self
+            self.outbox.call("store.failures");
+            let read = self
                 .outbox
                 .failures
                 .lock()
                 .unwrap()
                 .get(user)
                 .copied()
-                .unwrap_or_default())
+                .unwrap_or_default();
+            // The answer takes a round trip back, during which other invocations run: let them.
+            tokio::task::yield_now().await;
+            Ok(read)
         }
-        async fn record_failure(
+        async fn replace_failures(
             &self,
             user: &str,
-            now: u64,
-            forget_after: u64,
-        ) -> Result<Failures, DeliveryError> {
+            seen: Failures,
+            next: Option<Failures>,
+            _forget_after: u64,
+        ) -> Result<bool, DeliveryError> {
+            self.outbox.call("store.replace_failures");
             let mut all = self.outbox.failures.lock().unwrap();
-            let record = all.entry(user.to_owned()).or_default();
-            if record.count > 0 && now >= record.last_at + forget_after {
-                *record = Failures::default();
+            if all.get(user).copied().unwrap_or_default() != seen {
+                return Ok(false);
             }
-            record.count += 1;
-            record.last_at = now;
-            Ok(*record)
-        }
-        async fn clear_failures(&self, user: &str) -> Result<(), DeliveryError> {
-            self.outbox.failures.lock().unwrap().remove(user);
-            Ok(())
+            match next {
+                Some(next) => all.insert(user.to_owned(), next),
+                None => all.remove(user),
+            };
+            Ok(true)
         }
     }
     impl Directory for &Fake<'_> {
@@ -332,6 +353,7 @@ pub(crate) mod testing {
     }
     impl SecretSource for &Fake<'_> {
         async fn secret_string(&self) -> Result<String, DeliveryError> {
+            self.outbox.call("keys.GetSecretValue");
             *self.outbox.secret_reads.lock().unwrap() += 1;
             self.outbox
                 .secret
@@ -381,6 +403,35 @@ pub(crate) mod testing {
         }
     }
 
+    /// Runs the futures concurrently on the current task, as one warm process interleaves
+    /// invocations at each I/O wait, and returns their outputs in order.
+    pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+        use std::task::Poll;
+        let mut pending: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+        let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut waiting = false;
+            for (slot, output) in pending.iter_mut().zip(outputs.iter_mut()) {
+                if let Some(future) = slot {
+                    match future.as_mut().poll(cx) {
+                        Poll::Ready(value) => {
+                            *output = Some(value);
+                            *slot = None;
+                        }
+                        Poll::Pending => waiting = true,
+                    }
+                }
+            }
+            if waiting {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+        outputs.into_iter().flatten().collect()
+    }
+
     /// A Cognito event from a JSON fixture in `triggers/tests/fixtures/`.
     pub fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
         // Read when the test runs (cargo sets it then too): a test binary reused from a checkout
@@ -421,8 +472,18 @@ mod tests {
             mac: "m".into(),
             link: true,
             dest: "d".into(),
+            hardened: true,
         };
         assert_eq!(Round::decode(&r.encode()), Some(r));
         assert_eq!(Round::decode("junk"), None);
+        // A round an older build wrote (in a session open across the upgrade) is not hardened.
+        let older = r#"{"kind":"code","kid":"k2","exp":5,"mac":"m","link":false,"dest":"d"}"#;
+        assert!(matches!(
+            Round::decode(older),
+            Some(Round::Code {
+                hardened: false,
+                ..
+            })
+        ));
     }
 }

@@ -288,6 +288,7 @@ fn any_answer_but_the_code_is_refused() {
         mac: code_mac(keys.current(), ALICE, "123456"),
         link: false,
         dest: destination_hash(keys.current(), ALICE),
+        hardened: false,
     };
     assert!(
         answered(&runtime, "emailOtp", &round, "123456"),

@@ -1,10 +1,11 @@
 //! VerifyAuthChallengeResponse: is this answer the link or the code this round asked for, sent
-//! to the address the user still has, and is the user not locked out? Every wrong guess counts
-//! against the user across sessions; a right one clears the count.
+//! to the address the user still has, and is it within the user's budget of guesses? Every
+//! wrong guess counts against the user across sessions; a right answer clears the count. Known
+//! and unknown users make the same key and state lookups, in the same order.
 
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsVerifyAuthChallenge;
 
-use super::limits::{FORGET_FAILURES_AFTER_SECONDS, locked_for};
+use super::limits;
 use super::{FlowError, PRIVATE_ROUND, Round, destination};
 use crate::config::{Config, Strategy};
 use crate::delivery::{
@@ -52,77 +53,66 @@ pub async fn verify(
     let now = ports.clock.now();
     // The address the proof must have gone to: the user's, as it is now.
     let current = destination(config, username, &request.user_attributes);
+    // Every lookup below (keys, state) is made alike for known and unknown users, in the same
+    // order: only the verdict differs, so response times cannot tell who exists.
+    let known = !request.user_not_found;
     if is_link {
         // A link cannot be guessed (it carries an HMAC), so a wrong one is not counted: junk
         // links from anyone must not lock a user out. A genuine, unused link is proof of the
         // mailbox, so it signs in even during a lockout (which is about guessing codes).
-        let correct = !request.user_not_found
-            && genuine_link(
-                ports,
-                header.caller_context.client_id.as_deref(),
-                username,
-                pool,
-                answer,
-                &current,
-                now,
-            )
-            .await?;
-        if correct {
+        let genuine = genuine_link(
+            ports,
+            header.caller_context.client_id.as_deref(),
+            username,
+            pool,
+            answer,
+            &current,
+            now,
+        )
+        .await?;
+        if known && genuine {
             let keys = ports.keys.keys(&ports.clock).await?;
             let user = user_hash(keys.current(), pool, username);
-            if ports.store.failures(&user).await?.count > 0 {
-                ports.store.clear_failures(&user).await?;
-            }
+            let proof = limits::Answer::Proof { right: true };
+            event.response.answer_correct =
+                limits::settle(config, &ports.store, &ports.clock, &user, proof).await?;
         }
-        event.response.answer_correct = correct;
         return Ok(event);
     }
-    // Only a guess at a code counts. Asking for a link is not one, and a round that ended the
+    // Only an answer to a code counts. Asking for a link is not one, and a round that ended the
     // attempt (cooldown, lockout) asked for nothing.
-    let code_round = match &round {
-        Some(r) if r.ends_attempt() => None,
-        Some(
-            code @ Round::Code {
-                kid,
-                exp,
-                mac,
-                dest,
-                ..
-            },
-        ) => Some((code, kid, exp, mac, dest)),
-        _ => None,
-    };
-    let Some((_, kid, exp, mac, dest)) = code_round else {
+    let Some(Round::Code {
+        kid,
+        exp,
+        mac,
+        dest,
+        hardened,
+        ..
+    }) = round
+    else {
         return Ok(event);
     };
     let keys = ports.keys.keys(&ports.clock).await?;
     let user = user_hash(keys.current(), pool, username);
-    let failures = ports.store.failures(&user).await?;
-    // Locked: wrong, even when right, and not counted (a lock is not extended by guesses it
-    // refused). Unknown users are locked alike.
-    if locked_for(config, failures, now).is_some() {
-        return Ok(event);
-    }
-    let correct = !request.user_not_found
-        && match ports.keys.key(kid, &ports.clock).await? {
-            Some(key) => {
-                now < *exp
-                    && code_matches(&key, username, answer, mac)
-                    && destination_matches(&key, &current, dest)
-            }
-            None => false,
-        };
-    if correct {
-        if failures.count > 0 {
-            ports.store.clear_failures(&user).await?;
+    let matches = match ports.keys.key(&kid, &ports.clock).await? {
+        Some(key) => {
+            now < exp
+                && code_matches(&key, username, answer, &mac)
+                && destination_matches(&key, &current, &dest)
         }
+        None => false,
+    };
+    let right = known && matches;
+    // A code sent during a lock is beyond guessing: it is not counted and signs in during the
+    // lock. Any other is a guess: refused while locked whatever it is, counted when wrong, and
+    // settled in one step with every answer racing it.
+    let answer = if hardened {
+        limits::Answer::Proof { right }
     } else {
-        ports
-            .store
-            .record_failure(&user, now, FORGET_FAILURES_AFTER_SECONDS)
-            .await?;
-    }
-    event.response.answer_correct = correct;
+        limits::Answer::Guess { right }
+    };
+    event.response.answer_correct =
+        limits::settle(config, &ports.store, &ports.clock, &user, answer).await?;
     Ok(event)
 }
 
@@ -176,7 +166,7 @@ mod tests {
     use crate::config::tests::config;
     use crate::delivery::Failures;
     use crate::flows::META_ACTION;
-    use crate::flows::testing::{Fake, KEYS_ROTATED, Outbox, fixture, keyset, ports};
+    use crate::flows::testing::{Fake, KEYS_ROTATED, Outbox, fixture, join_all, keyset, ports};
     use crate::token::{LinkClaims, code_mac, destination_hash, sign};
 
     const NOW: u64 = 1_700_000_000;
@@ -220,6 +210,7 @@ mod tests {
             mac: code_mac(keys.current(), ALICE, code),
             link: false,
             dest: destination_hash(keys.current(), sent_to),
+            hardened: false,
         })
     }
 
@@ -436,6 +427,7 @@ mod tests {
             mac: code_mac(keys.current(), ALICE, "123456"),
             link: false,
             dest: destination_hash(keys.current(), "+15551234567"),
+            hardened: false,
         };
         event
             .request
@@ -550,26 +542,220 @@ mod tests {
         assert_eq!(outbox.secret_reads(), 0);
     }
 
+    /// A token that is well-formed but signed by nobody: claims naming `kid`, a made-up MAC.
+    fn junk_link(kid: &str) -> String {
+        use base64::Engine;
+        let claims = format!(r#"{{"kid":"{kid}","sub":"{ALICE}"}}"#);
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+        format!("{body}.{}", "A".repeat(43))
+    }
+
+    /// Seconds after NOW, the answer, the round it answers.
+    type TimedAnswer<'a> = (u64, &'a str, Option<Round>);
+
+    /// The key-source and state-store calls one warm process makes for these answers (seconds
+    /// after NOW, answer, round), in order: for the fixture's user, known or not.
+    async fn calls_for(
+        strategy: &str,
+        fixture_name: &str,
+        answers: &[TimedAnswer<'_>],
+    ) -> Vec<&'static str> {
+        let outbox = Outbox::default();
+        let clocks: Vec<Fake> = answers
+            .iter()
+            .map(|(at, ..)| Fake {
+                outbox: &outbox,
+                now: NOW + at,
+                byte: 7,
+            })
+            .collect();
+        let mut p = ports(&clocks[0]);
+        for (clock, (_, answer, round)) in clocks.iter().zip(answers) {
+            p = Ports { clock, ..p };
+            let mut event: CognitoEventUserPoolsVerifyAuthChallenge = fixture(fixture_name);
+            event.request.challenge_answer = Some(serde_json::Value::String((*answer).to_owned()));
+            if let Some(round) = round {
+                event
+                    .request
+                    .private_challenge_parameters
+                    .insert(PRIVATE_ROUND.to_owned(), round.encode());
+            }
+            let out = verify(&config(strategy), &p, event).await.unwrap();
+            assert!(!out.response.answer_correct, "{answer}");
+        }
+        outbox.calls()
+    }
+
+    /// A junk answer must cost the same key reads and state calls, in the same order, whether
+    /// the user exists or not: a GetSecretValue round trip for one and not the other would tell
+    /// them apart by response time. Cold processes, warm ones, and warm ones past the reload
+    /// interval (where a made-up key id reads the secret again).
+    #[tokio::test]
+    async fn a_junk_answer_reads_the_keys_and_the_store_alike_for_known_and_unknown_users() {
+        let made_up = junk_link("zz9");
+        let forged = junk_link("k2");
+        let malformed = "e30.e30e30e30e30e30e30e30e30e30e30e30e30e30e30e30".to_owned();
+        let expired = link("k2", ALICE, NOW - 1);
+        let wrong_code = code_round("123456", ALICE);
+        let rotated_away = match code_round("123456", ALICE) {
+            Some(Round::Code {
+                exp,
+                mac,
+                link,
+                dest,
+                ..
+            }) => Some(Round::Code {
+                kid: "k0".into(),
+                exp,
+                mac,
+                link,
+                dest,
+                hardened: false,
+            }),
+            _ => unreachable!(),
+        };
+        let later = crate::keys::RELOAD_MIN_SECONDS + 1;
+        let cases: Vec<(&str, Vec<TimedAnswer>)> = vec![
+            ("magicLink", vec![(0, &made_up, None)]),
+            (
+                "magicLink",
+                vec![
+                    (0, &made_up, None),
+                    (1, &made_up, None),
+                    (later, &made_up, None),
+                ],
+            ),
+            (
+                "magicLink",
+                vec![
+                    (0, &forged, None),
+                    (later, &made_up, None),
+                    (later, &forged, None),
+                ],
+            ),
+            (
+                "magicLink",
+                vec![(0, &malformed, None), (later, &made_up, None)],
+            ),
+            ("magicLink", vec![(0, &expired, None), (1, &made_up, None)]),
+            ("emailOtp", vec![(0, "000000", wrong_code.clone())]),
+            (
+                "emailOtp",
+                vec![
+                    (0, "000000", wrong_code.clone()),
+                    (later, "000000", rotated_away),
+                ],
+            ),
+        ];
+        for (strategy, answers) in &cases {
+            let known = calls_for(strategy, "verify_link", answers).await;
+            let unknown = calls_for(strategy, "verify_user_not_found", answers).await;
+            assert_eq!(known, unknown, "{strategy}: {answers:?}");
+        }
+        // Not vacuous: a cold process reads the secret for a made-up key id, and again for
+        // another one past the reload interval.
+        let (_, answers) = &cases[1];
+        let reads = calls_for("magicLink", "verify_user_not_found", answers)
+            .await
+            .into_iter()
+            .filter(|c| *c == "keys.GetSecretValue")
+            .count();
+        assert_eq!(reads, 2);
+    }
+
+    /// Wrong answers sent at once, each in its own session, while each waits on the state
+    /// store: the budget must hold, so no answer past `maxFailures` is even checked.
+    #[tokio::test]
+    async fn parallel_wrong_answers_get_no_more_guesses_than_the_budget() {
+        let outbox = Outbox::default();
+        let fake = Fake {
+            outbox: &outbox,
+            now: NOW,
+            byte: 7,
+        };
+        let p = ports(&fake);
+        let c = config("emailOtp");
+        let answers = (0..20)
+            .map(|_| {
+                let mut event: CognitoEventUserPoolsVerifyAuthChallenge = fixture("verify_link");
+                event.request.challenge_answer = Some(serde_json::Value::String("000000".into()));
+                event.request.private_challenge_parameters.insert(
+                    PRIVATE_ROUND.to_owned(),
+                    code_round("123456", ALICE).unwrap().encode(),
+                );
+                verify(&c, &p, event)
+            })
+            .collect();
+        for out in join_all(answers).await {
+            assert!(!out.unwrap().response.answer_correct);
+        }
+        assert_eq!(failures(&outbox), c.max_failures);
+    }
+
     #[tokio::test]
     async fn an_unknown_user_is_never_right_and_is_counted_and_locked_alike() {
         let known = Outbox::default();
         let unknown = Outbox::default();
         let token = link("k2", ALICE, NOW + 600);
-        for i in 0..6 {
+        for i in 0..7 {
+            // Even the right code and a genuine link: an unknown user has neither.
             let as_unknown = Answer {
+                fixture: "verify_user_not_found",
+                ..code_answer("123456")
+            };
+            assert!(!as_unknown.at(&unknown, NOW + i).await);
+            assert!(!code_answer("000000").at(&known, NOW + i).await);
+            let link_as_unknown = Answer {
                 fixture: "verify_user_not_found",
                 ..link_answer(&token)
             };
-            assert!(!as_unknown.at(&unknown, NOW + i).await);
-            assert!(
-                !link_answer("e30.e30e30e30e30e30e30e30e30e30e30e30e30e30e30e30")
-                    .at(&known, NOW + i)
-                    .await
-            );
+            assert!(!link_as_unknown.at(&unknown, NOW + i).await);
         }
+        assert_eq!(
+            failures(&unknown),
+            5,
+            "counted up to the budget, then locked"
+        );
         assert_eq!(
             *known.failures.lock().unwrap(),
             *unknown.failures.lock().unwrap()
         );
+    }
+
+    /// During a lock a hardened code (sent during it) signs in and clears the count; wrong
+    /// answers to one are not guesses worth counting, and cost no state call at all.
+    #[tokio::test]
+    async fn a_hardened_code_signs_in_during_a_lock_and_wrong_ones_count_nothing() {
+        let long = "1234567890123456";
+        let keys = keyset();
+        let hardened = Some(Round::Code {
+            kid: "k2".into(),
+            exp: NOW + 300,
+            mac: code_mac(keys.current(), ALICE, long),
+            link: false,
+            dest: destination_hash(keys.current(), ALICE),
+            hardened: true,
+        });
+        let outbox = Outbox::default();
+        let locked = Failures {
+            count: 7,
+            last_at: NOW - 10,
+        };
+        let user = user_hash(keys.current(), POOL, ALICE);
+        outbox.failures.lock().unwrap().insert(user, locked);
+        let answer = |code| Answer {
+            round: hardened.clone(),
+            ..code_answer(code)
+        };
+        for wrong in ["000000", "123456", "1234567890123457"] {
+            assert!(!answer(wrong).at(&outbox, NOW).await, "{wrong}");
+        }
+        assert!(outbox.calls().iter().all(|c| c.starts_with("keys.")));
+        assert_eq!(failures(&outbox), 7, "not counted");
+        // A usual code is refused unchecked, right or not.
+        assert!(!code_answer("123456").at(&outbox, NOW).await);
+        assert_eq!(failures(&outbox), 7, "not counted either");
+        assert!(answer(long).at(&outbox, NOW).await);
+        assert_eq!(failures(&outbox), 0, "a sign-in clears the count");
     }
 }

@@ -163,7 +163,7 @@ function afterSend(app: App, username: string, outcome: Outcome, slot: HTMLEleme
  */
 function codeForm(app: App, kind: 'link' | 'code', username: string): HTMLFormElement {
   const slot = h('div', { class: 'slot' });
-  const input = h('input', { id: 'code', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]*', maxlength: 10, required: true, autofocus: kind === 'code' });
+  const input = h('input', { id: 'code', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]*', maxlength: 16, required: true, autofocus: kind === 'code' });
   const submit = h('button', { type: 'submit', class: kind === 'code' ? 'primary' : 'secondary' }, kind === 'code' ? 'Sign in' : 'Sign in with the code');
   let wrong = 0;
   const over = (text: string) => {
