@@ -2,8 +2,9 @@
 //! Prometheus make, one request per connection. Small enough to need no HTTP framework.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -15,16 +16,50 @@ use crate::metrics::Metrics;
 const MAX_REQUEST: usize = 8 * 1024;
 /// The whole exchange (request head in, response out): a probe or a scrape takes milliseconds.
 const EXCHANGE_DEADLINE: Duration = Duration::from_secs(5);
-/// Connections open at once. A new one past this closes the oldest: slow or idle connections
-/// (a slowloris) are the old ones, so a probe that sends its request at once still gets in,
-/// and memory and file descriptors stay bounded whatever reaches the port.
+/// Connections open at once: past this, memory and file descriptors stay bounded whatever
+/// reaches the port.
 pub const MAX_CONNECTIONS: usize = 128;
+/// How long a connection may take to send its request head. A probe or a scrape sends it at
+/// once; one still reading after this is idle or a slowloris.
+const HEAD_DEADLINE: Duration = Duration::from_secs(1);
+/// At the cap, a connection still reading its head after this long makes room for a new one:
+/// a just-accepted probe (younger) is never the one closed.
+const EVICTABLE_AFTER: Duration = Duration::from_millis(500);
 
-/// The open connections, oldest first, each with the handle that closes it.
+/// One open connection: when it was accepted, whether its head is in, and its task.
+struct Conn {
+    id: u64,
+    since: Instant,
+    head_read: Arc<AtomicBool>,
+    task: AbortHandle,
+}
+
+/// The open connections, oldest first.
 #[derive(Default)]
 struct Open {
     next_id: u64,
-    live: VecDeque<(u64, AbortHandle)>,
+    live: VecDeque<Conn>,
+}
+
+impl Open {
+    /// Room for one more: closes the oldest connection still reading its head after
+    /// [`EVICTABLE_AFTER`]; `false` if every open one is younger or already answering (then the
+    /// new one is refused, so a flood can never close a probe before it is served).
+    fn make_room(&mut self, cap: usize, now: Instant) -> bool {
+        if self.live.len() < cap {
+            return true;
+        }
+        let stale = self.live.iter().position(|c| {
+            !c.head_read.load(Ordering::Relaxed) && now.duration_since(c.since) >= EVICTABLE_AFTER
+        });
+        match stale.and_then(|at| self.live.remove(at)) {
+            Some(conn) => {
+                conn.task.abort();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Serves until the task is dropped.
@@ -37,26 +72,32 @@ async fn serve_at_most(listener: TcpListener, metrics: Arc<Metrics>, cap: usize)
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                let metrics = metrics.clone();
                 let mut guard = open.lock().unwrap_or_else(PoisonError::into_inner);
-                while guard.live.len() >= cap {
-                    if let Some((_, oldest)) = guard.live.pop_front() {
-                        oldest.abort();
-                    }
+                if !guard.make_room(cap, Instant::now()) {
+                    drop(stream);
+                    continue;
                 }
                 let id = guard.next_id;
                 guard.next_id += 1;
-                let done = open.clone();
+                let head_read = Arc::new(AtomicBool::new(false));
+                let (metrics, done, flag) = (metrics.clone(), open.clone(), head_read.clone());
                 let task = tokio::spawn(async move {
-                    match tokio::time::timeout(EXCHANGE_DEADLINE, answer(stream, &metrics)).await {
+                    match tokio::time::timeout(EXCHANGE_DEADLINE, answer(stream, &metrics, &flag))
+                        .await
+                    {
                         Ok(Err(e)) => tracing::debug!(error = %e, "HTTP connection failed"),
                         Err(_) => tracing::debug!("HTTP connection closed at its deadline"),
                         Ok(Ok(())) => {}
                     }
                     let mut open = done.lock().unwrap_or_else(PoisonError::into_inner);
-                    open.live.retain(|(other, _)| *other != id);
+                    open.live.retain(|c| c.id != id);
                 });
-                guard.live.push_back((id, task.abort_handle()));
+                guard.live.push_back(Conn {
+                    id,
+                    since: Instant::now(),
+                    head_read,
+                    task: task.abort_handle(),
+                });
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accepting an HTTP connection failed");
@@ -91,22 +132,31 @@ pub fn route(request_line: &str, metrics: &Metrics) -> (&'static str, &'static s
     }
 }
 
-async fn answer(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
+async fn answer(
+    mut stream: TcpStream,
+    metrics: &Metrics,
+    head_read: &AtomicBool,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
-    let head_end = loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break Some(end);
+    let head_end = tokio::time::timeout(HEAD_DEADLINE, async {
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                return Ok::<_, std::io::Error>(Some(end));
+            }
+            if buf.len() > MAX_REQUEST {
+                return Ok(None);
+            }
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            buf.extend_from_slice(&chunk[..n]);
         }
-        if buf.len() > MAX_REQUEST {
-            break None;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "request head too slow"))??;
+    head_read.store(true, Ordering::Relaxed);
     let Some(end) = head_end else {
         return Ok(());
     };
@@ -146,7 +196,8 @@ mod tests {
     }
 
     /// Thousands of slow connections (a slowloris) neither grow the operator nor keep a probe
-    /// out: past the cap the oldest close, and a probe that sends its request at once is served.
+    /// out: past the cap new ones are refused while the open ones are young, and the stale ones
+    /// make room, so a probe that sends its request at once is served.
     #[tokio::test]
     async fn slow_connections_are_bounded_and_probes_still_get_in() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -159,6 +210,8 @@ mod tests {
             conn.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
             slow.push(conn);
         }
+        // Past the eviction age they make room; younger ones would not.
+        tokio::time::sleep(EVICTABLE_AFTER).await;
         let started = std::time::Instant::now();
         let mut probe = TcpStream::connect(addr).await.unwrap();
         probe
@@ -175,11 +228,12 @@ mod tests {
             "probe answered in {:?} behind 500 slow connections",
             started.elapsed()
         );
-        // The server closed all but the newest `cap` of them: reading finds the end at once.
+        // The server closed all but `cap` of them: reading finds the end (or a reset) at once.
         let mut closed = 0;
         for conn in &mut slow {
             let mut byte = [0u8; 1];
-            if let Ok(Ok(0)) =
+            // The end of the stream, or a reset (closed with the request unread).
+            if let Ok(Ok(0) | Err(_)) =
                 tokio::time::timeout(Duration::from_millis(20), conn.read(&mut byte)).await
             {
                 closed += 1;
@@ -190,6 +244,31 @@ mod tests {
             "only {closed} of {} closed",
             slow.len()
         );
+        server.abort();
+    }
+
+    /// A flood right after a probe connects never closes the probe: only connections stale for
+    /// [`EVICTABLE_AFTER`] make room, the flood's newest are refused.
+    #[tokio::test]
+    async fn a_flood_after_a_probe_connects_does_not_close_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve_at_most(listener, Arc::new(Metrics::default()), 16));
+        let mut probe = TcpStream::connect(addr).await.unwrap();
+        let mut flood = Vec::new();
+        for _ in 0..300 {
+            flood.push(TcpStream::connect(addr).await.unwrap());
+        }
+        probe
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        tokio::time::timeout(Duration::from_secs(2), probe.read_to_string(&mut response))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
         server.abort();
     }
 

@@ -63,6 +63,12 @@ impl Metrics {
         }
     }
 
+    /// How many call counters are summed (the controller registers one).
+    #[cfg(test)]
+    pub(crate) fn aws_counters(&self) -> usize {
+        self.aws.lock().map(|all| all.len()).unwrap_or_default()
+    }
+
     /// Pools in these caches (the controllers' of this term as leader) appear in `pools`.
     pub fn count_pools(&self, stores: Vec<Store<PasswordlessPool>>) {
         if let Ok(mut all) = self.pools.lock() {

@@ -110,20 +110,20 @@ impl<'a> Request<'a> {
         signing_keys: String,
         known: ObservedIds,
     ) -> Result<Self, Error> {
-        let spec = validate(&pool.spec)?;
-        let req = Self::new(pool, platform, spec, code, signing_keys, known, false)?;
-        platform.tenancy.check(req.namespace, &req.spec)?;
-        Ok(req)
+        let spec = Self::admissible(pool, platform)?;
+        Self::new(pool, platform, spec, code, signing_keys, known, false)
     }
 
     /// What the spec and the tenancy rules allow, checked before anything is made for the pool
     /// (its signing keys, its AWS clients): a refused pool costs no Secret and no client.
-    pub fn admissible(pool: &PasswordlessPool, platform: &Platform) -> Result<(), Error> {
+    pub fn admissible(
+        pool: &PasswordlessPool,
+        platform: &Platform,
+    ) -> Result<ValidatedSpec, Error> {
         let spec = validate(&pool.spec)?;
         let namespace = pool.metadata.namespace.as_deref().unwrap_or("default");
         platform.tenancy.check(namespace, &spec)?;
-        platform.tenancy.account(namespace)?;
-        Ok(())
+        Ok(spec)
     }
 
     /// A request to delete: the spec's defaults, its rules unchecked, so an object whose spec no

@@ -796,8 +796,9 @@ class Handler(ProxyHandler):
 
 
 def print_report(url):
-    """The short report of `scripts/testbed model-check`. Exit 1 on a violation or a checker
-    error, 2 when checking is off."""
+    """The short report of `scripts/testbed model-check`. Exit 1 on a violation, a checker
+    error, or an AWS request it could not identify (so could not check: a gap, not a pass);
+    2 when checking is off."""
     with urllib.request.urlopen(url, timeout=10) as resp:
         r = json.load(resp)
     if not r["checking"]:
@@ -824,7 +825,7 @@ def print_report(url):
         print(f"checker error: {e['service']}:{e['operation']}: {e['error']}")
     for pattern, e in r["uncompiled_patterns"].items():
         print(f"pattern not checked (does not compile): {pattern}: {e}")
-    return 1 if r["violations_total"] or r["internal_errors"] else 0
+    return 1 if r["violations_total"] or r["internal_errors"] or r["unknown"] else 0
 
 
 def main():

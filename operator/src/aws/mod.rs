@@ -233,6 +233,16 @@ impl Clients {
         region_override: Option<&str>,
         account: &Account,
     ) -> Result<Self, AwsError> {
+        Self::counted(region_override, account, CallCounter::default()).await
+    }
+
+    /// As [`Self::for_account`], counting calls in `calls` (one counter can serve many client
+    /// sets, so a cache that drops and rebuilds sets does not grow the metrics).
+    pub async fn counted(
+        region_override: Option<&str>,
+        account: &Account,
+        calls: CallCounter,
+    ) -> Result<Self, AwsError> {
         let mut loader = aws_config::from_env();
         if let Some(region) = region_override {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
@@ -260,7 +270,6 @@ impl Clients {
             .region()
             .map(|r| r.to_string())
             .ok_or(AwsError::NoRegion)?;
-        let calls = CallCounter::default();
         macro_rules! client {
             ($sdk:ident) => {
                 $sdk::Client::from_conf(

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use kube::runtime::reflector::ObjectRef;
 use tokio::time::Instant;
 
-use crate::aws::Clients;
+use crate::aws::{CallCounter, Clients};
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::metrics::Metrics;
 use crate::reconcile;
@@ -27,15 +27,28 @@ struct Synced {
 type ClientsKey = (Option<String>, Option<(String, Option<String>, String)>);
 
 /// Client sets kept at once. Each holds its SDK clients and connection pools; past this the
-/// least recently built goes (its call counts stay in the metrics), so no stream of distinct
-/// regions grows the operator, and a real installation's (regions x accounts) stays cached.
-pub const MAX_CLIENT_SETS: usize = 32;
+/// least recently used goes, so no stream of distinct regions grows the operator, while a real
+/// installation's (region x mapped namespace) sets stay cached.
+pub const MAX_CLIENT_SETS: usize = 256;
 
-/// The client sets, and the order they were built in.
+/// The client sets, least recently used first, and the one counter all of them count in.
 #[derive(Default)]
 struct ClientSets {
     sets: HashMap<ClientsKey, Clients>,
-    built: VecDeque<ClientsKey>,
+    used: VecDeque<ClientsKey>,
+    calls: Option<CallCounter>,
+    /// The configured default region, once a set was built for it.
+    default_region: Option<String>,
+}
+
+impl ClientSets {
+    fn touch(&mut self, key: &ClientsKey) {
+        if let Some(at) = self.used.iter().position(|k| k == key) {
+            if let Some(k) = self.used.remove(at) {
+                self.used.push_back(k);
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -69,18 +82,32 @@ impl Caches {
                 session.clone(),
             )),
         };
+        // The default region by name: a cleanup naming it and an apply leaving it out share a set.
+        let region = region.filter(|r| Some(*r) != all.default_region.as_deref());
         let key = (region.map(str::to_owned), role);
-        if let Some(c) = all.sets.get(&key) {
-            return Ok(c.clone());
+        if let Some(c) = all.sets.get(&key).cloned() {
+            all.touch(&key);
+            return Ok(c);
         }
-        let c = Clients::for_account(region, account).await?;
-        metrics.count_aws_calls(c.calls.clone());
-        while all.built.len() >= MAX_CLIENT_SETS {
-            if let Some(oldest) = all.built.pop_front() {
+        let calls = match &all.calls {
+            Some(calls) => calls.clone(),
+            None => {
+                let calls = CallCounter::default();
+                metrics.count_aws_calls(calls.clone());
+                all.calls = Some(calls.clone());
+                calls
+            }
+        };
+        let c = Clients::counted(region, account, calls).await?;
+        if region.is_none() {
+            all.default_region = Some(c.region.clone());
+        }
+        while all.used.len() >= MAX_CLIENT_SETS {
+            if let Some(oldest) = all.used.pop_front() {
                 all.sets.remove(&oldest);
             }
         }
-        all.built.push_back(key.clone());
+        all.used.push_back(key.clone());
         all.sets.insert(key, c.clone());
         Ok(c)
     }
@@ -166,7 +193,7 @@ mod tests {
     use super::*;
 
     /// A tenant walking `spec.region` through made-up names builds client sets, but never more
-    /// than the cap at once; the sets in use stay.
+    /// than the cap at once; the sets in use stay, and all count in one counter.
     #[tokio::test]
     async fn the_client_sets_are_bounded() {
         let caches = Caches::default();
@@ -178,12 +205,23 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(c.region, region);
+            // The set in use all along stays: the least recently used goes.
+            caches
+                .clients(Some("zz-test-0"), &Account::Operator, &metrics)
+                .await
+                .unwrap();
         }
         let all = caches.aws.lock().await;
         assert_eq!(all.sets.len(), MAX_CLIENT_SETS);
-        assert_eq!(all.built.len(), MAX_CLIENT_SETS);
-        let newest = format!("zz-test-{}", MAX_CLIENT_SETS + 19);
-        assert!(all.sets.contains_key(&(Some(newest), None)));
-        assert!(!all.sets.contains_key(&(Some("zz-test-0".to_owned()), None)));
+        assert_eq!(all.used.len(), MAX_CLIENT_SETS);
+        let key = |i: usize| (Some(format!("zz-test-{i}")), None);
+        assert!(all.sets.contains_key(&key(MAX_CLIENT_SETS + 19)));
+        assert!(all.sets.contains_key(&key(0)));
+        assert!(!all.sets.contains_key(&key(1)));
+        assert_eq!(
+            metrics.aws_counters(),
+            1,
+            "one counter for every set, registered once"
+        );
     }
 }

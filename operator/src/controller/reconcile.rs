@@ -57,8 +57,13 @@ impl Context {
                 .await;
             return Err(e);
         }
-        // A spec that cannot work, or that the platform team refuses, gets no keys Secret.
+        // A spec that cannot work, or that the platform team refuses, gets no keys Secret. Keys
+        // it already has still move out of a namespace being migrated from (a read moves them),
+        // so a migration finishes for refused pools too.
         if let Err(e) = crate::reconcile::Request::admissible(pool, &self.settings.platform) {
+            if let Err(moving) = self.key_store().get(pool).await {
+                tracing::debug!(error = %moving, "reading a refused pool's keys failed");
+            }
             let e = Error::from(e);
             let none = State::default();
             self.report_failure(pool, &mut current, &e, "", &none, "Reconcile")

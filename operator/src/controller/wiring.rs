@@ -22,7 +22,7 @@ use super::leader::Leader;
 use super::reconcile::reconcile;
 use super::schedule::{backoff, random_fraction, watch_retry};
 use super::secrets::managed_selector;
-use crate::crd::PasswordlessPool;
+use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 
 /// Waits for the Lease, then runs the controllers while holding it, until `shutdown` resolves.
 /// A lost Lease (another replica took it, or the apiserver was away too long to renew it) stops
@@ -147,6 +147,60 @@ fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
     pool.managed_fields_mut().clear();
     pool.labels_mut().clear();
     pool.annotations_mut().retain(|k, _| k == ROTATE_ANNOTATION);
+    if let Some(status) = pool.status.as_mut() {
+        bound_status(status);
+    }
+}
+
+/// The longest status text kept: far above what the operator writes (ids, ARNs, URLs, its
+/// messages), far below the megabytes anyone with status access could write.
+const MAX_STATUS_TEXT: usize = 4096;
+/// Conditions kept: the operator writes three (Ready, Reconciling, Stalled).
+const MAX_CONDITIONS: usize = 8;
+/// Trigger function ARNs kept: the operator writes one.
+const MAX_FUNCTION_ARNS: usize = 4;
+
+/// A status as big as the operator would write it: a longer id or URL is not the operator's and
+/// reads as absent, a longer condition message is cut.
+fn bound_status(status: &mut PasswordlessPoolStatus) {
+    let fits = |text: &str| text.len() <= MAX_STATUS_TEXT;
+    status.conditions.truncate(MAX_CONDITIONS);
+    status
+        .conditions
+        .retain(|c| fits(&c.type_) && fits(&c.reason) && fits(&c.status));
+    for condition in &mut status.conditions {
+        if !fits(&condition.message) {
+            let mut end = MAX_STATUS_TEXT;
+            while !condition.message.is_char_boundary(end) {
+                end -= 1;
+            }
+            condition.message.truncate(end);
+        }
+    }
+    for text in [
+        &mut status.user_pool_id,
+        &mut status.user_pool_arn,
+        &mut status.client_id,
+        &mut status.region,
+        &mut status.issuer_url,
+        &mut status.jwks_url,
+        &mut status.web_acl_arn,
+        &mut status.secret_name,
+    ] {
+        if text.as_deref().is_some_and(|t| !fits(t)) {
+            *text = None;
+        }
+    }
+    status.trigger_function_arns.truncate(MAX_FUNCTION_ARNS);
+    status.trigger_function_arns.retain(|arn| fits(arn));
+    let too_big =
+        |json: serde_json::Result<String>| json.map_or(true, |j| j.len() > MAX_STATUS_TEXT);
+    if too_big(serde_json::to_string(&status.sender)) {
+        status.sender = None;
+    }
+    if too_big(serde_json::to_string(&status.managed_login)) {
+        status.managed_login = None;
+    }
 }
 
 /// How long a failed watch waits before it lists and watches again: after an apiserver restart
@@ -191,7 +245,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cache_keeps_no_labels_and_only_the_rotation_annotation() {
+    fn the_cache_keeps_no_labels_only_the_rotation_annotation_and_a_bounded_status() {
         let mut pool: PasswordlessPool = serde_json::from_value(serde_json::json!({
             "apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
             "metadata": {"name": "web", "namespace": "shop", "uid": "u-1", "generation": 3,
@@ -202,8 +256,39 @@ mod tests {
             "spec": {"strategy": "smsOtp"}
         }))
         .unwrap();
+        let huge = "z".repeat(1_000_000);
+        pool.status = Some(PasswordlessPoolStatus {
+            user_pool_id: Some("eu-west-1_A".into()),
+            client_id: Some(huge.clone()),
+            trigger_function_arns: vec![huge.clone(); 50],
+            conditions: (0..100)
+                .map(
+                    |i| k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                        type_: format!("T{i}"),
+                        status: "True".into(),
+                        reason: "Forged".into(),
+                        message: huge.clone(),
+                        last_transition_time: crate::status::now(),
+                        observed_generation: None,
+                    },
+                )
+                .collect(),
+            ..Default::default()
+        });
         keep_what_reconciles_read(&mut pool);
         assert!(pool.labels().is_empty() && pool.managed_fields().is_empty());
+        let status = pool.status.as_ref().unwrap();
+        assert_eq!(status.user_pool_id.as_deref(), Some("eu-west-1_A"));
+        assert_eq!(status.client_id, None, "an id no operator wrote");
+        assert!(status.trigger_function_arns.is_empty());
+        assert_eq!(status.conditions.len(), MAX_CONDITIONS);
+        assert!(
+            status
+                .conditions
+                .iter()
+                .all(|c| c.message.len() == MAX_STATUS_TEXT)
+        );
+        assert!(serde_json::to_string(status).unwrap().len() < 64 * 1024);
         assert_eq!(
             pool.annotations().keys().collect::<Vec<_>>(),
             [ROTATE_ANNOTATION]

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 pub use matcher::within;
 
-use crate::desired::{LAMBDA_PRINCIPAL, TriggerBoundary};
+use crate::desired::{COGNITO_PRINCIPAL, LAMBDA_PRINCIPAL, TriggerBoundary};
 use crate::names::{ADOPTED_TAG, MANAGED_BY, MANAGED_BY_TAG};
 use crate::partition::{Partition, STANDARD};
 
@@ -64,6 +64,8 @@ enum When {
     CognitoEmailService,
     /// The role carries (or is to carry) the trigger boundary.
     TriggerBounded,
+    /// A function permission for Cognito only (`lambda:Principal`).
+    InvokedByCognito,
 }
 
 struct Statement {
@@ -223,12 +225,19 @@ const STATEMENTS: &[Statement] = &[
             "lambda:InvokeFunction",
             "lambda:TagResource",
             "lambda:GetPolicy",
-            "lambda:AddPermission",
             "lambda:RemovePermission",
             "lambda:DeleteFunction",
         ],
         on: On::Patterns(&[("lambda", "*", "function:pwp-*")]),
         when: When::Always,
+    },
+    // Only Cognito may be let invoke a trigger: these credentials cannot open a function to
+    // another account.
+    Statement {
+        sid: "TriggerInvokePermissions",
+        actions: &["lambda:AddPermission"],
+        on: On::Patterns(&[("lambda", "*", "function:pwp-*")]),
+        when: When::InvokedByCognito,
     },
     // Listing pools and describing a domain (by its name, before knowing its pool) act on no
     // resource.
@@ -452,6 +461,9 @@ impl When {
             // wildcard.
             When::TriggerBounded => {
                 json!({"ArnEquals": {"iam:PermissionsBoundary": boundary}})
+            }
+            When::InvokedByCognito => {
+                json!({"StringEquals": {"lambda:Principal": COGNITO_PRINCIPAL}})
             }
         })
     }

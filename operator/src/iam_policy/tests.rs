@@ -477,3 +477,14 @@ fn the_boundary_allows_the_triggers_actions_only() {
             .is_none()
     );
 }
+
+#[test]
+fn only_cognito_may_be_let_invoke_a_trigger() {
+    let doc = operator_policy(&full_scope(), &boundary(), &Partition::standard());
+    let found = granting(&doc, "lambda:AddPermission");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0]["Condition"]["StringEquals"]["lambda:Principal"],
+        crate::desired::COGNITO_PRINCIPAL
+    );
+}
