@@ -218,6 +218,8 @@ class Handler(ProxyHandler):
 
     def handle_any(self):
         body = self.read_body()
+        if body is None:  # the client went away mid-request: nothing to pass on
+            return self.hang_up()
         state = self.server.state
         if self.path.startswith("/_faults"):
             return self.control(body)
@@ -239,14 +241,6 @@ class Handler(ProxyHandler):
             self.forward(body, deliver=False)
             return self.hang_up()
         self.respond(*fault_response(kind, service, self.headers, rng))
-
-    def hang_up(self):
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(2)
-        except OSError:
-            pass
 
     def control(self, body):
         state = self.server.state

@@ -702,6 +702,8 @@ class Handler(ProxyHandler):
 
     def handle_any(self):
         body = self.read_body()
+        if body is None:  # the client went away mid-request (a killed operator): not a request
+            return self.hang_up()
         split = urllib.parse.urlsplit(self.path)
         if split.path == "/_modelcheck":
             return self.control(body)

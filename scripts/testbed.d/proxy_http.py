@@ -19,6 +19,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         pass
 
     def read_body(self):
+        """The request body, or None when the client sent less than it announced."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
             while True:
@@ -29,7 +30,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        want = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(want)
+        # Short: the client died or hung up mid-upload. Passing the fragment on would make the
+        # emulator (and the model check) see a request nobody sent.
+        return body if len(body) == want else None
+
+    def hang_up(self):
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(2)
+        except OSError:
+            pass
 
     def forward(self, body, deliver=True):
         """Sends the request upstream; `deliver=False` drops the answer (a lost reply)."""
