@@ -195,15 +195,35 @@ mod tests {
         );
     }
 
+    /// A server on a free loopback port with at most `cap` connections.
+    async fn server(cap: usize) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(serve_at_most(listener, Arc::new(Metrics::default()), cap));
+        (addr, task)
+    }
+
+    /// A probe's GET /healthz on an open connection: the whole answer, within 2 s.
+    async fn healthz(probe: &mut TcpStream) -> String {
+        probe
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        tokio::time::timeout(Duration::from_secs(2), probe.read_to_string(&mut response))
+            .await
+            .expect("the probe is answered within 2 s")
+            .unwrap();
+        response
+    }
+
     /// Thousands of slow connections (a slowloris) neither grow the operator nor keep a probe
     /// out: past the cap new ones are refused while the open ones are young, and the stale ones
     /// make room, so a probe that sends its request at once is served.
     #[tokio::test]
     async fn slow_connections_are_bounded_and_probes_still_get_in() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let cap = 16;
-        let server = tokio::spawn(serve_at_most(listener, Arc::new(Metrics::default()), cap));
+        let (addr, server) = server(cap).await;
         let mut slow = Vec::new();
         for _ in 0..500 {
             let mut conn = TcpStream::connect(addr).await.unwrap();
@@ -214,15 +234,7 @@ mod tests {
         tokio::time::sleep(EVICTABLE_AFTER).await;
         let started = std::time::Instant::now();
         let mut probe = TcpStream::connect(addr).await.unwrap();
-        probe
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut response = String::new();
-        tokio::time::timeout(Duration::from_secs(2), probe.read_to_string(&mut response))
-            .await
-            .expect("the probe is answered while slow connections pile up")
-            .unwrap();
+        let response = healthz(&mut probe).await;
         assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
         println!(
             "probe answered in {:?} behind 500 slow connections",
@@ -251,23 +263,13 @@ mod tests {
     /// [`EVICTABLE_AFTER`] make room, the flood's newest are refused.
     #[tokio::test]
     async fn a_flood_after_a_probe_connects_does_not_close_it() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(serve_at_most(listener, Arc::new(Metrics::default()), 16));
+        let (addr, server) = server(16).await;
         let mut probe = TcpStream::connect(addr).await.unwrap();
         let mut flood = Vec::new();
         for _ in 0..300 {
             flood.push(TcpStream::connect(addr).await.unwrap());
         }
-        probe
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut response = String::new();
-        tokio::time::timeout(Duration::from_secs(2), probe.read_to_string(&mut response))
-            .await
-            .unwrap()
-            .unwrap();
+        let response = healthz(&mut probe).await;
         assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
         server.abort();
     }
