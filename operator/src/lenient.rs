@@ -35,9 +35,10 @@ where
         .collect())
 }
 
-/// Once per read of the object, never its value: the error names the type and position only.
+/// Once per field read, never its value: serde's message can quote the value (a tenant's
+/// megabyte string), so only the kind of error and its position are logged.
 fn unreadable(e: &serde_json::Error) {
-    tracing::warn!(error = %e, "a status field this operator cannot read is treated as absent; the next reconcile rewrites it");
+    tracing::warn!(kind = ?e.classify(), line = e.line(), column = e.column(), "a status field this operator cannot read is treated as absent; the next reconcile rewrites it");
 }
 
 #[cfg(test)]
