@@ -9,6 +9,12 @@ use sha2::{Digest, Sha256};
 /// Tag naming the PasswordlessPool (`<namespace>/<name>`, see [`owner_tag_value`]) that owns
 /// a resource.
 pub const OWNER_TAG: &str = "passwordless-operator.dev/owner";
+/// Tag naming the PasswordlessPool object (its `metadata.uid`) that created a resource: a new
+/// object under a recycled namespace/name is another owner.
+pub const UID_TAG: &str = "passwordless-operator.dev/owner-uid";
+/// Tag on a user pool naming the earlier object (its uid) whose retained stack this pool took
+/// over by adopting that user pool: the rest of that stack is this pool's too.
+pub const INHERITED_TAG: &str = "passwordless-operator.dev/inherited-uid";
 /// Tag naming the cluster (`--cluster-id`) whose operator owns a resource.
 pub const CLUSTER_TAG: &str = "passwordless-operator.dev/cluster";
 /// Tag on a user pool the operator adopted (`spec.adopt`) rather than created: never deleted,
@@ -91,6 +97,15 @@ pub struct StackNames {
     pub table: String,
     pub keys_secret: String,
     pub web_acl: String,
+    /// The PasswordlessPool object's uid; None where there is no object (the CLI), and then
+    /// uids are neither written nor checked.
+    pub uid: Option<String>,
+    /// An earlier object's uid whose retained stack this pool took over (see [`INHERITED_TAG`]).
+    pub inherited: Option<String>,
+    /// Whether a resource tagged before uids existed is this pool's: yes, unless the user pool
+    /// under this name carries another object's uid (then its untagged companions are that
+    /// object's too).
+    pub legacy_is_ours: bool,
 }
 
 /// Whose a tagged resource is.
@@ -99,6 +114,9 @@ pub enum Ownership {
     Ours,
     /// Tagged for another pool (or another cluster's): `<cluster>/<namespace>/<name>`.
     Foreign(String),
+    /// Tagged for this namespace/name but by an earlier object (its uid; None for an untagged
+    /// companion of such a stack): a stack kept by `deletionPolicy: Retain`.
+    Predecessor(Option<String>),
     /// No owner tag: made by hand or by another tool.
     Untagged,
 }
@@ -126,6 +144,35 @@ impl StackNames {
             table: format!("{base}-state"),
             keys_secret: format!("passwordless-operator/{base}/signing-keys"),
             web_acl: format!("{base}-rate"),
+            uid: None,
+            inherited: None,
+            legacy_is_ours: true,
+        }
+    }
+
+    /// The same names, owned by the object with this uid.
+    pub fn with_uid(mut self, uid: Option<&str>) -> Self {
+        self.uid = uid.map(str::to_owned);
+        self
+    }
+
+    /// Learns from the user pool found under this name (its tags) whose the rest of the stack
+    /// is: a pool this object took over names the object it inherited from; a pool of an
+    /// earlier object makes that object's the stack's untagged companions too, unless this
+    /// pool adopts it (`spec.adopt`, checked against the tenancy's list before).
+    pub fn settle<'t>(
+        &mut self,
+        pool_tags: impl IntoIterator<Item = (&'t str, &'t str)> + Clone,
+        adopting: bool,
+    ) {
+        match self.ownership(pool_tags.clone()) {
+            Ownership::Ours => {
+                let inherited = pool_tags.into_iter().find(|(k, _)| *k == INHERITED_TAG);
+                self.inherited = inherited.map(|(_, v)| v.to_owned());
+            }
+            Ownership::Predecessor(Some(theirs)) if adopting => self.inherited = Some(theirs),
+            Ownership::Predecessor(_) => self.legacy_is_ours = false,
+            Ownership::Foreign(_) | Ownership::Untagged => {}
         }
     }
 
@@ -135,17 +182,24 @@ impl StackNames {
         tags.insert(OWNER_TAG.to_owned(), self.owner.clone());
         tags.insert(CLUSTER_TAG.to_owned(), self.cluster.clone());
         tags.insert(MANAGED_BY_TAG.to_owned(), MANAGED_BY.to_owned());
+        for (key, value) in [(UID_TAG, &self.uid), (INHERITED_TAG, &self.inherited)] {
+            if let Some(v) = value {
+                tags.insert(key.to_owned(), v.clone());
+            }
+        }
         tags
     }
 
     /// Whose a resource with these tags is. A resource tagged before cluster ids existed counts
-    /// as the default cluster's.
+    /// as the default cluster's; one tagged before uids existed, as its namespace/name's (see
+    /// [`Self::legacy_is_ours`]).
     pub fn ownership<'t>(&self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Ownership {
-        let (mut owner, mut cluster) = (None, None);
+        let (mut owner, mut cluster, mut uid) = (None, None, None);
         for (k, v) in tags {
             match k {
                 OWNER_TAG => owner = Some(v),
                 CLUSTER_TAG => cluster = Some(v),
+                UID_TAG => uid = Some(v),
                 _ => {}
             }
         }
@@ -153,10 +207,19 @@ impl StackNames {
             return Ownership::Untagged;
         };
         let cluster = cluster.unwrap_or(DEFAULT_CLUSTER_ID);
-        if owner == self.owner && cluster == self.cluster {
-            Ownership::Ours
-        } else {
-            Ownership::Foreign(format!("{cluster}/{owner}"))
+        if owner != self.owner || cluster != self.cluster {
+            return Ownership::Foreign(format!("{cluster}/{owner}"));
+        }
+        match (self.uid.as_deref(), uid) {
+            (None, _) => Ownership::Ours,
+            (Some(_), None) if self.legacy_is_ours => Ownership::Ours,
+            (Some(_), None) => Ownership::Predecessor(None),
+            (Some(ours), Some(theirs))
+                if theirs == ours || self.inherited.as_deref() == Some(theirs) =>
+            {
+                Ownership::Ours
+            }
+            (Some(_), Some(theirs)) => Ownership::Predecessor(Some(theirs.to_owned())),
         }
     }
 
@@ -171,6 +234,15 @@ impl StackNames {
             Ownership::Foreign(other) => Err(format!(
                 "{what} belongs to {other}, not {}/{}; the operator leaves it alone",
                 self.cluster, self.owner
+            )),
+            Ownership::Predecessor(theirs) => Err(format!(
+                "{what} belongs to an earlier PasswordlessPool {} ({}) whose resources were kept (deletionPolicy: Retain), not to this one (uid {}); the operator leaves it alone: delete those resources, or take the stack over by adopting its user pool (the tenancy's adoptablePoolIds and spec.adopt.userPoolId)",
+                self.owner,
+                theirs.map_or_else(
+                    || "made before uids were tagged".to_owned(),
+                    |u| format!("uid {u}")
+                ),
+                self.uid.as_deref().unwrap_or_default()
             )),
             Ownership::Untagged => Err(format!(
                 "{what} exists without this operator's owner tag; the operator leaves it alone (delete or rename it, or tag it {OWNER_TAG}={} and {CLUSTER_TAG}={})",
@@ -334,5 +406,77 @@ mod tests {
                 .unwrap_err()
                 .contains("without")
         );
+    }
+
+    /// Tags as an earlier version, or another object of the same name, wrote them.
+    fn tagged(uid: Option<&str>, inherited: Option<&str>) -> Vec<(String, String)> {
+        let mut n = names("shop", "checkout").with_uid(uid);
+        n.inherited = inherited.map(str::to_owned);
+        n.tags(&BTreeMap::new()).into_iter().collect()
+    }
+
+    fn pairs(t: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> + Clone {
+        t.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    #[test]
+    fn a_recycled_name_does_not_own_its_predecessors_stack() {
+        let me = names("shop", "checkout").with_uid(Some("new"));
+        let ours = |n: &StackNames, t: &[(String, String)]| n.ownership(pairs(t));
+        for (tags, expected) in [
+            (tagged(Some("new"), None), Ownership::Ours),
+            // Tagged before uids existed: still the namespace/name's (upgrades keep working).
+            (tagged(None, None), Ownership::Ours),
+            (
+                tagged(Some("old"), None),
+                Ownership::Predecessor(Some("old".into())),
+            ),
+        ] {
+            assert_eq!(ours(&me, &tags), expected, "{tags:?}");
+        }
+        // Without an object (the CLI) uids are neither written nor checked.
+        let cli = names("shop", "checkout");
+        assert_eq!(ours(&cli, &tagged(Some("old"), None)), Ownership::Ours);
+        assert!(!cli.tags(&BTreeMap::new()).contains_key(UID_TAG));
+
+        // The user pool under the name is the predecessor's: so are its untagged companions,
+        // and nothing of it is this object's, deleting included.
+        let mut newcomer = me.clone();
+        newcomer.settle(pairs(&tagged(Some("old"), None)), false);
+        assert_eq!(
+            ours(&newcomer, &tagged(None, None)),
+            Ownership::Predecessor(None)
+        );
+        let refused = newcomer
+            .check_owned("user pool p", pairs(&tagged(Some("old"), None)))
+            .unwrap_err();
+        assert!(
+            refused.contains("earlier PasswordlessPool shop/checkout (uid old)")
+                && refused.contains("spec.adopt.userPoolId"),
+            "{refused}"
+        );
+
+        // Adopting that pool (the tenancy allowed it) takes the whole stack over, and the pool
+        // then says so, so the next pass agrees.
+        let mut heir = me.clone();
+        heir.settle(pairs(&tagged(Some("old"), None)), true);
+        assert_eq!(ours(&heir, &tagged(Some("old"), None)), Ownership::Ours);
+        assert_eq!(heir.tags(&BTreeMap::new())[INHERITED_TAG], "old");
+        let mut next_pass = me.clone();
+        next_pass.settle(pairs(&tagged(Some("new"), Some("old"))), false);
+        assert_eq!(next_pass, heir);
+        // Another uid is still another's.
+        assert_eq!(
+            ours(&heir, &tagged(Some("third"), None)),
+            Ownership::Predecessor(Some("third".into()))
+        );
+        // Another pool's pool settles nothing.
+        let mut bystander = me.clone();
+        let other = names("shop", "other")
+            .with_uid(Some("old"))
+            .tags(&BTreeMap::new());
+        let other: Vec<_> = other.into_iter().collect();
+        bystander.settle(pairs(&other), true);
+        assert_eq!(bystander, me);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::aws::{AwsError, Clients};
+use crate::aws::{self, AwsError, Clients};
 use crate::crd::{DeletionPolicy, ManagedLoginStatus, PasswordlessPool, Strategy};
 use crate::desired::{
     Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings,
@@ -87,6 +87,8 @@ pub trait IdSink: Send {
 pub struct Request<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
+    /// The object's `metadata.uid`, tagged on what it creates; None from a manifest file.
+    pub uid: Option<&'a str>,
     /// The cluster id and the tenancy rules the request was checked against.
     pub platform: &'a Platform,
     /// Validated when the request is made: nothing reaches AWS from an invalid spec.
@@ -157,6 +159,7 @@ impl<'a> Request<'a> {
         Ok(Self {
             namespace,
             name,
+            uid: pool.metadata.uid.as_deref(),
             platform,
             spec,
             code,
@@ -167,7 +170,7 @@ impl<'a> Request<'a> {
     }
 
     fn names(&self) -> StackNames {
-        StackNames::new(&self.platform.cluster_id, self.namespace, self.name)
+        StackNames::new(&self.platform.cluster_id, self.namespace, self.name).with_uid(self.uid)
     }
 }
 
@@ -269,7 +272,7 @@ async fn observe_with(
     known: &ObservedIds,
     cleanup: bool,
 ) -> Result<(ObservedStack, DesiredStack), Error> {
-    let names = req.names();
+    let mut names = req.names();
     let caller = c.caller().await?;
     let adopted = req.spec.adopt.as_ref().map(|a| a.user_pool_id.as_str());
     let mut known = known.clone();
@@ -285,12 +288,29 @@ async fn observe_with(
         trigger_boundary: req.platform.trigger_boundary.clone(),
     };
     let mut desired = desired_stack(&req.spec, &names, &ctx)?;
+    // The user pool first: whose it is says whose the rest of the stack is (an earlier
+    // object's of the same name, or one this pool took over by adopting its user pool).
+    let pool = match &known.user_pool_id {
+        Some(id) => aws::cognito::observe_pool(c, id, &desired.user_pool).await?,
+        None => None,
+    };
+    if let Some(pool) = &pool {
+        let tags = pool.config.tags.iter();
+        names.settle(
+            tags.map(|(k, v)| (k.as_str(), v.as_str())),
+            adopted.is_some(),
+        );
+        if names != desired.names {
+            desired = desired_stack(&req.spec, &names, &ctx)?;
+        }
+    }
     let cx = Observing {
         c,
         names: &names,
         ctx: &ctx,
         desired: &desired,
         known: &known,
+        pool: pool.as_ref(),
         adopted: adopted.is_some(),
         cleanup,
     };
@@ -468,10 +488,10 @@ async fn apply_pass(
     desired: &DesiredStack,
     sink: &mut impl IdSink,
 ) -> Result<(ObservedIds, Option<String>), Error> {
-    let names = req.names();
     let step = Pass {
         c,
-        names: &names,
+        // As observation settled them (see `observe_with`).
+        names: &desired.names,
         desired,
         observed,
         code: req.code,
@@ -529,10 +549,9 @@ pub async fn delete(c: &Clients, req: &Request<'_>) -> Result<Deleted, Error> {
     {
         return Ok(Deleted::Retained);
     }
-    let names = req.names();
     let step = Pass {
         c,
-        names: &names,
+        names: &desired.names,
         desired: &desired,
         observed: &observed,
         code: req.code,

@@ -371,3 +371,131 @@ async fn hostile_pools_do_not_grow_the_operator_and_an_innocent_pool_converges()
         gone(&admin, &ns, &format!("hostile-{i}"), READY_WITHIN).await;
     }
 }
+
+/// The tags on a user pool.
+async fn pool_tags(c: &Clients, id: &str) -> std::collections::HashMap<String, String> {
+    let out = c
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(id)
+        .send()
+        .await
+        .unwrap();
+    out.user_pool().unwrap().user_pool_tags().unwrap().clone()
+}
+
+/// The number of app clients on a user pool.
+async fn client_count(c: &Clients, id: &str) -> usize {
+    let out = c
+        .cognito
+        .list_user_pool_clients()
+        .user_pool_id(id)
+        .max_results(60)
+        .send()
+        .await
+        .unwrap();
+    out.user_pool_clients().len()
+}
+
+/// A new object under a recycled namespace/name does not take over the stack an earlier one
+/// kept (`deletionPolicy: Retain`, users included): it is refused with a message naming the
+/// earlier object, nothing of the old stack is written, its deletion leaves that stack alone
+/// without hanging, and only an explicit adoption the tenancy allows takes it over. Before,
+/// ownership was `namespace/name`: the newcomer became Ready on the old user pool (and with
+/// `Delete` would have removed it).
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_recycled_name_does_not_inherit_a_retained_stack() {
+    use passwordless_operator::names::{INHERITED_TAG, StackNames, UID_TAG};
+    let admin = cluster::admin().await;
+    let ns = unique("recycled");
+    prepare(&admin, &[&ns]).await;
+    let tenancy = std::env::temp_dir().join(format!("{ns}-tenancy.yaml"));
+    std::fs::write(&tenancy, cluster::TEST_TENANCY).unwrap();
+    let tenancy = tenancy.to_string_lossy().into_owned();
+    let start = || {
+        Operator::start(
+            &unique("op-recycled"),
+            &OperatorArgs {
+                namespaces: &[&ns],
+                lease: &unique("lease"),
+                resync_seconds: 300,
+                env: &[("PWP_TENANCY_CONFIG", &tenancy)],
+            },
+        )
+    };
+    let mut op = start();
+    leading(&op).await;
+    let kept = serde_json::json!({"deletionPolicy": "Retain"});
+    apply_pool(&admin, &magic_link_pool(&ns, "app", kept)).await;
+    let (first, _) = ready_pool(&admin, &ns, "app", READY_WITHIN).await;
+    let old_uid = first.metadata.uid.clone().unwrap();
+    let pool_id = first.status.unwrap().user_pool_id.unwrap();
+    delete_and_wait(&admin, &ns, "app").await;
+    let c = Clients::from_env(None).await.unwrap();
+    assert_eq!(pool_tags(&c, &pool_id).await[UID_TAG], old_uid);
+    let clients = client_count(&c, &pool_id).await;
+
+    apply_pool(&admin, &magic_link_pool(&ns, "app", serde_json::json!({}))).await;
+    let (message, _) = eventually("the newcomer refused", READY_WITHIN, || async {
+        let ready = ready_of(get_pool(&admin, &ns, "app").await?.status.as_ref())?.clone();
+        ready
+            .message
+            .contains("earlier PasswordlessPool")
+            .then_some(ready.message)
+    })
+    .await;
+    assert!(
+        message.contains(&format!("uid {old_uid}")) && message.contains("spec.adopt.userPoolId"),
+        "{message}"
+    );
+    let newcomer = get_pool(&admin, &ns, "app").await.unwrap();
+    assert_eq!(newcomer.status.and_then(|s| s.user_pool_id), None);
+    assert!(
+        cluster::get_secret(&admin, &ns, "app-cognito")
+            .await
+            .is_none()
+    );
+    assert_eq!(pool_tags(&c, &pool_id).await[UID_TAG], old_uid);
+    assert_eq!(client_count(&c, &pool_id).await, clients, "no client added");
+
+    // Its deletion (policy Delete) leaves the earlier stack alone, and does not hang.
+    delete_and_wait(&admin, &ns, "app").await;
+    assert!(user_pool_exists(&c, &pool_id).await, "the kept pool stays");
+    let function = StackNames::new("default", &ns, "app").function;
+    let trigger = c
+        .lambda
+        .get_function()
+        .function_name(&function)
+        .send()
+        .await;
+    assert!(trigger.is_ok(), "the kept trigger stays: {trigger:?}");
+
+    // Adopting the kept pool, as the platform team allows, takes the whole stack over.
+    std::fs::write(
+        &tenancy,
+        format!(
+            "{}namespaces:\n  {ns}: {{adoptablePoolIds: [{pool_id}]}}\n",
+            cluster::TEST_TENANCY
+        ),
+    )
+    .unwrap();
+    op.kill();
+    let op = start();
+    leading(&op).await;
+    let adopt = serde_json::json!({"adopt": {"userPoolId": pool_id}});
+    apply_pool(&admin, &magic_link_pool(&ns, "app", adopt)).await;
+    let (heir, _) = ready_pool(&admin, &ns, "app", READY_WITHIN).await;
+    assert_eq!(
+        heir.status.unwrap().user_pool_id.as_deref(),
+        Some(pool_id.as_str())
+    );
+    let tags = pool_tags(&c, &pool_id).await;
+    assert_eq!(tags[UID_TAG], heir.metadata.uid.unwrap());
+    assert_eq!(tags[INHERITED_TAG], old_uid);
+    delete_and_wait(&admin, &ns, "app").await;
+    assert!(
+        user_pool_exists(&c, &pool_id).await,
+        "an adopted pool is kept"
+    );
+}

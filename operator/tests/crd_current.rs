@@ -301,3 +301,73 @@ fn expect_lines_are_read_from_the_header_comment_only() {
     );
     assert!(common::expected_refusals("# Invalid: no expectation.\nkind: X\n").is_empty());
 }
+
+/// A status the operator cannot parse, written through the v1.36 status subresource (anyone
+/// with status access can), does not fail the operator's list: the typed list a restart starts
+/// from returns every pool, the poisoned field absent and the innocent pool's kept. (The
+/// controller's part, reconciling beside it on 1.20, is `controller_tenants`.)
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up crd); run by `make test`"]
+async fn current_apiserver_stores_an_unreadable_status_and_the_operators_list_goes_on() {
+    use passwordless_operator::crd::PasswordlessPool;
+    let client = client().await;
+    let crd = install_crd(&client).await;
+    let namespace = "poisoned-status";
+    let pool = |name: &str| {
+        serde_json::from_str::<DynamicObject>(&format!(
+            r#"{{"apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
+                "metadata": {{"name": "{name}", "namespace": "{namespace}"}},
+                "spec": {{"strategy": "smsOtp"}}}}"#
+        ))
+        .unwrap()
+    };
+    let resource = api_resource(&crd, &pool("x"), Path::new("examples/sms-otp.yaml"));
+    let raw: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let params = PatchParams::apply(MANAGER).force();
+    let condition = |time: &str| {
+        serde_json::json!({"status": {"conditions": [{"type": "Ready", "status": "True",
+            "reason": "Ready", "message": "", "lastTransitionTime": time}]}})
+    };
+    for (name, time) in [
+        ("innocent", "2024-01-01T00:00:00Z"),
+        ("poisoned", "2024-01-01T00:00:00_1Z"),
+    ] {
+        raw.patch(name, &params, &Patch::Apply(&pool(name)))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: creating it: {e}"));
+        raw.patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(&condition(time)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: the status write is refused: {e}"));
+    }
+    let stored = raw.get("poisoned").await.unwrap();
+    assert_eq!(
+        stored.data["status"]["conditions"][0]["lastTransitionTime"], "2024-01-01T00:00:00_1Z",
+        "the current apiserver stores what the operator cannot parse"
+    );
+
+    let typed: Api<PasswordlessPool> = Api::namespaced(client.clone(), namespace);
+    let listed = typed
+        .list(&Default::default())
+        .await
+        .expect("the list goes on");
+    let conditions = |name: &str| {
+        let pool = listed
+            .items
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(name));
+        pool.unwrap().status.as_ref().map(|s| s.conditions.len())
+    };
+    assert_eq!(conditions("innocent"), Some(1));
+    assert_eq!(
+        conditions("poisoned"),
+        Some(0),
+        "the unreadable condition reads as absent"
+    );
+    for name in ["innocent", "poisoned"] {
+        raw.delete(name, &Default::default()).await.unwrap();
+    }
+}

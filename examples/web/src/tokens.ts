@@ -36,6 +36,11 @@ export function jwtClaims(jwt: string): Record<string, unknown> {
   return base64UrlJson(jwt.split('.')[1] ?? '');
 }
 
+/** How an ID token's user is named to a person: their address, else their username. */
+export function accountName(claims: Record<string, unknown>): string {
+  return String(claims.email ?? claims.phone_number ?? claims['cognito:username'] ?? claims.sub);
+}
+
 export type Verdict = 'verified' | 'invalid' | 'unchecked';
 
 export async function verifyIdToken(jwt: string, config: PoolConfig): Promise<Verdict> {

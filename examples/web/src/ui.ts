@@ -29,10 +29,10 @@ export function show(title: string, footer: string, ...content: Child[]): void {
   app.querySelector<HTMLElement>('[autofocus]')?.focus();
 }
 
-export type Tone = 'error' | 'info' | 'ok';
+export type Tone = 'error' | 'warn' | 'info' | 'ok';
 
 export function notice(tone: Tone, ...text: Child[]): HTMLElement {
-  return h('div', { class: `notice ${tone}`, role: tone === 'error' ? 'alert' : 'status' }, ...text);
+  return h('div', { class: `notice ${tone}`, role: tone === 'error' || tone === 'warn' ? 'alert' : 'status' }, ...text);
 }
 
 /** Puts a notice (or nothing) in a slot, replacing what was there. */

@@ -12,13 +12,52 @@ async function requestLink(t, who, base = PAGES.link) {
   return { page, message: await nextMessage(who, seen) };
 }
 
-/** Opens a link on a fresh device: the token must leave the address bar before anything else. */
-async function openLink(t, link) {
-  const page = await t.device();
+/** Opens a link on a fresh device (or on `page`): the token must leave the address bar first. */
+async function openLink(t, link, page) {
+  page ??= await t.device();
   await page.goto(link);
   await page.locator('h1').waitFor();
   assert.ok(!page.url().includes('#'), `the token is still in the address bar: ${page.url()}`);
   return page;
+}
+
+/** The question a link opens with, naming the link's account; returns its Continue button. */
+async function confirmPrompt(page, who) {
+  await page.getByRole('heading', { name: `Sign in as ${who}?`, exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Cancel', exact: true }).waitFor();
+  return page.getByRole('button', { name: 'Continue', exact: true });
+}
+
+/** The Cognito operations the page calls from now on (each names itself in X-Amz-Target). */
+function cognitoCalls(page) {
+  const calls = [];
+  page.on('request', (r) => {
+    const target = r.headers()['x-amz-target'];
+    if (target) calls.push(target.split('.').pop());
+  });
+  return calls;
+}
+
+/** Whether Amplify holds tokens in this device's storage (a session, whoever's). */
+async function hasTokens(page) {
+  return page.evaluate(() => Object.keys(localStorage).some((k) => k.endsWith('.idToken')));
+}
+
+/** A link token for `sub` that the page accepts to show (its MAC, never checked here, is zeros). */
+async function forgedToken(sub) {
+  const { userPoolId, clientId } = await (await fetch(`${PAGES.link}/config.json`)).json();
+  const claims = { kid: 'k', sub, pool: userPoolId, client: clientId, iat: 0, exp: Math.floor(Date.now() / 1000) + 600, nonce: 'n', dest: 'd' };
+  return `${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${Buffer.alloc(32).toString('base64url')}`;
+}
+
+/** A fresh user, signed in on a fresh device with a link of their own. */
+async function signedInDevice(t, name) {
+  const who = await createUser(PAGES.link, email(name));
+  const { message } = await requestLink(t, who);
+  const page = await openLink(t, linkIn(message));
+  await (await confirmPrompt(page, who)).click();
+  await signedIn(page, who);
+  return { page, who };
 }
 
 async function signedIn(page, who) {
@@ -47,8 +86,7 @@ export const tests = {
     await t.shot(requester, 'link-sent.png');
     const link = linkIn(message);
     const other = await openLink(t, link);
-    const button = other.getByRole('button', { name: `Sign in as ${who}` });
-    await button.waitFor();
+    const button = await confirmPrompt(other, who);
     await t.shot(other, 'link-callback.png');
     await button.click();
     await signedIn(other, who);
@@ -65,12 +103,12 @@ export const tests = {
     assert.equal(fetched.status, 200);
     // A scanner running the page's JavaScript, then leaving without pressing anything.
     const scanner = await openLink(t, link);
-    await scanner.getByRole('button', { name: `Sign in as ${who}` }).waitFor();
+    await confirmPrompt(scanner, who);
     await scanner.waitForTimeout(1500);
     await t.shot(scanner, 'link-scanner-visit.png');
     await scanner.context().close();
     const person = await openLink(t, link);
-    await person.getByRole('button', { name: `Sign in as ${who}` }).click();
+    await (await confirmPrompt(person, who)).click();
     await signedIn(person, who);
     await t.shot(person, 'link-after-scanner-signed-in.png');
   },
@@ -91,7 +129,7 @@ export const tests = {
     const who = await createUser(PAGES.link, email('sametab'));
     const { page, message } = await requestLink(t, who);
     await page.goto(linkIn(message));
-    await page.getByRole('button', { name: `Sign in as ${who}` }).waitFor();
+    await confirmPrompt(page, who);
     await page.locator('#code').fill(codeIn(message));
     await t.shot(page, 'link-callback-with-code.png');
     await page.getByRole('button', { name: 'Sign in with the code' }).click();
@@ -101,7 +139,7 @@ export const tests = {
   'magic link: a used link is refused ("already used")': async (t) => {
     assert.ok(spent, 'the cross-device test spent a link first');
     const page = await openLink(t, spent);
-    await page.getByRole('button', { name: /^Sign in as / }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await page.getByRole('heading', { name: 'This link has already been used' }).waitFor();
     await t.shot(page, 'link-already-used.png');
   },
@@ -145,6 +183,92 @@ export const tests = {
     await t.shot(page, 'link-redirect-not-allowed.png');
   },
 
+  // Login CSRF: someone asks for a link to their own account and forwards it. The page says
+  // whose account a link opens and asks first; only Continue answers Cognito.
+  "magic link: the confirm names the link's account, and nothing reaches Cognito before Continue": async (t) => {
+    const who = await createUser(PAGES.link, email('confirm'));
+    const { message } = await requestLink(t, who);
+    const page = await t.device();
+    const calls = cognitoCalls(page);
+    await openLink(t, linkIn(message), page);
+    const go = await confirmPrompt(page, who);
+    const lead = await page.locator('main').innerText();
+    assert.ok(lead.includes(`This link signs you in as ${who}.`), `the account, in words: ${lead}`);
+    await page.waitForTimeout(1000);
+    assert.deepEqual(calls, [], 'no Cognito call before Continue');
+    assert.equal(await hasTokens(page), false, 'nobody is signed in before Continue');
+    await t.shot(page, 'link-confirm.png');
+    await go.click();
+    await signedIn(page, who);
+    assert.deepEqual(calls, ['InitiateAuth', 'RespondToAuthChallenge'], 'one sign-in, after Continue');
+  },
+
+  'magic link: Cancel on the confirm keeps the session here, and the link still works afterwards': async (t) => {
+    const { page, who: mine } = await signedInDevice(t, 'keeper');
+    const theirs = await createUser(PAGES.link, email('forwarded'));
+    const { message } = await requestLink(t, theirs);
+    const link = linkIn(message);
+    const calls = cognitoCalls(page);
+    await openLink(t, link, page);
+    await confirmPrompt(page, theirs);
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await signedIn(page, mine);
+    assert.match(await notices(page), /Cancelled: the link was not used/);
+    assert.equal(new URL(page.url()).pathname, '/', 'back at the page, not the callback');
+    assert.deepEqual(calls, [], 'Cancel sends nothing to Cognito');
+    await t.shot(page, 'link-confirm-cancelled.png');
+    // Unspent: the same link still signs its own user in, on another device.
+    const other = await openLink(t, link);
+    await (await confirmPrompt(other, theirs)).click();
+    await signedIn(other, theirs);
+  },
+
+  "magic link: the confirm for another user's link says it replaces the session, and Continue does": async (t) => {
+    const { page, who: mine } = await signedInDevice(t, 'current');
+    const theirs = await createUser(PAGES.link, email('replacing'));
+    const { message } = await requestLink(t, theirs);
+    await openLink(t, linkIn(message), page);
+    const go = await confirmPrompt(page, theirs);
+    const warning = page.getByRole('alert');
+    assert.equal(await warning.innerText(), `You are signed in as ${mine}. This link signs you in as ${theirs} and will replace that session.`);
+    await t.shot(page, 'link-confirm-replace.png');
+    await go.click();
+    await signedIn(page, theirs);
+    await t.shot(page, 'link-confirm-replaced.png');
+  },
+
+  "magic link: the confirm for the signed-in user's own link says so, and still asks": async (t) => {
+    const { page, who } = await signedInDevice(t, 'again');
+    await page.waitForTimeout(10_000); // the pool's cooldown between two sends to one user
+    const { message } = await requestLink(t, who);
+    await openLink(t, linkIn(message), page);
+    const go = await confirmPrompt(page, who);
+    assert.equal(await page.getByRole('alert').count(), 0, 'no replace warning for the same user');
+    assert.ok((await notices(page)).includes(`You are already signed in as ${who}.`), 'says who is signed in');
+    await t.shot(page, 'link-confirm-same-user.png');
+    await go.click();
+    await signedIn(page, who);
+  },
+
+  // The username in a link is whatever its sender wrote (the page reads it before the MAC is
+  // checked): it must show as text, never become markup.
+  "magic link: the confirm shows the link's account as text, never as markup": async (t) => {
+    const sub = '<img src=x id=injected>"@example.com';
+    const page = await openLink(t, `${PAGES.link}/auth/callback#${await forgedToken(sub)}`);
+    await confirmPrompt(page, sub);
+    assert.equal(await page.locator('#injected, main img').count(), 0, 'no element made from the username');
+    await t.shot(page, 'link-confirm-markup.png');
+  },
+
+  // On AWS a pool keyed by email gives its users an opaque username, and the link carries only that.
+  'magic link: the confirm for a link that names its account by ID only shows that ID': async (t) => {
+    const sub = crypto.randomUUID();
+    const page = await openLink(t, `${PAGES.link}/auth/callback#${await forgedToken(sub)}`);
+    await page.getByRole('heading', { name: 'Sign in with this link?', exact: true }).waitFor();
+    assert.ok((await page.locator('main').innerText()).includes(`This link signs you in as the account with ID ${sub}.`));
+    await t.shot(page, 'link-confirm-id-only.png');
+  },
+
   'magic link: an expired link is refused': async (t) => {
     assert.ok(shortLived, 'the setup asked for a short-lived link');
     const token = shortLived.link.split('#')[1];
@@ -153,7 +277,7 @@ export const tests = {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const page = await openLink(t, shortLived.link);
     await page.getByRole('heading', { name: 'This link has expired' }).waitFor();
-    assert.equal(await page.getByRole('button', { name: /^Sign in as/ }).count(), 0, 'no way to spend it');
+    assert.equal(await page.getByRole('button', { name: 'Continue', exact: true }).count(), 0, 'no way to spend it');
     await t.shot(page, 'link-expired.png');
   },
 };

@@ -60,6 +60,7 @@ async fn list_pools(c: &Clients) -> Result<Vec<(String, String)>, AwsError> {
 /// as desired (so an emulator's missing field never causes an endless update). Also the
 /// settings it has that the operator does not manage (see [`unmanaged_settings`]).
 /// A user pool as DescribeUserPool shows it.
+#[derive(Clone)]
 pub struct ObservedPool {
     pub arn: String,
     pub config: UserPoolConfig,

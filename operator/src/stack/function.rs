@@ -36,12 +36,9 @@ impl StackResource for TriggerFunction {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let found = aws::lambda::observe(cx.c, &cx.names.function).await?;
-            if let Some((arn, function, tags)) = found {
-                owned(
-                    cx.names,
-                    format!("lambda function {}", cx.names.function),
-                    &tags,
-                )?;
+            if let Some((arn, function, tags)) = found
+                && owned(cx, &format!("lambda function {}", cx.names.function), &tags)?
+            {
                 into.ids.function_arn = Some(arn);
                 into.function = Some(function);
             }

@@ -30,8 +30,9 @@ impl StackResource for KeysSecret {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let name = &cx.names.keys_secret;
-            if let Some((secret, tags)) = aws::secrets::observe(cx.c, name).await? {
-                owned(cx.names, format!("secretsmanager secret {name}"), &tags)?;
+            if let Some((secret, tags)) = aws::secrets::observe(cx.c, name).await?
+                && owned(cx, &format!("secretsmanager secret {name}"), &tags)?
+            {
                 into.keys_secret = Some(secret);
             }
             Ok(())

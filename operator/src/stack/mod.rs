@@ -43,6 +43,8 @@ pub struct Observing<'a> {
     pub ctx: &'a Context,
     pub desired: &'a DesiredStack,
     pub known: &'a ObservedIds,
+    /// The user pool under the known id, read first: whose it is says whose the rest is.
+    pub pool: Option<&'a crate::aws::cognito::ObservedPool>,
     /// The pool was adopted (`spec.adopt`), not created by this operator.
     pub adopted: bool,
     /// Observing to delete: what only matters for an apply (e.g. a username attribute the
@@ -124,11 +126,22 @@ pub mod labels {
     pub const WEB_ACL: &str = "wafv2 web acl";
 }
 
-/// Refuses to observe (and so to update or delete) a resource another pool owns.
-fn owned(names: &StackNames, what: String, tags: &crate::aws::Tags) -> Result<(), Error> {
-    names
-        .check_owned(&what, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(Error::Conflict)
+/// Whether a resource found under this pool's name is its own to observe (and so to update or
+/// delete). Another's is refused when applying, and left alone, as if absent, when deleting:
+/// a deletion never hangs on what is not the pool's (a retained stack of an earlier object of
+/// the same name, a resource another tool made).
+fn owned(cx: &Observing<'_>, what: &str, tags: &crate::aws::Tags) -> Result<bool, Error> {
+    match cx
+        .names
+        .check_owned(what, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    {
+        Ok(()) => Ok(true),
+        Err(why) if cx.cleanup => {
+            tracing::warn!(%why, "the deletion leaves it alone");
+            Ok(false)
+        }
+        Err(why) => Err(Error::Conflict(why)),
+    }
 }
 
 /// Wraps an async block as a [`Step`].

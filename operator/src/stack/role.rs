@@ -28,10 +28,11 @@ impl StackResource for ExecutionRole {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let found = aws::iam::observe(cx.c, &cx.names.role, &cx.names.role_policy).await?;
-            if let Some((_, _, tags)) = &found {
-                owned(cx.names, format!("iam role {}", cx.names.role), tags)?;
+            if let Some((_, role, tags)) = found
+                && owned(cx, &format!("iam role {}", cx.names.role), &tags)?
+            {
+                into.role = Some(role);
             }
-            into.role = found.map(|(_, role, _)| role);
             Ok(())
         })
     }

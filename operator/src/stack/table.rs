@@ -28,15 +28,12 @@ impl StackResource for StateTable {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let table = aws::table::observe(cx.c, &cx.names.table).await?;
-            if table.is_some() {
+            if let Some(table) = table {
                 let tags = aws::table::tags(cx.c, &cx.ctx.table_arn(cx.names)).await?;
-                owned(
-                    cx.names,
-                    format!("dynamodb table {}", cx.names.table),
-                    &tags,
-                )?;
+                if owned(cx, &format!("dynamodb table {}", cx.names.table), &tags)? {
+                    into.table = Some(table);
+                }
             }
-            into.table = table;
             Ok(())
         })
     }

@@ -1,7 +1,7 @@
 //! The Cognito user pool: its triggers, sign-in policy, deletion protection and tags. An update
 //! always carries the whole configuration, because AWS resets every field an update omits.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
 use crate::aws::{self, Clients};
 use crate::desired::{DesiredStack, Fields};
 use crate::names::{ADOPTED_TAG, Ownership, StackNames};
@@ -52,12 +52,13 @@ impl StackResource for UserPool {
             let Some(id) = &cx.known.user_pool_id else {
                 return Ok(());
             };
+            // Read before the rest of the stack (see `reconcile::observe`).
             let Some(aws::cognito::ObservedPool {
                 arn,
                 config: pool,
                 unmanaged,
                 domains,
-            }) = aws::cognito::observe_pool(cx.c, id, &cx.desired.user_pool).await?
+            }) = cx.pool.cloned()
             else {
                 if cx.adopted && !cx.cleanup {
                     return Err(Error::Conflict(format!(
@@ -74,8 +75,8 @@ impl StackResource for UserPool {
             // may only be adopted.
             let untagged_adoption =
                 cx.adopted && names.ownership(tags.clone()) == Ownership::Untagged;
-            if !untagged_adoption {
-                names.check_owned(&what, tags).map_err(Error::Conflict)?;
+            if !untagged_adoption && !owned(cx, &what, &pool.tags)? {
+                return Ok(());
             }
             if cx.adopted && !cx.cleanup && !unmanaged.is_empty() {
                 return Err(Error::Conflict(format!(

@@ -52,7 +52,9 @@ impl StackResource for WebAcl {
             let what = format!("wafv2 web acl {name}");
             let found = match found {
                 Some((acl, tags)) => {
-                    owned(cx.names, what, &tags)?;
+                    if !owned(cx, &what, &tags)? {
+                        return Ok(());
+                    }
                     acl
                 }
                 // Not on the pool: the recorded one, or when deleting a pool whose spec has a
@@ -63,7 +65,17 @@ impl StackResource for WebAcl {
                     let recorded = cx.known.web_acl_arn.as_deref();
                     let search = cx.cleanup && cx.desired.web_acl.is_some();
                     match aws::waf::observe_detached(cx.c, name, recorded, search).await? {
-                        Some((acl, tags)) if owned(cx.names, what, &tags).is_ok() => acl,
+                        Some((acl, tags))
+                            if cx
+                                .names
+                                .check_owned(
+                                    &what,
+                                    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                                )
+                                .is_ok() =>
+                        {
+                            acl
+                        }
                         _ => return Ok(()),
                     }
                 }

@@ -3,7 +3,7 @@
 import type { App } from '../app';
 import { CallbackRefused, completeManagedLogin } from '../oauth';
 import { currentSession, type Session } from '../session';
-import { jwtClaims, verifyIdToken, type Verdict } from '../tokens';
+import { accountName, jwtClaims, verifyIdToken, type Verdict } from '../tokens';
 import { busy, h, say, show, when } from '../ui';
 import { startView } from './start';
 
@@ -26,7 +26,7 @@ function claimsTable(claims: Record<string, unknown>): HTMLTableElement {
 
 export async function accountView(app: App, message?: Node): Promise<void> {
   const session = await currentSession(app.config);
-  if (!session) return startView(app);
+  if (!session) return startView(app, '', message);
   await renderAccount(app, session, session.idToken, message);
 }
 
@@ -52,7 +52,7 @@ async function renderAccount(app: App, session: Session, idToken: string, messag
   show(
     'You’re signed in',
     app.footer,
-    h('p', { class: 'lead' }, 'Signed in as ', h('strong', {}, String(claims.email ?? claims.phone_number ?? claims['cognito:username'] ?? claims.sub)), ` (via ${session.via}).`),
+    h('p', { class: 'lead' }, 'Signed in as ', h('strong', {}, accountName(claims)), ` (via ${session.via}).`),
     slot,
     h('div', { class: `notice ${tone}`, role: 'status' }, text),
     h('h2', {}, 'ID token claims'),

@@ -208,7 +208,7 @@ export function linkSentView(app: App, username: string, destination: string): v
     'Check your email',
     app.footer,
     h('p', { class: 'lead' }, 'We sent a sign-in link to ', h('strong', {}, destination), '.'),
-    h('p', {}, 'Open it on this device or any other: it signs you in once, when you press the button on the page it opens.'),
+    h('p', {}, 'Open it on this device or any other: it signs you in once, when you confirm on the page it opens.'),
     codeForm(app, 'link', username),
     h('p', { class: 'small' }, h('a', { href: '#', onclick: (e: Event) => (e.preventDefault(), forgetPending(), startView(app)) }, 'Use a different address')),
   );
