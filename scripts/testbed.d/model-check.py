@@ -48,13 +48,13 @@ import threading
 import unicodedata
 import urllib.parse
 import urllib.request
-import uuid
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape as xml_escape
 
 import botocore.session
 import regex
 
+from aws_errors import error_response
+from behaviours import Behaviours
 from proxy_http import ProxyHandler, ProxyServer
 
 SELFTEST_HEADER = "x-pwp-model-check-selftest"
@@ -672,20 +672,7 @@ class Recorder:
 def violation_response(service, protocol, headers, message):
     """(status, headers, body) of the service's validation error in its protocol."""
     code = VALIDATION_CODE.get(service, "ValidationException")
-    request_id = str(uuid.uuid4())
-    if protocol == "json":
-        content_type = headers.get("Content-Type") or "application/x-amz-json-1.1"
-        body = json.dumps({"__type": code, "message": message}).encode()
-        return 400, {"Content-Type": content_type, "x-amzn-ErrorType": code,
-                     "x-amzn-RequestId": request_id}, body
-    if protocol == "rest-json":
-        body = json.dumps({"Type": "User", "message": message}).encode()
-        return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": code,
-                     "x-amzn-RequestId": request_id}, body
-    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-            f"<Message>{xml_escape(message)}</Message></Error><RequestId>{request_id}</RequestId>"
-            "</ErrorResponse>").encode()
-    return 400, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body
+    return error_response(protocol, headers, 400, code, message)
 
 
 def signing_service(headers, query):
@@ -707,6 +694,12 @@ class Handler(ProxyHandler):
         split = urllib.parse.urlsplit(self.path)
         if split.path == "/_modelcheck":
             return self.control(body)
+        behaviours = self.server.behaviours
+        if split.path == "/_behaviours":
+            status, report = behaviours.control(self.command, body)
+            out = json.dumps(report, indent=1).encode() + b"\n"
+            return self.respond(status, {"Content-Type": "application/json"}, out)
+        self.identified = None  # (service, operation, params, protocol), once check() knows
         answer = None
         if self.server.recorder.checking:
             try:
@@ -714,9 +707,17 @@ class Handler(ProxyHandler):
             except Exception as e:  # noqa: BLE001 - a checker bug must not take the bed down
                 self.server.recorder.record_error(None, None, f"{type(e).__name__}: {e}")
                 print(f"model-check: internal error on {self.command} {split.path}: {e!r}", flush=True)
-        if answer is None:
+        if answer is not None:
+            return self.respond(*answer)
+        if self.identified is None or not behaviours.active():
             return self.forward(body)
-        self.respond(*answer)
+        service, op, params, protocol = self.identified
+        own = behaviours.before(service, op, params, self.headers, protocol)
+        if own is not None:
+            return self.respond(*own)
+        status, headers, data, reason = self.fetch(body)
+        status, headers, data = behaviours.after(service, op, params, status, headers, data)
+        self.respond(status, headers, data, reason=reason)
 
     def check(self, split, body):
         """The violation answer for this request, or None to forward it."""
@@ -753,6 +754,8 @@ class Handler(ProxyHandler):
             else:
                 op, labels = op
                 params = from_rest(op.input_shape, labels, query, self.headers, text, protocol)
+            if isinstance(params, dict):
+                self.identified = (service, op_name, params, protocol)
             violations = []
             # A body that is not an object is the protocol's own error, not the model's.
             if op.input_shape is not None and isinstance(params, dict):
@@ -860,11 +863,13 @@ def main():
     models = Models(list(VALIDATION_CODE))
     exceptions = Exceptions(args.exceptions)
     recorder = Recorder(checking=not args.no_check)
+    behaviours = Behaviours()  # one set for every listener: tests name their own resources
     servers = []
     for port, upstream, url in listeners:
         server = ProxyServer(("127.0.0.1", port), Handler)
         server.upstream, server.models = upstream, models
         server.recorder, server.exceptions = recorder, exceptions
+        server.behaviours = behaviours
         servers.append(server)
         print(f"model-check: 127.0.0.1:{port} -> {url}", flush=True)
     print(f"model-check: botocore {botocore.__version__}, {len(models.models)} service models, "

@@ -44,8 +44,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def forward(self, body, deliver=True):
-        """Sends the request upstream; `deliver=False` drops the answer (a lost reply)."""
+    def fetch(self, body):
+        """The upstream's answer to the request: (status, headers, body, reason). The emulator
+        away: a 502, as from a gateway."""
         up = self.server.upstream
         conn = http.client.HTTPConnection(up.hostname, up.port, timeout=300)
         try:
@@ -54,15 +55,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
-            if deliver:
-                out = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
-                self.respond(resp.status, out, data, reason=resp.reason)
-        except OSError as e:  # the emulator is away: the client sees a 502, as from a gateway
+            out = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+            return resp.status, out, data, resp.reason
+        except OSError as e:
             print(f"{self.NAME}: upstream failed: {e}", flush=True)
-            if deliver:
-                self.respond(502, {"Content-Type": "text/plain"}, b"upstream failed\n")
+            return 502, [("Content-Type", "text/plain")], b"upstream failed\n", None
         finally:
             conn.close()
+
+    def forward(self, body, deliver=True):
+        """Sends the request upstream; `deliver=False` drops the answer (a lost reply)."""
+        status, headers, data, reason = self.fetch(body)
+        if deliver:
+            self.respond(status, headers, data, reason=reason)
 
     def respond(self, status, headers, body, reason=None):
         self.send_response(status, reason)

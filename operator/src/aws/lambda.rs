@@ -99,6 +99,15 @@ pub async fn probe(c: &Clients, name: &str) -> Result<Option<String>, AwsError> 
     Ok(Some(reason))
 }
 
+/// Invokes an `Inactive` function with the probe event so that AWS restores it. AWS refuses
+/// that invocation (`ResourceNotReadyException`) while restoring: expected, not an error.
+async fn wake(c: &Clients, name: &str) -> Result<(), AwsError> {
+    match probe(c, name).await {
+        Err(AwsError::Call { code, .. }) if code == "ResourceNotReadyException" => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
 /// Records on the function that the probe accepted the configuration with this digest.
 pub async fn mark_verified(c: &Clients, arn: &str, digest: &str) -> Result<(), AwsError> {
     c.lambda
@@ -134,8 +143,12 @@ macro_rules! function_settings {
     };
 }
 
-/// Waits until the function can be invoked and updated again (Active, last update done).
+/// Waits until the function can be invoked and updated again (Active, last update done). A
+/// function idle for about two weeks reads `Inactive` and stays so until something invokes or
+/// updates it: it is woken once with the probe event (whose first invocation AWS refuses with
+/// `ResourceNotReadyException` while it restores the function), then waited for as usual.
 pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
+    let woken = std::sync::atomic::AtomicBool::new(false);
     wait_for(
         "lambda function ready",
         240,
@@ -157,6 +170,12 @@ pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
                         .or(out.last_update_status_reason())
                         .unwrap_or("no reason given")
                 )));
+            }
+            if out.state() == Some(&State::Inactive)
+                && !woken.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::info!(function = name, "waking an inactive function");
+                wake(c, name).await?;
             }
             let active = out.state().is_none_or(|s| *s == State::Active);
             let settled = out

@@ -418,6 +418,7 @@ fn transient_code(code: &str) -> bool {
                 | "EntityAlreadyExists"
                 | "AlreadyExistsException"
                 | "WAFDuplicateItemException"
+                | "WAFUnavailableEntityException"
                 | "ManagedLoginBrandingExistsException"
         )
 }

@@ -1,6 +1,8 @@
 //! The AWS WAF web ACL in front of a user pool: one rate-based rule per source IP, and its
 //! association with the pool. Regional scope, as Cognito user pools need.
 
+use std::time::Duration;
+
 use aws_sdk_wafv2::types::{
     AllowAction, BlockAction, DefaultAction, RateBasedStatement,
     RateBasedStatementAggregateKeyType, Rule, RuleAction, Scope, Statement, Tag, VisibilityConfig,
@@ -304,16 +306,40 @@ async fn update_rules(
     Ok(())
 }
 
+/// Attaches the web ACL to the pool. A web ACL created a moment ago is often not yet visible
+/// to the association (`WAFUnavailableEntityException`, "retry your request"): retried within
+/// the pass, backing off, for up to about [`UNAVAILABLE_PATIENCE`]; past that, transient.
 async fn associate(c: &Clients, acl_arn: &str, pool_arn: &str) -> Result<(), AwsError> {
-    c.waf
-        .associate_web_acl()
-        .web_acl_arn(acl_arn)
-        .resource_arn(pool_arn)
-        .send()
-        .await
-        .map_err(|e| call_error("wafv2:AssociateWebACL", e))?;
-    Ok(())
+    let mut wait = Duration::from_millis(500);
+    let mut waited = Duration::ZERO;
+    loop {
+        let out = c
+            .waf
+            .associate_web_acl()
+            .web_acl_arn(acl_arn)
+            .resource_arn(pool_arn)
+            .send()
+            .await;
+        match out {
+            Ok(_) => return Ok(()),
+            Err(e) if code_of(&e) == Some(UNAVAILABLE) && waited < UNAVAILABLE_PATIENCE => {
+                tracing::debug!(
+                    acl = acl_arn,
+                    "web ACL not yet available to associate; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                wait = (wait * 2).min(Duration::from_secs(8));
+            }
+            Err(e) => return Err(call_error("wafv2:AssociateWebACL", e)),
+        }
+    }
 }
+
+/// WAF's answer while a new web ACL propagates.
+const UNAVAILABLE: &str = "WAFUnavailableEntityException";
+/// How long one pass waits for a new web ACL to become associable.
+const UNAVAILABLE_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Detaches it from the pool (if attached), then deletes it. Already gone counts as done.
 pub async fn delete(c: &Clients, found: &WebAclObserved) -> Result<(), AwsError> {

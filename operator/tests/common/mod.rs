@@ -209,6 +209,7 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
         .count()
     })
 }
+pub mod behaviours;
 pub mod cluster;
 pub mod stack;
 pub mod waf;

@@ -1,0 +1,137 @@
+"""Real AWS behaviours the emulator lacks, switched on per test and per resource through the
+model check's `POST /_behaviours` (so parallel tests never see each other's):
+
+  {"add": {"kind": "lambda-inactive", "target": "<function name>"}}
+  {"add": {"kind": "waf-unavailable", "target": "<web ACL name>", "times": 2}}
+  {"remove": "<target>"}   {"clear": true}          GET: what is on, and what each did
+
+Each answers as AWS does (its error codes and messages, from the service's documentation), and
+counts what it did, so a test can tell the behaviour really happened. Python 3 stdlib.
+
+- lambda-inactive: the function reads `Inactive` (reason code `Idle`), as after about two
+  weeks unused. Invoking it fails with `ResourceNotReadyException` and starts restoring it; an
+  update restores it too. Restoring reads `Pending` (`Restoring`) for `pending_seconds`, then
+  the emulator's own state shows again.
+- waf-unavailable: `AssociateWebACL` for that web ACL fails with
+  `WAFUnavailableEntityException` the first `times` calls, as right after creating it.
+"""
+
+import json
+import threading
+import time
+
+from aws_errors import error_response
+
+INACTIVE_REASON = "The function is inactive because it has been idle for an extended period."
+NOT_READY = ("The function is inactive and its VPC connection is no longer available. Wait for "
+             "the VPC connection to reestablish and try again.")
+WAF_UNAVAILABLE = ("AWS WAF couldn't retrieve the resource that you requested. Retry your "
+                   "request.")
+KINDS = {"lambda-inactive", "waf-unavailable"}
+
+
+class Behaviours:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.items = {}  # target -> behaviour (a dict: kind, target, options, and its counts)
+
+    # --- control ---------------------------------------------------------------------------
+
+    def control(self, command, body):
+        """(status, report) for the control endpoint."""
+        if command == "POST":
+            try:
+                change = json.loads(body or b"{}")
+                with self.lock:
+                    if change.get("clear"):
+                        self.items.clear()
+                    if "remove" in change:
+                        self.items.pop(change["remove"], None)
+                    if "add" in change:
+                        item = dict(change["add"])
+                        if item.get("kind") not in KINDS or not item.get("target"):
+                            raise ValueError(f"kind must be one of {sorted(KINDS)}, with a target")
+                        item.setdefault("done", {})
+                        self.items[item["target"]] = item
+            except (ValueError, AttributeError, TypeError) as e:
+                return 400, {"error": str(e)}
+        with self.lock:
+            return 200, {"behaviours": json.loads(json.dumps(list(self.items.values())))}
+
+    def active(self):
+        return bool(self.items)
+
+    def _find(self, kind, target):
+        item = self.items.get(target)
+        return item if item and item["kind"] == kind else None
+
+    @staticmethod
+    def _count(item, what):
+        item["done"][what] = item["done"].get(what, 0) + 1
+
+    # --- before forwarding: an answer of our own, or None ------------------------------------
+
+    def before(self, service, op, params, headers, protocol):
+        with self.lock:
+            if service == "lambda":
+                return self._lambda_before(op, params, headers, protocol)
+            if service == "wafv2" and op == "AssociateWebACL":
+                name = _web_acl_name(params.get("WebACLArn", ""))
+                item = self._find("waf-unavailable", name)
+                if item and item["done"].get("refused", 0) < int(item.get("times", 1)):
+                    self._count(item, "refused")
+                    return error_response(protocol, headers, 400,
+                                          "WAFUnavailableEntityException", WAF_UNAVAILABLE)
+        return None
+
+    def _lambda_before(self, op, params, headers, protocol):
+        item = self._find("lambda-inactive", _function_name(params.get("FunctionName", "")))
+        if not item or "restoring_since" in item:
+            return None
+        if op == "Invoke":
+            item["restoring_since"] = time.monotonic()
+            self._count(item, "invoke_refused")
+            return error_response(protocol, headers, 502, "ResourceNotReadyException", NOT_READY,
+                                  fault="Receiver")
+        if op in ("UpdateFunctionConfiguration", "UpdateFunctionCode"):
+            item["restoring_since"] = time.monotonic()
+            self._count(item, "woken_by_update")
+        return None
+
+    # --- after forwarding: the emulator's answer, rewritten ------------------------------------
+
+    def after(self, service, op, params, status, headers, data):
+        if service != "lambda" or status != 200:
+            return status, headers, data
+        if op not in ("GetFunctionConfiguration", "GetFunction"):
+            return status, headers, data
+        with self.lock:
+            item = self._find("lambda-inactive", _function_name(params.get("FunctionName", "")))
+            if not item:
+                return status, headers, data
+            since = item.get("restoring_since")
+            if since is None:
+                state, reason, code = "Inactive", INACTIVE_REASON, "Idle"
+                self._count(item, "read_inactive")
+            elif time.monotonic() - since < float(item.get("pending_seconds", 2)):
+                state, reason, code = "Pending", "The function is being restored.", "Restoring"
+            else:
+                return status, headers, data
+        answer = json.loads(data)
+        config = answer["Configuration"] if op == "GetFunction" else answer
+        config.update({"State": state, "StateReason": reason, "StateReasonCode": code})
+        return status, headers, json.dumps(answer).encode()
+
+
+def _function_name(value):
+    """A function's name from its name, ARN or partial ARN (`...:function:NAME[:QUALIFIER]`)."""
+    parts = value.split(":")
+    if "function" in parts:
+        return parts[parts.index("function") + 1]
+    return value
+
+
+def _web_acl_name(arn):
+    """`arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID` -> NAME."""
+    parts = arn.split("/")
+    return parts[-2] if len(parts) >= 3 else ""
