@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::aws::{self, AwsError, Clients};
 use crate::crd::{DeletionPolicy, ManagedLoginStatus, PasswordlessPool, Strategy};
+use crate::desired::DOMAIN_ACTIVE;
 use crate::desired::{
     Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings,
     mark_operator_domains,
@@ -186,14 +187,29 @@ pub struct Outputs {
     pub secret_name: String,
     /// The user pool was adopted: never deleted by the operator.
     pub adopted: bool,
+    /// The managed login domain while it does not serve its pages yet (or failed to).
+    pub domain_not_active: Option<DomainNotActive>,
+}
+
+/// A managed login domain Cognito does not serve yet: a prefix domain takes minutes, a custom
+/// one up to an hour (and its DNS alias).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DomainNotActive {
+    pub host: String,
+    /// Cognito's status: `CREATING`, `UPDATING`, `FAILED`, ...
+    pub status: String,
+    /// A custom domain's CloudFront host, which its DNS alias record must point at.
+    pub dns_target: Option<String>,
 }
 
 impl Outputs {
-    /// Ready means usable: the pool and client exist and the sender (if any) may send.
+    /// Ready means usable: the pool and client exist, the sender (if any) may send, and the
+    /// managed login domain (if any) serves its pages.
     pub fn ready(&self) -> bool {
         self.ids.user_pool_id.is_some()
             && self.ids.client_id.is_some()
             && self.sender.as_ref().is_none_or(SenderObserved::verified)
+            && self.domain_not_active.is_none()
     }
 
     /// The output Secret's data: documented keys plus env-style aliases for `envFrom`. The
@@ -331,13 +347,27 @@ pub async fn plan_changes(c: &Clients, req: &Request<'_>) -> Result<Plan, Error>
     Ok(plan(&observed, &desired))
 }
 
-/// Managed login's endpoints, once the domain and the client exist. Like the JWKS URL, they
-/// point at an emulator when the AWS endpoint is overridden (it serves the pages itself).
+/// The managed login domain, if Cognito does not serve it yet.
+fn domain_not_active(c: &Clients, observed: &ObservedStack) -> Option<DomainNotActive> {
+    let domain = observed.domain.as_ref()?;
+    let status = domain.status.as_deref()?;
+    (status != DOMAIN_ACTIVE).then(|| DomainNotActive {
+        host: domain.host(&c.region),
+        status: status.to_owned(),
+        dns_target: domain.cloud_front_distribution.clone(),
+    })
+}
+
+/// Managed login's endpoints, once the domain is active and the client exists. Like the JWKS
+/// URL, they point at an emulator when the AWS endpoint is overridden (it serves the pages).
 fn managed_login(
     c: &Clients,
     desired: &DesiredStack,
     observed: &ObservedStack,
 ) -> Option<ManagedLoginStatus> {
+    if domain_not_active(c, observed).is_some() {
+        return None;
+    }
     let domain = observed.domain.as_ref()?;
     let client = observed.ids.client_id.as_ref()?;
     let oauth = &desired.client.oauth;
@@ -426,6 +456,7 @@ fn outputs(
             .clone()
             .unwrap_or_else(|| format!("{}-cognito", req.name)),
         adopted: req.spec.adopt.is_some(),
+        domain_not_active: domain_not_active(c, observed),
     }
 }
 

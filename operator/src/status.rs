@@ -3,7 +3,8 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::crd::{PasswordlessPoolStatus, SenderStatus};
-use crate::reconcile::Outputs;
+use crate::desired::DOMAIN_FAILED;
+use crate::reconcile::{DomainNotActive, Outputs};
 
 /// Condition types and reasons: one place, used by the CLI, the controller and the tests.
 pub mod reasons {
@@ -28,6 +29,10 @@ pub mod reasons {
     pub const NOT_ALLOWED: &str = "NotAllowed";
     /// `spec.secretName` names a Secret that exists and is not this pool's.
     pub const SECRET_CONFLICT: &str = "SecretConflict";
+    /// The managed login domain is being created (minutes; a custom domain up to an hour).
+    pub const DOMAIN_NOT_ACTIVE: &str = "DomainNotActive";
+    /// Cognito reports the managed login domain `FAILED`.
+    pub const DOMAIN_FAILED: &str = "DomainFailed";
 
     /// Whether a condition with this reason deserves a Warning event rather than a Normal one.
     pub fn is_warning(reason: &str) -> bool {
@@ -41,6 +46,7 @@ pub mod reasons {
                 | KUBERNETES_ERROR
                 | SIGNING_KEY_ERROR
                 | TRIGGER_UNHEALTHY
+                | DOMAIN_FAILED
         )
     }
 }
@@ -52,11 +58,12 @@ pub fn now() -> Time {
 
 /// Ready reasons that no retry can fix: a changed spec (or the platform team's settings, or a
 /// freed Secret name) must come first.
-const STALLED_REASONS: [&str; 4] = [
+const STALLED_REASONS: [&str; 5] = [
     reasons::INVALID_SPEC,
     reasons::NOT_ALLOWED,
     reasons::SECRET_CONFLICT,
     reasons::TRIGGER_UNHEALTHY,
+    reasons::DOMAIN_FAILED,
 ];
 
 /// `Ready` and kstatus's abnormal-true pair, which Helm 4, Flux and Argo CD users wait on:
@@ -168,6 +175,9 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
             reasons::READY,
             "every AWS resource exists and matches the spec".to_owned(),
         ),
+        (_, false) if outputs.domain_not_active.is_some() => {
+            domain_condition(outputs.domain_not_active.as_ref().expect("checked"))
+        }
         (Some(sender), false) if !sender.verified() => (
             false,
             reasons::SENDER_NOT_VERIFIED,
@@ -202,6 +212,35 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
     }
 }
 
+/// Ready's reason and message while the managed login domain does not serve its pages.
+fn domain_condition(d: &DomainNotActive) -> (bool, &'static str, String) {
+    let dns = d.dns_target.as_ref().map(|target| {
+        format!(
+            "; its DNS needs an alias record: {} → {target} (A/AAAA alias, or CNAME)",
+            d.host
+        )
+    });
+    let dns = dns.unwrap_or_default();
+    if d.status == DOMAIN_FAILED {
+        return (
+            false,
+            reasons::DOMAIN_FAILED,
+            format!(
+                "Cognito reports the managed login domain {} FAILED{dns}. For a custom domain: the ACM certificate must be issued in us-east-1 and cover it, and its parent domain needs an A record; then remove spec.managedLogin's domain and add it back to create it again",
+                d.host
+            ),
+        );
+    }
+    (
+        false,
+        reasons::DOMAIN_NOT_ACTIVE,
+        format!(
+            "the managed login domain {} is {}: the sign-in URL is published once Cognito reports it ACTIVE (minutes for a prefix domain, up to an hour for a custom one){dns}",
+            d.host, d.status
+        ),
+    )
+}
+
 /// What a status reports, as the output Secret needs it.
 pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
     Outputs {
@@ -218,6 +257,7 @@ pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
         managed_login: status.managed_login.clone(),
         secret_name: status.secret_name.clone().unwrap_or_default(),
         adopted: false,
+        domain_not_active: None,
     }
 }
 
@@ -280,6 +320,54 @@ mod tests {
         assert_eq!(s.observed_generation, Some(3));
         // The other resources are reported all the same.
         assert_eq!(s.user_pool_id.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn a_login_domain_not_active_holds_ready_and_a_failed_one_stalls() {
+        let domain = |status: &str, dns: Option<&str>| {
+            let mut o = outputs("Success");
+            o.domain_not_active = Some(DomainNotActive {
+                host: "auth.example.com".into(),
+                status: status.into(),
+                dns_target: dns.map(str::to_owned),
+            });
+            status_of(&o, Some(1), now())
+        };
+        for (status, dns, reason, stalled, says) in [
+            (
+                "CREATING",
+                None,
+                reasons::DOMAIN_NOT_ACTIVE,
+                false,
+                "is CREATING",
+            ),
+            (
+                "CREATING",
+                Some("d111.cloudfront.net"),
+                reasons::DOMAIN_NOT_ACTIVE,
+                false,
+                "auth.example.com → d111.cloudfront.net",
+            ),
+            (
+                "UPDATING",
+                None,
+                reasons::DOMAIN_NOT_ACTIVE,
+                false,
+                "is UPDATING",
+            ),
+            ("FAILED", None, reasons::DOMAIN_FAILED, true, "FAILED"),
+        ] {
+            let s = domain(status, dns);
+            let ready = ready_of(Some(&s)).unwrap();
+            assert_eq!(
+                (ready.status.as_str(), ready.reason.as_str()),
+                ("False", reason)
+            );
+            assert!(ready.message.contains(says), "{}", ready.message);
+            let types: Vec<_> = s.conditions.iter().map(|c| c.type_.as_str()).collect();
+            assert_eq!(types.contains(&reasons::STALLED), stalled, "{types:?}");
+            assert_eq!(types.contains(&reasons::RECONCILING), !stalled, "{types:?}");
+        }
     }
 
     #[test]

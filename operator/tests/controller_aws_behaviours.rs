@@ -10,8 +10,10 @@ mod common;
 use std::time::Duration;
 
 use common::behaviours;
-use common::cluster::{self, apply_pool, magic_link_pool, ready_pool};
+use common::cluster::{self, apply_pool, eventually, get_pool, magic_link_pool, ready_pool};
+use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::names::StackNames;
+use passwordless_operator::status::{ready_of, reasons};
 
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
@@ -76,4 +78,87 @@ async fn a_web_acl_not_yet_available_is_retried_within_the_pass() {
         metrics.contains("passwordless_operator_reconciles_total") && failed.is_empty(),
         "no reconcile failed on the way: {failed:?}"
     );
+}
+
+/// A native pool with managed login on the prefix domain `prefix`.
+fn login_pool(namespace: &str, name: &str, prefix: &str) -> PasswordlessPool {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "passwordless-operator.dev/v1alpha1",
+        "kind": "PasswordlessPool",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "strategy": "native",
+            "sender": {"address": "no-reply@example.com"},
+            "native": {"allowedFirstAuthFactors": ["EMAIL_OTP"]},
+            "managedLogin": {"domainPrefix": prefix, "callbackUrls": ["https://app.example.com/cb"]},
+        },
+    }))
+    .unwrap()
+}
+
+/// The Ready condition's reason and message, and whether Stalled is True.
+async fn ready_reason(
+    admin: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Option<(String, String, bool)> {
+    let pool = get_pool(admin, ns, name).await?;
+    let status = pool.status?;
+    let ready = ready_of(Some(&status))?;
+    let stalled = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == reasons::STALLED);
+    Some((ready.reason.clone(), ready.message.clone(), stalled))
+}
+
+/// A managed login domain takes minutes to become `ACTIVE` (a custom one up to an hour): Ready
+/// waits with `DomainNotActive` (Reconciling) and no sign-in URL is published until it is
+/// active; a `FAILED` domain is Stalled with `DomainFailed`. Before, the pool was Ready with the
+/// sign-in URL at once, and a failed domain was never noticed.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_login_domain_is_ready_only_once_active_and_a_failed_one_stalls() {
+    let (admin, ns, _op) = cluster::with_operator("domains", 15).await;
+    for (name, then) in [("slow", "ACTIVE"), ("broken", "FAILED")] {
+        let prefix = format!("{ns}-{name}");
+        let options = serde_json::json!({"seconds": 6, "then": then});
+        behaviours::switch_on("domain-creating", &prefix, options);
+        apply_pool(&admin, &login_pool(&ns, name, &prefix)).await;
+    }
+    let (message, _) = eventually("the domain reported creating", READY_WITHIN, || async {
+        let (reason, message, _) = ready_reason(&admin, &ns, "slow").await?;
+        (reason == reasons::DOMAIN_NOT_ACTIVE).then_some(message)
+    })
+    .await;
+    assert!(message.contains("is CREATING"), "{message}");
+    let pool = get_pool(&admin, &ns, "slow").await.unwrap();
+    assert!(
+        pool.status.unwrap().managed_login.is_none(),
+        "no sign-in URL yet"
+    );
+    let secret = cluster::get_secret(&admin, &ns, "slow-cognito").await;
+    let data = secret.and_then(|s| s.data).unwrap_or_default();
+    assert!(
+        !data.contains_key("signInUrl"),
+        "no sign-in URL in the Secret yet"
+    );
+
+    let (pool, _) = ready_pool(&admin, &ns, "slow", READY_WITHIN).await;
+    assert!(pool.status.unwrap().managed_login.is_some());
+    eventually("the sign-in URL in the Secret", READY_WITHIN, || async {
+        let secret = cluster::get_secret(&admin, &ns, "slow-cognito").await?;
+        secret.data?.contains_key("signInUrl").then_some(())
+    })
+    .await;
+
+    let (message, _) = eventually("the failed domain stalls", READY_WITHIN, || async {
+        let (reason, message, stalled) = ready_reason(&admin, &ns, "broken").await?;
+        (reason == reasons::DOMAIN_FAILED && stalled).then_some(message)
+    })
+    .await;
+    assert!(message.contains("FAILED"), "{message}");
+    for name in ["slow", "broken"] {
+        behaviours::switch_off(&format!("{ns}-{name}"));
+    }
 }

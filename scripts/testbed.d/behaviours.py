@@ -3,6 +3,7 @@ model check's `POST /_behaviours` (so parallel tests never see each other's):
 
   {"add": {"kind": "lambda-inactive", "target": "<function name>"}}
   {"add": {"kind": "waf-unavailable", "target": "<web ACL name>", "times": 2}}
+  {"add": {"kind": "domain-creating", "target": "<domain>", "seconds": 5, "then": "FAILED"}}
   {"remove": "<target>"}   {"clear": true}          GET: what is on, and what each did
 
 Each answers as AWS does (its error codes and messages, from the service's documentation), and
@@ -12,6 +13,8 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
   weeks unused. Invoking it fails with `ResourceNotReadyException` and starts restoring it; an
   update restores it too. Restoring reads `Pending` (`Restoring`) for `pending_seconds`, then
   the emulator's own state shows again.
+- domain-creating: `DescribeUserPoolDomain` reads the domain `CREATING` for `seconds` after it
+  is first read, then `then`: `ACTIVE` (the emulator's own answer again) or `FAILED` (for good).
 - waf-unavailable: `AssociateWebACL` for that web ACL fails with
   `WAFUnavailableEntityException` the first `times` calls, as right after creating it.
 """
@@ -27,7 +30,7 @@ NOT_READY = ("The function is inactive and its VPC connection is no longer avail
              "the VPC connection to reestablish and try again.")
 WAF_UNAVAILABLE = ("AWS WAF couldn't retrieve the resource that you requested. Retry your "
                    "request.")
-KINDS = {"lambda-inactive", "waf-unavailable"}
+KINDS = {"lambda-inactive", "waf-unavailable", "domain-creating"}
 
 
 class Behaviours:
@@ -101,7 +104,11 @@ class Behaviours:
     # --- after forwarding: the emulator's answer, rewritten ------------------------------------
 
     def after(self, service, op, params, status, headers, data):
-        if service != "lambda" or status != 200:
+        if status != 200:
+            return status, headers, data
+        if service == "cognito-idp" and op == "DescribeUserPoolDomain":
+            return status, headers, self._domain_after(params, data)
+        if service != "lambda":
             return status, headers, data
         if op not in ("GetFunctionConfiguration", "GetFunction"):
             return status, headers, data
@@ -121,6 +128,24 @@ class Behaviours:
         config = answer["Configuration"] if op == "GetFunction" else answer
         config.update({"State": state, "StateReason": reason, "StateReasonCode": code})
         return status, headers, json.dumps(answer).encode()
+
+    def _domain_after(self, params, data):
+        with self.lock:
+            item = self._find("domain-creating", params.get("Domain", ""))
+            if not item:
+                return data
+            first = item.setdefault("first_read", time.monotonic())
+            if time.monotonic() - first < float(item.get("seconds", 5)):
+                shown = "CREATING"
+            elif item.get("then", "ACTIVE") == "ACTIVE":
+                return data
+            else:
+                shown = item["then"]
+            self._count(item, f"read_{shown.lower()}")
+        answer = json.loads(data)
+        if answer.get("DomainDescription", {}).get("Domain"):
+            answer["DomainDescription"]["Status"] = shown
+        return json.dumps(answer).encode()
 
 
 def _function_name(value):

@@ -46,6 +46,7 @@ pub async fn observe_domain(
             .cloud_front_distribution()
             .filter(|c| !c.is_empty() && certificate_arn.is_some())
             .map(str::to_owned),
+        status: d.status().map(|s| s.as_str().to_owned()),
     })))
 }
 

@@ -50,7 +50,10 @@ pub fn next_sync(reason: Option<&str>, resync: Duration, jitter: f64, changed: b
     match reason {
         Some(reasons::READY) if changed => resync.mul_f64(0.1 + 0.9 * jitter),
         Some(reasons::READY) => resync.mul_f64(0.9 + jitter / 5.0),
-        Some(reasons::SENDER_NOT_VERIFIED) => SENDER_RECHECK.min(resync),
+        // A person must act, or Cognito takes minutes: not every 10 s.
+        Some(reasons::SENDER_NOT_VERIFIED | reasons::DOMAIN_NOT_ACTIVE) => {
+            SENDER_RECHECK.min(resync)
+        }
         _ => PENDING_RECHECK,
     }
 }

@@ -356,7 +356,14 @@ pub struct DomainConfig {
     /// Observed only, for a custom domain: the CloudFront host its DNS record must point at.
     /// Not a setting, so not among the fields.
     pub cloud_front_distribution: Option<String>,
+    /// Observed only: Cognito's `Status` (`CREATING`, `ACTIVE`, `FAILED`, ...). Not a setting.
+    pub status: Option<String>,
 }
+
+/// Cognito's status of a domain that serves its pages.
+pub const DOMAIN_ACTIVE: &str = "ACTIVE";
+/// Cognito's status of a domain that will not serve them without a fix.
+pub const DOMAIN_FAILED: &str = "FAILED";
 
 impl DomainConfig {
     /// The host the pages are served at.

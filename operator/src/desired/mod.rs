@@ -384,6 +384,7 @@ pub fn desired_stack(
         managed_login_version: MANAGED_LOGIN_VERSION,
         others: Vec::new(),
         cloud_front_distribution: None,
+        status: None,
     });
     let login_style = spec.managed_login.as_ref().map(|_| LoginStyleConfig);
     let web_acl = spec.rate_limit.as_ref().map(|rate| WebAclConfig {

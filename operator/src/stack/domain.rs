@@ -279,6 +279,7 @@ mod tests {
             managed_login_version: 2,
             others: vec![],
             cloud_front_distribution: None,
+            status: None,
         };
         let mut seen = wanted.clone();
         seen.others = names(&["old"]);
