@@ -162,3 +162,40 @@ async fn a_login_domain_is_ready_only_once_active_and_a_failed_one_stalls() {
         behaviours::switch_off(&format!("{ns}-{name}"));
     }
 }
+
+/// A keys secret scheduled for deletion (by hand, or by a deletion with a recovery window)
+/// blocks its name for up to 30 days and refuses writes: the operator restores its own and goes
+/// on. Before, it read as absent, and the create that followed failed on every reconcile.
+/// (ministack keeps a scheduled secret as AWS does; no behaviour needs switching on.)
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_keys_secret_scheduled_for_deletion_is_restored() {
+    let (admin, ns, _op) = cluster::with_operator("secret-restore", 300).await;
+    let spec = |interval: u32| {
+        magic_link_pool(
+            &ns,
+            "keys",
+            serde_json::json!({"limits": {"minIntervalSeconds": interval}}),
+        )
+    };
+    apply_pool(&admin, &spec(60)).await;
+    ready_pool(&admin, &ns, "keys", READY_WITHIN).await;
+    let c = passwordless_operator::aws::Clients::from_env(None).await.unwrap();
+    let secret = names(&ns, "keys").keys_secret;
+    c.secrets
+        .delete_secret()
+        .secret_id(&secret)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let deleted_date = || async {
+        let out = c.secrets.describe_secret().secret_id(&secret).send().await;
+        out.unwrap().deleted_date().is_some()
+    };
+    assert!(deleted_date().await, "scheduled for deletion");
+
+    apply_pool(&admin, &spec(30)).await;
+    ready_pool(&admin, &ns, "keys", READY_WITHIN).await;
+    assert!(!deleted_date().await, "restored");
+}

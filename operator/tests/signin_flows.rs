@@ -599,8 +599,8 @@ async fn assert_bounded(c: &passwordless_operator::aws::Clients, stack: &Stack) 
 /// `passwordless-operator iam-policy` grants exactly what a pool's whole life calls: every
 /// operation made is granted (the policy never ends in AccessDenied), and every operation
 /// granted was made (it allows nothing the operator never calls). The life: create (a new
-/// sender, a web ACL), spec changes, drift repaired (the role's boundary taken off among it),
-/// a new trigger build, a key rotation, deletion; a native pool with managed login and
+/// sender, a web ACL), spec changes, drift repaired (the role's boundary taken off among it,
+/// the keys secret scheduled for deletion), a new trigger build, a key rotation, deletion; a native pool with managed login and
 /// passkeys, its domain drifting; an adoption. Each trigger role carries the boundary, and
 /// the policy written for it lies within the published boundary.
 #[tokio::test]
@@ -671,6 +671,15 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
         .unwrap();
     let pool_arn = stack.outputs.ids.user_pool_arn.clone().unwrap();
     common::waf::detach(&pool_arn).await;
+    // The keys secret scheduled for deletion (restored, not created again).
+    by_hand
+        .secrets
+        .delete_secret()
+        .secret_id(&names.keys_secret)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
     let repaired = stack.converge().await;
     assert!(!repaired.is_empty(), "the drift was repaired");
     assert_bounded(&by_hand, &stack).await;

@@ -9,8 +9,8 @@ use crate::desired::KeysSecretConfig;
 /// The tag holding the digest of the secret's value.
 pub const DIGEST_TAG: &str = "passwordless-operator.dev/keys-digest";
 
-/// The secret's configuration (its digest) and tags, if it exists and is not scheduled for
-/// deletion.
+/// The secret's configuration (its digest, whether it is scheduled for deletion) and tags, if
+/// it exists.
 pub async fn observe(
     c: &Clients,
     name: &str,
@@ -20,9 +20,6 @@ pub async fn observe(
         Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
         Err(e) => return Err(call_error("secretsmanager:DescribeSecret", e)),
     };
-    if out.deleted_date().is_some() {
-        return Ok(None);
-    }
     let tags: Tags = out
         .tags()
         .iter()
@@ -32,6 +29,7 @@ pub async fn observe(
         name: name.to_owned(),
         digest: tags.get(DIGEST_TAG).cloned().unwrap_or_default(),
         value: None,
+        scheduled_for_deletion: out.deleted_date().is_some(),
     };
     Ok(Some((config, tags)))
 }
@@ -55,8 +53,18 @@ pub async fn create(c: &Clients, secret: &KeysSecretConfig, tags: &Tags) -> Resu
     Ok(())
 }
 
-/// A new value, then the digest that names it (a crash in between re-writes the value).
-pub async fn update(c: &Clients, secret: &KeysSecretConfig) -> Result<(), AwsError> {
+/// A new value, then the digest that names it (a crash in between re-writes the value). A
+/// secret scheduled for deletion is restored first: AWS refuses writes to it, and its name
+/// cannot be created again until the window ends.
+pub async fn update(c: &Clients, secret: &KeysSecretConfig, restore: bool) -> Result<(), AwsError> {
+    if restore {
+        c.secrets
+            .restore_secret()
+            .secret_id(&secret.name)
+            .send()
+            .await
+            .map_err(|e| call_error("secretsmanager:RestoreSecret", e))?;
+    }
     c.secrets
         .put_secret_value()
         .secret_id(&secret.name)

@@ -149,6 +149,9 @@ pub struct KeysSecretConfig {
     pub digest: String,
     /// The value to write (`kid:base64,...`); None when observed.
     pub value: Option<String>,
+    /// Observed: scheduled for deletion (by hand, or by a deletion with a recovery window),
+    /// which blocks creating the name for up to 30 days. Restored when it is this pool's.
+    pub scheduled_for_deletion: bool,
 }
 
 impl KeysSecretConfig {
@@ -159,6 +162,7 @@ impl KeysSecretConfig {
             name,
             digest: format!("sha256:{hex}"),
             value: Some(value),
+            scheduled_for_deletion: false,
         }
     }
 }
@@ -175,7 +179,11 @@ impl std::fmt::Debug for KeysSecretConfig {
 
 impl Fields for KeysSecretConfig {
     fn fields(&self) -> Vec<(String, String)> {
-        vec![("keysDigest".to_owned(), self.digest.clone())]
+        let mut fields = vec![("keysDigest".to_owned(), self.digest.clone())];
+        if self.scheduled_for_deletion {
+            fields.push(("scheduledForDeletion".to_owned(), "true".to_owned()));
+        }
+        fields
     }
 }
 

@@ -207,6 +207,7 @@ const STATEMENTS: &[Statement] = &[
             "secretsmanager:DescribeSecret",
             "secretsmanager:CreateSecret",
             "secretsmanager:PutSecretValue",
+            "secretsmanager:RestoreSecret",
             "secretsmanager:TagResource",
             "secretsmanager:DeleteSecret",
         ],

@@ -51,7 +51,9 @@ impl StackResource for KeysSecret {
     fn update<'a>(&'a self, p: &'a Pass<'a>, _: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             if let Some(secret) = &p.desired.keys_secret {
-                aws::secrets::update(p.c, secret).await?;
+                let observed = p.observed.keys_secret.as_ref();
+                let restore = observed.is_some_and(|s| s.scheduled_for_deletion);
+                aws::secrets::update(p.c, secret, restore).await?;
             }
             Ok(())
         })
