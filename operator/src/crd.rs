@@ -108,6 +108,8 @@ pub const RESERVED_DOMAIN_WORDS: [&str; 3] = ["aws", "amazon", "cognito"];
 /// The managed login version the operator asks for: the pages that offer passwordless
 /// choices (version 1, the classic hosted UI, offers passwords only).
 pub const MANAGED_LOGIN_VERSION: i32 = 2;
+/// The longest region name (today's are at most 14 characters).
+pub const MAX_REGION: u32 = 32;
 /// AWS allows 50 tags on a resource; the operator's own take the rest.
 pub const MAX_TAGS: u32 = 40;
 /// AWS's limits on a tag key and a tag value, in characters, for every service.
@@ -152,7 +154,7 @@ pub struct PasswordlessPoolSpec {
 
     /// AWS region of the stack, e.g. `eu-west-1`. Defaults to the operator's AWS configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = REGION_PATTERN))]
+    #[schemars(length(max = MAX_REGION), regex(pattern = REGION_PATTERN))]
     pub region: Option<String>,
 
     /// The SES identity that sends sign-in email. Required for `magicLink` and `emailOtp`, and for

@@ -56,6 +56,10 @@ pub fn check_cluster_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// What every AWS name of a pool starts with; the published policy scopes IAM, Lambda and
+/// DynamoDB to it.
+pub const NAME_PREFIX: &str = "pwp-";
+
 /// Hex digits of the name hash: 48 bits, so finding a second (cluster, namespace, name) with
 /// the same readable prefix and hash takes ~2^48 tries. The owner tags are the real check.
 const HASH_HEX: usize = 12;
@@ -102,9 +106,8 @@ pub struct StackNames {
     pub uid: Option<String>,
     /// An earlier object's uid whose retained stack this pool took over (see [`INHERITED_TAG`]).
     pub inherited: Option<String>,
-    /// Whether a resource tagged before uids existed is this pool's: yes, unless the user pool
-    /// under this name carries another object's uid (then its untagged companions are that
-    /// object's too).
+    /// Whether a resource tagged before uids existed is this pool's: only once the user pool
+    /// read under this name is (see [`Self::settle`]); always without a uid (the CLI).
     pub legacy_is_ours: bool,
 }
 
@@ -129,7 +132,7 @@ impl StackNames {
         let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let hash = &hash[..HASH_HEX];
         // Kubernetes names hold only [a-z0-9.-]; AWS names take those but not always dots.
-        let readable = format!("pwp-{namespace}-{name}").replace('.', "-");
+        let readable = format!("{NAME_PREFIX}{namespace}-{name}").replace('.', "-");
         let room = MAX_BASE - HASH_HEX - 1;
         let readable = readable[..readable.len().min(room)].trim_end_matches('-');
         let base = format!("{readable}-{hash}");
@@ -150,29 +153,41 @@ impl StackNames {
         }
     }
 
-    /// The same names, owned by the object with this uid.
+    /// The same names, owned by the object with this uid. Until [`Self::settle`] reads this
+    /// object's user pool, a resource tagged before uids existed is not taken for its own: a
+    /// recorded pool id that is missing or forged must not hand it an earlier object's stack.
     pub fn with_uid(mut self, uid: Option<&str>) -> Self {
         self.uid = uid.map(str::to_owned);
+        self.legacy_is_ours = self.uid.is_none();
         self
     }
 
-    /// Learns from the user pool found under this name (its tags) whose the rest of the stack
-    /// is: a pool this object took over names the object it inherited from; a pool of an
-    /// earlier object makes that object's the stack's untagged companions too, unless this
-    /// pool adopts it (`spec.adopt`, checked against the tenancy's list before).
+    /// Learns from the user pool read for this object (its tags) whose the rest of the stack
+    /// is: a pool that is this object's (or from before uids) makes the untagged companions
+    /// its own too, and one it took over names the object it inherited from; an earlier
+    /// object's pool leaves them that object's, unless this pool adopts it (`spec.adopt`,
+    /// checked against the tenancy's list before).
     pub fn settle<'t>(
         &mut self,
         pool_tags: impl IntoIterator<Item = (&'t str, &'t str)> + Clone,
         adopting: bool,
     ) {
-        match self.ownership(pool_tags.clone()) {
+        // The pool itself may be from before uids: then it, and its companions, are ours.
+        let lenient = Self {
+            legacy_is_ours: true,
+            ..self.clone()
+        };
+        match lenient.ownership(pool_tags.clone()) {
             Ownership::Ours => {
                 let inherited = pool_tags.into_iter().find(|(k, _)| *k == INHERITED_TAG);
                 self.inherited = inherited.map(|(_, v)| v.to_owned());
+                self.legacy_is_ours = true;
             }
-            Ownership::Predecessor(Some(theirs)) if adopting => self.inherited = Some(theirs),
-            Ownership::Predecessor(_) => self.legacy_is_ours = false,
-            Ownership::Foreign(_) | Ownership::Untagged => {}
+            Ownership::Predecessor(Some(theirs)) if adopting => {
+                self.inherited = Some(theirs);
+                self.legacy_is_ours = true;
+            }
+            Ownership::Predecessor(_) | Ownership::Foreign(_) | Ownership::Untagged => {}
         }
     }
 
@@ -425,8 +440,9 @@ mod tests {
         let ours = |n: &StackNames, t: &[(String, String)]| n.ownership(pairs(t));
         for (tags, expected) in [
             (tagged(Some("new"), None), Ownership::Ours),
-            // Tagged before uids existed: still the namespace/name's (upgrades keep working).
-            (tagged(None, None), Ownership::Ours),
+            // Tagged before uids existed: not taken for this object's until its pool is read
+            // (a forged or vanished recorded pool id must not hand it an earlier stack).
+            (tagged(None, None), Ownership::Predecessor(None)),
             (
                 tagged(Some("old"), None),
                 Ownership::Predecessor(Some("old".into())),
@@ -434,6 +450,15 @@ mod tests {
         ] {
             assert_eq!(ours(&me, &tags), expected, "{tags:?}");
         }
+        // A pool from before uids read for it: it and its untagged companions are its own
+        // (upgrades keep working).
+        let mut upgraded = me.clone();
+        upgraded.settle(pairs(&tagged(None, None)), false);
+        assert_eq!(ours(&upgraded, &tagged(None, None)), Ownership::Ours);
+        // So is a pool of its own uid.
+        let mut own = me.clone();
+        own.settle(pairs(&tagged(Some("new"), None)), false);
+        assert_eq!(ours(&own, &tagged(None, None)), Ownership::Ours);
         // Without an object (the CLI) uids are neither written nor checked.
         let cli = names("shop", "checkout");
         assert_eq!(ours(&cli, &tagged(Some("old"), None)), Ownership::Ours);

@@ -160,6 +160,16 @@ impl AccountRole {
                 self.role_arn
             ));
         }
+        // The operator's credential may rewrite, delete and pass to Lambda every role named
+        // like its trigger roles (the published policy's `role/pwp-*`).
+        let path_and_name = self.role_arn.split_once(":role/").map_or("", |(_, r)| r);
+        if path_and_name.starts_with(crate::names::NAME_PREFIX) {
+            return Err(format!(
+                "roleArn: {:?} is named like the operator's own trigger roles ({}*), which its credential may rewrite, delete and pass to Lambda; give the tenant's role another name",
+                self.role_arn,
+                crate::names::NAME_PREFIX
+            ));
+        }
         if let Some(id) = &self.external_id {
             let (min, max) = patterns::EXTERNAL_ID_LENGTH;
             let n = id.chars().count();
@@ -458,7 +468,7 @@ namespaces:
     senders: {addresses: [no-reply@a.example.com], domains: [team-a.example.com]}
     adoptablePoolIds: [eu-west-1_Legacy]
     customDomains: [auth.a.example.com, '*.team-a.example.com']
-    aws: {roleArn: 'arn:aws:iam::111122223333:role/pwp-team-a', externalId: s3cret}
+    aws: {roleArn: 'arn:aws:iam::111122223333:role/passwordless-tenant-team-a', externalId: s3cret}
   team-b: {}
 ";
 
@@ -652,7 +662,7 @@ namespaces:
         let file = |arn: &str, id: &str| {
             format!("namespaces: {{team-a: {{aws: {{roleArn: '{arn}', externalId: '{id}'}}}}}}")
         };
-        let arn = "arn:aws:iam::111122223333:role/pwp-team-a";
+        let arn = "arn:aws:iam::111122223333:role/passwordless-tenant-team-a";
         assert!(Tenancy::parse(&file(arn, "s3cret:team-a/x=1")).is_ok());
         assert!(Tenancy::parse(&file("arn:aws-cn:iam::111122223333:role/p/x", "ab")).is_ok());
         let long = "a".repeat(1225);
@@ -663,6 +673,11 @@ namespaces:
             (arn, "t\u{e9}am", "externalId: holds a character"),
             ("arn:aws:iam::111122223333:user/x", "ab", "roleArn:"),
             ("arn:aws:iam::111122223333:role/a b", "ab", "roleArn:"),
+            (
+                "arn:aws:iam::111122223333:role/pwp-team-a",
+                "ab",
+                "roleArn:",
+            ),
         ] {
             let err = Tenancy::parse(&file(arn, id)).unwrap_err();
             assert!(

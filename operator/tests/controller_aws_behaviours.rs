@@ -180,7 +180,9 @@ async fn a_keys_secret_scheduled_for_deletion_is_restored() {
     };
     apply_pool(&admin, &spec(60)).await;
     ready_pool(&admin, &ns, "keys", READY_WITHIN).await;
-    let c = passwordless_operator::aws::Clients::from_env(None).await.unwrap();
+    let c = passwordless_operator::aws::Clients::from_env(None)
+        .await
+        .unwrap();
     let secret = names(&ns, "keys").keys_secret;
     c.secrets
         .delete_secret()

@@ -499,3 +499,87 @@ async fn a_recycled_name_does_not_inherit_a_retained_stack() {
         "an adopted pool is kept"
     );
 }
+
+/// A recorded pool id the operator cannot read (forged in the status, or gone) does not hand an
+/// earlier object's stack to a newcomer: a companion tagged before uids existed (the role here,
+/// as an upgrade leaves it) counts as this object's only once its own user pool was read.
+/// Before, with the forged id, the newcomer became Ready on the earlier stack's role, function
+/// and keys, and its deletion removed them under the kept pool.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_forged_pool_id_does_not_hand_over_an_earlier_stack() {
+    use passwordless_operator::names::{StackNames, UID_TAG};
+    let admin = cluster::admin().await;
+    let ns = unique("forged-id");
+    prepare(&admin, &[&ns]).await;
+    let lease = unique("lease");
+    let mut op = operator(&ns, &lease);
+    leading(&op).await;
+    let kept = serde_json::json!({"deletionPolicy": "Retain"});
+    apply_pool(&admin, &magic_link_pool(&ns, "app", kept)).await;
+    ready_pool(&admin, &ns, "app", READY_WITHIN).await;
+    let c = Clients::from_env(None).await.unwrap();
+    let names = StackNames::new("default", &ns, "app");
+    // The role as a build before uids left it.
+    c.iam
+        .untag_role()
+        .role_name(&names.role)
+        .tag_keys(UID_TAG)
+        .send()
+        .await
+        .unwrap();
+    delete_and_wait(&admin, &ns, "app").await;
+    let role_before = c
+        .iam
+        .get_role()
+        .role_name(&names.role)
+        .send()
+        .await
+        .unwrap();
+
+    apply_pool(&admin, &magic_link_pool(&ns, "app", serde_json::json!({}))).await;
+    eventually("the newcomer refused", READY_WITHIN, || async {
+        let ready = ready_of(get_pool(&admin, &ns, "app").await?.status.as_ref())?.clone();
+        ready
+            .message
+            .contains("earlier PasswordlessPool")
+            .then_some(())
+    })
+    .await;
+    forge_status(
+        &admin,
+        &ns,
+        "app",
+        serde_json::json!({"userPoolId": "us-east-1_NotThere0"}),
+    )
+    .await;
+    op.kill();
+    let op = operator(&ns, &lease);
+    let (message, _) = eventually("refused after the restart", READY_WITHIN, || async {
+        let ready = ready_of(get_pool(&admin, &ns, "app").await?.status.as_ref())?.clone();
+        ready
+            .message
+            .contains("made before uids")
+            .then_some(ready.message)
+    })
+    .await;
+    assert!(message.contains(&names.role), "{message}");
+    let role_after = c
+        .iam
+        .get_role()
+        .role_name(&names.role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        role_before.role().unwrap().assume_role_policy_document(),
+        role_after.role().unwrap().assume_role_policy_document(),
+        "the earlier stack's role is untouched"
+    );
+    delete_and_wait(&admin, &ns, "app").await;
+    assert!(
+        c.iam.get_role().role_name(&names.role).send().await.is_ok(),
+        "the newcomer's deletion left the earlier role"
+    );
+    drop(op);
+}

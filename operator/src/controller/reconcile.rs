@@ -199,10 +199,13 @@ impl Context {
         let key_store = self.key_store();
         let keys = key_store.get(pool).await?.unwrap_or_default();
         let removed = async {
-            // Where the stack lives, whatever the spec names now.
+            // Where the stack lives, whatever the spec names now. The status is only a hint
+            // (anyone with status access writes it): a region the schema would refuse is not
+            // one to build clients for.
             let region = current
                 .as_ref()
                 .and_then(|s| s.region.clone())
+                .filter(|r| crate::validate::region_is_shaped(r))
                 .or_else(|| pool.spec.region.clone());
             let clients = match self.clients(pool, region.as_deref()).await {
                 // A namespace the platform team refuses, and a pool that recorded no user pool:

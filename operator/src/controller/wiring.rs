@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::Api;
@@ -15,13 +15,13 @@ use kube::runtime::utils::Backoff;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tokio::sync::Semaphore;
 
-use super::ROTATE_ANNOTATION;
 use super::context::Context;
 use super::errors::Error;
 use super::leader::Leader;
 use super::reconcile::reconcile;
 use super::schedule::{backoff, random_fraction, watch_retry};
 use super::secrets::managed_selector;
+use super::{FINALIZER, ROTATE_ANNOTATION};
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 
 /// Waits for the Lease, then runs the controllers while holding it, until `shutdown` resolves.
@@ -96,9 +96,17 @@ pub async fn run(
             // life: no managedFields, no labels, and of the annotations only the rotation
             // request. A tenant's megabytes of labels cost a moment of decoding, not memory.
             let (cache, writer) = reflector::store();
+            let forget = ctx.clone();
             let pools = watcher(pools, watcher::Config::default().any_semantic())
                 .modify(keep_what_reconciles_read)
                 .reflect(writer)
+                // A pool gone without the operator's cleanup (its finalizer taken off by
+                // hand) leaves nothing behind in the caches either.
+                .inspect_ok(move |event| {
+                    if let watcher::Event::Delete(pool) = event {
+                        forget.caches.forget(pool);
+                    }
+                })
                 .applied_objects();
             let controller = Controller::for_stream(pools, cache)
                 .owns(
@@ -146,12 +154,18 @@ pub async fn run(
 fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
     pool.managed_fields_mut().clear();
     pool.labels_mut().clear();
-    pool.annotations_mut().retain(|k, _| k == ROTATE_ANNOTATION);
+    pool.owner_references_mut().clear();
+    // Only whether the operator's own finalizer is there matters.
+    pool.finalizers_mut().retain(|f| f == FINALIZER);
+    pool.annotations_mut()
+        .retain(|k, v| k == ROTATE_ANNOTATION && v.len() <= MAX_ROTATE_VALUE);
     if let Some(status) = pool.status.as_mut() {
         bound_status(status);
     }
 }
 
+/// The longest rotation request kept: a longer one is ignored (it is compared, never used).
+const MAX_ROTATE_VALUE: usize = 253;
 /// The longest status text kept: far above what the operator writes (ids, ARNs, URLs, its
 /// messages), far below the megabytes anyone with status access could write.
 const MAX_STATUS_TEXT: usize = 4096;

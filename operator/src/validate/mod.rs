@@ -15,6 +15,7 @@ use std::fmt;
 pub use rules::{
     CrossFieldRule, REGION_STAYS, TransitionRule, cross_field_rules, transition_rules,
 };
+pub use schema::region_is_shaped;
 use schema::{Problems, check_schema_rules};
 
 use crate::crd::{

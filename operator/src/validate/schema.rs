@@ -11,9 +11,10 @@ use regex::Regex;
 
 use super::Problem;
 use crate::crd::{
-    AUTH_SESSION_VALIDITY_MINUTES, MAX_OAUTH_URLS, MAX_REDIRECT_URLS, MAX_RELYING_PARTY_ID,
-    MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_URL_LENGTH, PasswordlessPoolSpec,
-    RATE_LIMIT_PER_FIVE_MINUTES, REFRESH_TOKEN_VALIDITY_DAYS, TOKEN_VALIDITY_MINUTES, patterns,
+    AUTH_SESSION_VALIDITY_MINUTES, MAX_OAUTH_URLS, MAX_REDIRECT_URLS, MAX_REGION,
+    MAX_RELYING_PARTY_ID, MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_URL_LENGTH,
+    PasswordlessPoolSpec, RATE_LIMIT_PER_FIVE_MINUTES, REFRESH_TOKEN_VALIDITY_DAYS,
+    TOKEN_VALIDITY_MINUTES, patterns,
 };
 
 /// The problems found so far, in the order the schema lists the fields.
@@ -51,9 +52,27 @@ impl Problems {
 
     fn pattern(&mut self, field: &str, value: Option<&str>, pattern: &Regex, what: &str) {
         if let Some(v) = value.filter(|v| !pattern.is_match(v)) {
-            self.push(field, format!("{v:?} is not {what}"));
+            self.push(field, format!("{} is not {what}", quoted(v)));
         }
     }
+}
+
+/// Whether `region` is shaped as the schema wants `spec.region` (a status's may not be).
+pub fn region_is_shaped(region: &str) -> bool {
+    region.len() <= MAX_REGION as usize && PATTERNS.region.is_match(region)
+}
+
+/// The longest value a message quotes: a tenant's megabyte value is named, not repeated.
+const MAX_QUOTED: usize = 64;
+
+/// The value in quotes, cut past [`MAX_QUOTED`] characters.
+fn quoted(v: &str) -> String {
+    let n = v.chars().count();
+    if n <= MAX_QUOTED {
+        return format!("{v:?}");
+    }
+    let head: String = v.chars().take(MAX_QUOTED).collect();
+    format!("{head:?}… ({n} characters)")
 }
 
 /// The schema's patterns, compiled once. The same strings are in the CRD (RE2 there).
@@ -139,6 +158,12 @@ fn oauth_url() -> UrlRule {
 /// What the CRD schema states, field by field, in the schema's own order.
 pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) {
     let re = &*PATTERNS;
+    p.length(
+        "spec.region",
+        spec.region.as_deref(),
+        0,
+        MAX_REGION as usize,
+    );
     p.pattern(
         "spec.region",
         spec.region.as_deref(),
