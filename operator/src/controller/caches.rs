@@ -53,7 +53,7 @@ impl ClientSets {
 
 #[derive(Default)]
 pub struct Caches {
-    /// AWS clients per region (`None`: the configured default) and account, built once.
+    /// AWS clients per region (by name) and account, built once.
     aws: tokio::sync::Mutex<ClientSets>,
     synced: Mutex<HashMap<ObjectRef<PasswordlessPool>, Synced>>,
     /// The status last written per pool (by UID). The operator is the status's only writer, so
@@ -82,12 +82,16 @@ impl Caches {
                 session.clone(),
             )),
         };
-        // The default region by name: a cleanup naming it and an apply leaving it out share a set.
-        let region = region.filter(|r| Some(*r) != all.default_region.as_deref());
-        let key = (region.map(str::to_owned), role);
-        if let Some(c) = all.sets.get(&key).cloned() {
-            all.touch(&key);
-            return Ok(c);
+        // Keyed by the region's name, however the pool spells it (named, or left to the
+        // default): one set, so one pacer, per account and region, as Cognito's quotas count.
+        let named = region
+            .map(str::to_owned)
+            .or_else(|| all.default_region.clone());
+        if let Some(found) = named.map(|r| (Some(r), role.clone())) {
+            if let Some(c) = all.sets.get(&found).cloned() {
+                all.touch(&found);
+                return Ok(c);
+            }
         }
         let calls = match &all.calls {
             Some(calls) => calls.clone(),
@@ -101,6 +105,12 @@ impl Caches {
         let c = Clients::counted(region, account, calls).await?;
         if region.is_none() {
             all.default_region = Some(c.region.clone());
+        }
+        let key = (Some(c.region.clone()), role);
+        if let Some(same) = all.sets.get(&key).cloned() {
+            // The default region, named by a pool before any pool left it out.
+            all.touch(&key);
+            return Ok(same);
         }
         while all.used.len() >= MAX_CLIENT_SETS {
             if let Some(oldest) = all.used.pop_front() {
@@ -223,5 +233,36 @@ mod tests {
             1,
             "one counter for every set, registered once"
         );
+    }
+
+    /// A pool naming the default region and one leaving it out share one set, so one pacer,
+    /// whichever comes first: Cognito's quotas count per account and region.
+    #[tokio::test]
+    #[ignore = "needs a default region (AWS_REGION, as the test bed's env sets); run by `make test`"]
+    async fn one_pacer_per_region_however_it_is_spelled() {
+        let metrics = Metrics::default();
+        let default = Caches::default()
+            .clients(None, &Account::Operator, &metrics)
+            .await
+            .unwrap()
+            .region;
+        for named_first in [true, false] {
+            let caches = Caches::default();
+            let mut sets = Vec::new();
+            for named in [named_first, !named_first] {
+                let region = named.then_some(default.as_str());
+                sets.push(
+                    caches
+                        .clients(region, &Account::Operator, &metrics)
+                        .await
+                        .unwrap(),
+                );
+            }
+            assert!(
+                std::sync::Arc::ptr_eq(&sets[0].pace, &sets[1].pace),
+                "{named_first}"
+            );
+            assert_eq!(caches.aws.lock().await.sets.len(), 1);
+        }
     }
 }
