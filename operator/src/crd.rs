@@ -416,8 +416,9 @@ impl SignUpPolicy {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Native {
-    /// First factors a user may sign in with: EMAIL_OTP, SMS_OTP, WEB_AUTHN (passkeys) and
-    /// PASSWORD. At least one, each at most once.
+    /// First factors a user may sign in with: EMAIL_OTP, WEB_AUTHN (passkeys) and PASSWORD.
+    /// At least one, each at most once. SMS_OTP is refused until the operator manages the
+    /// pool's SmsConfiguration (use strategy smsOtp for texted codes).
     #[schemars(length(min = 1, max = 4), extend("x-kubernetes-list-type" = "set"))]
     pub allowed_first_auth_factors: Vec<AuthFactor>,
 

@@ -493,7 +493,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
     /// What AWS's service models refuse is refused here first, naming the field.
     #[test]
     fn what_aws_would_refuse_is_refused_with_its_field() {
-        let native = "strategy: native\nnative: {allowedFirstAuthFactors: [SMS_OTP]}\n";
+        let native = "strategy: native\nsender: {address: a@example.com}\nnative: {allowedFirstAuthFactors: [EMAIL_OTP]}\n";
         let login = |url: &str| {
             format!(
                 "{native}managedLogin: {{domainPrefix: shop, callbackUrls: ['https://a.example.com/cb'], logoutUrls: [\"{url}\"]}}\n"

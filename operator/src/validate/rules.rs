@@ -66,6 +66,9 @@ pub struct TransitionRule {
     pub message: &'static str,
 }
 
+/// Why native SMS_OTP is refused.
+pub const NATIVE_SMS_UNMANAGED: &str = "spec.native.allowedFirstAuthFactors: SMS_OTP is not offered yet: Cognito texts native codes only through the pool's SmsConfiguration (an SNS caller role), which the operator does not manage; use strategy smsOtp (the operator's own SMS codes) instead";
+
 /// Why a pool cannot move region, as the apiserver and the controller say it.
 pub const REGION_STAYS: &str = "spec.region cannot change: the user pool (with its users) and every resource live in their region; delete the pool and create a new one to move";
 
@@ -153,6 +156,14 @@ pub fn cross_field_rules() -> Vec<CrossFieldRule> {
         "!has(self.native) || !('EMAIL_OTP' in self.native.allowedFirstAuthFactors) || has(self.sender)".into(),
         "native sign-in with EMAIL_OTP sends email: set spec.sender".into(),
         |spec| !factor_allowed(spec, AuthFactor::EmailOtp) || spec.sender.is_some(),
+    ));
+    // Cognito texts native codes only through a pool's SmsConfiguration (an SNS caller role it
+    // assumes), which the operator does not manage yet: refused rather than Ready and silent.
+    rules.push(rule(
+        "spec",
+        "!has(self.native) || !('SMS_OTP' in self.native.allowedFirstAuthFactors)".into(),
+        NATIVE_SMS_UNMANAGED.into(),
+        |spec| !factor_allowed(spec, AuthFactor::SmsOtp),
     ));
     rules.push(rule(
         "spec",
