@@ -5,8 +5,8 @@
 use std::fmt;
 
 use crate::desired::DesiredStack;
-use crate::observed::ObservedStack;
-use crate::stack::{FieldList, STACK, StackResource};
+use crate::observed::{ObservedStack, SenderObserved};
+use crate::stack::{self, FieldList, STACK, StackResource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -168,6 +168,27 @@ impl fmt::Display for Plan {
             count(Action::Delete)
         )
     }
+}
+
+/// Cognito refuses a user pool that sends its own email (native EMAIL_OTP: `DEVELOPER`, as
+/// the SES identity) while that identity is not verified. Until it is, the pool's change and,
+/// if the pool does not exist yet, everything that names it wait: the pass ends with the
+/// sender's status (`SenderNotVerified`), not with an AWS error.
+pub fn hold_for_sender(pass: &mut Plan, observed: &ObservedStack, desired: &DesiredStack) {
+    let sends_as_sender = desired.user_pool.email_sending_account == "DEVELOPER";
+    let verified = observed
+        .sender
+        .as_ref()
+        .is_some_and(SenderObserved::verified);
+    if !sends_as_sender || verified {
+        return;
+    }
+    let pool_exists = observed.ids.user_pool_id.is_some();
+    pass.changes.retain(|change| {
+        let resource = stack::by_label(change.resource);
+        change.resource != stack::labels::USER_POOL
+            && (pool_exists || !resource.is_some_and(|r| r.needs_pool_id()))
+    });
 }
 
 #[cfg(test)]
@@ -436,5 +457,65 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         assert!(!shown.contains("MDEyMzQ1"), "{shown}");
         assert!(shown.contains("+ keysDigest: sha256:"), "{shown}");
         assert!(!shown.contains("PWP_SIGNING_KEYS="), "{shown}");
+    }
+
+    /// Native EMAIL_OTP sends as the SES identity: until it is verified, Cognito refuses the
+    /// pool, so the pool and what names it wait, and the rest goes on.
+    #[test]
+    fn a_native_email_pool_waits_for_its_sender() {
+        let native = "strategy: native
+sender: {address: no-reply@example.com}
+native: {allowedFirstAuthFactors: [EMAIL_OTP]}
+";
+        let d = desired(native);
+        let labels_of = |p: &Plan| p.changes.iter().map(|c| c.resource).collect::<Vec<_>>();
+        let with_sender = |status: Option<&str>, pool: bool| {
+            let mut o = ObservedStack::default();
+            o.sender = status.map(|s| SenderObserved {
+                identity: "no-reply@example.com".into(),
+                verification_status: s.into(),
+            });
+            if pool {
+                o.ids.user_pool_id = Some("us-east-1_x".into());
+                o.user_pool = Some(d.user_pool.clone());
+                o.user_pool.as_mut().unwrap().name = "renamed".into();
+            }
+            o
+        };
+        for (status, pool, held) in [
+            (None, false, true),
+            (Some("Pending"), false, true),
+            (Some("Failed"), true, true),
+            (Some("Success"), false, false),
+        ] {
+            let o = with_sender(status, pool);
+            let mut pass = plan(&o, &d);
+            let before = labels_of(&pass);
+            hold_for_sender(&mut pass, &o, &d);
+            let after = labels_of(&pass);
+            assert_eq!(
+                !after.contains(&labels::USER_POOL),
+                held,
+                "{status:?}: {after:?}"
+            );
+            if held && !pool {
+                assert!(!after.contains(&labels::APP_CLIENT), "{after:?}");
+            }
+            if !held {
+                assert_eq!(before, after);
+            }
+            assert_eq!(
+                after.contains(&labels::SENDER_IDENTITY),
+                before.contains(&labels::SENDER_IDENTITY),
+                "the sender itself is never held"
+            );
+        }
+        // A pool sending through Cognito's own email is never held.
+        let link = desired(BASE);
+        let o = ObservedStack::default();
+        let mut pass = plan(&o, &link);
+        let before = labels_of(&pass);
+        hold_for_sender(&mut pass, &o, &link);
+        assert_eq!(before, labels_of(&pass));
     }
 }

@@ -13,7 +13,7 @@ use crate::desired::{
     Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings,
     mark_operator_domains,
 };
-use crate::diff::{Action, Plan, deletion_plan, plan};
+use crate::diff::{Action, Plan, deletion_plan, hold_for_sender, plan};
 use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::partition::Partition;
@@ -477,6 +477,7 @@ pub async fn apply(
         let (observed, desired) = observe_with(c, req, &known, req.cleanup).await?;
         sink.record(&observed.ids).await.map_err(Error::Record)?;
         let mut pass = plan(&observed, &desired);
+        hold_for_sender(&mut pass, &observed, &desired);
         if refused.is_some() {
             pass.changes
                 .retain(|change| !stack::only_awaits_probe(change));

@@ -201,3 +201,50 @@ async fn a_keys_secret_scheduled_for_deletion_is_restored() {
     ready_pool(&admin, &ns, "keys", READY_WITHIN).await;
     assert!(!deleted_date().await, "restored");
 }
+
+/// Native EMAIL_OTP sends as the SES identity, and Cognito refuses the pool while that
+/// identity is not verified: the pool waits with `SenderNotVerified` (rechecked), with no
+/// failed reconcile, and is created once SES says the identity is verified. Before, the
+/// refused CreateUserPool was an `AwsError` (Degraded) on every pass.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_native_pool_waits_for_its_sender_to_be_verified() {
+    let (admin, ns, op) = cluster::with_operator("ses-pending", 15).await;
+    let sender = format!("{ns}@example.com");
+    behaviours::switch_on(
+        "ses-pending",
+        &sender,
+        serde_json::json!({"seconds": 8, "then": "SUCCESS"}),
+    );
+    let pool: PasswordlessPool = serde_json::from_value(serde_json::json!({
+        "apiVersion": "passwordless-operator.dev/v1alpha1",
+        "kind": "PasswordlessPool",
+        "metadata": {"name": "native", "namespace": ns},
+        "spec": {
+            "strategy": "native",
+            "sender": {"address": sender},
+            "native": {"allowedFirstAuthFactors": ["EMAIL_OTP"]},
+        },
+    }))
+    .unwrap();
+    apply_pool(&admin, &pool).await;
+    eventually("the sender reported pending", READY_WITHIN, || async {
+        let (reason, _, _) = ready_reason(&admin, &ns, "native").await?;
+        (reason == reasons::SENDER_NOT_VERIFIED).then_some(())
+    })
+    .await;
+    let (ready, _) = ready_pool(&admin, &ns, "native", READY_WITHIN).await;
+    assert!(ready.status.unwrap().user_pool_id.is_some());
+    let done = behaviours::done(&sender);
+    behaviours::switch_off(&sender);
+    assert!(done["read_pending"].as_u64() >= Some(1), "{done}");
+    let metrics = op.get("/metrics").await.unwrap();
+    let failed: Vec<_> = metrics
+        .lines()
+        .filter(|l| l.starts_with("passwordless_operator_reconcile_errors_total{"))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "no reconcile failed on the way: {failed:?} ({done})"
+    );
+}

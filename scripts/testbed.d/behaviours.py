@@ -4,6 +4,7 @@ model check's `POST /_behaviours` (so parallel tests never see each other's):
   {"add": {"kind": "lambda-inactive", "target": "<function name>"}}
   {"add": {"kind": "waf-unavailable", "target": "<web ACL name>", "times": 2}}
   {"add": {"kind": "domain-creating", "target": "<domain>", "seconds": 5, "then": "FAILED"}}
+  {"add": {"kind": "ses-pending", "target": "<address or domain>", "seconds": 5, "then": "SUCCESS"}}
   {"remove": "<target>"}   {"clear": true}          GET: what is on, and what each did
 
 Each answers as AWS does (its error codes and messages, from the service's documentation), and
@@ -15,6 +16,10 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
   the emulator's own state shows again.
 - domain-creating: `DescribeUserPoolDomain` reads the domain `CREATING` for `seconds` after it
   is first read, then `then`: `ACTIVE` (the emulator's own answer again) or `FAILED` (for good).
+- ses-pending: the SES identity reads `PENDING` (not verified for sending) for `seconds` after
+  it is first read, then `then` (`SUCCESS`: the emulator's own answer again; or `FAILED`). While
+  it is not verified, Cognito refuses a user pool whose email configuration sends as it
+  (`InvalidParameterException`, SES's "Email address is not verified" passed on).
 - waf-unavailable: `AssociateWebACL` for that web ACL fails with
   `WAFUnavailableEntityException` the first `times` calls, as right after creating it.
 """
@@ -30,7 +35,10 @@ NOT_READY = ("The function is inactive and its VPC connection is no longer avail
              "the VPC connection to reestablish and try again.")
 WAF_UNAVAILABLE = ("AWS WAF couldn't retrieve the resource that you requested. Retry your "
                    "request.")
-KINDS = {"lambda-inactive", "waf-unavailable", "domain-creating"}
+KINDS = {"lambda-inactive", "waf-unavailable", "domain-creating", "ses-pending"}
+NOT_VERIFIED = ("Cognito received the following error from Amazon SES when attempting to send "
+                "email: Email address is not verified. The following identities failed the "
+                "check in region {region}: {arn}")
 
 
 class Behaviours:
@@ -76,6 +84,14 @@ class Behaviours:
 
     def before(self, service, op, params, headers, protocol):
         with self.lock:
+            if service == "cognito-idp" and op in ("CreateUserPool", "UpdateUserPool"):
+                arn = (params.get("EmailConfiguration") or {}).get("SourceArn", "")
+                item = self._find("ses-pending", arn.rpartition("identity/")[2])
+                if item and self._ses_status(item) != "SUCCESS":
+                    self._count(item, "pool_refused")
+                    region = arn.split(":")[3].upper() if arn.count(":") > 3 else ""
+                    return error_response(protocol, headers, 400, "InvalidParameterException",
+                                          NOT_VERIFIED.format(region=region, arn=arn))
             if service == "lambda":
                 return self._lambda_before(op, params, headers, protocol)
             if service == "wafv2" and op == "AssociateWebACL":
@@ -106,6 +122,8 @@ class Behaviours:
     def after(self, service, op, params, status, headers, data):
         if status != 200:
             return status, headers, data
+        if service == "sesv2" and op == "GetEmailIdentity":
+            return status, headers, self._ses_after(params, data)
         if service == "cognito-idp" and op == "DescribeUserPoolDomain":
             return status, headers, self._domain_after(params, data)
         if service != "lambda":
@@ -128,6 +146,27 @@ class Behaviours:
         config = answer["Configuration"] if op == "GetFunction" else answer
         config.update({"State": state, "StateReason": reason, "StateReasonCode": code})
         return status, headers, json.dumps(answer).encode()
+
+    @staticmethod
+    def _ses_status(item):
+        first = item.setdefault("first_read", time.monotonic())
+        if time.monotonic() - first < float(item.get("seconds", 5)):
+            return "PENDING"
+        return item.get("then", "SUCCESS")
+
+    def _ses_after(self, params, data):
+        with self.lock:
+            item = self._find("ses-pending", params.get("EmailIdentity", ""))
+            if not item:
+                return data
+            shown = self._ses_status(item)
+            if shown == "SUCCESS":
+                return data
+            self._count(item, f"read_{shown.lower()}")
+        answer = json.loads(data)
+        answer["VerificationStatus"] = shown
+        answer["VerifiedForSendingStatus"] = False
+        return json.dumps(answer).encode()
 
     def _domain_after(self, params, data):
         with self.lock:
