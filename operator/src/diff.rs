@@ -470,11 +470,13 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP]}
         let d = desired(native);
         let labels_of = |p: &Plan| p.changes.iter().map(|c| c.resource).collect::<Vec<_>>();
         let with_sender = |status: Option<&str>, pool: bool| {
-            let mut o = ObservedStack::default();
-            o.sender = status.map(|s| SenderObserved {
-                identity: "no-reply@example.com".into(),
-                verification_status: s.into(),
-            });
+            let mut o = ObservedStack {
+                sender: status.map(|s| SenderObserved {
+                    identity: "no-reply@example.com".into(),
+                    verification_status: s.into(),
+                }),
+                ..Default::default()
+            };
             if pool {
                 o.ids.user_pool_id = Some("us-east-1_x".into());
                 o.user_pool = Some(d.user_pool.clone());
