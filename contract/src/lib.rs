@@ -107,6 +107,20 @@ pub const MAX_LOCKOUT_SECONDS: u64 = 86_400;
 /// 1e-7 even at a thousand sends a second). Longer than any [`OTP_LENGTH`], so a client that
 /// reads or takes a code must allow [`OTP_LENGTH`]`.min` up to this many digits.
 pub const HARDENED_OTP_LENGTH: u32 = 16;
+
+/// Cognito waits 5 seconds for a trigger, then retries it: the function's timeout is no longer,
+/// so a slow invocation ends rather than runs on beside its retry.
+pub const TRIGGER_TIMEOUT_SECONDS: i32 = 5;
+/// The budget of one AWS call of the trigger, retries included. An invocation makes at most
+/// four in a row (the signing keys on a cold start, the lockout, the send permit, the send):
+/// 4 × 1.2 s = 4.8 s stays inside [`TRIGGER_TIMEOUT_SECONDS`].
+pub const TRIGGER_CALL_TIMEOUT_MS: u64 = 1_200;
+/// One attempt of such a call: a hung connection is given up in time for one retry.
+pub const TRIGGER_ATTEMPT_TIMEOUT_MS: u64 = 700;
+const _: () = assert!(
+    4 * TRIGGER_CALL_TIMEOUT_MS < TRIGGER_TIMEOUT_SECONDS as u64 * 1_000,
+    "four calls in a row fit the trigger's timeout"
+);
 const _: () = assert!(
     HARDENED_OTP_LENGTH > OTP_LENGTH.max,
     "a hardened code is the longest"

@@ -182,6 +182,18 @@ pub fn hash_hex(domain: &str, value: &str) -> String {
 /// the key, nobody holding the table can test whether an address is a user (an unkeyed hash of
 /// a guessed address would match). The username is trimmed and lowercased, so case variants
 /// share one cooldown and one failure count.
+/// The keyed digest of one CreateAuthChallenge request's parts (pool, user, client, the
+/// session so far, the client's metadata): what Cognito sends again, unchanged, when it
+/// retries an invocation that outlived its 5 seconds.
+pub fn request_hash(key: &SigningKey, parts: &[&str]) -> String {
+    let mut m = mac(key, b"passwordless-operator/request/v1.", b"");
+    for part in parts {
+        m.update(&(part.len() as u64).to_be_bytes());
+        m.update(part.as_bytes());
+    }
+    hex(&m.finalize().into_bytes())
+}
+
 pub fn user_hash(key: &SigningKey, pool: &str, username: &str) -> String {
     let mut m = mac(key, b"passwordless-operator/user/v1.", pool.as_bytes());
     m.update(b"\0");

@@ -17,8 +17,8 @@ use passwordless_triggers::config::{Config, vars};
 use passwordless_triggers::delivery::aws::{DynamoStore, Lazy, Sdk, SecretsManagerKeys};
 use passwordless_triggers::delivery::system::{OsEntropy, SystemClock};
 use passwordless_triggers::delivery::{
-    Clock, DeliveryError, Directory, Failures, Mailer, Ports, SecretSource, SendPermit, SmsSender,
-    StateStore, Verified,
+    Clock, DeliveryError, Directory, Failures, Mailer, Ports, SecretSource, SendPermit, SendRecord,
+    SmsSender, StateStore, Verified,
 };
 use passwordless_triggers::flows::verify::verify;
 use passwordless_triggers::flows::{PRIVATE_ROUND, Round};
@@ -110,20 +110,55 @@ async fn the_state_table_cools_down_replaces_only_what_was_read_and_spends_once(
         let store = store(&aws, &table);
 
         // Cooldown: one send per interval, the refusal says how long to wait.
+        let record = |request| SendRecord {
+            request,
+            round: "round-of-a",
+        };
+        let (a, b) = (record("a"), record("b"));
         assert_eq!(
-            store.permit_send("u1", 1000, 60).await.unwrap(),
+            store.permit_send("u1", 1000, 60, &a).await.unwrap(),
             SendPermit::Granted,
             "{emulator}"
         );
         assert_eq!(
-            store.permit_send("u1", 1030, 60).await.unwrap(),
+            store.permit_send("u1", 1030, 60, &b).await.unwrap(),
             SendPermit::CoolingDown {
                 retry_after_seconds: 30
             },
             "{emulator}"
         );
+        // Cognito retrying request a: its round again, no cooldown.
         assert_eq!(
-            store.permit_send("u1", 1060, 60).await.unwrap(),
+            store.permit_send("u1", 1005, 60, &a).await.unwrap(),
+            SendPermit::Repeat {
+                round: "round-of-a".into()
+            },
+            "{emulator}"
+        );
+        assert_eq!(
+            store.permit_send("u1", 1060, 60, &a).await.unwrap(),
+            SendPermit::Granted,
+            "{emulator}"
+        );
+        // Without a cooldown, a retry is still told apart from a new request.
+        let c = SendRecord {
+            request: "c",
+            round: "round-of-c",
+        };
+        assert_eq!(
+            store.permit_send("u2", 2000, 0, &c).await.unwrap(),
+            SendPermit::Granted,
+            "{emulator}"
+        );
+        assert_eq!(
+            store.permit_send("u2", 2003, 0, &c).await.unwrap(),
+            SendPermit::Repeat {
+                round: "round-of-c".into()
+            },
+            "{emulator}"
+        );
+        assert_eq!(
+            store.permit_send("u2", 2004, 0, &b).await.unwrap(),
             SendPermit::Granted,
             "{emulator}"
         );

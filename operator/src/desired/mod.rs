@@ -27,7 +27,7 @@ pub const LAMBDA_ENV_LIMIT: usize = 4096;
 pub const TRIGGER_RUNTIME: &str = "provided.al2023";
 pub const TRIGGER_HANDLER: &str = "bootstrap";
 pub const TRIGGER_MEMORY_MB: i32 = 128;
-pub const TRIGGER_TIMEOUT_SECONDS: i32 = 10;
+pub use passwordless_contract::TRIGGER_TIMEOUT_SECONDS;
 pub const PERMISSION_STATEMENT: &str = "passwordless-operator-cognito";
 /// Service principals are `SERVICE.amazonaws.com` in every partition, China's and GovCloud's
 /// too (the `.amazonaws.com.cn` forms are legacy exceptions of services not used here).

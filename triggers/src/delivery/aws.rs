@@ -13,20 +13,23 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use tokio::sync::OnceCell;
 
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use passwordless_contract::table::{PARTITION_KEY, TTL_ATTRIBUTE};
+use passwordless_contract::{TRIGGER_ATTEMPT_TIMEOUT_MS, TRIGGER_CALL_TIMEOUT_MS};
 
 use super::{
-    DeliveryError, Directory, Failures, Mailer, SecretSource, SendPermit, SmsSender, StateStore,
-    Verified,
+    DeliveryError, Directory, Failures, Mailer, PreviousSend, RETRY_WINDOW_SECONDS, SecretSource,
+    SendPermit, SendRecord, SmsSender, StateStore, Verified, judge_send,
 };
 use crate::template::Email;
 
@@ -40,8 +43,18 @@ impl Sdk {
         Self(Arc::new(OnceCell::new_with(Some(config))))
     }
 
+    /// Every call within Cognito's 5-second budget (see [`TRIGGER_CALL_TIMEOUT_MS`]): a slow
+    /// SES or DynamoDB answer ends the call, not the invocation's chance to answer.
     async fn config(&self) -> &SdkConfig {
-        self.0.get_or_init(aws_config::load_from_env).await
+        self.0
+            .get_or_init(|| async {
+                let timeouts = TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_millis(TRIGGER_CALL_TIMEOUT_MS))
+                    .operation_attempt_timeout(Duration::from_millis(TRIGGER_ATTEMPT_TIMEOUT_MS))
+                    .build();
+                aws_config::from_env().timeout_config(timeouts).load().await
+            })
+            .await
     }
 }
 
@@ -148,6 +161,7 @@ impl StateStore for DynamoStore {
         user_hash: &str,
         now: u64,
         min_interval: u64,
+        record: &SendRecord<'_>,
     ) -> Result<SendPermit, DeliveryError> {
         let result = self
             .client
@@ -160,10 +174,22 @@ impl StateStore for DynamoStore {
                 AttributeValue::S(format!("send#{user_hash}")),
             )
             .item("lastSentAt", n(now))
-            .item(TTL_ATTRIBUTE, n(now + min_interval))
-            // TTL deletion is lazy (hours), so the condition reads the timestamp itself.
-            .condition_expression("attribute_not_exists(pk) OR lastSentAt <= :cutoff")
+            .item("request", AttributeValue::S(record.request.to_owned()))
+            .item("round", AttributeValue::S(record.round.to_owned()))
+            .item(
+                TTL_ATTRIBUTE,
+                n(now + min_interval.max(RETRY_WINDOW_SECONDS)),
+            )
+            // `judge_send`'s rule. TTL deletion is lazy (hours), so the condition reads the
+            // timestamp itself.
+            .condition_expression(
+                "attribute_not_exists(pk) OR (lastSentAt <= :cutoff AND \
+                 (attribute_not_exists(#request) OR #request <> :request OR lastSentAt <= :retried))",
+            )
+            .expression_attribute_names("#request", "request")
             .expression_attribute_values(":cutoff", n(now.saturating_sub(min_interval)))
+            .expression_attribute_values(":request", AttributeValue::S(record.request.to_owned()))
+            .expression_attribute_values(":retried", n(now.saturating_sub(RETRY_WINDOW_SECONDS)))
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
             )
@@ -173,15 +199,21 @@ impl StateStore for DynamoStore {
             Ok(_) => Ok(SendPermit::Granted),
             Err(e) => match e.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(failed) => {
-                    let last = failed
-                        .item()
-                        .and_then(|item| item.get("lastSentAt"))
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(now);
-                    Ok(SendPermit::CoolingDown {
-                        retry_after_seconds: (last + min_interval).saturating_sub(now).max(1),
-                    })
+                    let item = failed.item();
+                    let text = |name: &str| item?.get(name)?.as_s().ok().map(String::as_str);
+                    let previous = PreviousSend {
+                        last_at: item
+                            .and_then(|i| i.get("lastSentAt")?.as_n().ok()?.parse().ok())
+                            .unwrap_or(now),
+                        request: text("request"),
+                        round: text("round"),
+                    };
+                    Ok(judge_send(
+                        Some(&previous),
+                        now,
+                        min_interval,
+                        record.request,
+                    ))
                 }
                 other => Err(DeliveryError::Store("PutItem", kind(&other))),
             },

@@ -58,21 +58,76 @@ pub trait SmsSender {
 }
 
 /// Whether a send may go out now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendPermit {
     Granted,
-    CoolingDown { retry_after_seconds: u64 },
+    CoolingDown {
+        retry_after_seconds: u64,
+    },
+    /// The same request was granted moments ago (Cognito retrying an invocation that outlived
+    /// its 5 seconds): its round, so nothing is sent twice and no cooldown is answered for a
+    /// message already on its way.
+    Repeat {
+        round: String,
+    },
+}
+
+/// What a granted send records beside its time: the request's digest and the round it
+/// answered, so a retry of the same request is answered alike.
+pub struct SendRecord<'a> {
+    pub request: &'a str,
+    pub round: &'a str,
+}
+
+/// How long after a send a request with the same digest counts as Cognito's retry.
+pub const RETRY_WINDOW_SECONDS: u64 = 30;
+
+/// The send record already there for a user, as the conditional write found it.
+pub struct PreviousSend<'a> {
+    pub last_at: u64,
+    pub request: Option<&'a str>,
+    pub round: Option<&'a str>,
+}
+
+/// What the send record already there (if any) means for `request` at `now`: the rule every
+/// store keeps (DynamoDB's condition expression states the same).
+pub fn judge_send(
+    previous: Option<&PreviousSend<'_>>,
+    now: u64,
+    min_interval: u64,
+    request: &str,
+) -> SendPermit {
+    let Some(p) = previous else {
+        return SendPermit::Granted;
+    };
+    let retried = p.request == Some(request) && p.last_at + RETRY_WINDOW_SECONDS > now;
+    if retried {
+        if let Some(round) = p.round {
+            return SendPermit::Repeat {
+                round: round.to_owned(),
+            };
+        }
+    }
+    if retried || p.last_at + min_interval > now {
+        return SendPermit::CoolingDown {
+            retry_after_seconds: (p.last_at + min_interval).saturating_sub(now).max(1),
+        };
+    }
+    SendPermit::Granted
 }
 
 /// Single use and cooldown state. Keys are hashes: the store never holds a username or token.
 pub trait StateStore {
-    /// Records a send to `user_hash` at `now` unless the previous one was less than
-    /// `min_interval` seconds ago (one conditional write).
+    /// Records a send to `user_hash` at `now`, with `record`, unless the previous one was less
+    /// than `min_interval` seconds ago, or was the same request less than
+    /// [`RETRY_WINDOW_SECONDS`] ago (then its round: [`SendPermit::Repeat`]). One conditional
+    /// write.
     fn permit_send(
         &self,
         user_hash: &str,
         now: u64,
         min_interval: u64,
+        record: &SendRecord<'_>,
     ) -> impl Future<Output = Result<SendPermit, DeliveryError>> + Send;
     /// Marks a link nonce used; true only for the first caller (one conditional write), so two
     /// concurrent redemptions of one link cannot both succeed.

@@ -14,11 +14,12 @@ use super::{
 };
 use crate::config::{Config, Strategy};
 use crate::delivery::{
-    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SendPermit, SmsSender, StateStore,
+    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SendPermit, SendRecord, SmsSender,
+    StateStore,
 };
 use crate::otp::generate_code;
 use crate::template::{Values, human_duration, render_email, render_sms};
-use crate::token::{LinkClaims, code_mac, destination_hash, sign, user_hash};
+use crate::token::{LinkClaims, code_mac, destination_hash, request_hash, sign, user_hash};
 
 pub async fn create(
     config: &Config,
@@ -156,12 +157,17 @@ async fn send_for(
         .ok_or(FlowError::Missing("callerContext.clientId"))?;
     let destination = destination(config, username, &request.user_attributes);
     let redirect = redirect_url(config, &request.client_metadata)?;
+    // What Cognito sends again, unchanged, when it retries this invocation.
+    let session = serde_json::to_string(&request.session).unwrap_or_default();
+    let metadata: std::collections::BTreeMap<_, _> = request.client_metadata.iter().collect();
+    let metadata = serde_json::to_string(&metadata).unwrap_or_default();
     let to = Recipient {
         username,
         pool,
         client,
         destination: &destination,
         known: !request.user_not_found,
+        request: [session.as_str(), metadata.as_str()],
     };
     send(config, ports, &to, redirect).await
 }
@@ -174,6 +180,8 @@ struct Recipient<'a> {
     destination: &'a str,
     /// False for Cognito's `userNotFound`: everything happens alike but the send itself.
     known: bool,
+    /// The request's session and client metadata, as Cognito sent them.
+    request: [&'a str; 2],
 }
 
 async fn send(
@@ -200,19 +208,6 @@ async fn send(
     let hardened = limits::lockout(config, &ports.store, &ports.clock, &user)
         .await?
         .is_some();
-    if config.min_interval_seconds > 0 {
-        if let SendPermit::CoolingDown {
-            retry_after_seconds,
-        } = ports
-            .store
-            .permit_send(&user, now, config.min_interval_seconds)
-            .await?
-        {
-            return Ok(Round::Cooldown {
-                retry_after_seconds,
-            });
-        }
-    }
     let length = if hardened {
         HARDENED_OTP_LENGTH as usize
     } else {
@@ -246,6 +241,31 @@ async fn send(
         dest,
         hardened,
     };
+    // The cooldown, and Cognito's retry of this very request (answered with the round it got,
+    // nothing sent twice): one conditional write, for unknown users too.
+    let [session, metadata] = to.request;
+    let request = request_hash(key, &[to.pool, to.username, to.client, session, metadata]);
+    let record = SendRecord {
+        request: &request,
+        round: &round.encode(),
+    };
+    match ports
+        .store
+        .permit_send(&user, now, config.min_interval_seconds, &record)
+        .await?
+    {
+        SendPermit::Granted => {}
+        SendPermit::CoolingDown {
+            retry_after_seconds,
+        } => {
+            return Ok(Round::Cooldown {
+                retry_after_seconds,
+            });
+        }
+        SendPermit::Repeat { round } => {
+            return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
+        }
+    }
 
     if !to.known {
         let mut random = [0u8; 2];
@@ -439,13 +459,34 @@ mod tests {
         assert!(outbox.emails.lock().unwrap().is_empty());
     }
 
+    /// Starts by one client: each a new request (its metadata differs), not Cognito's retry.
+    async fn start(
+        strategy: &str,
+        name: &str,
+        outbox: &Outbox,
+        now: u64,
+        attempt: u64,
+    ) -> CognitoEventUserPoolsCreateAuthChallenge {
+        let fake = Fake {
+            outbox,
+            now,
+            byte: 7,
+        };
+        let mut event: CognitoEventUserPoolsCreateAuthChallenge = fixture(name);
+        let metadata = &mut event.request.client_metadata;
+        metadata.insert("attempt".to_owned(), attempt.to_string());
+        create(&config(strategy), &ports(&fake), event)
+            .await
+            .expect("create succeeds")
+    }
+
     #[tokio::test]
     async fn a_burst_of_starts_sends_once_per_interval_for_every_strategy() {
         for (strategy, fixture_name) in SEND_FIXTURE {
             let outbox = Outbox::default();
             let mut steps = Vec::new();
             for i in 0..10 {
-                let out = run(strategy, fixture_name, &outbox, 1000 + i).await;
+                let out = start(strategy, fixture_name, &outbox, 1000 + i, i).await;
                 steps.push(step(&out).to_owned());
                 if i > 0 {
                     assert_eq!(step(&out), step::COOLDOWN, "{strategy} #{i}");
@@ -463,9 +504,34 @@ mod tests {
             }
             assert_eq!(outbox.sent(), 1, "{strategy}: {steps:?}");
             // After the interval, sends flow again.
-            let out = run(strategy, fixture_name, &outbox, 1060).await;
+            let out = start(strategy, fixture_name, &outbox, 1060, 99).await;
             assert_ne!(step(&out), step::COOLDOWN, "{strategy}");
             assert_eq!(outbox.sent(), 2, "{strategy}");
+        }
+    }
+
+    /// Cognito waits 5 s for the trigger, then sends the same request again: the retry gets the
+    /// round the first got (its code, its link), nothing is sent twice, and no COOLDOWN is
+    /// answered for a message on its way. Past the retry window, the same request is a new
+    /// start again, and the cooldown answers it.
+    #[tokio::test]
+    async fn cognitos_retry_of_a_request_is_answered_alike_and_sends_nothing() {
+        for (strategy, fixture_name) in SEND_FIXTURE {
+            let outbox = Outbox::default();
+            let first = run(strategy, fixture_name, &outbox, 1000).await;
+            let retried = run(strategy, fixture_name, &outbox, 1006).await;
+            assert_ne!(step(&first), step::COOLDOWN, "{strategy}");
+            assert_eq!(step(&retried), step(&first), "{strategy}");
+            assert_eq!(
+                retried.response.private_challenge_parameters,
+                first.response.private_challenge_parameters,
+                "{strategy}: the same code"
+            );
+            assert_eq!(outbox.sent(), 1, "{strategy}");
+            let later = 1000 + crate::delivery::RETRY_WINDOW_SECONDS;
+            let out = run(strategy, fixture_name, &outbox, later).await;
+            assert_eq!(step(&out), step::COOLDOWN, "{strategy}");
+            assert_eq!(outbox.sent(), 1, "{strategy}");
         }
     }
 
@@ -523,7 +589,12 @@ mod tests {
         // A retry inside the cooldown: nothing sent, the attempt ends.
         let outbox = Outbox::default();
         lock(&outbox);
-        outbox.last_send.lock().unwrap().insert(alice.clone(), 990);
+        let earlier = (990, "another request".to_owned(), String::new());
+        outbox
+            .last_send
+            .lock()
+            .unwrap()
+            .insert(alice.clone(), earlier);
         let out = run("emailOtp", "create_after_wrong_code", &outbox, 1000).await;
         assert_eq!(step(&out), step::COOLDOWN);
         assert_eq!(outbox.sent(), 0);
@@ -661,8 +732,15 @@ mod tests {
         );
         assert!(unknown_outbox.emails.lock().unwrap().is_empty());
         assert!(*unknown_outbox.slept_ms.lock().unwrap() > 0);
-        // The cooldown is spent alike.
-        let again = run("magicLink", "create_user_not_found", &unknown_outbox, 1010).await;
+        // The cooldown is spent alike (a new start, not Cognito's retry of this one).
+        let again = start(
+            "magicLink",
+            "create_user_not_found",
+            &unknown_outbox,
+            1010,
+            2,
+        )
+        .await;
         assert_eq!(step(&again), step::COOLDOWN);
     }
 

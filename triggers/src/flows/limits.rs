@@ -304,6 +304,7 @@ mod tests {
                 _: &str,
                 _: u64,
                 _: u64,
+                _: &crate::delivery::SendRecord<'_>,
             ) -> Result<SendPermit, DeliveryError> {
                 unreachable!()
             }

@@ -161,8 +161,8 @@ pub(crate) mod testing {
     use std::sync::Mutex;
 
     use crate::delivery::{
-        Clock, DeliveryError, Directory, Entropy, Failures, Mailer, Ports, SecretSource,
-        SendPermit, SmsSender, StateStore, Verified,
+        Clock, DeliveryError, Directory, Entropy, Failures, Mailer, Ports, PreviousSend,
+        SecretSource, SendPermit, SendRecord, SmsSender, StateStore, Verified, judge_send,
     };
     use crate::keys::{KeyRing, KeySet, parse};
     use crate::latency::SendLatency;
@@ -180,7 +180,8 @@ pub(crate) mod testing {
     pub struct Outbox {
         pub emails: Mutex<Vec<(String, String, String)>>,
         pub sms: Mutex<Vec<(String, String)>>,
-        pub last_send: Mutex<HashMap<String, u64>>,
+        /// Per user: the last send's time, request digest and round.
+        pub last_send: Mutex<HashMap<String, (u64, String, String)>>,
         pub nonces: Mutex<Vec<String>>,
         pub failures: Mutex<HashMap<String, Failures>>,
         pub verified: Mutex<Vec<(String, &'static str)>>,
@@ -277,18 +278,21 @@ pub(crate) mod testing {
             user: &str,
             now: u64,
             min_interval: u64,
+            record: &SendRecord<'_>,
         ) -> Result<SendPermit, DeliveryError> {
             self.outbox.call("store.permit_send");
             let mut sends = self.outbox.last_send.lock().unwrap();
-            match sends.get(user) {
-                Some(last) if *last + min_interval > now => Ok(SendPermit::CoolingDown {
-                    retry_after_seconds: last + min_interval - now,
-                }),
-                _ => {
-                    sends.insert(user.to_owned(), now);
-                    Ok(SendPermit::Granted)
-                }
+            let previous = sends.get(user).map(|(at, request, round)| PreviousSend {
+                last_at: *at,
+                request: Some(request.as_str()),
+                round: Some(round.as_str()),
+            });
+            let permit = judge_send(previous.as_ref(), now, min_interval, record.request);
+            if matches!(permit, SendPermit::Granted) {
+                let sent = (now, record.request.to_owned(), record.round.to_owned());
+                sends.insert(user.to_owned(), sent);
             }
+            Ok(permit)
         }
         async fn consume_nonce(
             &self,
