@@ -8,5 +8,6 @@ pub mod flows;
 pub mod keys;
 pub mod latency;
 pub mod otp;
+pub mod outcomes;
 pub mod template;
 pub mod token;

@@ -13,6 +13,7 @@ use passwordless_triggers::delivery::system::{OsEntropy, SystemClock};
 use passwordless_triggers::dispatch;
 use passwordless_triggers::keys::KeyRing;
 use passwordless_triggers::latency::SendLatency;
+use passwordless_triggers::outcomes::Outcomes;
 use passwordless_triggers::template::from_header;
 use serde_json::Value;
 
@@ -57,6 +58,7 @@ async fn main() -> Result<(), Error> {
             config.signing_keys_secret.clone(),
         )),
         send_latency: SendLatency::default(),
+        outcomes: Outcomes::printed(),
     };
     let (config, ports) = (&config, &ports);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -282,6 +282,7 @@ async fn parallel_wrong_answers_spend_the_budget_and_nothing_past_it() {
             entropy: OsEntropy,
             keys: KeyRing::new(StaticKeys),
             send_latency: SendLatency::default(),
+            outcomes: passwordless_triggers::outcomes::Outcomes::default(),
         });
         let keys = parse(KEYS).unwrap();
         let key = keys.current();

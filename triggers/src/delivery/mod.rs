@@ -7,6 +7,7 @@ use std::future::Future;
 
 use crate::keys::KeyRing;
 use crate::latency::SendLatency;
+use crate::outcomes::Outcomes;
 use crate::template::Email;
 
 pub mod aws;
@@ -30,6 +31,14 @@ pub enum DeliveryError {
 
 impl DeliveryError {
     /// A stable label for logs and counters: which side effect failed, never its content.
+    /// The AWS error code (or kind) alone, e.g. `MessageRejected`.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Email(kind) | Self::Sms(kind) | Self::Secret(kind) => kind,
+            Self::Store(_, kind) | Self::Directory(_, kind) => kind,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Self::Email(_) => "email",
@@ -229,4 +238,6 @@ pub struct Ports<M, S, T, D, C, E, K> {
     pub entropy: E,
     pub keys: KeyRing<K>,
     pub send_latency: SendLatency,
+    /// What became of each send, for the platform team's metrics.
+    pub outcomes: Outcomes,
 }

@@ -18,6 +18,7 @@ use crate::delivery::{
     StateStore,
 };
 use crate::otp::generate_code;
+use crate::outcomes::Outcome;
 use crate::template::{Values, human_duration, render_email, render_sms};
 use crate::token::{LinkClaims, code_mac, destination_hash, request_hash, sign, user_hash};
 
@@ -258,16 +259,25 @@ async fn send(
         SendPermit::CoolingDown {
             retry_after_seconds,
         } => {
+            ports
+                .outcomes
+                .record(to.pool, &Outcome::Cooldown, now * 1000);
             return Ok(Round::Cooldown {
                 retry_after_seconds,
             });
         }
         SendPermit::Repeat { round } => {
+            ports
+                .outcomes
+                .record(to.pool, &Outcome::Retried, now * 1000);
             return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
         }
     }
 
     if !to.known {
+        ports
+            .outcomes
+            .record(to.pool, &Outcome::StandIn, now * 1000);
         let mut random = [0u8; 2];
         ports.entropy.fill(&mut random);
         let delay = ports
@@ -303,16 +313,24 @@ async fn send(
         .send_latency
         .observe(ports.clock.monotonic_ms().saturating_sub(started));
     // An unknown user cannot meet a send failure, so a known one must not either: the same
-    // answer as a success. The error kind is logged and counted, never the message.
-    if let Err(e) = sent {
-        let total = ports.send_latency.count_failure();
-        tracing::warn!(
-            channel = e.label(),
-            error = %e,
-            send_failures = total,
-            "send failed; answered as sent"
-        );
-    }
+    // answer as a success. The error kind and the pool are logged and counted, never the
+    // address, the message or the code.
+    let outcome = match sent {
+        Ok(()) if hardened => Outcome::SentDuringLock,
+        Ok(()) => Outcome::Sent,
+        Err(e) => {
+            let total = ports.send_latency.count_failure();
+            tracing::warn!(
+                pool = to.pool,
+                channel = e.label(),
+                reason = e.reason(),
+                send_failures = total,
+                "send failed; answered as sent"
+            );
+            Outcome::Failed(e.reason().to_owned())
+        }
+    };
+    ports.outcomes.record(to.pool, &outcome, now * 1000);
     Ok(round)
 }
 
@@ -798,6 +816,84 @@ mod tests {
                 "{strategy}"
             );
             assert_eq!(p.send_latency.failures(), 1);
+        }
+    }
+
+    /// The SES sandbox refusing an unverified recipient (`MessageRejected`): the client's
+    /// answer is a sent one's, and the platform team gets a log line and a metric naming the
+    /// pool and the reason, never the address or the code.
+    #[tokio::test]
+    async fn a_sandbox_refused_send_is_logged_and_counted_for_the_platform_team_only() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let ok = run(
+            "magicLink",
+            "create_after_link_request",
+            &Outbox::default(),
+            1000,
+        )
+        .await;
+        let outbox = Outbox::default();
+        *outbox.send_error.lock().unwrap() = Some("MessageRejected".to_owned());
+        let fake = Fake {
+            outbox: &outbox,
+            now: 1000,
+            byte: 7,
+        };
+        let p = ports(&fake);
+        let refused = create(
+            &config("magicLink"),
+            &p,
+            fixture("create_after_link_request"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            refused.response.public_challenge_parameters,
+            ok.response.public_challenge_parameters
+        );
+        let lines = p.outcomes.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let metric: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(
+            (&metric["Outcome"], &metric["Reason"], &metric["UserPoolId"]),
+            (
+                &serde_json::json!("failed"),
+                &serde_json::json!("MessageRejected"),
+                &serde_json::json!(POOL)
+            )
+        );
+        let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logged.contains("send failed") && logged.contains("MessageRejected"),
+            "{logged}"
+        );
+        assert!(logged.contains(POOL), "{logged}");
+        // Nor the round (the code's keyed digest), nor the link's signed token.
+        let round = refused.response.private_challenge_parameters[PRIVATE_ROUND].clone();
+        for secret in ["alice@example.com", "@example.com", round.as_str(), "#ey"] {
+            assert!(
+                !logged.contains(secret) && !lines[0].contains(secret),
+                "{secret}"
+            );
         }
     }
 

@@ -404,6 +404,7 @@ pub(crate) mod testing {
             entropy: fake,
             keys: KeyRing::new(fake),
             send_latency: SendLatency::default(),
+            outcomes: crate::outcomes::Outcomes::default(),
         }
     }
 
