@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::aws::sandbox::{self, Channel};
 use crate::aws::{self, AwsError, Clients};
-use crate::crd::{DeletionPolicy, ManagedLoginStatus, PasswordlessPool, Strategy};
+use crate::crd::{AuthFactor, DeletionPolicy, ManagedLoginStatus, PasswordlessPool, Strategy};
 use crate::desired::DOMAIN_ACTIVE;
 use crate::desired::{
     Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings,
@@ -189,6 +190,8 @@ pub struct Outputs {
     pub adopted: bool,
     /// The managed login domain while it does not serve its pages yet (or failed to).
     pub domain_not_active: Option<DomainNotActive>,
+    /// The channel the pool sends through is in the account's sandbox here.
+    pub delivery_restricted: Option<Channel>,
 }
 
 /// A managed login domain Cognito does not serve yet: a prefix domain takes minutes, a custom
@@ -457,6 +460,20 @@ fn outputs(
             .unwrap_or_else(|| format!("{}-cognito", req.name)),
         adopted: req.spec.adopt.is_some(),
         domain_not_active: domain_not_active(c, observed),
+        delivery_restricted: None,
+    }
+}
+
+/// The channel the pool's sign-in messages go through, if any.
+fn channel_of(spec: &ValidatedSpec) -> Option<Channel> {
+    match spec.strategy {
+        Strategy::MagicLink | Strategy::EmailOtp => Some(Channel::Email),
+        Strategy::SmsOtp => Some(Channel::Sms),
+        Strategy::Native => spec
+            .native
+            .as_ref()
+            .is_some_and(|n| n.allowed_first_auth_factors.contains(&AuthFactor::EmailOtp))
+            .then_some(Channel::Email),
     }
 }
 
@@ -485,10 +502,14 @@ pub async fn apply(
         if pass.is_empty() {
             return match refused {
                 Some(reason) => Err(Error::TriggerUnhealthy(reason)),
-                None => Ok(Applied {
-                    outputs: outputs(c, req, &desired, &observed),
-                    changes,
-                }),
+                None => {
+                    let mut outputs = outputs(c, req, &desired, &observed);
+                    if let Some(channel) = channel_of(&req.spec) {
+                        let sandboxed = sandbox::in_sandbox(c, channel).await;
+                        outputs.delivery_restricted = sandboxed.unwrap_or(false).then_some(channel);
+                    }
+                    Ok(Applied { outputs, changes })
+                }
             };
         }
         if pass_number == MAX_PASSES {

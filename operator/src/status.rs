@@ -2,6 +2,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use crate::aws::sandbox::Channel;
 use crate::crd::{PasswordlessPoolStatus, SenderStatus};
 use crate::desired::DOMAIN_FAILED;
 use crate::reconcile::{DomainNotActive, Outputs};
@@ -33,6 +34,11 @@ pub mod reasons {
     pub const DOMAIN_NOT_ACTIVE: &str = "DomainNotActive";
     /// Cognito reports the managed login domain `FAILED`.
     pub const DOMAIN_FAILED: &str = "DomainFailed";
+    /// A condition beside `Ready` (never holding it back): the pool's messages reach only
+    /// verified recipients, the account being in the SES or SMS sandbox in its region.
+    pub const DELIVERY_RESTRICTED: &str = "DeliveryRestricted";
+    pub const SES_SANDBOX: &str = "SesSandbox";
+    pub const SMS_SANDBOX: &str = "SmsSandbox";
 
     /// Whether a condition with this reason deserves a Warning event rather than a Normal one.
     pub fn is_warning(reason: &str) -> bool {
@@ -47,6 +53,8 @@ pub mod reasons {
                 | SIGNING_KEY_ERROR
                 | TRIGGER_UNHEALTHY
                 | DOMAIN_FAILED
+                | SES_SANDBOX
+                | SMS_SANDBOX
         )
     }
 }
@@ -125,7 +133,15 @@ pub fn with_ready(
     now: Time,
 ) -> PasswordlessPoolStatus {
     let mut status = previous.cloned().unwrap_or_default();
+    // A failure says nothing new about the sandbox: a restriction reported stays.
+    let restricted = status
+        .conditions
+        .iter()
+        .filter(|c| c.type_ == reasons::DELIVERY_RESTRICTED)
+        .cloned()
+        .collect::<Vec<_>>();
     status.conditions = conditions(ready_condition(ok, reason, message, generation, now));
+    status.conditions.extend(restricted);
     status
 }
 
@@ -138,6 +154,8 @@ pub struct Settled {
     pub changed: bool,
     /// The `Ready` reason changed (or appeared): worth an event.
     pub transition: bool,
+    /// A `DeliveryRestricted` condition that was not there before: worth a Warning event.
+    pub restricted: Option<Condition>,
 }
 
 pub fn settle(previous: Option<&PasswordlessPoolStatus>, next: PasswordlessPoolStatus) -> Settled {
@@ -155,9 +173,21 @@ pub fn settle(previous: Option<&PasswordlessPoolStatus>, next: PasswordlessPoolS
     }
     let transition =
         before.map(|c| c.reason.as_str()) != ready_of(Some(&status)).map(|c| c.reason.as_str());
+    let restricted_before = |reason: &str| {
+        previous
+            .into_iter()
+            .flat_map(|p| &p.conditions)
+            .any(|c| c.type_ == reasons::DELIVERY_RESTRICTED && c.reason == reason)
+    };
+    let restricted = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == reasons::DELIVERY_RESTRICTED && !restricted_before(&c.reason))
+        .cloned();
     Settled {
         changed: previous != Some(&status),
         transition,
+        restricted,
         status,
     }
 }
@@ -192,9 +222,21 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
             "AWS resources are being created".to_owned(),
         ),
     };
+    let mut all = conditions(ready_condition(
+        ok,
+        reason,
+        message,
+        generation,
+        now.clone(),
+    ));
+    all.extend(
+        outputs
+            .delivery_restricted
+            .map(|channel| restricted_condition(channel, &outputs.region, generation, now)),
+    );
     PasswordlessPoolStatus {
         observed_generation: generation,
-        conditions: conditions(ready_condition(ok, reason, message, generation, now)),
+        conditions: all,
         user_pool_id: outputs.ids.user_pool_id.clone(),
         user_pool_arn: outputs.ids.user_pool_arn.clone(),
         client_id: outputs.ids.client_id.clone(),
@@ -209,6 +251,37 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         trigger_function_arns: outputs.ids.function_arn.clone().into_iter().collect(),
         web_acl_arn: outputs.ids.web_acl_arn.clone(),
         secret_name: Some(outputs.secret_name.clone()),
+    }
+}
+
+/// `DeliveryRestricted`: the account's sandbox in the region, and how to leave it.
+fn restricted_condition(
+    channel: Channel,
+    region: &str,
+    generation: Option<i64>,
+    now: Time,
+) -> Condition {
+    let (reason, message) = match channel {
+        Channel::Email => (
+            reasons::SES_SANDBOX,
+            format!(
+                "the account's SES is in the sandbox in {region}: sign-in email reaches only verified addresses (200 a day); request production access for {region} (SES console, Account dashboard)"
+            ),
+        ),
+        Channel::Sms => (
+            reasons::SMS_SANDBOX,
+            format!(
+                "the account's SNS SMS is in the sandbox in {region}: codes reach only verified phone numbers; move the account out of the SMS sandbox in {region} (SNS console, Text messaging) and check the spend limit"
+            ),
+        ),
+    };
+    Condition {
+        type_: reasons::DELIVERY_RESTRICTED.to_owned(),
+        status: "True".to_owned(),
+        reason: reason.to_owned(),
+        message,
+        last_transition_time: now,
+        observed_generation: generation,
     }
 }
 
@@ -258,6 +331,7 @@ pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
         secret_name: status.secret_name.clone().unwrap_or_default(),
         adopted: false,
         domain_not_active: None,
+        delivery_restricted: None,
     }
 }
 
@@ -368,6 +442,56 @@ mod tests {
             assert_eq!(types.contains(&reasons::STALLED), stalled, "{types:?}");
             assert_eq!(types.contains(&reasons::RECONCILING), !stalled, "{types:?}");
         }
+    }
+
+    /// A sandboxed account's pool stays Ready and says so beside it; the condition is an event
+    /// once, when it appears, and a failed pass keeps it.
+    #[test]
+    fn a_sandboxed_channel_is_said_beside_ready_and_announced_once() {
+        let mut o = outputs("Success");
+        o.region = "eu-west-1".into();
+        o.delivery_restricted = Some(Channel::Sms);
+        let s = status_of(&o, Some(1), at(10));
+        assert_eq!(ready_of(Some(&s)).unwrap().status, "True");
+        let restricted = s
+            .conditions
+            .iter()
+            .find(|c| c.type_ == reasons::DELIVERY_RESTRICTED)
+            .unwrap();
+        assert_eq!(restricted.reason, reasons::SMS_SANDBOX);
+        assert!(
+            restricted.message.contains("eu-west-1"),
+            "{}",
+            restricted.message
+        );
+        let first = settle(None, s.clone());
+        assert_eq!(
+            first.restricted.as_ref().map(|c| c.reason.as_str()),
+            Some(reasons::SMS_SANDBOX)
+        );
+        let again = settle(Some(&first.status), status_of(&o, Some(1), at(20)));
+        assert!(again.restricted.is_none() && !again.changed);
+        let failed = with_ready(
+            Some(&s),
+            false,
+            reasons::AWS_ERROR,
+            "x".into(),
+            Some(1),
+            at(30),
+        );
+        assert!(
+            failed
+                .conditions
+                .iter()
+                .any(|c| c.type_ == reasons::DELIVERY_RESTRICTED)
+        );
+        o.delivery_restricted = None;
+        let left = status_of(&o, Some(1), at(40));
+        assert!(
+            left.conditions
+                .iter()
+                .all(|c| c.type_ != reasons::DELIVERY_RESTRICTED)
+        );
     }
 
     #[test]

@@ -248,3 +248,74 @@ async fn a_native_pool_waits_for_its_sender_to_be_verified() {
         "no reconcile failed on the way: {failed:?} ({done})"
     );
 }
+
+/// A new account's SES (and SNS SMS) is in a sandbox: messages reach only verified recipients.
+/// A pool there is Ready (nothing is wrong with it) and says so beside: `DeliveryRestricted`
+/// with the fix, and a Warning event. Before, the pool was Ready and silent while no mail
+/// arrived. Each pool lives in a region of its own, which the behaviour targets.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_pool_in_a_sandboxed_account_says_its_messages_are_restricted() {
+    let (admin, ns, _op) = cluster::with_operator("sandbox", 300).await;
+    for (kind, region, name, strategy) in [
+        ("ses-sandbox", "ap-southeast-3", "mail", "magicLink"),
+        ("sms-sandbox", "ap-southeast-4", "text", "smsOtp"),
+    ] {
+        behaviours::switch_on(kind, region, serde_json::json!({}));
+        let spec = match strategy {
+            "smsOtp" => serde_json::json!({"strategy": "smsOtp", "region": region}),
+            _ => serde_json::json!({
+                "strategy": "magicLink",
+                "region": region,
+                "sender": {"address": "no-reply@example.com"},
+                "magicLink": {"redirectUrls": ["https://app.example.com/cb"]},
+            }),
+        };
+        let pool: PasswordlessPool = serde_json::from_value(serde_json::json!({
+            "apiVersion": "passwordless-operator.dev/v1alpha1",
+            "kind": "PasswordlessPool",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": spec,
+        }))
+        .unwrap();
+        apply_pool(&admin, &pool).await;
+        let (ready, _) = ready_pool(&admin, &ns, name, READY_WITHIN).await;
+        let status = ready.status.unwrap();
+        let restricted = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == reasons::DELIVERY_RESTRICTED)
+            .unwrap_or_else(|| panic!("{name}: no DeliveryRestricted in {:?}", status.conditions));
+        assert!(
+            restricted.message.contains("sandbox") && restricted.message.contains(region),
+            "{}",
+            restricted.message
+        );
+        let done = behaviours::done(region);
+        behaviours::switch_off(region);
+        assert!(done["read_in_sandbox"].as_u64() >= Some(1), "{done}");
+        eventually("the Warning event", READY_WITHIN, || async {
+            let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+                kube::Api::namespaced(admin.clone(), &ns);
+            let list = events.list(&Default::default()).await.ok()?;
+            list.items
+                .iter()
+                .any(|e| {
+                    e.reason.as_deref() == Some(restricted.reason.as_str())
+                        && e.type_.as_deref() == Some("Warning")
+                })
+                .then_some(())
+        })
+        .await;
+    }
+    // A pool in an account out of the sandbox says nothing of the kind.
+    apply_pool(&admin, &magic_link_pool(&ns, "free", serde_json::json!({}))).await;
+    let (free, _) = ready_pool(&admin, &ns, "free", READY_WITHIN).await;
+    let conditions = free.status.unwrap().conditions;
+    assert!(
+        conditions
+            .iter()
+            .all(|c| c.type_ != reasons::DELIVERY_RESTRICTED),
+        "{conditions:?}"
+    );
+}

@@ -717,6 +717,12 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
     stack.delete().await;
     record(&calls);
 
+    // An SMS pool: its channel's sandbox is asked too.
+    let sms = Stack::apply("strategy: smsOtp\n").await;
+    let calls = sms.clients.calls.clone();
+    sms.delete().await;
+    record(&calls);
+
     // An adoption (never deleted: the pool and the trigger it runs stay).
     let hand_made = by_hand
         .cognito

@@ -5,6 +5,7 @@ model check's `POST /_behaviours` (so parallel tests never see each other's):
   {"add": {"kind": "waf-unavailable", "target": "<web ACL name>", "times": 2}}
   {"add": {"kind": "domain-creating", "target": "<domain>", "seconds": 5, "then": "FAILED"}}
   {"add": {"kind": "ses-pending", "target": "<address or domain>", "seconds": 5, "then": "SUCCESS"}}
+  {"add": {"kind": "ses-sandbox", "target": "<region>"}}   {"add": {"kind": "sms-sandbox", "target": "<region>"}}
   {"remove": "<target>"}   {"clear": true}          GET: what is on, and what each did
 
 Each answers as AWS does (its error codes and messages, from the service's documentation), and
@@ -20,6 +21,10 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
   it is first read, then `then` (`SUCCESS`: the emulator's own answer again; or `FAILED`). While
   it is not verified, Cognito refuses a user pool whose email configuration sends as it
   (`InvalidParameterException`, SES's "Email address is not verified" passed on).
+- ses-sandbox, sms-sandbox: the account is in the SES sandbox (`GetAccount` reads
+  `ProductionAccessEnabled: false`) or the SNS SMS sandbox in that region (a test's own
+  region, so other tests never see it). ministack lacks `GetSMSSandboxAccountStatus`: it is
+  answered here always, out of the sandbox unless switched on.
 - waf-unavailable: `AssociateWebACL` for that web ACL fails with
   `WAFUnavailableEntityException` the first `times` calls, as right after creating it.
 """
@@ -27,6 +32,7 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
 import json
 import threading
 import time
+import uuid
 
 from aws_errors import error_response
 
@@ -35,7 +41,10 @@ NOT_READY = ("The function is inactive and its VPC connection is no longer avail
              "the VPC connection to reestablish and try again.")
 WAF_UNAVAILABLE = ("AWS WAF couldn't retrieve the resource that you requested. Retry your "
                    "request.")
-KINDS = {"lambda-inactive", "waf-unavailable", "domain-creating", "ses-pending"}
+KINDS = {"lambda-inactive", "waf-unavailable", "domain-creating", "ses-pending", "ses-sandbox",
+         "sms-sandbox"}
+# Answered here whatever is switched on: the emulator lacks them.
+ALWAYS = {("sns", "GetSMSSandboxAccountStatus")}
 NOT_VERIFIED = ("Cognito received the following error from Amazon SES when attempting to send "
                 "email: Email address is not verified. The following identities failed the "
                 "check in region {region}: {arn}")
@@ -69,8 +78,9 @@ class Behaviours:
         with self.lock:
             return 200, {"behaviours": json.loads(json.dumps(list(self.items.values())))}
 
-    def active(self):
-        return bool(self.items)
+    def wanted(self, service, op):
+        """Whether this request may need a behaviour's hand."""
+        return bool(self.items) or (service, op) in ALWAYS
 
     def _find(self, kind, target):
         item = self.items.get(target)
@@ -82,8 +92,13 @@ class Behaviours:
 
     # --- before forwarding: an answer of our own, or None ------------------------------------
 
-    def before(self, service, op, params, headers, protocol):
+    def before(self, service, op, params, headers, protocol, region):
         with self.lock:
+            if (service, op) == ("sns", "GetSMSSandboxAccountStatus"):
+                item = self._find("sms-sandbox", region or "")
+                if item:
+                    self._count(item, "read_in_sandbox")
+                return sms_sandbox_answer(bool(item))
             if service == "cognito-idp" and op in ("CreateUserPool", "UpdateUserPool"):
                 arn = (params.get("EmailConfiguration") or {}).get("SourceArn", "")
                 item = self._find("ses-pending", arn.rpartition("identity/")[2])
@@ -119,9 +134,18 @@ class Behaviours:
 
     # --- after forwarding: the emulator's answer, rewritten ------------------------------------
 
-    def after(self, service, op, params, status, headers, data):
+    def after(self, service, op, params, region, status, headers, data):
         if status != 200:
             return status, headers, data
+        if (service, op) == ("sesv2", "GetAccount"):
+            with self.lock:
+                item = self._find("ses-sandbox", region or "")
+                if not item:
+                    return status, headers, data
+                self._count(item, "read_in_sandbox")
+            answer = json.loads(data)
+            answer["ProductionAccessEnabled"] = False
+            return status, headers, json.dumps(answer).encode()
         if service == "sesv2" and op == "GetEmailIdentity":
             return status, headers, self._ses_after(params, data)
         if service == "cognito-idp" and op == "DescribeUserPoolDomain":
@@ -185,6 +209,15 @@ class Behaviours:
         if answer.get("DomainDescription", {}).get("Domain"):
             answer["DomainDescription"]["Status"] = shown
         return json.dumps(answer).encode()
+
+
+def sms_sandbox_answer(in_sandbox):
+    """SNS's `GetSMSSandboxAccountStatus` answer (query protocol, XML)."""
+    body = ('<GetSMSSandboxAccountStatusResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+            f"<GetSMSSandboxAccountStatusResult><IsInSandbox>{str(in_sandbox).lower()}"
+            "</IsInSandbox></GetSMSSandboxAccountStatusResult><ResponseMetadata><RequestId>"
+            f"{uuid.uuid4()}</RequestId></ResponseMetadata></GetSMSSandboxAccountStatusResponse>")
+    return 200, {"Content-Type": "text/xml"}, body.encode()
 
 
 def _function_name(value):

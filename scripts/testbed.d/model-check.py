@@ -675,13 +675,18 @@ def violation_response(service, protocol, headers, message):
     return error_response(protocol, headers, 400, code, message)
 
 
-def signing_service(headers, query):
-    """The signing name from `Credential=AKID/date/region/SERVICE/aws4_request` (header or URL)."""
-    m = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/,]+)/", headers.get("Authorization", ""))
+def credential_scope(headers, query):
+    """(region, service) from `Credential=AKID/date/REGION/SERVICE/aws4_request` (header or URL)."""
+    m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/([^/,]+)/", headers.get("Authorization", ""))
     if m:
-        return m.group(1)
+        return m.group(1), m.group(2)
     cred = query.get("X-Amz-Credential", [""])[0].split("/")
-    return cred[3] if len(cred) > 4 else None
+    return (cred[2], cred[3]) if len(cred) > 4 else (None, None)
+
+
+def signing_service(headers, query):
+    """The signing name of a signed request (see `credential_scope`)."""
+    return credential_scope(headers, query)[1]
 
 
 class Handler(ProxyHandler):
@@ -699,7 +704,7 @@ class Handler(ProxyHandler):
             status, report = behaviours.control(self.command, body)
             out = json.dumps(report, indent=1).encode() + b"\n"
             return self.respond(status, {"Content-Type": "application/json"}, out)
-        self.identified = None  # (service, operation, params, protocol), once check() knows
+        self.identified = None  # (service, operation, params, protocol, region), once check() knows
         answer = None
         if self.server.recorder.checking:
             try:
@@ -709,14 +714,15 @@ class Handler(ProxyHandler):
                 print(f"model-check: internal error on {self.command} {split.path}: {e!r}", flush=True)
         if answer is not None:
             return self.respond(*answer)
-        if self.identified is None or not behaviours.active():
+        if self.identified is None or not behaviours.wanted(*self.identified[:2]):
             return self.forward(body)
-        service, op, params, protocol = self.identified
-        own = behaviours.before(service, op, params, self.headers, protocol)
+        service, op, params, protocol, region = self.identified
+        own = behaviours.before(service, op, params, self.headers, protocol, region)
         if own is not None:
             return self.respond(*own)
         status, headers, data, reason = self.fetch(body)
-        status, headers, data = behaviours.after(service, op, params, status, headers, data)
+        status, headers, data = behaviours.after(service, op, params, region, status, headers,
+                                                 data)
         self.respond(status, headers, data, reason=reason)
 
     def check(self, split, body):
@@ -755,7 +761,8 @@ class Handler(ProxyHandler):
                 op, labels = op
                 params = from_rest(op.input_shape, labels, query, self.headers, text, protocol)
             if isinstance(params, dict):
-                self.identified = (service, op_name, params, protocol)
+                region = credential_scope(self.headers, query)[0]
+                self.identified = (service, op_name, params, protocol, region)
             violations = []
             # A body that is not an object is the protocol's own error, not the model's.
             if op.input_shape is not None and isinstance(params, dict):

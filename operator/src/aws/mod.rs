@@ -9,6 +9,7 @@ pub mod lambda;
 pub mod managed_login;
 pub mod pace;
 pub mod pool_index;
+pub mod sandbox;
 pub mod secrets;
 pub mod ses;
 pub mod table;
@@ -198,6 +199,7 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub waf: aws_sdk_wafv2::Client,
+    pub sns: aws_sdk_sns::Client,
     pub calls: CallCounter,
     /// Spaces Cognito control-plane calls within its per-category quotas.
     pub pace: Arc<pace::Pace>,
@@ -211,6 +213,8 @@ pub struct Clients {
     pub endpoint: Option<String>,
     /// Who the credentials are, asked once per process.
     caller: Arc<tokio::sync::OnceCell<Caller>>,
+    /// The account's SES and SMS sandbox states here, asked at most hourly.
+    pub sandboxes: Arc<sandbox::Seen>,
 }
 
 /// The credentials' account and partition (from GetCallerIdentity's ARN): every ARN the desired
@@ -288,6 +292,7 @@ impl Clients {
             sts: client!(aws_sdk_sts),
             secrets: client!(aws_sdk_secretsmanager),
             waf: client!(aws_sdk_wafv2),
+            sns: client!(aws_sdk_sns),
             endpoint: config.endpoint_url().map(str::to_owned),
             calls,
             pace: Arc::default(),
@@ -295,6 +300,7 @@ impl Clients {
             uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS)),
             region,
             caller: Arc::default(),
+            sandboxes: Arc::default(),
         })
     }
 

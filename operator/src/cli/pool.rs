@@ -9,7 +9,7 @@ use passwordless_operator::keys::{self, Rotation};
 use passwordless_operator::reconcile::{self, Deleted};
 use passwordless_operator::recorded::{self, RecordingSink};
 use passwordless_operator::state;
-use passwordless_operator::status::{now, status_of};
+use passwordless_operator::status::{now, reasons, status_of};
 
 use super::args::{ApplyArgs, Format, PoolArgs};
 use super::load::{StateFile, load};
@@ -60,8 +60,17 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
     for pass in &applied.changes {
         eprint!("{pass}");
     }
+    let status = status_of(&applied.outputs, l.pool.metadata.generation, now());
+    // Said on its own line too: a status a person skims must not hide it.
+    for restricted in status
+        .conditions
+        .iter()
+        .filter(|c| c.type_ == reasons::DELIVERY_RESTRICTED)
+    {
+        eprintln!("warning: {}: {}", restricted.reason, restricted.message);
+    }
     let report = serde_json::json!({
-        "status": status_of(&applied.outputs, l.pool.metadata.generation, now()),
+        "status": status,
         "secretName": applied.outputs.secret_name,
         "secretData": applied.outputs.secret_data(l.pool.spec.strategy),
     });

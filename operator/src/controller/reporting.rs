@@ -74,6 +74,16 @@ impl Context {
                 self.publish(&event, pool).await;
             }
         }
+        if let Some(restricted) = &settled.restricted {
+            let event = Event {
+                type_: EventType::Warning,
+                reason: restricted.reason.clone(),
+                note: Some(restricted.message.chars().take(1000).collect()),
+                action: action.to_owned(),
+                secondary: None,
+            };
+            self.publish(&event, pool).await;
+        }
         *current = Some(settled.status);
         Ok(())
     }

@@ -33,6 +33,7 @@ const SERVICES: &[(&str, &str)] = &[
     ("Lambda", "lambda"),
     ("Cognito Identity Provider", "cognito-idp"),
     ("WAFV2", "wafv2"),
+    ("SNS", "sns"),
 ];
 
 /// A resource pattern without its partition: `(service, region, resource)`, any account.
@@ -127,6 +128,14 @@ const STATEMENTS: &[Statement] = &[
     Statement {
         sid: "CallerIdentity",
         actions: &["sts:GetCallerIdentity"],
+        on: On::Anything,
+        when: When::Always,
+    },
+    // Whether the account's SES and SMS are in their sandboxes: account-wide reads, on no
+    // resource.
+    Statement {
+        sid: "SandboxStates",
+        actions: &["ses:GetAccount", "sns:GetSMSSandboxAccountStatus"],
         on: On::Anything,
         when: When::Always,
     },

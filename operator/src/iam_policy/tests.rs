@@ -167,6 +167,9 @@ fn only_actions_without_a_resource_type_are_granted_on_anything() {
             "cognito-idp:CreateUserPool",
             "cognito-idp:DescribeUserPoolDomain",
             "cognito-idp:ListUserPools",
+            // Account-wide reads, no resource type in either service's reference.
+            "ses:GetAccount",
+            "sns:GetSMSSandboxAccountStatus",
             "sts:GetCallerIdentity",
             "wafv2:ListWebACLs",
         ]
