@@ -771,6 +771,21 @@ pub struct SenderStatus {
     pub identity: String,
     /// SES verification status: Pending, Success, Failed, TemporaryFailure or NotStarted.
     pub verification_status: String,
+    /// For a domain identity: the DKIM records to publish in the domain's DNS (Easy DKIM), as
+    /// SES names them. SES verifies the domain once it finds them (up to 72 hours).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dkim_records: Vec<DnsRecord>,
+}
+
+/// A DNS record to publish.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsRecord {
+    pub name: String,
+    /// `CNAME`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub value: String,
 }
 
 /// Defaults for serde: the trigger's own come from the contract; the client's are Cognito's.

@@ -223,6 +223,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
                 .map(|SenderConfig { identity }| SenderObserved {
                     identity: identity.clone(),
                     verification_status: "Success".into(),
+                    dkim_tokens: Vec::new(),
                 }),
             role: d.role.clone(),
             table: d.table.clone(),
@@ -474,6 +475,7 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP]}
                 sender: status.map(|s| SenderObserved {
                     identity: "no-reply@example.com".into(),
                     verification_status: s.into(),
+                    dkim_tokens: Vec::new(),
                 }),
                 ..Default::default()
             };

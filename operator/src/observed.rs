@@ -11,6 +11,8 @@ pub struct SenderObserved {
     pub identity: String,
     /// SES's word: Success, Pending, Failed, TemporaryFailure, NotStarted.
     pub verification_status: String,
+    /// A domain identity's Easy DKIM tokens (empty for an address).
+    pub dkim_tokens: Vec<String>,
 }
 
 impl SenderObserved {

@@ -3,8 +3,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::aws::sandbox::Channel;
-use crate::crd::{PasswordlessPoolStatus, SenderStatus};
+use crate::crd::{DnsRecord, PasswordlessPoolStatus, SenderStatus};
 use crate::desired::DOMAIN_FAILED;
+use crate::observed::SenderObserved;
 use crate::reconcile::{DomainNotActive, Outputs};
 
 /// Condition types and reasons: one place, used by the CLI, the controller and the tests.
@@ -211,10 +212,19 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         (Some(sender), false) if !sender.verified() => (
             false,
             reasons::SENDER_NOT_VERIFIED,
-            format!(
-                "SES identity {} is {}: confirm the verification email (or publish the DKIM records) to let sign-in email go out",
-                sender.identity, sender.verification_status
-            ),
+            if sender.dkim_tokens.is_empty() {
+                format!(
+                    "SES identity {} is {}: confirm the verification email SES sent to it to let sign-in email go out",
+                    sender.identity, sender.verification_status
+                )
+            } else {
+                format!(
+                    "SES identity {} is {}: publish its {} DKIM CNAME records (status.sender.dkimRecords) in the domain's DNS to let sign-in email go out",
+                    sender.identity,
+                    sender.verification_status,
+                    sender.dkim_tokens.len()
+                )
+            },
         ),
         _ => (
             false,
@@ -246,12 +256,26 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         sender: outputs.sender.as_ref().map(|s| SenderStatus {
             identity: s.identity.clone(),
             verification_status: s.verification_status.clone(),
+            dkim_records: dkim_records(s),
         }),
         managed_login: outputs.managed_login.clone(),
         trigger_function_arns: outputs.ids.function_arn.clone().into_iter().collect(),
         web_acl_arn: outputs.ids.web_acl_arn.clone(),
         secret_name: Some(outputs.secret_name.clone()),
     }
+}
+
+/// A domain identity's Easy DKIM CNAME records, as SES documents them.
+fn dkim_records(sender: &SenderObserved) -> Vec<DnsRecord> {
+    sender
+        .dkim_tokens
+        .iter()
+        .map(|token| DnsRecord {
+            name: format!("{token}._domainkey.{}", sender.identity),
+            type_: "CNAME".to_owned(),
+            value: format!("{token}.dkim.amazonses.com"),
+        })
+        .collect()
 }
 
 /// `DeliveryRestricted`: the account's sandbox in the region, and how to leave it.
@@ -372,6 +396,7 @@ mod tests {
             sender: Some(SenderObserved {
                 identity: "no-reply@example.com".into(),
                 verification_status: sender_status.into(),
+                dkim_tokens: Vec::new(),
             }),
             secret_name: "x-cognito".into(),
             ..Default::default()
@@ -492,6 +517,33 @@ mod tests {
                 .iter()
                 .all(|c| c.type_ != reasons::DELIVERY_RESTRICTED)
         );
+    }
+
+    /// A domain identity's status names the three CNAME records to publish, and the reason
+    /// says to publish them, not to click a link.
+    #[test]
+    fn a_domain_sender_shows_its_dkim_records() {
+        let mut o = outputs("Pending");
+        o.sender = Some(SenderObserved {
+            identity: "example.com".into(),
+            verification_status: "Pending".into(),
+            dkim_tokens: vec!["t1".into(), "t2".into(), "t3".into()],
+        });
+        let s = status_of(&o, Some(1), now());
+        let records = &s.sender.as_ref().unwrap().dkim_records;
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].name, "t1._domainkey.example.com");
+        assert_eq!(records[0].type_, "CNAME");
+        assert_eq!(records[0].value, "t1.dkim.amazonses.com");
+        let ready = ready_of(Some(&s)).unwrap();
+        assert_eq!(ready.reason, reasons::SENDER_NOT_VERIFIED);
+        assert!(
+            ready.message.contains("3 DKIM CNAME records"),
+            "{}",
+            ready.message
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["sender"]["dkimRecords"][0]["type"], "CNAME");
     }
 
     #[test]

@@ -33,6 +33,13 @@ pub async fn observe(c: &Clients, identity: &str) -> Result<Option<SenderObserve
                     "Pending"
                 })
                 .to_owned(),
+            dkim_tokens: if identity.contains('@') {
+                Vec::new()
+            } else {
+                out.dkim_attributes()
+                    .map(|d| d.tokens().to_vec())
+                    .unwrap_or_default()
+            },
         })),
         Err(e) if code_of(&e) == Some("NotFoundException") => Ok(None),
         Err(e) => Err(call_error("ses:GetEmailIdentity", e)),
