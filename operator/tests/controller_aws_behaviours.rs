@@ -17,6 +17,13 @@ use passwordless_operator::status::{ready_of, reasons};
 
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
+/// A magic-link pool with this send interval: changing it is a spec change that updates only
+/// the trigger's configuration.
+fn with_interval(namespace: &str, name: &str, interval: u32) -> PasswordlessPool {
+    let limits = serde_json::json!({"limits": {"minIntervalSeconds": interval}});
+    magic_link_pool(namespace, name, limits)
+}
+
 /// The AWS names of a pool in the test operator's cluster.
 fn names(namespace: &str, name: &str) -> StackNames {
     StackNames::new("default", namespace, name)
@@ -30,13 +37,7 @@ fn names(namespace: &str, name: &str) -> StackNames {
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn an_inactive_function_is_woken_and_the_update_goes_on() {
     let (admin, ns, _op) = cluster::with_operator("inactive", 300).await;
-    let spec = |interval: u32| {
-        magic_link_pool(
-            &ns,
-            "idle",
-            serde_json::json!({"limits": {"minIntervalSeconds": interval}}),
-        )
-    };
+    let spec = |interval| with_interval(&ns, "idle", interval);
     apply_pool(&admin, &spec(60)).await;
     ready_pool(&admin, &ns, "idle", READY_WITHIN).await;
     let function = names(&ns, "idle").function;
@@ -171,13 +172,7 @@ async fn a_login_domain_is_ready_only_once_active_and_a_failed_one_stalls() {
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn a_keys_secret_scheduled_for_deletion_is_restored() {
     let (admin, ns, _op) = cluster::with_operator("secret-restore", 300).await;
-    let spec = |interval: u32| {
-        magic_link_pool(
-            &ns,
-            "keys",
-            serde_json::json!({"limits": {"minIntervalSeconds": interval}}),
-        )
-    };
+    let spec = |interval| with_interval(&ns, "keys", interval);
     apply_pool(&admin, &spec(60)).await;
     ready_pool(&admin, &ns, "keys", READY_WITHIN).await;
     let c = passwordless_operator::aws::Clients::from_env(None)

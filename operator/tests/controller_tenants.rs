@@ -53,6 +53,28 @@ fn operator(namespace: &str, lease: &str) -> Operator {
     )
 }
 
+/// The Ready message of a pool once it says `text` (`what` names the wait).
+async fn refused_with(admin: &Client, ns: &str, name: &str, text: &str, what: &str) -> String {
+    let (message, _) = eventually(what, READY_WITHIN, || async {
+        let ready = ready_of(get_pool(admin, ns, name).await?.status.as_ref())?.clone();
+        ready.message.contains(text).then_some(ready.message)
+    })
+    .await;
+    message
+}
+
+/// A fresh watched namespace and an operator leading in it, with its lease's name (a restart
+/// takes the same lease).
+async fn tenant(prefix: &str) -> (Client, String, String, Operator) {
+    let admin = cluster::admin().await;
+    let ns = unique(prefix);
+    prepare(&admin, &[&ns]).await;
+    let lease = unique("lease");
+    let op = operator(&ns, &lease);
+    leading(&op).await;
+    (admin, ns, lease, op)
+}
+
 async fn leading(op: &Operator) {
     eventually("the operator leads", Duration::from_secs(30), || async {
         op.is_leader().await.then_some(())
@@ -102,12 +124,7 @@ async fn a_region_change_is_refused_and_the_deletion_cleans_where_the_stack_live
 #[tokio::test]
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn an_unreadable_status_does_not_stop_the_operator_for_everyone() {
-    let admin = cluster::admin().await;
-    let ns = unique("poison");
-    prepare(&admin, &[&ns]).await;
-    let lease = unique("lease");
-    let mut op = operator(&ns, &lease);
-    leading(&op).await;
+    let (admin, ns, lease, mut op) = tenant("poison").await;
     apply_pool(
         &admin,
         &magic_link_pool(&ns, "poisoned", serde_json::json!({})),
@@ -437,13 +454,13 @@ async fn a_recycled_name_does_not_inherit_a_retained_stack() {
     let clients = client_count(&c, &pool_id).await;
 
     apply_pool(&admin, &magic_link_pool(&ns, "app", serde_json::json!({}))).await;
-    let (message, _) = eventually("the newcomer refused", READY_WITHIN, || async {
-        let ready = ready_of(get_pool(&admin, &ns, "app").await?.status.as_ref())?.clone();
-        ready
-            .message
-            .contains("earlier PasswordlessPool")
-            .then_some(ready.message)
-    })
+    let message = refused_with(
+        &admin,
+        &ns,
+        "app",
+        "earlier PasswordlessPool",
+        "the newcomer refused",
+    )
     .await;
     assert!(
         message.contains(&format!("uid {old_uid}")) && message.contains("spec.adopt.userPoolId"),
@@ -509,12 +526,7 @@ async fn a_recycled_name_does_not_inherit_a_retained_stack() {
 #[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
 async fn a_forged_pool_id_does_not_hand_over_an_earlier_stack() {
     use passwordless_operator::names::{StackNames, UID_TAG};
-    let admin = cluster::admin().await;
-    let ns = unique("forged-id");
-    prepare(&admin, &[&ns]).await;
-    let lease = unique("lease");
-    let mut op = operator(&ns, &lease);
-    leading(&op).await;
+    let (admin, ns, lease, mut op) = tenant("forged-id").await;
     let kept = serde_json::json!({"deletionPolicy": "Retain"});
     apply_pool(&admin, &magic_link_pool(&ns, "app", kept)).await;
     ready_pool(&admin, &ns, "app", READY_WITHIN).await;
@@ -538,13 +550,13 @@ async fn a_forged_pool_id_does_not_hand_over_an_earlier_stack() {
         .unwrap();
 
     apply_pool(&admin, &magic_link_pool(&ns, "app", serde_json::json!({}))).await;
-    eventually("the newcomer refused", READY_WITHIN, || async {
-        let ready = ready_of(get_pool(&admin, &ns, "app").await?.status.as_ref())?.clone();
-        ready
-            .message
-            .contains("earlier PasswordlessPool")
-            .then_some(())
-    })
+    refused_with(
+        &admin,
+        &ns,
+        "app",
+        "earlier PasswordlessPool",
+        "the newcomer refused",
+    )
     .await;
     forge_status(
         &admin,
@@ -555,13 +567,13 @@ async fn a_forged_pool_id_does_not_hand_over_an_earlier_stack() {
     .await;
     op.kill();
     let op = operator(&ns, &lease);
-    let (message, _) = eventually("refused after the restart", READY_WITHIN, || async {
-        let ready = ready_of(get_pool(&admin, &ns, "app").await?.status.as_ref())?.clone();
-        ready
-            .message
-            .contains("made before uids")
-            .then_some(ready.message)
-    })
+    let message = refused_with(
+        &admin,
+        &ns,
+        "app",
+        "made before uids",
+        "refused after the restart",
+    )
     .await;
     assert!(message.contains(&names.role), "{message}");
     let role_after = c

@@ -794,28 +794,40 @@ mod tests {
         );
     }
 
+    /// `create` with the send failing with the AWS error `kind`: the answer, the outcome lines,
+    /// the process's failure count.
+    async fn create_failing(
+        strategy: &str,
+        name: &str,
+        kind: &str,
+    ) -> (CognitoEventUserPoolsCreateAuthChallenge, Vec<String>, u64) {
+        let outbox = Outbox::default();
+        *outbox.send_error.lock().unwrap() = Some(kind.to_owned());
+        let fake = Fake {
+            outbox: &outbox,
+            now: 1000,
+            byte: 7,
+        };
+        let p = ports(&fake);
+        let answer = create(&config(strategy), &p, fixture(name))
+            .await
+            .expect("a send failure is not the client's business");
+        (answer, p.outcomes.lines(), p.send_latency.failures())
+    }
+
     #[tokio::test]
     async fn a_failed_send_is_answered_like_a_sent_one_and_counted() {
         for (strategy, fixture_name) in SEND_FIXTURE {
             let ok_outbox = Outbox::default();
             let ok = run(strategy, fixture_name, &ok_outbox, 1000).await;
-            let outbox = Outbox::default();
-            *outbox.send_error.lock().unwrap() = Some("ThrottlingException".to_owned());
-            let fake = Fake {
-                outbox: &outbox,
-                now: 1000,
-                byte: 7,
-            };
-            let p = ports(&fake);
-            let failed = create(&config(strategy), &p, fixture(fixture_name))
-                .await
-                .expect("a send failure is not the client's business");
+            let (failed, _, failures) =
+                create_failing(strategy, fixture_name, "ThrottlingException").await;
             assert_eq!(
                 failed.response.public_challenge_parameters,
                 ok.response.public_challenge_parameters,
                 "{strategy}"
             );
-            assert_eq!(p.send_latency.failures(), 1);
+            assert_eq!(failures, 1);
         }
     }
 
@@ -851,26 +863,12 @@ mod tests {
             1000,
         )
         .await;
-        let outbox = Outbox::default();
-        *outbox.send_error.lock().unwrap() = Some("MessageRejected".to_owned());
-        let fake = Fake {
-            outbox: &outbox,
-            now: 1000,
-            byte: 7,
-        };
-        let p = ports(&fake);
-        let refused = create(
-            &config("magicLink"),
-            &p,
-            fixture("create_after_link_request"),
-        )
-        .await
-        .unwrap();
+        let (refused, lines, _) =
+            create_failing("magicLink", "create_after_link_request", "MessageRejected").await;
         assert_eq!(
             refused.response.public_challenge_parameters,
             ok.response.public_challenge_parameters
         );
-        let lines = p.outcomes.lines();
         assert_eq!(lines.len(), 1, "{lines:?}");
         let metric: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(
