@@ -41,6 +41,30 @@ async fn forge_status(admin: &Client, namespace: &str, name: &str, status: serde
         .unwrap();
 }
 
+/// Writes the test tenancy for `namespace`, letting it adopt `adoptable` (if any); returns the
+/// file's path. Written again, it changes the rules the next operator started reads.
+fn write_tenancy(namespace: &str, adoptable: Option<&str>) -> String {
+    let path = std::env::temp_dir().join(format!("{namespace}-tenancy.yaml"));
+    let own = adoptable.map_or_else(String::new, |id| {
+        format!("namespaces:\n  {namespace}: {{adoptablePoolIds: [{id}]}}\n")
+    });
+    std::fs::write(&path, format!("{}{own}", cluster::TEST_TENANCY)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// An operator for `namespace` under the tenancy file at `tenancy`.
+fn operator_with(namespace: &str, lease: &str, tenancy: &str) -> Operator {
+    Operator::start(
+        &unique("op-tenancy"),
+        &OperatorArgs {
+            namespaces: &[namespace],
+            lease,
+            resync_seconds: 300,
+            env: &[("PWP_TENANCY_CONFIG", tenancy)],
+        },
+    )
+}
+
 fn operator(namespace: &str, lease: &str) -> Operator {
     Operator::start(
         &unique("op-tenants"),
@@ -211,27 +235,8 @@ async fn a_forged_client_id_does_not_rewrite_another_apps_client() {
         .unwrap()
         .to_owned();
     let before = client_facts(&c, &victim, &other).await;
-    let tenancy = std::env::temp_dir().join(format!("{ns}-tenancy.yaml"));
-    std::fs::write(
-        &tenancy,
-        format!(
-            "{}namespaces:\n  {ns}: {{adoptablePoolIds: [{victim}]}}\n",
-            cluster::TEST_TENANCY
-        ),
-    )
-    .unwrap();
-    let tenancy = tenancy.to_string_lossy().into_owned();
-    let start = |lease: &str| {
-        Operator::start(
-            &unique("op-forged"),
-            &OperatorArgs {
-                namespaces: &[&ns],
-                lease,
-                resync_seconds: 300,
-                env: &[("PWP_TENANCY_CONFIG", &tenancy)],
-            },
-        )
-    };
+    let tenancy = write_tenancy(&ns, Some(&victim));
+    let start = |lease: &str| operator_with(&ns, lease, &tenancy);
     let lease = unique("lease");
     let mut op = start(&lease);
     leading(&op).await;
@@ -427,20 +432,8 @@ async fn a_recycled_name_does_not_inherit_a_retained_stack() {
     let admin = cluster::admin().await;
     let ns = unique("recycled");
     prepare(&admin, &[&ns]).await;
-    let tenancy = std::env::temp_dir().join(format!("{ns}-tenancy.yaml"));
-    std::fs::write(&tenancy, cluster::TEST_TENANCY).unwrap();
-    let tenancy = tenancy.to_string_lossy().into_owned();
-    let start = || {
-        Operator::start(
-            &unique("op-recycled"),
-            &OperatorArgs {
-                namespaces: &[&ns],
-                lease: &unique("lease"),
-                resync_seconds: 300,
-                env: &[("PWP_TENANCY_CONFIG", &tenancy)],
-            },
-        )
-    };
+    let tenancy = write_tenancy(&ns, None);
+    let start = || operator_with(&ns, &unique("lease"), &tenancy);
     let mut op = start();
     leading(&op).await;
     let kept = serde_json::json!({"deletionPolicy": "Retain"});
@@ -489,14 +482,7 @@ async fn a_recycled_name_does_not_inherit_a_retained_stack() {
     assert!(trigger.is_ok(), "the kept trigger stays: {trigger:?}");
 
     // Adopting the kept pool, as the platform team allows, takes the whole stack over.
-    std::fs::write(
-        &tenancy,
-        format!(
-            "{}namespaces:\n  {ns}: {{adoptablePoolIds: [{pool_id}]}}\n",
-            cluster::TEST_TENANCY
-        ),
-    )
-    .unwrap();
+    write_tenancy(&ns, Some(&pool_id));
     op.kill();
     let op = start();
     leading(&op).await;
