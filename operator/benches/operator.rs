@@ -403,14 +403,18 @@ async fn hostile_tenant(
     let anon_before = memory_mib(pid, "RssAnon:");
     let before = snapshot(op).await;
     let stage_started = Instant::now();
-    let peak = std::sync::Arc::new(std::sync::Mutex::new(rss_before));
+    let log_before = op.logs();
+    // The highest RSS seen, and when (seconds into the stage).
+    let peak = std::sync::Arc::new(std::sync::Mutex::new((rss_before, 0.0_f64)));
     let peak_sampler = {
         let peak = peak.clone();
         tokio::spawn(async move {
             while let Some(rss) = try_memory_mib(pid, "VmRSS:") {
                 {
                     let mut p = peak.lock().unwrap();
-                    *p = p.max(rss);
+                    if rss > p.0 {
+                        *p = (rss, stage_started.elapsed().as_secs_f64());
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -450,6 +454,7 @@ async fn hostile_tenant(
             .unwrap();
     }
     let large_took = started.elapsed();
+    let large_done = stage_started.elapsed();
 
     // Region churn: a refused pool's spec.region through distinct names, as fast as the
     // apiserver takes them; every patch is a new generation the operator reconciles. (A small
@@ -476,6 +481,7 @@ async fn hostile_tenant(
             .unwrap();
     }
     let churn_took = started.elapsed();
+    let churn_done = stage_started.elapsed();
 
     // Small refused pools, four applies in flight.
     let small_names: Vec<String> = (0..small).map(|i| format!("refused-{i:05}")).collect();
@@ -495,6 +501,7 @@ async fn hostile_tenant(
         .for_each(|()| async {})
         .await;
     let small_took = started.elapsed();
+    let small_done = stage_started.elapsed();
 
     // Every hostile pool refused, as the operator's own cache says (the `pools` gauge: no other
     // pool is NotAllowed), and the churned pool's last generation among them.
@@ -528,6 +535,7 @@ async fn hostile_tenant(
     let after_attack = snapshot(op).await;
     let attack_window = stage_started.elapsed();
     let rss_attacked = memory_mib(pid, "VmRSS:");
+    let bystander_from = stage_started.elapsed();
 
     // An innocent tenant's new pool beside them.
     let started = Instant::now();
@@ -551,7 +559,25 @@ async fn hostile_tenant(
     let rss_after = memory_mib(pid, "VmRSS:");
     let anon_after = memory_mib(pid, "RssAnon:");
     peak_sampler.abort();
-    let peak = *peak.lock().unwrap();
+    let (peak, peak_at) = *peak.lock().unwrap();
+    let peak_phase = [
+        (large_done, "applying the large pools"),
+        (churn_done, "the region churn"),
+        (small_done, "applying the small pools"),
+        (bystander_from, "refusing them"),
+    ]
+    .iter()
+    .find(|(until, _)| peak_at <= until.as_secs_f64())
+    .map_or(
+        "the innocent pool's apply or the rest after it",
+        |(_, phase)| *phase,
+    );
+    // What the stage cost the operator's standing: leader terms lost (the lease not renewed in
+    // time) and watches restarted from a fresh list (their resource version expired).
+    let log_during = op.logs();
+    let log_during = log_during.get(log_before.len()..).unwrap_or_default();
+    let stepped_down = log_during.matches("stepped down").count();
+    let relists = log_during.matches("too old resource version").count();
 
     // Signing keys made for refused pools (none expected), and output Secrets in the hostile
     // namespace (none expected either).
@@ -614,7 +640,10 @@ async fn hostile_tenant(
         "  reconciles during the stage: {reconciled:.0}, of them refusals: {refusals:.0} (the fleet's resyncs go on meanwhile)"
     );
     println!(
-        "  RSS before {rss_before:.1} MiB (heap and stacks {anon_before:.1}), peak during {peak:.1}, all refused {rss_attacked:.1}, after (at rest, holding them all) {rss_after:.1} (heap and stacks {anon_after:.1})"
+        "  RSS before {rss_before:.1} MiB (heap and stacks {anon_before:.1}), peak during {peak:.1} ({peak_at:.0} s in, {peak_phase}), all refused {rss_attacked:.1}, after (at rest, holding them all) {rss_after:.1} (heap and stacks {anon_after:.1})"
+    );
+    println!(
+        "  the operator meanwhile: {stepped_down} leader terms lost (lease not renewed within its 6 s), {relists} watches restarted from a fresh list (resource version expired)"
     );
     println!(
         "  growth {growth:+.1} MiB   baseline, a cache keeping the hostile pools' labels and annotations: >= {baseline_mib:.1} MiB ({large} x {:.2} MB): growth is {:.0} % of it",
@@ -655,10 +684,34 @@ async fn hostile_tenant(
     // The hostile pools go; their cleanup runs through the operator's finalizer like any pool's.
     let before_delete = snapshot(op).await;
     let started = Instant::now();
-    hostile
-        .delete_collection(&DeleteParams::default(), &ListParams::default())
-        .await
-        .unwrap();
+    // One name at a time, four in flight: a single collection delete of ~40 MB of objects
+    // runs past etcd's deadline on this machine (a 500).
+    futures::stream::iter(
+        large_names
+            .iter()
+            .chain(&small_names)
+            .map(String::as_str)
+            .chain([churned]),
+    )
+    .map(|name| {
+        let hostile = hostile.clone();
+        async move {
+            for attempt in 1.. {
+                match hostile.delete(name, &DeleteParams::default()).await {
+                    Ok(_) => break,
+                    Err(kube::Error::Api(e)) if e.code == 404 => break,
+                    Err(e) if attempt < 5 => {
+                        eprintln!("deleting {name} (attempt {attempt}): {e}");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    Err(e) => panic!("deleting {name}: {e}"),
+                }
+            }
+        }
+    })
+    .buffer_unordered(4)
+    .for_each(|()| async {})
+    .await;
     eventually(
         "every hostile pool deleted",
         Duration::from_secs(900),
