@@ -127,11 +127,21 @@ async fn the_state_table_cools_down_replaces_only_what_was_read_and_spends_once(
             },
             "{emulator}"
         );
-        // Cognito retrying request a: its round again, no cooldown.
+        // Cognito retrying request a (the first invocation never answered): its round again,
+        // no cooldown.
         assert_eq!(
             store.permit_send("u1", 1005, 60, &a).await.unwrap(),
             SendPermit::Repeat {
                 round: "round-of-a".into()
+            },
+            "{emulator}"
+        );
+        // Once answered, the same request is a person starting again.
+        store.mark_answered("u1", "a").await.unwrap();
+        assert_eq!(
+            store.permit_send("u1", 1006, 60, &a).await.unwrap(),
+            SendPermit::CoolingDown {
+                retry_after_seconds: 54
             },
             "{emulator}"
         );

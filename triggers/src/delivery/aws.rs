@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
@@ -184,7 +185,8 @@ impl StateStore for DynamoStore {
             // timestamp itself.
             .condition_expression(
                 "attribute_not_exists(pk) OR (lastSentAt <= :cutoff AND \
-                 (attribute_not_exists(#request) OR #request <> :request OR lastSentAt <= :retried))",
+                 (attribute_not_exists(#request) OR #request <> :request OR \
+                  lastSentAt <= :retried OR attribute_exists(answered)))",
             )
             .expression_attribute_names("#request", "request")
             .expression_attribute_values(":cutoff", n(now.saturating_sub(min_interval)))
@@ -202,6 +204,7 @@ impl StateStore for DynamoStore {
                     let item = failed.item();
                     let text = |name: &str| item?.get(name)?.as_s().ok().map(String::as_str);
                     let previous = PreviousSend {
+                        answered: item.is_some_and(|i| i.contains_key("answered")),
                         last_at: item
                             .and_then(|i| i.get("lastSentAt")?.as_n().ok()?.parse().ok())
                             .unwrap_or(now),
@@ -216,6 +219,34 @@ impl StateStore for DynamoStore {
                     ))
                 }
                 other => Err(DeliveryError::Store("PutItem", kind(&other))),
+            },
+        }
+    }
+
+    async fn mark_answered(&self, user_hash: &str, request: &str) -> Result<(), DeliveryError> {
+        let result = self
+            .client
+            .get()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                PARTITION_KEY,
+                AttributeValue::S(format!("send#{user_hash}")),
+            )
+            .update_expression("SET answered = :yes")
+            // Only the record this invocation wrote: a later send's is not answered by it.
+            .condition_expression("#request = :request")
+            .expression_attribute_names("#request", "request")
+            .expression_attribute_values(":request", AttributeValue::S(request.to_owned()))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
+                other => Err(DeliveryError::Store("UpdateItem", kind(&other))),
             },
         }
     }

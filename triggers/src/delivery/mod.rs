@@ -96,6 +96,9 @@ pub struct PreviousSend<'a> {
     pub last_at: u64,
     pub request: Option<&'a str>,
     pub round: Option<&'a str>,
+    /// The invocation that wrote it answered (see [`StateStore::mark_answered`]): the same
+    /// request again is a new start, not Cognito's retry.
+    pub answered: bool,
 }
 
 /// What the send record already there (if any) means for `request` at `now`: the rule every
@@ -109,7 +112,10 @@ pub fn judge_send(
     let Some(p) = previous else {
         return SendPermit::Granted;
     };
-    let retried = p.request == Some(request) && p.last_at + RETRY_WINDOW_SECONDS > now;
+    // Cognito retries only an invocation that did not answer in time: one that answered
+    // recorded so, and the same request after it is a person starting again.
+    let retried =
+        !p.answered && p.request == Some(request) && p.last_at + RETRY_WINDOW_SECONDS > now;
     if retried {
         if let Some(round) = p.round {
             return SendPermit::Repeat {
@@ -138,6 +144,13 @@ pub trait StateStore {
         min_interval: u64,
         record: &SendRecord<'_>,
     ) -> impl Future<Output = Result<SendPermit, DeliveryError>> + Send;
+    /// Records that the invocation that was granted `request` answers now: a later identical
+    /// request is a new start (the cooldown answers it), not Cognito's retry.
+    fn mark_answered(
+        &self,
+        user_hash: &str,
+        request: &str,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
     /// Marks a link nonce used; true only for the first caller (one conditional write), so two
     /// concurrent redemptions of one link cannot both succeed.
     fn consume_nonce(

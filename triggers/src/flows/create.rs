@@ -270,6 +270,7 @@ async fn send(
             ports
                 .outcomes
                 .record(to.pool, &Outcome::Retried, now * 1000);
+            answered(ports, &user, &request).await;
             return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
         }
     }
@@ -284,6 +285,7 @@ async fn send(
             .send_latency
             .stand_in_delay_ms(u16::from_le_bytes(random));
         ports.clock.sleep_ms(delay).await;
+        answered(ports, &user, &request).await;
         return Ok(round);
     }
     let ttl = human_duration(if link.is_some() {
@@ -331,7 +333,28 @@ async fn send(
         }
     };
     ports.outcomes.record(to.pool, &outcome, now * 1000);
+    answered(ports, &user, &request).await;
     Ok(round)
+}
+
+/// Records that this invocation answers in time, so the same request again is a new start. A
+/// failure only means a later identical start within the retry window is taken for a retry.
+async fn answered(
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+        impl SecretSource,
+    >,
+    user: &str,
+    request: &str,
+) {
+    if let Err(e) = ports.store.mark_answered(user, request).await {
+        tracing::warn!(error = %e, "marking the send answered failed");
+    }
 }
 
 #[cfg(test)]
@@ -530,13 +553,18 @@ mod tests {
 
     /// Cognito waits 5 s for the trigger, then sends the same request again: the retry gets the
     /// round the first got (its code, its link), nothing is sent twice, and no COOLDOWN is
-    /// answered for a message on its way. Past the retry window, the same request is a new
-    /// start again, and the cooldown answers it.
+    /// answered for a message on its way. Cognito retries only an invocation that did not
+    /// answer in time; once one has, the same request again is a person starting again, and the
+    /// cooldown answers it.
     #[tokio::test]
     async fn cognitos_retry_of_a_request_is_answered_alike_and_sends_nothing() {
         for (strategy, fixture_name) in SEND_FIXTURE {
             let outbox = Outbox::default();
             let first = run(strategy, fixture_name, &outbox, 1000).await;
+            // The first invocation outlived Cognito's 5 s: it never answered.
+            for sent in outbox.last_send.lock().unwrap().values_mut() {
+                sent.3 = false;
+            }
             let retried = run(strategy, fixture_name, &outbox, 1006).await;
             assert_ne!(step(&first), step::COOLDOWN, "{strategy}");
             assert_eq!(step(&retried), step(&first), "{strategy}");
@@ -546,9 +574,9 @@ mod tests {
                 "{strategy}: the same code"
             );
             assert_eq!(outbox.sent(), 1, "{strategy}");
-            let later = 1000 + crate::delivery::RETRY_WINDOW_SECONDS;
-            let out = run(strategy, fixture_name, &outbox, later).await;
-            assert_eq!(step(&out), step::COOLDOWN, "{strategy}");
+            // The retry answered: the same request again is a person starting again.
+            let again = run(strategy, fixture_name, &outbox, 1008).await;
+            assert_eq!(step(&again), step::COOLDOWN, "{strategy}");
             assert_eq!(outbox.sent(), 1, "{strategy}");
         }
     }
@@ -607,7 +635,7 @@ mod tests {
         // A retry inside the cooldown: nothing sent, the attempt ends.
         let outbox = Outbox::default();
         lock(&outbox);
-        let earlier = (990, "another request".to_owned(), String::new());
+        let earlier = (990, "another request".to_owned(), String::new(), true);
         outbox
             .last_send
             .lock()

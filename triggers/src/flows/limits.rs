@@ -308,6 +308,9 @@ mod tests {
             ) -> Result<SendPermit, DeliveryError> {
                 unreachable!()
             }
+            async fn mark_answered(&self, _: &str, _: &str) -> Result<(), DeliveryError> {
+                unreachable!()
+            }
             async fn consume_nonce(&self, _: &str, _: u64) -> Result<bool, DeliveryError> {
                 unreachable!()
             }

@@ -180,8 +180,8 @@ pub(crate) mod testing {
     pub struct Outbox {
         pub emails: Mutex<Vec<(String, String, String)>>,
         pub sms: Mutex<Vec<(String, String)>>,
-        /// Per user: the last send's time, request digest and round.
-        pub last_send: Mutex<HashMap<String, (u64, String, String)>>,
+        /// Per user: the last send's time, request digest, round, and whether it was answered.
+        pub last_send: Mutex<HashMap<String, (u64, String, String, bool)>>,
         pub nonces: Mutex<Vec<String>>,
         pub failures: Mutex<HashMap<String, Failures>>,
         pub verified: Mutex<Vec<(String, &'static str)>>,
@@ -282,17 +282,34 @@ pub(crate) mod testing {
         ) -> Result<SendPermit, DeliveryError> {
             self.outbox.call("store.permit_send");
             let mut sends = self.outbox.last_send.lock().unwrap();
-            let previous = sends.get(user).map(|(at, request, round)| PreviousSend {
-                last_at: *at,
-                request: Some(request.as_str()),
-                round: Some(round.as_str()),
-            });
+            let previous = sends
+                .get(user)
+                .map(|(at, request, round, answered)| PreviousSend {
+                    last_at: *at,
+                    request: Some(request.as_str()),
+                    round: Some(round.as_str()),
+                    answered: *answered,
+                });
             let permit = judge_send(previous.as_ref(), now, min_interval, record.request);
             if matches!(permit, SendPermit::Granted) {
-                let sent = (now, record.request.to_owned(), record.round.to_owned());
+                let sent = (
+                    now,
+                    record.request.to_owned(),
+                    record.round.to_owned(),
+                    false,
+                );
                 sends.insert(user.to_owned(), sent);
             }
             Ok(permit)
+        }
+        async fn mark_answered(&self, user: &str, request: &str) -> Result<(), DeliveryError> {
+            self.outbox.call("store.mark_answered");
+            if let Some(sent) = self.outbox.last_send.lock().unwrap().get_mut(user) {
+                if sent.1 == request {
+                    sent.3 = true;
+                }
+            }
+            Ok(())
         }
         async fn consume_nonce(
             &self,
