@@ -378,7 +378,6 @@ async fn hostile_tenant(
     large: usize,
     single: Duration,
     fleet_operations: &std::collections::BTreeSet<(String, String)>,
-    rest_reads_per_second: f64,
     held: usize,
 ) {
     let small = large * SMALL_PER_HOSTILE;
@@ -660,9 +659,8 @@ async fn hostile_tenant(
         verdict(rss_after <= 64.0)
     );
     println!(
-        "  AWS calls during the stage ({:.0} s): {reads:.0} reads ({:.0} at the fleet's rate at rest), {writes:.0} writes; of operations the fleet's resyncs never make: {}   target 0 writes, none such: {}",
+        "  AWS calls during the stage ({:.0} s, the fleet's resyncs among them): {reads:.0} reads, {writes:.0} writes; of operations the fleet's resyncs never make: {}   target 0 writes, none such: {}",
         attack_window.as_secs_f64(),
-        rest_reads_per_second * attack_window.as_secs_f64(),
         listed(&unusual),
         verdict(writes == 0.0 && unusual.is_empty())
     );
@@ -729,10 +727,9 @@ async fn hostile_tenant(
     let after_delete = snapshot(op).await;
     let (reads, writes, unusual) = calls_between(&before_delete, &after_delete, fleet_operations);
     println!(
-        "  deleting the {} hostile pools: {:.1} s; AWS calls meanwhile {reads:.0} reads ({:.0} at the fleet's rate at rest), {writes:.0} writes; of operations the fleet's resyncs never make: {}",
+        "  deleting the {} hostile pools: {:.1} s; AWS calls meanwhile (the fleet's resyncs among them) {reads:.0} reads, {writes:.0} writes; of operations the fleet's resyncs never make: {}",
         large + small + 1,
         deleted_in.as_secs_f64(),
-        rest_reads_per_second * deleted_in.as_secs_f64(),
         listed(&unusual)
     );
     let tenant: Api<PasswordlessPool> = Api::namespaced(at.admin.clone(), at.tenant_ns);
@@ -1002,14 +999,12 @@ async fn main() {
             hostile_ns: &hostile_ns,
             tenant_ns: &tenant_ns,
         };
-        let rest_reads_per_second = reads / window.as_secs_f64();
         hostile_tenant(
             &tenants,
             &mut op,
             hostile,
             single,
             &fleet_operations,
-            rest_reads_per_second,
             pools + 1,
         )
         .await;

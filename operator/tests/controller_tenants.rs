@@ -12,8 +12,8 @@ use common::cluster::{
     self, Operator, OperatorArgs, apply_pool, delete_pool, eventually, get_pool, gone,
     magic_link_pool, prepare, ready_pool, unique, user_pool_exists,
 };
-use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, ResourceExt};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::controller::keys::secret_name;
 use passwordless_operator::crd::PasswordlessPool;
@@ -580,4 +580,43 @@ async fn a_forged_pool_id_does_not_hand_over_an_earlier_stack() {
         "the newcomer's deletion left the earlier role"
     );
     drop(op);
+}
+
+/// Another controller's finalizer on a pool (as `kubectl delete --cascade=foreground` or a
+/// GitOps tool adds one) does not stop the operator: the cache keeps an ordinary list as it is,
+/// because the finalizer helper patches the list it read. The pool becomes Ready, and once the
+/// other finalizer is gone its deletion completes.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_pool_with_another_finalizer_is_reconciled_and_deleted() {
+    let (admin, ns, _op) = cluster::with_operator("finalizers", 300).await;
+    let mut pool =
+        serde_json::to_value(magic_link_pool(&ns, "shared", serde_json::json!({}))).unwrap();
+    pool["metadata"]["finalizers"] = serde_json::json!(["example.com/other-controller"]);
+    pool.as_object_mut().unwrap().remove("status");
+    let api: Api<PasswordlessPool> = Api::namespaced(admin.clone(), &ns);
+    api.patch("shared", &PatchParams::apply("tenant"), &Patch::Apply(pool))
+        .await
+        .unwrap();
+    let (ready, _) = ready_pool(&admin, &ns, "shared", READY_WITHIN).await;
+    assert!(
+        ready
+            .finalizers()
+            .iter()
+            .any(|f| f.as_str() == "example.com/other-controller"),
+        "{:?}",
+        ready.finalizers()
+    );
+    delete_pool(&admin, &ns, "shared").await;
+    // The other controller finishes its part.
+    let release = serde_json::json!({"metadata": {"finalizers": null}});
+    eventually("the operator's cleanup done", READY_WITHIN, || async {
+        let pool = get_pool(&admin, &ns, "shared").await?;
+        (pool.finalizers().len() == 1).then_some(())
+    })
+    .await;
+    api.patch("shared", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .unwrap();
+    gone(&admin, &ns, "shared", READY_WITHIN).await;
 }

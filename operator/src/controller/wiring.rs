@@ -155,8 +155,14 @@ fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
     pool.managed_fields_mut().clear();
     pool.labels_mut().clear();
     pool.owner_references_mut().clear();
-    // Only whether the operator's own finalizer is there matters.
-    pool.finalizers_mut().retain(|f| f == FINALIZER);
+    // The finalizer helper patches the list it read (a JSON-patch test of the whole list, and
+    // its own entry by index), so an ordinary list is kept as it is. Only a list no controller
+    // would write is cut to the operator's own entry: that object's own finalizer patches then
+    // fail, which harms no one else.
+    let finalizers: usize = pool.finalizers().iter().map(String::len).sum();
+    if finalizers > MAX_FINALIZER_BYTES {
+        pool.finalizers_mut().retain(|f| f == FINALIZER);
+    }
     pool.annotations_mut()
         .retain(|k, v| k == ROTATE_ANNOTATION && v.len() <= MAX_ROTATE_VALUE);
     if let Some(status) = pool.status.as_mut() {
@@ -164,6 +170,8 @@ fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
     }
 }
 
+/// The most finalizer text kept as it is (a handful of names of up to 316 characters).
+const MAX_FINALIZER_BYTES: usize = 4096;
 /// The longest rotation request kept: a longer one is ignored (it is compared, never used).
 const MAX_ROTATE_VALUE: usize = 253;
 /// The longest status text kept: far above what the operator writes (ids, ARNs, URLs, its
@@ -289,7 +297,12 @@ mod tests {
                 .collect(),
             ..Default::default()
         });
+        // Another controller's finalizer beside ours: kept, in order (the finalizer helper
+        // patches by index and tests the whole list).
+        let ordinary = vec!["foregroundDeletion".to_owned(), FINALIZER.to_owned()];
+        pool.metadata.finalizers = Some(ordinary.clone());
         keep_what_reconciles_read(&mut pool);
+        assert_eq!(pool.finalizers(), ordinary.as_slice());
         assert!(pool.labels().is_empty() && pool.managed_fields().is_empty());
         let status = pool.status.as_ref().unwrap();
         assert_eq!(status.user_pool_id.as_deref(), Some("eu-west-1_A"));
@@ -311,5 +324,11 @@ mod tests {
             (pool.uid().as_deref(), pool.metadata.generation),
             (Some("u-1"), Some(3))
         );
+        // A megabyte of finalizers is not an ordinary list: only ours stays.
+        let mut hostile = ordinary;
+        hostile.extend((0..4000).map(|i| format!("example.com/f-{i:04}-{}", "x".repeat(250))));
+        pool.metadata.finalizers = Some(hostile);
+        keep_what_reconciles_read(&mut pool);
+        assert_eq!(pool.finalizers(), [FINALIZER]);
     }
 }
