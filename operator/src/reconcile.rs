@@ -319,8 +319,13 @@ async fn observe_with(
             tags.map(|(k, v)| (k.as_str(), v.as_str())),
             adopted.is_some(),
         );
-        if names != desired.names {
+        // Settling changes what the desired state holds only through its tags (an inherited
+        // uid): otherwise the settled names are swapped in, not the whole stack rebuilt on
+        // every reconcile.
+        if names.inherited != desired.names.inherited {
             desired = desired_stack(&req.spec, &names, &ctx)?;
+        } else {
+            desired.names = names.clone();
         }
     }
     let cx = Observing {

@@ -270,7 +270,7 @@ async fn send(
             ports
                 .outcomes
                 .record(to.pool, &Outcome::Retried, now * 1000);
-            answered(ports, &user, &request).await;
+            answered(&ports.store, &user, &request).await;
             return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
         }
     }
@@ -285,7 +285,7 @@ async fn send(
             .send_latency
             .stand_in_delay_ms(u16::from_le_bytes(random));
         ports.clock.sleep_ms(delay).await;
-        answered(ports, &user, &request).await;
+        answered(&ports.store, &user, &request).await;
         return Ok(round);
     }
     let ttl = human_duration(if link.is_some() {
@@ -333,26 +333,14 @@ async fn send(
         }
     };
     ports.outcomes.record(to.pool, &outcome, now * 1000);
-    answered(ports, &user, &request).await;
+    answered(&ports.store, &user, &request).await;
     Ok(round)
 }
 
 /// Records that this invocation answers in time, so the same request again is a new start. A
 /// failure only means a later identical start within the retry window is taken for a retry.
-async fn answered(
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
-    user: &str,
-    request: &str,
-) {
-    if let Err(e) = ports.store.mark_answered(user, request).await {
+async fn answered(store: &impl StateStore, user: &str, request: &str) {
+    if let Err(e) = store.mark_answered(user, request).await {
         tracing::warn!(error = %e, "marking the send answered failed");
     }
 }
