@@ -17,34 +17,31 @@ pub enum Channel {
     Sms,
 }
 
-/// The last answers per channel, with when they were asked.
+/// The last answers per channel, with when they were asked (`None`: no answer could be had).
 #[derive(Debug, Default)]
-pub struct Seen(tokio::sync::Mutex<HashMap<Channel, (Instant, bool)>>);
+pub struct Seen(tokio::sync::Mutex<HashMap<Channel, (Instant, Option<bool>)>>);
 
 /// Whether `channel` is in the sandbox for the clients' account and region. An answer the
 /// operator cannot get (a policy without the action, an emulator without it) is `None`: the
-/// pool is not told anything it cannot know.
+/// pool is not told anything it cannot know, and it is not asked again within the hour either
+/// (an operator policy from before the sandbox check would otherwise fail one call per pool
+/// and resync).
 pub async fn in_sandbox(c: &Clients, channel: Channel) -> Option<bool> {
     let mut seen = c.sandboxes.0.lock().await;
     if let Some((at, sandboxed)) = seen.get(&channel) {
         if at.elapsed() < RECHECK {
-            return Some(*sandboxed);
+            return *sandboxed;
         }
     }
     let answer = match channel {
         Channel::Email => ses(c).await,
         Channel::Sms => sms(c).await,
     };
-    match answer {
-        Ok(sandboxed) => {
-            seen.insert(channel, (Instant::now(), sandboxed));
-            Some(sandboxed)
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, ?channel, "sandbox state unknown");
-            None
-        }
-    }
+    let sandboxed = answer
+        .inspect_err(|e| tracing::debug!(error = %e, ?channel, "sandbox state unknown"))
+        .ok();
+    seen.insert(channel, (Instant::now(), sandboxed));
+    sandboxed
 }
 
 async fn ses(c: &Clients) -> Result<bool, AwsError> {
