@@ -112,8 +112,9 @@ pub const HARDENED_OTP_LENGTH: u32 = 16;
 /// so a slow invocation ends rather than runs on beside its retry.
 pub const TRIGGER_TIMEOUT_SECONDS: i32 = 5;
 /// The budget of one AWS call of the trigger, retries included. An invocation makes at most
-/// four in a row (the signing keys on a cold start, the lockout, the send permit, the send):
-/// 4 × 1.2 s = 4.8 s stays inside [`TRIGGER_TIMEOUT_SECONDS`].
+/// four in a row (the signing keys on a cold start, the lockout, the send permit, the send; the
+/// marker that it answered runs beside the send): 4 × 1.2 s = 4.8 s stays inside
+/// [`TRIGGER_TIMEOUT_SECONDS`].
 pub const TRIGGER_CALL_TIMEOUT_MS: u64 = 1_200;
 /// One attempt of such a call: a hung connection is given up in time for one retry.
 pub const TRIGGER_ATTEMPT_TIMEOUT_MS: u64 = 700;

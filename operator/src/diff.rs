@@ -224,6 +224,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
                     identity: identity.clone(),
                     verification_status: "Success".into(),
                     dkim_tokens: Vec::new(),
+                    ..Default::default()
                 }),
             role: d.role.clone(),
             table: d.table.clone(),
@@ -307,6 +308,30 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         let p = plan(&in_sync(&d), &d);
         assert!(p.is_empty(), "{p}");
         assert_eq!(p.to_string(), "No changes: AWS matches the manifest.\n");
+    }
+
+    /// An expired link due again is the sender identity's one update (SES sends the new link
+    /// when it is created again), shown as such in the plan; one not due is no change.
+    #[test]
+    fn an_expired_sender_link_due_again_is_an_update_of_the_identity() {
+        let d = desired(BASE);
+        let mut o = in_sync(&d);
+        let sender = o.sender.as_mut().unwrap();
+        sender.verification_status = "Failed".into();
+        assert!(plan(&o, &d).is_empty(), "not due: nothing to do");
+        o.sender.as_mut().unwrap().resend_due = true;
+        let p = plan(&o, &d);
+        assert_eq!(p.changes.len(), 1, "{p}");
+        let change = &p.changes[0];
+        assert_eq!(
+            (change.resource, &change.action, change.name.as_str()),
+            (
+                labels::SENDER_IDENTITY,
+                &Action::Update,
+                "no-reply@example.com"
+            )
+        );
+        assert!(p.to_string().contains("expired"), "{p}");
     }
 
     #[test]
@@ -476,6 +501,7 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP]}
                     identity: "no-reply@example.com".into(),
                     verification_status: s.into(),
                     dkim_tokens: Vec::new(),
+                    ..Default::default()
                 }),
                 ..Default::default()
             };

@@ -25,6 +25,9 @@ pub const ADOPTED_TAG: &str = "passwordless-operator.dev/adopted";
 pub const DOMAINS_TAG: &str = "passwordless-operator.dev/domains";
 /// Tag marking a resource as created by this operator.
 pub const MANAGED_BY_TAG: &str = "passwordless-operator.dev/managed-by";
+/// On a sender identity: when the operator last had SES send its verification link (Unix
+/// seconds), so an expired one is sent again at most once a day.
+pub const VERIFICATION_SENT_TAG: &str = "passwordless-operator.dev/verification-sent-at";
 pub const MANAGED_BY: &str = "passwordless-operator";
 /// Tag on the trigger function: the digest of the configuration the operator's probe proved
 /// the deployed trigger accepts.

@@ -6,18 +6,45 @@ use crate::desired::{
     TableConfig, UserPoolConfig, WebAclConfig,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SenderObserved {
     pub identity: String,
     /// SES's word: Success, Pending, Failed, TemporaryFailure, NotStarted.
     pub verification_status: String,
     /// A domain identity's Easy DKIM tokens (empty for an address).
     pub dkim_tokens: Vec<String>,
+    /// The identity carries the operator's managed-by tag: the operator created it.
+    pub ours: bool,
+    /// When the operator last had SES send its verification link (its tag), in Unix seconds.
+    pub verification_sent_at: Option<u64>,
+    /// A new verification link is due ([`SenderObserved::resend_due_at`] when observed).
+    pub resend_due: bool,
 }
+
+/// How long SES's verification link for an address lives, and so the least time between two
+/// the operator has SES send.
+pub const VERIFICATION_RESEND_SECONDS: u64 = 24 * 3600;
 
 impl SenderObserved {
     pub fn verified(&self) -> bool {
         self.verification_status == "Success"
+    }
+
+    pub fn failed(&self) -> bool {
+        self.verification_status == "Failed"
+    }
+
+    /// An address identity the operator created whose link expired unclicked (SES then reads
+    /// it Failed, for good) gets a new link, at most once a day. Never a domain's: creating it
+    /// again would change its DKIM tokens and void the records already published.
+    pub fn resend_due_at(&self, now: u64) -> bool {
+        self.identity.contains('@') && self.ours && self.failed() && self.next_resend() <= now
+    }
+
+    /// The earliest time the operator has SES send the link again.
+    pub fn next_resend(&self) -> u64 {
+        self.verification_sent_at
+            .map_or(0, |at| at.saturating_add(VERIFICATION_RESEND_SECONDS))
     }
 }
 
@@ -68,4 +95,46 @@ pub struct ObservedStack {
     pub login_style: Option<String>,
     pub web_acl: Option<WebAclObserved>,
     pub ids: ObservedIds,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+    const DAY: u64 = VERIFICATION_RESEND_SECONDS;
+
+    /// A new verification link goes only to an address the operator created, whose link
+    /// expired, and not twice within a day.
+    #[test]
+    fn an_expired_link_is_sent_again_only_for_our_address_and_once_a_day() {
+        let cases: [(&str, &str, bool, Option<u64>, bool); 9] = [
+            ("a@example.com", "Failed", true, Some(NOW - DAY), true),
+            ("a@example.com", "Failed", true, Some(NOW - 2 * DAY), true),
+            // Sent by a build from before the tag: long ago, since it failed.
+            ("a@example.com", "Failed", true, None, true),
+            ("a@example.com", "Failed", true, Some(NOW - DAY + 1), false),
+            ("a@example.com", "Failed", true, Some(NOW), false),
+            // A person's identity: theirs to send again.
+            ("a@example.com", "Failed", false, None, false),
+            ("a@example.com", "Pending", true, None, false),
+            ("a@example.com", "Success", true, None, false),
+            // A domain: new DKIM tokens would void the published records.
+            ("example.com", "Failed", true, None, false),
+        ];
+        for (identity, status, ours, sent_at, due) in cases {
+            let sender = SenderObserved {
+                identity: identity.into(),
+                verification_status: status.into(),
+                ours,
+                verification_sent_at: sent_at,
+                ..Default::default()
+            };
+            assert_eq!(
+                sender.resend_due_at(NOW),
+                due,
+                "{identity} {status} ours={ours} sent_at={sent_at:?}"
+            );
+        }
+    }
 }

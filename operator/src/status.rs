@@ -212,7 +212,9 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         (Some(sender), false) if !sender.verified() => (
             false,
             reasons::SENDER_NOT_VERIFIED,
-            if sender.dkim_tokens.is_empty() {
+            if sender.failed() && sender.dkim_tokens.is_empty() {
+                expired_sender_message(sender)
+            } else if sender.dkim_tokens.is_empty() {
                 format!(
                     "SES identity {} is {}: confirm the verification email SES sent to it to let sign-in email go out",
                     sender.identity, sender.verification_status
@@ -263,6 +265,25 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         web_acl_arn: outputs.ids.web_acl_arn.clone(),
         secret_name: Some(outputs.secret_name.clone()),
     }
+}
+
+/// An address whose verification link expired unclicked: when the operator sends a new one,
+/// or, for an identity it did not create, how to.
+fn expired_sender_message(sender: &SenderObserved) -> String {
+    let identity = &sender.identity;
+    if !sender.ours {
+        return format!(
+            "SES identity {identity} is Failed: its verification link expired unclicked; the operator did not create it, so have SES send a new one (delete the identity and create it again) and confirm it"
+        );
+    }
+    let next = i64::try_from(sender.next_resend())
+        .ok()
+        .and_then(|at| k8s_openapi::jiff::Timestamp::from_second(at).ok())
+        .map(|at| at.to_string())
+        .unwrap_or_default();
+    format!(
+        "SES identity {identity} is Failed: its verification link expired unclicked; the operator has SES send a new one once a day (next at {next}): confirm it to let sign-in email go out"
+    )
 }
 
 /// A domain identity's Easy DKIM CNAME records, as SES documents them.
@@ -397,6 +418,7 @@ mod tests {
                 identity: "no-reply@example.com".into(),
                 verification_status: sender_status.into(),
                 dkim_tokens: Vec::new(),
+                ..Default::default()
             }),
             secret_name: "x-cognito".into(),
             ..Default::default()
@@ -519,6 +541,39 @@ mod tests {
         );
     }
 
+    /// An address whose link expired says when the operator sends the next, or, when the
+    /// operator did not create it, how to have SES send one.
+    #[test]
+    fn an_expired_sender_says_when_or_how_a_new_link_goes() {
+        let mut o = outputs("Failed");
+        let sender = o.sender.as_mut().unwrap();
+        sender.ours = true;
+        sender.verification_sent_at = Some(1_800_000_000);
+        let ready = |o: &Outputs| {
+            ready_of(Some(&status_of(o, Some(1), now())))
+                .cloned()
+                .unwrap()
+        };
+        let ours = ready(&o);
+        assert_eq!(ours.reason, reasons::SENDER_NOT_VERIFIED);
+        assert!(
+            ours.message
+                .contains("once a day (next at 2027-01-16T08:00:00Z)"),
+            "{}",
+            ours.message
+        );
+        o.sender.as_mut().unwrap().ours = false;
+        let theirs = ready(&o);
+        assert!(
+            theirs.message.contains("the operator did not create it")
+                && theirs
+                    .message
+                    .contains("delete the identity and create it again"),
+            "{}",
+            theirs.message
+        );
+    }
+
     /// A domain identity's status names the three CNAME records to publish, and the reason
     /// says to publish them, not to click a link.
     #[test]
@@ -528,6 +583,7 @@ mod tests {
             identity: "example.com".into(),
             verification_status: "Pending".into(),
             dkim_tokens: vec!["t1".into(), "t2".into(), "t3".into()],
+            ..Default::default()
         });
         let s = status_of(&o, Some(1), now());
         let records = &s.sender.as_ref().unwrap().dkim_records;

@@ -314,3 +314,73 @@ async fn a_pool_in_a_sandboxed_account_says_its_messages_are_restricted() {
         "{conditions:?}"
     );
 }
+
+/// The identity `address`, as a pass of the operator two days ago would have created it (its
+/// tags and the time of its link), or as a person did (no tags).
+async fn sender_created_earlier(address: &str, by_operator: bool) {
+    use aws_sdk_sesv2::types::Tag;
+    use passwordless_operator::names::{MANAGED_BY, MANAGED_BY_TAG, VERIFICATION_SENT_TAG};
+    let by_hand = passwordless_operator::aws::Clients::from_env(None)
+        .await
+        .unwrap();
+    let two_days_ago = passwordless_operator::state::unix_now() - 2 * 24 * 3600;
+    let tags = [
+        (MANAGED_BY_TAG, MANAGED_BY.to_owned()),
+        (VERIFICATION_SENT_TAG, two_days_ago.to_string()),
+    ];
+    by_hand
+        .ses
+        .create_email_identity()
+        .email_identity(address)
+        .set_tags(by_operator.then(|| {
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(v).build().unwrap())
+                .collect()
+        }))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An address's verification link lives 24 hours; unclicked, SES reads the identity `Failed`
+/// for good. One the operator created two days ago gets a new link (deleted and created again,
+/// SES's way), once: the passes after it leave the identity alone within the day, and the
+/// status says when the next link goes. One a person created is never touched; its status says
+/// how to send a new link. Before, both stayed `Failed` forever and the status said only to
+/// confirm the email SES had sent.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn an_expired_sender_link_is_sent_again_at_most_once_a_day() {
+    let (admin, ns, _op) = cluster::with_operator("ses-failed", 3).await;
+    for (name, by_operator) in [("ours", true), ("theirs", false)] {
+        let sender = format!("{name}-{ns}@example.com");
+        sender_created_earlier(&sender, by_operator).await;
+        behaviours::switch_on(
+            "ses-pending",
+            &sender,
+            serde_json::json!({"seconds": 0, "then": "FAILED"}),
+        );
+        let spec = serde_json::json!({"sender": {"address": sender}});
+        apply_pool(&admin, &magic_link_pool(&ns, name, spec)).await;
+        let expected = if by_operator {
+            "has SES send a new one once a day (next at "
+        } else {
+            "the operator did not create it"
+        };
+        let (message, _) = eventually("the sender reported Failed", READY_WITHIN, || async {
+            let (reason, message, _) = ready_reason(&admin, &ns, name).await?;
+            (reason == reasons::SENDER_NOT_VERIFIED && message.contains(expected))
+                .then_some(message)
+        })
+        .await;
+        // Several resyncs later, still the one link.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let done = behaviours::done(&sender);
+        behaviours::switch_off(&sender);
+        println!("{name}: {message}: {done}");
+        let sent_again = u64::from(by_operator);
+        assert_eq!(done["deleted"].as_u64().unwrap_or(0), sent_again, "{done}");
+        assert_eq!(done["created"].as_u64().unwrap_or(0), sent_again, "{done}");
+        assert!(done["read_failed"].as_u64() >= Some(2), "{done}");
+    }
+}

@@ -18,9 +18,11 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
 - domain-creating: `DescribeUserPoolDomain` reads the domain `CREATING` for `seconds` after it
   is first read, then `then`: `ACTIVE` (the emulator's own answer again) or `FAILED` (for good).
 - ses-pending: the SES identity reads `PENDING` (not verified for sending) for `seconds` after
-  it is first read, then `then` (`SUCCESS`: the emulator's own answer again; or `FAILED`). While
-  it is not verified, Cognito refuses a user pool whose email configuration sends as it
-  (`InvalidParameterException`, SES's "Email address is not verified" passed on).
+  it is first read, then `then` (`SUCCESS`: the emulator's own answer again; or `FAILED`, as an
+  address whose link expired unclicked). Creating it again (after deleting it: SES's way to
+  send a new link) starts the `seconds` again; both are counted. While it is not verified,
+  Cognito refuses a user pool whose email configuration sends as it (`InvalidParameterException`,
+  SES's "Email address is not verified" passed on).
 - ses-sandbox, sms-sandbox: the account is in the SES sandbox (`GetAccount` reads
   `ProductionAccessEnabled: false`) or the SNS SMS sandbox in that region (a test's own
   region, so other tests never see it). ministack lacks `GetSMSSandboxAccountStatus`: it is
@@ -148,6 +150,13 @@ class Behaviours:
             return status, headers, json.dumps(answer).encode()
         if service == "sesv2" and op == "GetEmailIdentity":
             return status, headers, self._ses_after(params, data)
+        if service == "sesv2" and op in ("CreateEmailIdentity", "DeleteEmailIdentity"):
+            with self.lock:
+                item = self._find("ses-pending", params.get("EmailIdentity", ""))
+                if item:
+                    self._count(item, "created" if op == "CreateEmailIdentity" else "deleted")
+                    item.pop("first_read", None)
+            return status, headers, data
         if service == "cognito-idp" and op == "DescribeUserPoolDomain":
             return status, headers, self._domain_after(params, data)
         if service != "lambda":

@@ -151,6 +151,14 @@ const STATEMENTS: &[Statement] = &[
         on: On::Patterns(&[("ses", "*", "identity/*")]),
         when: When::Always,
     },
+    // Only to create it again at once: SES's way to send an address the operator created a new
+    // verification link once the first expired unclicked.
+    Statement {
+        sid: "ExpiredSenderIdentities",
+        actions: &["ses:DeleteEmailIdentity"],
+        on: On::Patterns(&[("ses", "*", "identity/*")]),
+        when: When::Ours,
+    },
     // None of these adds a permission. DeleteRolePolicy could require the boundary too, but
     // only removes one, and a role from before boundaries must still go. UpdateAssumeRolePolicy
     // takes no iam:PermissionsBoundary (AWS's reference): whoever makes a pwp-* role trust them
