@@ -2,6 +2,7 @@
 model check's `POST /_behaviours` (so parallel tests never see each other's):
 
   {"add": {"kind": "lambda-inactive", "target": "<function name>"}}
+  {"add": {"kind": "role-unassumable", "target": "<role name>", "seconds": 15}}
   {"add": {"kind": "waf-unavailable", "target": "<web ACL name>", "times": 2}}
   {"add": {"kind": "domain-creating", "target": "<domain>", "seconds": 5, "then": "FAILED"}}
   {"add": {"kind": "ses-pending", "target": "<address or domain>", "seconds": 5, "then": "SUCCESS"}}
@@ -15,6 +16,10 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
   weeks unused. Invoking it fails with `ResourceNotReadyException` and starts restoring it; an
   update restores it too. Restoring reads `Pending` (`Restoring`) for `pending_seconds`, then
   the emulator's own state shows again.
+- role-unassumable: IAM is eventually consistent: for `seconds` after a function first names
+  the role, Lambda refuses to create or configure a function with it
+  (`InvalidParameterValueException`, "The role defined for the function cannot be assumed by
+  Lambda."), as right after the role was created or its trust policy written.
 - domain-creating: `DescribeUserPoolDomain` reads the domain `CREATING` for `seconds` after it
   is first read, then `then`: `ACTIVE` (the emulator's own answer again) or `FAILED` (for good).
 - ses-pending: the SES identity reads `PENDING` (not verified for sending) for `seconds` after
@@ -41,9 +46,10 @@ from aws_errors import error_response
 INACTIVE_REASON = "The function is inactive because it has been idle for an extended period."
 NOT_READY = ("The function is inactive and its VPC connection is no longer available. Wait for "
              "the VPC connection to reestablish and try again.")
+UNASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 WAF_UNAVAILABLE = ("AWS WAF couldn't retrieve the resource that you requested. Retry your "
                    "request.")
-KINDS = {"lambda-inactive", "waf-unavailable", "domain-creating", "ses-pending", "ses-sandbox",
+KINDS = {"lambda-inactive", "role-unassumable", "waf-unavailable", "domain-creating", "ses-pending", "ses-sandbox",
          "sms-sandbox"}
 # Answered here whatever is switched on: the emulator lacks them.
 ALWAYS = {("sns", "GetSMSSandboxAccountStatus")}
@@ -121,6 +127,14 @@ class Behaviours:
         return None
 
     def _lambda_before(self, op, params, headers, protocol):
+        if op in ("CreateFunction", "UpdateFunctionConfiguration") and params.get("Role"):
+            role = self._find("role-unassumable", params["Role"].rpartition("/")[2])
+            if role:
+                first = role.setdefault("first_named", time.monotonic())
+                if time.monotonic() - first < float(role.get("seconds", 10)):
+                    self._count(role, "refused")
+                    return error_response(protocol, headers, 400,
+                                          "InvalidParameterValueException", UNASSUMABLE)
         item = self._find("lambda-inactive", _function_name(params.get("FunctionName", "")))
         if not item or "restoring_since" in item:
             return None

@@ -7,7 +7,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime, State};
 use serde_json::Value;
 
-use super::{AwsError, Clients, Tags, call_error, code_of, wait_for};
+use super::{AwsError, Clients, Patience, Tags, call_error, code_of, wait_for};
 use crate::desired::{FunctionConfig, PermissionConfig};
 use crate::names::VERIFIED_TAG;
 use crate::trigger_code::TriggerCode;
@@ -195,9 +195,7 @@ pub async fn create(
     code: &TriggerCode,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
-    // IAM is eventually consistent: a role created a moment ago may not be assumable yet, and
-    // Lambda says so with InvalidParameterValueException. Retry that for a while.
-    let mut attempt = 0;
+    let mut patience = Patience::new();
     let arn = loop {
         let upload = super::upload_slot(c).await?;
         let out = c.lambda.create_function();
@@ -221,15 +219,28 @@ pub async fn create(
                     .map(|(arn, _, _)| arn)
                     .unwrap_or_default();
             }
-            Err(e) if code_of(&e) == Some("InvalidParameterValueException") && attempt < 10 => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            Err(e) => {
+                let error = call_error("lambda:CreateFunction", e);
+                if !role_not_yet_assumable(&error) {
+                    return Err(error);
+                }
+                if !patience.wait("the function's new role").await {
+                    return Err(error.settling());
+                }
             }
-            Err(e) => return Err(call_error("lambda:CreateFunction", e)),
         }
     };
     wait_ready(c, &f.name).await?;
     Ok(arn)
+}
+
+/// IAM is eventually consistent: for seconds after a role is created (or its trust policy
+/// written), Lambda refuses a function that names it, with this. Any other invalid parameter
+/// is the request's own fault, and waiting cures nothing.
+fn role_not_yet_assumable(error: &AwsError) -> bool {
+    matches!(error, AwsError::Call { code, message, .. }
+        if code == "InvalidParameterValueException"
+            && message.contains("cannot be assumed by Lambda"))
 }
 
 /// Brings an existing function to `f`: the whole configuration in one call when any of it
@@ -245,11 +256,19 @@ pub async fn update(
     config_only.verified = f.verified.clone();
     if &config_only != f {
         wait_ready(c, &f.name).await?;
-        let update = c.lambda.update_function_configuration();
-        function_settings!(update, f)
-            .send()
-            .await
-            .map_err(|e| call_error("lambda:UpdateFunctionConfiguration", e))?;
+        let mut patience = Patience::new();
+        loop {
+            let update = c.lambda.update_function_configuration();
+            let out = function_settings!(update, f).send().await;
+            let Err(e) = out else { break };
+            let error = call_error("lambda:UpdateFunctionConfiguration", e);
+            if !role_not_yet_assumable(&error) {
+                return Err(error);
+            }
+            if !patience.wait("the function's new role").await {
+                return Err(error.settling());
+            }
+        }
     }
     if observed.code_sha256 != f.code_sha256 {
         wait_ready(c, &f.name).await?;

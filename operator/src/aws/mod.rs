@@ -17,6 +17,7 @@ pub mod waf;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_lambda::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
@@ -352,6 +353,24 @@ pub enum AwsError {
 }
 
 impl AwsError {
+    /// The same error, as one the next reconcile may cure (a resource still settling).
+    pub fn settling(self) -> Self {
+        match self {
+            Self::Call {
+                operation,
+                code,
+                message,
+                ..
+            } => Self::Call {
+                operation,
+                code,
+                message,
+                transient: true,
+            },
+            other => other,
+        }
+    }
+
     /// Whether retrying later may help (throttling, 5xx, timeouts, a resource still settling).
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -361,6 +380,44 @@ impl AwsError {
                 ..
             } | Self::TriggerCode(_)
         )
+    }
+}
+
+/// Waits out a resource that AWS has just made but not yet spread (IAM roles, WAF web ACLs:
+/// seconds, eventually consistent), backing off 0.5 s, 1 s, 2 s… up to 8 s apart, for at most
+/// [`Patience::LIMIT`] in one pass. Past that, the caller's error is transient: the next
+/// reconcile goes on.
+pub struct Patience {
+    waited: Duration,
+    next: Duration,
+}
+
+impl Patience {
+    pub const LIMIT: Duration = Duration::from_secs(30);
+
+    pub fn new() -> Self {
+        Self {
+            waited: Duration::ZERO,
+            next: Duration::from_millis(500),
+        }
+    }
+
+    /// Sleeps the next wait and says true, or says false once the patience is spent.
+    pub async fn wait(&mut self, what: &str) -> bool {
+        if self.waited >= Self::LIMIT {
+            return false;
+        }
+        tracing::debug!(waited = ?self.waited, "{what} not yet usable; retrying");
+        tokio::time::sleep(self.next).await;
+        self.waited += self.next;
+        self.next = (self.next * 2).min(Duration::from_secs(8));
+        true
+    }
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -1,14 +1,12 @@
 //! The AWS WAF web ACL in front of a user pool: one rate-based rule per source IP, and its
 //! association with the pool. Regional scope, as Cognito user pools need.
 
-use std::time::Duration;
-
 use aws_sdk_wafv2::types::{
     AllowAction, BlockAction, DefaultAction, RateBasedStatement,
     RateBasedStatementAggregateKeyType, Rule, RuleAction, Scope, Statement, Tag, VisibilityConfig,
 };
 
-use super::{AwsError, Clients, Tags, call_error, code_of};
+use super::{AwsError, Clients, Patience, Tags, call_error, code_of};
 use crate::desired::WebAclConfig;
 use crate::observed::WebAclObserved;
 
@@ -308,10 +306,9 @@ async fn update_rules(
 
 /// Attaches the web ACL to the pool. A web ACL created a moment ago is often not yet visible
 /// to the association (`WAFUnavailableEntityException`, "retry your request"): retried within
-/// the pass, backing off, for up to about [`UNAVAILABLE_PATIENCE`]; past that, transient.
+/// the pass for as long as [`Patience`] lasts; past that, transient.
 async fn associate(c: &Clients, acl_arn: &str, pool_arn: &str) -> Result<(), AwsError> {
-    let mut wait = Duration::from_millis(500);
-    let mut waited = Duration::ZERO;
+    let mut patience = Patience::new();
     loop {
         let out = c
             .waf
@@ -322,14 +319,10 @@ async fn associate(c: &Clients, acl_arn: &str, pool_arn: &str) -> Result<(), Aws
             .await;
         match out {
             Ok(_) => return Ok(()),
-            Err(e) if code_of(&e) == Some(UNAVAILABLE) && waited < UNAVAILABLE_PATIENCE => {
-                tracing::debug!(
-                    acl = acl_arn,
-                    "web ACL not yet available to associate; retrying"
-                );
-                tokio::time::sleep(wait).await;
-                waited += wait;
-                wait = (wait * 2).min(Duration::from_secs(8));
+            Err(e) if code_of(&e) == Some(UNAVAILABLE) => {
+                if !patience.wait("the new web ACL").await {
+                    return Err(call_error("wafv2:AssociateWebACL", e).settling());
+                }
             }
             Err(e) => return Err(call_error("wafv2:AssociateWebACL", e)),
         }
@@ -338,8 +331,6 @@ async fn associate(c: &Clients, acl_arn: &str, pool_arn: &str) -> Result<(), Aws
 
 /// WAF's answer while a new web ACL propagates.
 const UNAVAILABLE: &str = "WAFUnavailableEntityException";
-/// How long one pass waits for a new web ACL to become associable.
-const UNAVAILABLE_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Detaches it from the pool (if attached), then deletes it. Already gone counts as done.
 pub async fn delete(c: &Clients, found: &WebAclObserved) -> Result<(), AwsError> {
