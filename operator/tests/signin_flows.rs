@@ -374,6 +374,88 @@ async fn an_unknown_user_gets_the_same_answer_and_no_email() {
     stack.delete().await;
 }
 
+/// A new account's SES sends only to verified recipients. A sign-in whose email SES refuses
+/// there (`MessageRejected`) is answered exactly as one whose email went out, so the client
+/// learns nothing; the platform team does: the trigger logs the failure with its reason and the
+/// pool, never the address or the code, and counts it in the `Deliveries` metric (CloudWatch's
+/// embedded metric format: `Outcome: failed`, `Reason: MessageRejected`).
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn a_send_the_sandbox_refuses_is_answered_as_sent_and_told_only_to_the_platform_team() {
+    // A region of this test's own: the sandbox is per account and region.
+    const SANDBOXED: &str = "af-south-1";
+    common::behaviours::switch_on("ses-sandbox", SANDBOXED, json!({}));
+    let sandboxed = Stack::apply(&format!(
+        "region: {SANDBOXED}
+{}",
+        email_otp("")
+    ))
+    .await;
+    let free = Stack::apply(&email_otp("")).await;
+    let erin = user();
+    let mut shown = Vec::new();
+    for stack in [&sandboxed, &free] {
+        stack.add_user(&erin).await;
+        let (_, params) = stack.initiate(&erin).await.challenge();
+        shown.push(params);
+    }
+    let done = common::behaviours::done(SANDBOXED);
+    common::behaviours::switch_off(SANDBOXED);
+    assert_eq!(shown[0], shown[1], "the client is told the same either way");
+    assert_eq!(shown[0]["step"], "CODE_SENT");
+    assert_eq!(
+        done["rejected"], 1,
+        "SES refused the sandboxed send: {done}"
+    );
+    assert_eq!(
+        free.emails_to(&erin).len(),
+        1,
+        "only the free account's email went out"
+    );
+
+    let function = sandboxed.names().function;
+    let log = eventually_log(SANDBOXED, &function, "MessageRejected").await;
+    let failure = log
+        .iter()
+        .find(|l| l.contains("send failed"))
+        .unwrap_or_else(|| panic!("no failure logged: {log:#?}"));
+    assert!(
+        failure.contains(&sandboxed.pool_id) && failure.contains("MessageRejected"),
+        "{failure}"
+    );
+    let metric: serde_json::Value = log
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
+        .find(|l| l["Outcome"] == "failed")
+        .unwrap_or_else(|| panic!("no Deliveries line for the failure: {log:#?}"));
+    assert_eq!(metric["Reason"], "MessageRejected");
+    assert_eq!(metric["UserPoolId"], sandboxed.pool_id.as_str());
+    assert_eq!(metric["Deliveries"], 1);
+    for line in &log {
+        assert!(
+            !line.contains(&erin),
+            "the log never names the address: {line}"
+        );
+    }
+    sandboxed.delete().await;
+    free.delete().await;
+}
+
+/// The function's log in `region` once a line contains `needle` (logs arrive after the answer).
+async fn eventually_log(region: &str, function: &str, needle: &str) -> Vec<String> {
+    for _ in 0..50 {
+        let log = common::logs::function_log(region, function);
+        if log.iter().any(|l| l.contains(needle)) {
+            return log;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!(
+        "{function}'s log never said {needle}: {:#?}",
+        common::logs::function_log(region, function)
+    )
+}
+
 /// `signUp: AutoConfirm` lets SignUp create a confirmed user, its email not yet verified (the
 /// first sign-in that proves it does that, in PostAuthentication); switching the spec to
 /// `Disabled` closes SignUp again. ministack runs PreSignUp on SignUp (but does not enforce the

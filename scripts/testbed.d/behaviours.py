@@ -29,8 +29,10 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
   Cognito refuses a user pool whose email configuration sends as it (`InvalidParameterException`,
   SES's "Email address is not verified" passed on).
 - ses-sandbox, sms-sandbox: the account is in the SES sandbox (`GetAccount` reads
-  `ProductionAccessEnabled: false`) or the SNS SMS sandbox in that region (a test's own
-  region, so other tests never see it). ministack lacks `GetSMSSandboxAccountStatus`: it is
+  `ProductionAccessEnabled: false`, and `SendEmail` to a recipient that is not a verified
+  identity fails with `MessageRejected`, as the sandbox does; `verified`: a list of addresses
+  that are) or the SNS SMS sandbox in that region (a test's own region, so other tests never
+  see it). ministack lacks `GetSMSSandboxAccountStatus`: it is
   answered here always, out of the sandbox unless switched on.
 - waf-unavailable: `AssociateWebACL` for that web ACL fails with
   `WAFUnavailableEntityException` the first `times` calls, as right after creating it.
@@ -53,6 +55,8 @@ KINDS = {"lambda-inactive", "role-unassumable", "waf-unavailable", "domain-creat
          "sms-sandbox"}
 # Answered here whatever is switched on: the emulator lacks them.
 ALWAYS = {("sns", "GetSMSSandboxAccountStatus")}
+SANDBOX_REJECTED = ("Email address is not verified. The following identities failed the check "
+                    "in region {region}: {addresses}")
 NOT_VERIFIED = ("Cognito received the following error from Amazon SES when attempting to send "
                 "email: Email address is not verified. The following identities failed the "
                 "check in region {region}: {arn}")
@@ -115,6 +119,15 @@ class Behaviours:
                     region = arn.split(":")[3].upper() if arn.count(":") > 3 else ""
                     return error_response(protocol, headers, 400, "InvalidParameterException",
                                           NOT_VERIFIED.format(region=region, arn=arn))
+            if (service, op) == ("sesv2", "SendEmail"):
+                item = self._find("ses-sandbox", region or "")
+                to = (params.get("Destination") or {}).get("ToAddresses") or []
+                refused = [a for a in to if item and a not in item.get("verified", [])]
+                if refused:
+                    self._count(item, "rejected")
+                    return error_response(protocol, headers, 400, "MessageRejected",
+                                          SANDBOX_REJECTED.format(region=(region or "").upper(),
+                                                                  addresses=", ".join(refused)))
             if service == "lambda":
                 return self._lambda_before(op, params, headers, protocol)
             if service == "wafv2" and op == "AssociateWebACL":

@@ -19,10 +19,15 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    // JSON lines for CloudWatch; events, codes and tokens are never logged.
+    // JSON lines for CloudWatch; events, codes and tokens are never logged. Warnings (a failed
+    // send, a lost marker) unless RUST_LOG says otherwise: an empty filter would keep errors
+    // alone, and the platform team would never see a send fail.
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::WARN.into())
+        .from_env_lossy();
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .without_time()
         .init();
     let config = match Config::from_env() {

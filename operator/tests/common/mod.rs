@@ -211,6 +211,7 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
 }
 pub mod behaviours;
 pub mod cluster;
+pub mod logs;
 pub mod stack;
 pub mod waf;
 
