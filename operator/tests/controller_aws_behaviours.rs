@@ -416,3 +416,75 @@ async fn an_expired_sender_link_is_sent_again_at_most_once_a_day() {
         assert!(done["read_failed"].as_u64() >= Some(2), "{done}");
     }
 }
+
+/// A domain identity is verified when SES finds its Easy DKIM records in the domain's DNS (up
+/// to 72 hours). Until then the pool's status lists the three CNAME records to publish, built
+/// from the tokens SES gave, and Ready says to publish them; once SES finds them the pool is
+/// Ready and the records stay listed. Before, the records were shown nowhere.
+#[tokio::test]
+#[ignore = "needs the test bed (scripts/testbed up); run by `make test`"]
+async fn a_domain_sender_lists_its_dkim_records_until_verified() {
+    let (admin, ns, _op) = cluster::with_operator("dkim", 3).await;
+    // The test tenancy's domain kept for this test: a whole-domain sender must be listed.
+    let domain = "dkim.example.com".to_owned();
+    behaviours::switch_on(
+        "ses-pending",
+        &domain,
+        serde_json::json!({"seconds": 8, "then": "SUCCESS"}),
+    );
+    let sender = serde_json::json!({"address": format!("no-reply@{domain}"), "identity": "Domain"});
+    let spec = serde_json::json!({ "sender": sender });
+    apply_pool(&admin, &magic_link_pool(&ns, "dkim", spec)).await;
+    let (message, _) = eventually("the DKIM records asked for", READY_WITHIN, || async {
+        let (reason, message, _) = ready_reason(&admin, &ns, "dkim").await?;
+        (reason == reasons::SENDER_NOT_VERIFIED && message.contains("DKIM")).then_some(message)
+    })
+    .await;
+    assert!(
+        message.contains("publish its 3 DKIM CNAME records"),
+        "{message}"
+    );
+    let by_hand = passwordless_operator::aws::Clients::from_env(None)
+        .await
+        .unwrap();
+    let identity = by_hand
+        .ses
+        .get_email_identity()
+        .email_identity(&domain)
+        .send()
+        .await
+        .unwrap();
+    let tokens = identity.dkim_attributes().unwrap().tokens().to_vec();
+    assert_eq!(tokens.len(), 3, "{tokens:?}");
+    let expected: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            (
+                format!("{t}._domainkey.{domain}"),
+                "CNAME".to_owned(),
+                format!("{t}.dkim.amazonses.com"),
+            )
+        })
+        .collect();
+    let listed = |pool: &PasswordlessPool| -> Vec<_> {
+        let sender = pool.status.as_ref().unwrap().sender.as_ref().unwrap();
+        sender
+            .dkim_records
+            .iter()
+            .map(|r| (r.name.clone(), r.type_.clone(), r.value.clone()))
+            .collect()
+    };
+    let pending = get_pool(&admin, &ns, "dkim").await.unwrap();
+    assert_eq!(listed(&pending), expected);
+
+    let (ready, _) = ready_pool(&admin, &ns, "dkim", READY_WITHIN).await;
+    let done = behaviours::done(&domain);
+    behaviours::switch_off(&domain);
+    assert!(done["read_pending"].as_u64() >= Some(1), "{done}");
+    assert_eq!(listed(&ready), expected);
+    let status = ready.status.as_ref().unwrap();
+    assert_eq!(
+        status.sender.as_ref().unwrap().verification_status,
+        "Success"
+    );
+}

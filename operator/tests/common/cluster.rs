@@ -239,9 +239,10 @@ pub async fn get_secret(client: &Client, namespace: &str, name: &str) -> Option<
 
 /// The tenancy rules the controller tests run under: every namespace may send from the test
 /// domains; nothing may be adopted.
+/// (`dkim.example.com` is one test's own whole-domain identity: its verification is played.)
 pub const TEST_TENANCY: &str = "defaults:
   senders:
-    domains: [example.com, shop.example.com, portal.example.com]
+    domains: [example.com, shop.example.com, portal.example.com, dkim.example.com]
 ";
 
 /// One operator process, run as the `operator` user; killed when dropped.
