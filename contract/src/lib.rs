@@ -116,6 +116,9 @@ pub const TRIGGER_TIMEOUT_SECONDS: i32 = 5;
 /// marker that it answered runs beside the send): 4 × 1.2 s = 4.8 s stays inside
 /// [`TRIGGER_TIMEOUT_SECONDS`].
 pub const TRIGGER_CALL_TIMEOUT_MS: u64 = 1_200;
+/// What an invocation leaves Lambda and Cognito around its own work (starting it, carrying the
+/// answer back) when it judges whether it will answer in time.
+pub const TRIGGER_OVERHEAD_MS: u64 = 500;
 /// One attempt of such a call: a hung connection is given up in time for one retry.
 pub const TRIGGER_ATTEMPT_TIMEOUT_MS: u64 = 700;
 const _: () = assert!(

@@ -456,6 +456,40 @@ async fn eventually_log(region: &str, function: &str, needle: &str) -> Vec<Strin
     )
 }
 
+/// SES slow to answer (8 s here; the message itself goes out at once). Cognito gives a trigger
+/// 5 s and then retries it, so the trigger gives each AWS call 1.2 s: the sign-in's first step
+/// answers within the budget, the message that went out carries the code, and the code signs
+/// in. Before the budget the step took as long as SES did: on AWS, Cognito would have retried
+/// the invocation while the first went on, a second send or a COOLDOWN for a code on its way.
+#[tokio::test]
+#[ignore = "needs the test bed; run by `make test`"]
+async fn a_slow_send_is_cut_to_fit_cognitos_five_second_budget() {
+    let stack = Stack::apply(&email_otp("")).await;
+    let erin = user();
+    stack.add_user(&erin).await;
+    common::behaviours::switch_on("ses-slow", &erin, json!({"seconds": 8}));
+    let started = std::time::Instant::now();
+    let (session, shown) = stack.initiate(&erin).await.challenge();
+    let took = started.elapsed();
+    let done = common::behaviours::done(&erin);
+    common::behaviours::switch_off(&erin);
+    println!("answered in {took:?}: {done}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert_eq!(shown["step"], "CODE_SENT");
+    assert!(done["held"].as_u64() >= Some(1), "{done}");
+    // A second copy (the SDK trying once more after an attempt past 0.7 s) is the same message.
+    let codes: std::collections::BTreeSet<_> = stack
+        .emails_to(&erin)
+        .iter()
+        .map(|(_, text)| code_in(text, 6))
+        .collect();
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    let code = codes.first().unwrap();
+    let id_token = stack.respond(&erin, &session, code, &[]).await.id_token();
+    assert_eq!(stack.verified_claims(&id_token)["email"], erin.as_str());
+    stack.delete().await;
+}
+
 /// `signUp: AutoConfirm` lets SignUp create a confirmed user, its email not yet verified (the
 /// first sign-in that proves it does that, in PostAuthentication); switching the spec to
 /// `Disabled` closes SignUp again. ministack runs PreSignUp on SignUp (but does not enforce the

@@ -6,6 +6,7 @@ model check's `POST /_behaviours` (so parallel tests never see each other's):
   {"add": {"kind": "waf-unavailable", "target": "<web ACL name>", "times": 2}}
   {"add": {"kind": "domain-creating", "target": "<domain>", "seconds": 5, "then": "FAILED"}}
   {"add": {"kind": "ses-pending", "target": "<address or domain>", "seconds": 5, "then": "SUCCESS"}}
+  {"add": {"kind": "ses-slow", "target": "<recipient>", "seconds": 8}}
   {"add": {"kind": "ses-sandbox", "target": "<region>"}}   {"add": {"kind": "sms-sandbox", "target": "<region>"}}
   {"remove": "<target>"}   {"clear": true}          GET: what is on, and what each did
 
@@ -34,6 +35,9 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
   that are) or the SNS SMS sandbox in that region (a test's own region, so other tests never
   see it). ministack lacks `GetSMSSandboxAccountStatus`: it is
   answered here always, out of the sandbox unless switched on.
+- ses-slow: SES takes `seconds` to answer a `SendEmail` to that recipient: the message is
+  sent (the emulator has it at once), its answer held, as when SES is slow or the network
+  between: the caller may give up waiting on a message that went out.
 - waf-unavailable: `AssociateWebACL` for that web ACL fails with
   `WAFUnavailableEntityException` the first `times` calls, as right after creating it.
 """
@@ -51,7 +55,7 @@ NOT_READY = ("The function is inactive and its VPC connection is no longer avail
 UNASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 WAF_UNAVAILABLE = ("AWS WAF couldn't retrieve the resource that you requested. Retry your "
                    "request.")
-KINDS = {"lambda-inactive", "role-unassumable", "waf-unavailable", "domain-creating", "ses-pending", "ses-sandbox",
+KINDS = {"lambda-inactive", "role-unassumable", "ses-slow", "waf-unavailable", "domain-creating", "ses-pending", "ses-sandbox",
          "sms-sandbox"}
 # Answered here whatever is switched on: the emulator lacks them.
 ALWAYS = {("sns", "GetSMSSandboxAccountStatus")}
@@ -177,6 +181,15 @@ class Behaviours:
             return status, headers, json.dumps(answer).encode()
         if service == "sesv2" and op == "GetEmailIdentity":
             return status, headers, self._ses_after(params, data)
+        if (service, op) == ("sesv2", "SendEmail"):
+            to = (params.get("Destination") or {}).get("ToAddresses") or [""]
+            with self.lock:
+                item = self._find("ses-slow", to[0])
+                if item:
+                    self._count(item, "held")
+            if item:
+                time.sleep(float(item.get("seconds", 8)))  # this request's thread alone
+            return status, headers, data
         if service == "sesv2" and op in ("CreateEmailIdentity", "DeleteEmailIdentity"):
             with self.lock:
                 item = self._find("ses-pending", params.get("EmailIdentity", ""))

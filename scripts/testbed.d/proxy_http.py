@@ -70,14 +70,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.respond(status, headers, data, reason=reason)
 
     def respond(self, status, headers, body, reason=None):
-        self.send_response(status, reason)
-        items = headers.items() if isinstance(headers, dict) else headers
-        for k, v in items:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.send_response(status, reason)
+            items = headers.items() if isinstance(headers, dict) else headers
+            for k, v in items:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller stopped waiting (its own timeout): nobody to answer
 
 
 class ProxyServer(ThreadingHTTPServer):

@@ -110,11 +110,14 @@ async fn the_state_table_cools_down_replaces_only_what_was_read_and_spends_once(
         let store = store(&aws, &table);
 
         // Cooldown: one send per interval, the refusal says how long to wait.
-        let record = |request| SendRecord {
-            request,
+        let a = SendRecord {
+            request: "a",
             round: "round-of-a",
         };
-        let (a, b) = (record("a"), record("b"));
+        let b = SendRecord {
+            request: "b",
+            round: "round-of-b",
+        };
         assert_eq!(
             store.permit_send("u1", 1000, 60, &a).await.unwrap(),
             SendPermit::Granted,
@@ -127,26 +130,37 @@ async fn the_state_table_cools_down_replaces_only_what_was_read_and_spends_once(
             },
             "{emulator}"
         );
-        // Cognito retrying request a (the first invocation never answered): its round again,
-        // no cooldown.
+        // Cognito retrying request a (the first invocation never answered): the retry made a
+        // round of its own, and gets the first's again, no cooldown.
+        let a_retried = SendRecord {
+            request: "a",
+            round: "round-of-the-retry",
+        };
         assert_eq!(
-            store.permit_send("u1", 1005, 60, &a).await.unwrap(),
+            store.permit_send("u1", 1005, 60, &a_retried).await.unwrap(),
             SendPermit::Repeat {
                 round: "round-of-a".into()
             },
             "{emulator}"
         );
-        // Once answered, the same request is a person starting again.
+        // The store's own retry of the first write (it went through, its answer was lost):
+        // still granted, the send still to make.
+        assert_eq!(
+            store.permit_send("u1", 1000, 60, &a).await.unwrap(),
+            SendPermit::Granted,
+            "{emulator}"
+        );
+        // Once answered, the same request (a new round) is a person starting again.
         store.mark_answered("u1", "a").await.unwrap();
         assert_eq!(
-            store.permit_send("u1", 1006, 60, &a).await.unwrap(),
+            store.permit_send("u1", 1006, 60, &a_retried).await.unwrap(),
             SendPermit::CoolingDown {
                 retry_after_seconds: 54
             },
             "{emulator}"
         );
         assert_eq!(
-            store.permit_send("u1", 1060, 60, &a).await.unwrap(),
+            store.permit_send("u1", 1060, 60, &a_retried).await.unwrap(),
             SendPermit::Granted,
             "{emulator}"
         );
@@ -160,8 +174,12 @@ async fn the_state_table_cools_down_replaces_only_what_was_read_and_spends_once(
             SendPermit::Granted,
             "{emulator}"
         );
+        let c_retried = SendRecord {
+            request: "c",
+            round: "round-of-the-retry-of-c",
+        };
         assert_eq!(
-            store.permit_send("u2", 2003, 0, &c).await.unwrap(),
+            store.permit_send("u2", 2003, 0, &c_retried).await.unwrap(),
             SendPermit::Repeat {
                 round: "round-of-c".into()
             },

@@ -184,11 +184,13 @@ impl StateStore for DynamoStore {
             // `judge_send`'s rule. TTL deletion is lazy (hours), so the condition reads the
             // timestamp itself.
             .condition_expression(
-                "attribute_not_exists(pk) OR (lastSentAt <= :cutoff AND \
+                "attribute_not_exists(pk) OR #round = :round OR (lastSentAt <= :cutoff AND \
                  (attribute_not_exists(#request) OR #request <> :request OR \
                   lastSentAt <= :retried OR attribute_exists(answered)))",
             )
             .expression_attribute_names("#request", "request")
+            .expression_attribute_names("#round", "round")
+            .expression_attribute_values(":round", AttributeValue::S(record.round.to_owned()))
             .expression_attribute_values(":cutoff", n(now.saturating_sub(min_interval)))
             .expression_attribute_values(":request", AttributeValue::S(record.request.to_owned()))
             .expression_attribute_values(":retried", n(now.saturating_sub(RETRY_WINDOW_SECONDS)))
@@ -211,12 +213,7 @@ impl StateStore for DynamoStore {
                         request: text("request"),
                         round: text("round"),
                     };
-                    Ok(judge_send(
-                        Some(&previous),
-                        now,
-                        min_interval,
-                        record.request,
-                    ))
+                    Ok(judge_send(Some(&previous), now, min_interval, record))
                 }
                 other => Err(DeliveryError::Store("PutItem", kind(&other))),
             },

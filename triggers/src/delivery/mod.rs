@@ -91,6 +91,17 @@ pub struct SendRecord<'a> {
 /// How long after a send a request with the same digest counts as Cognito's retry.
 pub const RETRY_WINDOW_SECONDS: u64 = 30;
 
+/// Whether an invocation `elapsed_ms` into its work, with one call still to make (the send,
+/// and the marker beside it), surely answers within Cognito's budget. Only then may it mark
+/// its send answered: Cognito retries a late one, and the retry must get the same round.
+pub fn answers_in_time(elapsed_ms: u64) -> bool {
+    use passwordless_contract::{
+        TRIGGER_CALL_TIMEOUT_MS, TRIGGER_OVERHEAD_MS, TRIGGER_TIMEOUT_SECONDS,
+    };
+    let budget_ms = u64::from(TRIGGER_TIMEOUT_SECONDS.unsigned_abs()) * 1_000;
+    elapsed_ms + TRIGGER_CALL_TIMEOUT_MS + TRIGGER_OVERHEAD_MS <= budget_ms
+}
+
 /// The send record already there for a user, as the conditional write found it.
 pub struct PreviousSend<'a> {
     pub last_at: u64,
@@ -101,17 +112,23 @@ pub struct PreviousSend<'a> {
     pub answered: bool,
 }
 
-/// What the send record already there (if any) means for `request` at `now`: the rule every
+/// What the send record already there (if any) means for `record` at `now`: the rule every
 /// store keeps (DynamoDB's condition expression states the same).
 pub fn judge_send(
     previous: Option<&PreviousSend<'_>>,
     now: u64,
     min_interval: u64,
-    request: &str,
+    record: &SendRecord<'_>,
 ) -> SendPermit {
     let Some(p) = previous else {
         return SendPermit::Granted;
     };
+    // This very round (its code is random): the store's own retry of a write that went
+    // through, its answer lost. Still this invocation's send to make.
+    if p.round == Some(record.round) {
+        return SendPermit::Granted;
+    }
+    let request = record.request;
     // Cognito retries only an invocation that did not answer in time: one that answered
     // recorded so, and the same request after it is a person starting again.
     let retried =
@@ -253,4 +270,82 @@ pub struct Ports<M, S, T, D, C, E, K> {
     pub send_latency: SendLatency,
     /// What became of each send, for the platform team's metrics.
     pub outcomes: Outcomes,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The send permit's rule, case by case: the record already there (if any) against a new
+    /// record for request "r" with round "mine", at t=1000 with a 60 s interval.
+    #[test]
+    fn the_send_permit_follows_the_record_already_there() {
+        let prev = |at: u64, request: &'static str, round: &'static str, answered: bool| {
+            Some(PreviousSend {
+                last_at: at,
+                request: Some(request),
+                round: Some(round),
+                answered,
+            })
+        };
+        let cooling = |secs| SendPermit::CoolingDown {
+            retry_after_seconds: secs,
+        };
+        let repeat = SendPermit::Repeat {
+            round: "theirs".into(),
+        };
+        let cases = [
+            (None, SendPermit::Granted, "nothing sent yet"),
+            (
+                prev(1000, "r", "mine", false),
+                SendPermit::Granted,
+                "our own write, seen by the store's retry",
+            ),
+            (
+                prev(995, "r", "theirs", false),
+                repeat,
+                "Cognito's retry of an invocation that never answered",
+            ),
+            (
+                prev(995, "r", "theirs", true),
+                cooling(55),
+                "the same request after an answer: a person again",
+            ),
+            (
+                prev(995, "other", "theirs", false),
+                cooling(55),
+                "another request inside the interval",
+            ),
+            (
+                prev(965, "r", "theirs", false),
+                cooling(25),
+                "past the retry window: not Cognito's",
+            ),
+            (
+                prev(940, "r", "theirs", false),
+                SendPermit::Granted,
+                "the interval is over",
+            ),
+        ];
+        for (previous, expected, why) in cases {
+            let record = SendRecord {
+                request: "r",
+                round: "mine",
+            };
+            assert_eq!(
+                judge_send(previous.as_ref(), 1000, 60, &record),
+                expected,
+                "{why}"
+            );
+        }
+    }
+
+    /// 5 s, less one call (1.2 s) and Lambda's overhead (0.5 s): 3.3 s into the work is the
+    /// last moment to mark a send answered.
+    #[test]
+    fn an_invocation_answers_in_time_up_to_three_point_three_seconds_in() {
+        assert!(answers_in_time(0));
+        assert!(answers_in_time(3_300));
+        assert!(!answers_in_time(3_301));
+    }
 }

@@ -15,7 +15,7 @@ use super::{
 use crate::config::{Config, Strategy};
 use crate::delivery::{
     Clock, Directory, Entropy, Mailer, Ports, SecretSource, SendPermit, SendRecord, SmsSender,
-    StateStore,
+    StateStore, answers_in_time,
 };
 use crate::otp::generate_code;
 use crate::outcomes::Outcome;
@@ -200,6 +200,9 @@ async fn send(
     redirect: Option<&str>,
 ) -> Result<Round, FlowError> {
     let now = ports.clock.now();
+    // Where this invocation's share of Cognito's budget starts being spent.
+    let begun = ports.clock.monotonic_ms();
+    let since = |begun: u64| ports.clock.monotonic_ms().saturating_sub(begun);
     let keys = ports.keys.keys(&ports.clock).await?;
     let key = keys.current();
     // The limits apply to unknown users too: otherwise "cooling down" or a long code would tell
@@ -270,7 +273,7 @@ async fn send(
             ports
                 .outcomes
                 .record(to.pool, &Outcome::Retried, now * 1000);
-            answered(&ports.store, &user, &request).await;
+            answered(ports, since(begun), &user, &request).await;
             return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
         }
     }
@@ -287,7 +290,7 @@ async fn send(
         // Like a send: the marker beside the delay, so both paths take as long.
         tokio::join!(
             ports.clock.sleep_ms(delay),
-            answered(&ports.store, &user, &request)
+            answered(ports, since(begun), &user, &request)
         );
         return Ok(round);
     }
@@ -323,7 +326,7 @@ async fn send(
     // The marker goes beside the send, not after it: the invocation answers as soon as both
     // are done, each within its call timeout, so "answered" stays true and the round trip pays
     // for one call's time, not two in a row.
-    let (sent, ()) = tokio::join!(send, answered(&ports.store, &user, &request));
+    let (sent, ()) = tokio::join!(send, answered(ports, since(begun), &user, &request));
     // An unknown user cannot meet a send failure, so a known one must not either: the same
     // answer as a success. The error kind and the pool are logged and counted, never the
     // address, the message or the code.
@@ -346,10 +349,33 @@ async fn send(
     Ok(round)
 }
 
-/// Records that this invocation answers in time, so the same request again is a new start. A
-/// failure only means a later identical start within the retry window is taken for a retry.
-async fn answered(store: &impl StateStore, user: &str, request: &str) {
-    if let Err(e) = store.mark_answered(user, request).await {
+/// Records that this invocation answers in time, so the same request again is a new start; but
+/// only when it surely will: `elapsed_ms` (its work so far, before the last call) leaves room
+/// for one more call and Lambda's own overhead ([`answers_in_time`]). A late invocation leaves no marker, so Cognito's retry
+/// of it gets its round again instead of a cooldown. A failed write only means a later
+/// identical start within the retry window is taken for a retry.
+async fn answered(
+    ports: &Ports<
+        impl Mailer,
+        impl SmsSender,
+        impl StateStore,
+        impl Directory,
+        impl Clock,
+        impl Entropy,
+        impl SecretSource,
+    >,
+    elapsed_ms: u64,
+    user: &str,
+    request: &str,
+) {
+    if !answers_in_time(elapsed_ms) {
+        tracing::warn!(
+            elapsed_ms,
+            "late in Cognito's budget: the send is left unmarked, so a retry gets the same round"
+        );
+        return;
+    }
+    if let Err(e) = ports.store.mark_answered(user, request).await {
         tracing::warn!(error = %e, "marking the send answered failed");
     }
 }
@@ -575,6 +601,37 @@ mod tests {
             let again = run(strategy, fixture_name, &outbox, 1008).await;
             assert_eq!(step(&again), step::COOLDOWN, "{strategy}");
             assert_eq!(outbox.sent(), 1, "{strategy}");
+        }
+    }
+
+    /// An invocation already late in Cognito's budget when it sends (here its permit took
+    /// 3.4 s) leaves the send unmarked: Cognito will retry it, and the retry gets the same round
+    /// with nothing sent twice. One with time to spare (3.3 s) marks it, so the same request
+    /// after it is a person starting again (the cooldown).
+    #[tokio::test]
+    async fn a_late_invocation_leaves_its_send_unmarked_so_the_retry_gets_the_same_round() {
+        for (permit_ms, marked) in [(3_400, false), (3_300, true)] {
+            let outbox = Outbox::default();
+            *outbox.permit_ms.lock().unwrap() = permit_ms;
+            let first = run("emailOtp", "create_first_round", &outbox, 1000).await;
+            assert_eq!(
+                outbox.calls().contains(&"store.mark_answered"),
+                marked,
+                "{permit_ms} ms: {:?}",
+                outbox.calls()
+            );
+            *outbox.permit_ms.lock().unwrap() = 0;
+            let retried = run("emailOtp", "create_first_round", &outbox, 1006).await;
+            assert_eq!(outbox.sent(), 1, "{permit_ms} ms");
+            if marked {
+                assert_eq!(step(&retried), step::COOLDOWN, "{permit_ms} ms");
+            } else {
+                assert_eq!(
+                    retried.response.private_challenge_parameters,
+                    first.response.private_challenge_parameters,
+                    "{permit_ms} ms: the same round"
+                );
+            }
         }
     }
 

@@ -196,6 +196,8 @@ pub(crate) mod testing {
         pub send_error: Mutex<Option<String>>,
         /// How long each send takes on the fake monotonic clock.
         pub send_ms: Mutex<u64>,
+        /// How long the send permit's write takes on it (0: at once).
+        pub permit_ms: Mutex<u64>,
         pub monotonic_ms: Mutex<u64>,
     }
 
@@ -214,6 +216,7 @@ pub(crate) mod testing {
                 calls: Mutex::default(),
                 send_error: Mutex::default(),
                 send_ms: Mutex::new(100),
+                permit_ms: Mutex::default(),
                 monotonic_ms: Mutex::default(),
             }
         }
@@ -281,6 +284,7 @@ pub(crate) mod testing {
             record: &SendRecord<'_>,
         ) -> Result<SendPermit, DeliveryError> {
             self.outbox.call("store.permit_send");
+            *self.outbox.monotonic_ms.lock().unwrap() += *self.outbox.permit_ms.lock().unwrap();
             let mut sends = self.outbox.last_send.lock().unwrap();
             let previous = sends
                 .get(user)
@@ -290,7 +294,7 @@ pub(crate) mod testing {
                     round: Some(round.as_str()),
                     answered: *answered,
                 });
-            let permit = judge_send(previous.as_ref(), now, min_interval, record.request);
+            let permit = judge_send(previous.as_ref(), now, min_interval, record);
             if matches!(permit, SendPermit::Granted) {
                 let sent = (
                     now,
