@@ -273,7 +273,7 @@ async fn send(
             ports
                 .outcomes
                 .record(to.pool, &Outcome::Retried, now * 1000);
-            answered(ports, since(begun), &user, &request).await;
+            answered(&ports.store, since(begun), &user, &request).await;
             return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
         }
     }
@@ -290,7 +290,7 @@ async fn send(
         // Like a send: the marker beside the delay, so both paths take as long.
         tokio::join!(
             ports.clock.sleep_ms(delay),
-            answered(ports, since(begun), &user, &request)
+            answered(&ports.store, since(begun), &user, &request)
         );
         return Ok(round);
     }
@@ -326,7 +326,7 @@ async fn send(
     // The marker goes beside the send, not after it: the invocation answers as soon as both
     // are done, each within its call timeout, so "answered" stays true and the round trip pays
     // for one call's time, not two in a row.
-    let (sent, ()) = tokio::join!(send, answered(ports, since(begun), &user, &request));
+    let (sent, ()) = tokio::join!(send, answered(&ports.store, since(begun), &user, &request));
     // An unknown user cannot meet a send failure, so a known one must not either: the same
     // answer as a success. The error kind and the pool are logged and counted, never the
     // address, the message or the code.
@@ -354,20 +354,7 @@ async fn send(
 /// for one more call and Lambda's own overhead ([`answers_in_time`]). A late invocation leaves no marker, so Cognito's retry
 /// of it gets its round again instead of a cooldown. A failed write only means a later
 /// identical start within the retry window is taken for a retry.
-async fn answered(
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
-    elapsed_ms: u64,
-    user: &str,
-    request: &str,
-) {
+async fn answered(store: &impl StateStore, elapsed_ms: u64, user: &str, request: &str) {
     if !answers_in_time(elapsed_ms) {
         tracing::warn!(
             elapsed_ms,
@@ -375,7 +362,7 @@ async fn answered(
         );
         return;
     }
-    if let Err(e) = ports.store.mark_answered(user, request).await {
+    if let Err(e) = store.mark_answered(user, request).await {
         tracing::warn!(error = %e, "marking the send answered failed");
     }
 }
