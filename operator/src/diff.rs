@@ -220,7 +220,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
             sender: d
                 .sender
                 .as_ref()
-                .map(|SenderConfig { identity }| SenderObserved {
+                .map(|SenderConfig { identity, .. }| SenderObserved {
                     identity: identity.clone(),
                     verification_status: "Success".into(),
                     dkim_tokens: Vec::new(),

@@ -28,6 +28,8 @@ pub const MANAGED_BY_TAG: &str = "passwordless-operator.dev/managed-by";
 /// On a sender identity: when the operator last had SES send its verification link (Unix
 /// seconds), so an expired one is sent again at most once a day.
 pub const VERIFICATION_SENT_TAG: &str = "passwordless-operator.dev/verification-sent-at";
+/// On a sender identity: how many new verification links the operator has had SES send.
+pub const VERIFICATION_RESENDS_TAG: &str = "passwordless-operator.dev/verification-resends";
 pub const MANAGED_BY: &str = "passwordless-operator";
 /// Tag on the trigger function: the digest of the configuration the operator's probe proved
 /// the deployed trigger accepts.

@@ -13,10 +13,14 @@ pub struct SenderObserved {
     pub verification_status: String,
     /// A domain identity's Easy DKIM tokens (empty for an address).
     pub dkim_tokens: Vec<String>,
-    /// The identity carries the operator's managed-by tag: the operator created it.
+    /// The identity's tags, as SES holds them.
+    pub tags: Vec<(String, String)>,
+    /// This pool's owner tags are on it: this pool created it (decided when observed).
     pub ours: bool,
     /// When the operator last had SES send its verification link (its tag), in Unix seconds.
     pub verification_sent_at: Option<u64>,
+    /// How many new links the operator has had SES send since it created the identity (its tag).
+    pub resends: u32,
     /// A new verification link is due ([`SenderObserved::resend_due_at`] when observed).
     pub resend_due: bool,
 }
@@ -24,6 +28,9 @@ pub struct SenderObserved {
 /// How long SES's verification link for an address lives, and so the least time between two
 /// the operator has SES send.
 pub const VERIFICATION_RESEND_SECONDS: u64 = 24 * 3600;
+/// New links the operator has sent to one address at most: past them, nobody is reading it, and
+/// a person must ask again (so a spec cannot make AWS mail an address every day for ever).
+pub const MAX_VERIFICATION_RESENDS: u32 = 3;
 
 impl SenderObserved {
     pub fn verified(&self) -> bool {
@@ -34,11 +41,15 @@ impl SenderObserved {
         self.verification_status == "Failed"
     }
 
-    /// An address identity the operator created whose link expired unclicked (SES then reads
-    /// it Failed, for good) gets a new link, at most once a day. Never a domain's: creating it
-    /// again would change its DKIM tokens and void the records already published.
+    /// An address identity this pool created whose link expired unclicked (SES then reads it
+    /// Failed, for good) gets a new link, at most once a day and [`MAX_VERIFICATION_RESENDS`]
+    /// times. Never a domain's: its verification is DNS, not a link.
     pub fn resend_due_at(&self, now: u64) -> bool {
-        self.identity.contains('@') && self.ours && self.failed() && self.next_resend() <= now
+        self.identity.contains('@')
+            && self.ours
+            && self.failed()
+            && self.resends < MAX_VERIFICATION_RESENDS
+            && self.next_resend() <= now
     }
 
     /// The earliest time the operator has SES send the link again.
@@ -108,12 +119,14 @@ mod tests {
     /// expired, and not twice within a day.
     #[test]
     fn an_expired_link_is_sent_again_only_for_our_address_and_once_a_day() {
-        let cases: [(&str, &str, bool, Option<u64>, bool); 9] = [
+        let cases: [(&str, &str, bool, Option<u64>, bool); 10] = [
             ("a@example.com", "Failed", true, Some(NOW - DAY), true),
             ("a@example.com", "Failed", true, Some(NOW - 2 * DAY), true),
             // Sent by a build from before the tag: long ago, since it failed.
             ("a@example.com", "Failed", true, None, true),
             ("a@example.com", "Failed", true, Some(NOW - DAY + 1), false),
+            // Three sent already: nobody reads it.
+            ("b@example.com", "Failed", true, Some(NOW - DAY), false),
             ("a@example.com", "Failed", true, Some(NOW), false),
             // A person's identity: theirs to send again.
             ("a@example.com", "Failed", false, None, false),
@@ -128,6 +141,7 @@ mod tests {
                 verification_status: status.into(),
                 ours,
                 verification_sent_at: sent_at,
+                resends: if identity.starts_with('b') { 3 } else { 2 },
                 ..Default::default()
             };
             assert_eq!(

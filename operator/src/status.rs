@@ -5,7 +5,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use crate::aws::sandbox::Channel;
 use crate::crd::{DnsRecord, PasswordlessPoolStatus, SenderStatus};
 use crate::desired::DOMAIN_FAILED;
-use crate::observed::SenderObserved;
+use crate::observed::{MAX_VERIFICATION_RESENDS, SenderObserved};
 use crate::reconcile::{DomainNotActive, Outputs};
 
 /// Condition types and reasons: one place, used by the CLI, the controller and the tests.
@@ -213,7 +213,7 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
             false,
             reasons::SENDER_NOT_VERIFIED,
             if sender.failed() && sender.dkim_tokens.is_empty() {
-                expired_sender_message(sender)
+                expired_sender_message(sender, &outputs.region, &now)
             } else if sender.dkim_tokens.is_empty() {
                 format!(
                     "SES identity {} is {}: confirm the verification email SES sent to it to let sign-in email go out",
@@ -268,21 +268,33 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
 }
 
 /// An address whose verification link expired unclicked: when the operator sends a new one,
-/// or, for an identity it did not create, how to.
-fn expired_sender_message(sender: &SenderObserved) -> String {
+/// or, for an identity this pool did not create or once it has sent its last, how to.
+fn expired_sender_message(sender: &SenderObserved, region: &str, now: &Time) -> String {
     let identity = &sender.identity;
+    let by_hand = format!(
+        "have SES send a new one (aws ses verify-email-identity --email-address {identity} --region {region}) and confirm it"
+    );
     if !sender.ours {
         return format!(
-            "SES identity {identity} is Failed: its verification link expired unclicked; the operator did not create it, so have SES send a new one (delete the identity and create it again) and confirm it"
+            "SES identity {identity} is Failed: its verification link expired unclicked; this pool did not create it, so {by_hand}"
         );
     }
-    let next = i64::try_from(sender.next_resend())
+    if sender.resends >= MAX_VERIFICATION_RESENDS {
+        return format!(
+            "SES identity {identity} is Failed: its verification link expired unclicked, and so did the {MAX_VERIFICATION_RESENDS} new ones the operator sent; {by_hand}"
+        );
+    }
+    let next = sender.next_resend();
+    let when = i64::try_from(next)
         .ok()
+        .filter(|&at| at > now.0.as_second())
         .and_then(|at| k8s_openapi::jiff::Timestamp::from_second(at).ok())
-        .map(|at| at.to_string())
-        .unwrap_or_default();
+        .map_or_else(
+            || "at the next reconcile".to_owned(),
+            |at| format!("at {at}"),
+        );
     format!(
-        "SES identity {identity} is Failed: its verification link expired unclicked; the operator has SES send a new one once a day (next at {next}): confirm it to let sign-in email go out"
+        "SES identity {identity} is Failed: its verification link expired unclicked; the operator has SES send a new one once a day (next {when}): confirm it to let sign-in email go out"
     )
 }
 
@@ -545,33 +557,42 @@ mod tests {
     /// operator did not create it, how to have SES send one.
     #[test]
     fn an_expired_sender_says_when_or_how_a_new_link_goes() {
-        let mut o = outputs("Failed");
-        let sender = o.sender.as_mut().unwrap();
-        sender.ours = true;
-        sender.verification_sent_at = Some(1_800_000_000);
-        let ready = |o: &Outputs| {
-            ready_of(Some(&status_of(o, Some(1), now())))
-                .cloned()
-                .unwrap()
+        let message = |ours: bool, sent_at: Option<u64>, resends: u32| {
+            let mut o = outputs("Failed");
+            let sender = o.sender.as_mut().unwrap();
+            (sender.ours, sender.verification_sent_at, sender.resends) = (ours, sent_at, resends);
+            let ready = ready_of(Some(&status_of(&o, Some(1), now()))).cloned();
+            let ready = ready.unwrap();
+            assert_eq!(ready.reason, reasons::SENDER_NOT_VERIFIED);
+            ready.message
         };
-        let ours = ready(&o);
-        assert_eq!(ours.reason, reasons::SENDER_NOT_VERIFIED);
-        assert!(
-            ours.message
-                .contains("once a day (next at 2027-01-16T08:00:00Z)"),
-            "{}",
-            ours.message
-        );
-        o.sender.as_mut().unwrap().ours = false;
-        let theirs = ready(&o);
-        assert!(
-            theirs.message.contains("the operator did not create it")
-                && theirs
-                    .message
-                    .contains("delete the identity and create it again"),
-            "{}",
-            theirs.message
-        );
+        let by_hand =
+            "aws ses verify-email-identity --email-address no-reply@example.com --region eu-west-1";
+        let cases = [
+            (
+                true,
+                Some(1_800_000_000),
+                0,
+                "once a day (next at 2027-01-16T08:00:00Z)",
+            ),
+            (true, None, 1, "once a day (next at the next reconcile)"),
+            (
+                true,
+                Some(1_800_000_000),
+                3,
+                "so did the 3 new ones the operator sent",
+            ),
+            (true, Some(1_800_000_000), 3, by_hand),
+            (false, None, 0, "this pool did not create it"),
+            (false, None, 0, by_hand),
+        ];
+        for (ours, sent_at, resends, expected) in cases {
+            let text = message(ours, sent_at, resends);
+            assert!(
+                text.contains(expected),
+                "{ours} {sent_at:?} {resends}: {text}"
+            );
+        }
     }
 
     /// A domain identity's status names the three CNAME records to publish, and the reason

@@ -384,7 +384,7 @@ async fn an_unknown_user_gets_the_same_answer_and_no_email() {
 async fn a_send_the_sandbox_refuses_is_answered_as_sent_and_told_only_to_the_platform_team() {
     // A region of this test's own: the sandbox is per account and region.
     const SANDBOXED: &str = "af-south-1";
-    common::behaviours::switch_on("ses-sandbox", SANDBOXED, json!({}));
+    let _sandbox = common::behaviours::on("ses-sandbox", SANDBOXED, json!({}));
     let sandboxed = Stack::apply(&format!(
         "region: {SANDBOXED}
 {}",
@@ -400,7 +400,6 @@ async fn a_send_the_sandbox_refuses_is_answered_as_sent_and_told_only_to_the_pla
         shown.push(params);
     }
     let done = common::behaviours::done(SANDBOXED);
-    common::behaviours::switch_off(SANDBOXED);
     assert_eq!(shown[0], shown[1], "the client is told the same either way");
     assert_eq!(shown[0]["step"], "CODE_SENT");
     assert_eq!(
@@ -467,12 +466,12 @@ async fn a_slow_send_is_cut_to_fit_cognitos_five_second_budget() {
     let stack = Stack::apply(&email_otp("")).await;
     let erin = user();
     stack.add_user(&erin).await;
-    common::behaviours::switch_on("ses-slow", &erin, json!({"seconds": 8}));
+    let slow = common::behaviours::on("ses-slow", &erin, json!({"seconds": 8}));
     let started = std::time::Instant::now();
     let (session, shown) = stack.initiate(&erin).await.challenge();
     let took = started.elapsed();
     let done = common::behaviours::done(&erin);
-    common::behaviours::switch_off(&erin);
+    drop(slow);
     println!("answered in {took:?}: {done}");
     assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     assert_eq!(shown["step"], "CODE_SENT");
@@ -743,6 +742,15 @@ async fn the_published_iam_policy_is_exactly_what_a_pools_life_calls() {
     let mut stack = Stack::apply(&link(300, 200)).await;
     assert_bounded(&by_hand, &stack).await;
     stack.update(&link(600, 100)).await;
+    // The sender's link expired unclicked two days ago: SES sends a new one.
+    let two_days_ago = unix_now() - 2 * 24 * 3600;
+    let sent_at = passwordless_operator::names::VERIFICATION_SENT_TAG;
+    common::tag_sender(&sender, sent_at, &two_days_ago.to_string()).await;
+    let failed = json!({"seconds": 0, "then": "FAILED", "confirm_new_link": true});
+    let expired = common::behaviours::on("ses-pending", &sender, failed);
+    assert!(!stack.converge().await.is_empty(), "a new link was sent");
+    assert_eq!(common::behaviours::done(&sender)["link_sent"], 1);
+    drop(expired);
     // Drift: the role's trust policy and the invoke permission changed by hand, its boundary
     // taken off (as a role made before boundaries has none).
     let names = passwordless_operator::names::StackNames::new(

@@ -25,8 +25,9 @@ counts what it did, so a test can tell the behaviour really happened. Python 3 s
   is first read, then `then`: `ACTIVE` (the emulator's own answer again) or `FAILED` (for good).
 - ses-pending: the SES identity reads `PENDING` (not verified for sending) for `seconds` after
   it is first read, then `then` (`SUCCESS`: the emulator's own answer again; or `FAILED`, as an
-  address whose link expired unclicked). Creating it again (after deleting it: SES's way to
-  send a new link) starts the `seconds` again; both are counted. While it is not verified,
+  address whose link expired unclicked). A new link (SES v1's `VerifyEmailIdentity` on it) or
+  creating it starts the `seconds` again; both are counted. `confirm_new_link`: a person follows
+  the new link at once (`SUCCESS` from then on). While it is not verified,
   Cognito refuses a user pool whose email configuration sends as it (`InvalidParameterException`,
   SES's "Email address is not verified" passed on).
 - ses-sandbox, sms-sandbox: the account is in the SES sandbox (`GetAccount` reads
@@ -190,11 +191,12 @@ class Behaviours:
             if item:
                 time.sleep(float(item.get("seconds", 8)))  # this request's thread alone
             return status, headers, data
-        if service == "sesv2" and op in ("CreateEmailIdentity", "DeleteEmailIdentity"):
+        if (service, op) in (("sesv2", "CreateEmailIdentity"), ("ses", "VerifyEmailIdentity")):
+            address = params.get("EmailIdentity") or params.get("EmailAddress") or ""
             with self.lock:
-                item = self._find("ses-pending", params.get("EmailIdentity", ""))
+                item = self._find("ses-pending", address)
                 if item:
-                    self._count(item, "created" if op == "CreateEmailIdentity" else "deleted")
+                    self._count(item, "created" if op == "CreateEmailIdentity" else "link_sent")
                     item.pop("first_read", None)
             return status, headers, data
         if service == "cognito-idp" and op == "DescribeUserPoolDomain":
@@ -222,6 +224,8 @@ class Behaviours:
 
     @staticmethod
     def _ses_status(item):
+        if item.get("confirm_new_link") and item["done"].get("link_sent"):
+            return "SUCCESS"  # a person followed the new link at once
         first = item.setdefault("first_read", time.monotonic())
         if time.monotonic() - first < float(item.get("seconds", 5)):
             return "PENDING"

@@ -1,20 +1,27 @@
 # The file is not named ministack.py: its folder comes first on sys.path and would shadow the package.
-"""ministack, plus the managed login style calls it lacks (CreateManagedLoginBranding,
-DescribeManagedLoginBrandingByClient, DescribeManagedLoginBranding, DeleteManagedLoginBranding),
-answered the way the Cognito API reference describes them: one style per app client, created
-with Cognito's provided values, ResourceNotFoundException for an unknown one. Only the calls the
-operator makes; the style's look (Settings, Assets) is stored, never rendered.
+"""ministack, plus what it lacks that the operator relies on:
+
+- the managed login style calls (CreateManagedLoginBranding,
+  DescribeManagedLoginBrandingByClient, DescribeManagedLoginBranding, DeleteManagedLoginBranding),
+  answered the way the Cognito API reference describes them: one style per app client, created
+  with Cognito's provided values, ResourceNotFoundException for an unknown one. Only the calls the
+  operator makes; the style's look (Settings, Assets) is stored, never rendered.
+- SES v2's GetEmailIdentity answering with the identity's tags as they are now: ministack keeps
+  the tags given at creation there, and TagResource's elsewhere.
 
 Started by scripts/testbed with the ministack venv's python; everything else is ministack's.
 """
 
 import json
+import re
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 
 import ministack.services.cognito as cognito
+import ministack.services.ses_v2 as ses_v2
 from ministack.core.responses import error_response_json, json_response
 
 _styles = {}  # style id -> style
@@ -109,6 +116,23 @@ async def handle_request(method, path, headers, body, query_params):
 
 
 cognito.handle_request = handle_request
+
+_ses_v2_handle = ses_v2.handle_request
+_IDENTITY_PATH = re.compile(r"^/v2/email/identities/([^/]+)$")
+
+
+async def ses_v2_handle_request(method, path, headers, body, query_params):
+    found = _IDENTITY_PATH.match(path) if method == "GET" else None
+    if found:
+        identity = urllib.parse.unquote(found.group(1))
+        record = ses_v2._identities.get(identity)
+        if record is not None:
+            arn = ses_v2._resource_arn("identity", identity)
+            record["Tags"] = ses_v2._ses_tags.get(arn, record.get("Tags", []))
+    return await _ses_v2_handle(method, path, headers, body, query_params)
+
+
+ses_v2.handle_request = ses_v2_handle_request
 
 if __name__ == "__main__":
     from ministack.app import main

@@ -193,6 +193,8 @@ const MAX_UPLOADS: usize = 2;
 #[derive(Clone)]
 pub struct Clients {
     pub ses: aws_sdk_sesv2::Client,
+    /// SES's first API, for `VerifyEmailIdentity` alone (see `ses::resend_verification`).
+    pub ses_v1: aws_sdk_ses::Client,
     pub iam: aws_sdk_iam::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub lambda: aws_sdk_lambda::Client,
@@ -286,6 +288,7 @@ impl Clients {
         }
         Ok(Self {
             ses: client!(aws_sdk_sesv2),
+            ses_v1: client!(aws_sdk_ses),
             iam: client!(aws_sdk_iam),
             dynamodb: client!(aws_sdk_dynamodb),
             lambda: client!(aws_sdk_lambda),
@@ -384,9 +387,9 @@ impl AwsError {
 }
 
 /// Waits out a resource that AWS has just made but not yet spread (IAM roles, WAF web ACLs:
-/// seconds, eventually consistent), backing off 0.5 s, 1 s, 2 s… up to 8 s apart, for at most
-/// [`Patience::LIMIT`] in one pass. Past that, the caller's error is transient: the next
-/// reconcile goes on.
+/// seconds, eventually consistent), backing off 0.5 s, 1 s, 2 s… up to 8 s apart, until
+/// [`Patience::LIMIT`] has been spent on one call (the last wait may pass it by up to 8 s).
+/// Past that, the caller's error is transient: the next reconcile goes on.
 pub struct Patience {
     waited: Duration,
     next: Duration,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_sesv2::types::Tag;
 
 use super::{AwsError, Clients, call_error, code_of};
-use crate::names::{MANAGED_BY, MANAGED_BY_TAG, VERIFICATION_SENT_TAG};
+use crate::names::{VERIFICATION_RESENDS_TAG, VERIFICATION_SENT_TAG};
 use crate::observed::SenderObserved;
 use crate::state::unix_now;
 
@@ -20,15 +20,14 @@ pub async fn observe(c: &Clients, identity: &str) -> Result<Option<SenderObserve
     {
         Ok(out) => Ok(Some(SenderObserved {
             identity: identity.to_owned(),
-            ours: out
+            tags: out
                 .tags()
                 .iter()
-                .any(|t| t.key() == MANAGED_BY_TAG && t.value() == MANAGED_BY),
-            verification_sent_at: out
-                .tags()
-                .iter()
-                .find(|t| t.key() == VERIFICATION_SENT_TAG)
-                .and_then(|t| t.value().parse().ok()),
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+            ours: false,
+            verification_sent_at: tag_number(out.tags(), VERIFICATION_SENT_TAG),
+            resends: tag_number(out.tags(), VERIFICATION_RESENDS_TAG).unwrap_or(0),
             resend_due: false,
             verification_status: out
                 .verification_status()
@@ -87,24 +86,44 @@ pub async fn create(
     }
 }
 
-/// SES's only way to send an address a new verification link once the first expired: the
-/// identity deleted and created again (it verified nothing, so nothing sends as it meanwhile).
-/// Resumes after a crash in between: the next pass finds it missing and creates it.
-pub async fn restart_verification(
+/// A tag's number, if it holds one.
+fn tag_number<N: std::str::FromStr>(tags: &[Tag], key: &str) -> Option<N> {
+    tags.iter()
+        .find(|t| t.key() == key)
+        .and_then(|t| t.value().parse().ok())
+}
+
+/// Has SES send an address whose link expired a new one (SES v1's `VerifyEmailIdentity`, the
+/// one call that does so for an existing identity: nothing is deleted, its settings stay), then
+/// records when and how many on the identity. Were the tagging to fail after the send, the next
+/// pass would send once more, no more.
+pub async fn resend_verification(
     c: &Clients,
     identity: &str,
-    tags: &BTreeMap<String, String>,
+    arn: &str,
+    resends: u32,
 ) -> Result<(), AwsError> {
-    match c
-        .ses
-        .delete_email_identity()
-        .email_identity(identity)
+    c.ses_v1
+        .verify_email_identity()
+        .email_address(identity)
         .send()
         .await
-    {
-        Ok(_) => {}
-        Err(e) if code_of(&e) == Some("NotFoundException") => {}
-        Err(e) => return Err(call_error("ses:DeleteEmailIdentity", e)),
-    }
-    create(c, identity, tags).await
+        .map_err(|e| call_error("ses:VerifyEmailIdentity", e))?;
+    let tags = [
+        (VERIFICATION_SENT_TAG, unix_now().to_string()),
+        (VERIFICATION_RESENDS_TAG, (resends + 1).to_string()),
+    ];
+    let tags = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AwsError::Unexpected(e.to_string()))?;
+    c.ses
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| call_error("ses:TagResource", e))?;
+    Ok(())
 }

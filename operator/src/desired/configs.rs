@@ -35,6 +35,8 @@ pub fn fingerprint(secret: &str) -> String {
 pub struct SenderConfig {
     /// The SES identity: the address, or its domain.
     pub identity: String,
+    /// Its ARN, in the pool's account and region.
+    pub arn: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -174,7 +174,7 @@ pub enum DesiredError {
 }
 
 /// The SES identity for a sender: the address itself, or its domain.
-pub fn sender_identity(spec: &ValidatedSpec) -> Option<SenderConfig> {
+fn sender_identity(spec: &ValidatedSpec, ctx: &Context) -> Option<SenderConfig> {
     let sender = spec.sender.as_ref()?;
     let identity = match sender.identity {
         SenderIdentity::Address => sender.address.clone(),
@@ -184,7 +184,10 @@ pub fn sender_identity(spec: &ValidatedSpec) -> Option<SenderConfig> {
             .map(|(_, d)| d.to_owned())
             .unwrap_or_default(),
     };
-    Some(SenderConfig { identity })
+    Some(SenderConfig {
+        arn: ctx.ses_identity_arn(&identity),
+        identity,
+    })
 }
 
 /// An adopted pool keeps what the spec does not own: its own tags (ours are added, with the
@@ -246,7 +249,7 @@ pub fn desired_stack(
     ctx: &Context,
 ) -> Result<DesiredStack, DesiredError> {
     let tags = names.tags(&spec.tags);
-    let sender = sender_identity(spec);
+    let sender = sender_identity(spec, ctx);
     let uses_triggers = spec.strategy != Strategy::Native;
     // Every trigger strategy keeps cooldowns and failure counts (and links their single use).
     let table = uses_triggers.then(|| TableConfig {

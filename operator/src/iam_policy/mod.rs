@@ -27,6 +27,7 @@ use crate::partition::{Partition, STANDARD};
 const SERVICES: &[(&str, &str)] = &[
     ("STS", "sts"),
     ("SESv2", "ses"),
+    ("SES", "ses"),
     ("IAM", "iam"),
     ("DynamoDB", "dynamodb"),
     ("Secrets Manager", "secretsmanager"),
@@ -151,13 +152,14 @@ const STATEMENTS: &[Statement] = &[
         on: On::Patterns(&[("ses", "*", "identity/*")]),
         when: When::Always,
     },
-    // Only to create it again at once: SES's way to send an address the operator created a new
-    // verification link once the first expired unclicked.
+    // A new link for an address whose first expired (SES v1; the action names no resource, so
+    // it can be scoped no further). No more than CreateEmailIdentity on `identity/*` already
+    // gives: a verification email to an address.
     Statement {
-        sid: "ExpiredSenderIdentities",
-        actions: &["ses:DeleteEmailIdentity"],
-        on: On::Patterns(&[("ses", "*", "identity/*")]),
-        when: When::Ours,
+        sid: "SenderVerificationLinks",
+        actions: &["ses:VerifyEmailIdentity"],
+        on: On::Anything,
+        when: When::Always,
     },
     // None of these adds a permission. DeleteRolePolicy could require the boundary too, but
     // only removes one, and a role from before boundaries must still go. UpdateAssumeRolePolicy

@@ -169,6 +169,8 @@ fn only_actions_without_a_resource_type_are_granted_on_anything() {
             "cognito-idp:ListUserPools",
             // Account-wide reads, no resource type in either service's reference.
             "ses:GetAccount",
+            // SES v1 names no resource for it; it can only mail an address a link.
+            "ses:VerifyEmailIdentity",
             "sns:GetSMSSandboxAccountStatus",
             "sts:GetCallerIdentity",
             "wafv2:ListWebACLs",

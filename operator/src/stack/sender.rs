@@ -1,17 +1,16 @@
 //! The SES identity that sends sign-in email. It may serve other pools and its verification
-//! took a person, so it is created when missing and never deleted; but an address the operator
-//! created whose link expired unclicked is deleted and created again at once (SES's way to send
-//! a new link), at most once a day.
+//! took a person, so it is created when missing and never deleted. An address this pool created
+//! whose link expired unclicked is sent a new link, at most once a day and three times.
 
 use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
 use crate::aws;
 use crate::desired::DesiredStack;
-use crate::names::StackNames;
+use crate::names::{Ownership, StackNames};
 use crate::observed::{ObservedIds, ObservedStack};
 use crate::state::unix_now;
 
 /// The one field the sender identity is compared on: whether its verification link still
-/// stands, or expired and is due again (then the update restarts verification).
+/// stands, or expired and is due again (then the update has SES send a new one).
 const VERIFICATION: &str = "verification";
 
 pub struct SenderIdentity;
@@ -52,6 +51,8 @@ impl StackResource for SenderIdentity {
                 into.sender = aws::ses::observe(cx.c, &sender.identity)
                     .await?
                     .map(|mut found| {
+                        let tags = found.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                        found.ours = cx.names.ownership(tags) == Ownership::Ours;
                         found.resend_due = found.resend_due_at(unix_now());
                         found
                     });
@@ -69,10 +70,18 @@ impl StackResource for SenderIdentity {
         })
     }
 
+    /// Sends an expired address a new link. Best effort: a refusal (say, an operator upgraded
+    /// before its IAM policy) is logged, the status keeps saying the identity failed, and the
+    /// rest of the pass goes on.
     fn update<'a>(&'a self, p: &'a Pass<'a>, _: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
-            if let Some(sender) = &p.desired.sender {
-                aws::ses::restart_verification(p.c, &sender.identity, &p.desired.tags).await?;
+            let (Some(sender), Some(found)) = (&p.desired.sender, &p.observed.sender) else {
+                return Ok(());
+            };
+            let sent =
+                aws::ses::resend_verification(p.c, &sender.identity, &sender.arn, found.resends);
+            if let Err(e) = sent.await {
+                tracing::warn!(identity = %sender.identity, error = %e, "a new verification link could not be sent");
             }
             Ok(())
         })

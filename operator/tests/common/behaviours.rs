@@ -47,3 +47,20 @@ pub fn done(target: &str) -> serde_json::Value {
 pub fn switch_off(target: &str) {
     post(&serde_json::json!({ "remove": target }));
 }
+
+/// A behaviour switched on until the guard drops, so a failing test leaves no behaviour behind
+/// in a test bed that runs on.
+pub struct On(String);
+
+impl Drop for On {
+    fn drop(&mut self) {
+        switch_off(&self.0);
+    }
+}
+
+/// Switches `kind` on for `target` (see [`switch_on`]) until the guard drops.
+#[must_use = "the behaviour is switched off when the guard drops"]
+pub fn on(kind: &str, target: &str, options: serde_json::Value) -> On {
+    switch_on(kind, target, options);
+    On(target.to_owned())
+}

@@ -209,6 +209,33 @@ pub fn lambda_triggers_on(endpoint: &str, pool_id: &str) -> usize {
         .count()
     })
 }
+
+/// Sets a tag on the SES identity `address` (in the test bed's region) by hand.
+pub async fn tag_sender(address: &str, key: &str, value: &str) {
+    let by_hand = passwordless_operator::aws::Clients::from_env(None)
+        .await
+        .unwrap();
+    let account = by_hand.sts.get_caller_identity().send().await.unwrap();
+    let arn = format!(
+        "arn:aws:ses:{}:{}:identity/{address}",
+        by_hand.ses.config().region().unwrap(),
+        account.account().unwrap()
+    );
+    let tag = aws_sdk_sesv2::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .unwrap();
+    by_hand
+        .ses
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(tag)
+        .send()
+        .await
+        .unwrap();
+}
+
 pub mod behaviours;
 pub mod cluster;
 pub mod logs;

@@ -35,6 +35,10 @@ pub async fn create(
     >,
     mut event: CognitoEventUserPoolsCreateAuthChallenge,
 ) -> Result<CognitoEventUserPoolsCreateAuthChallenge, FlowError> {
+    let started = Started {
+        at_ms: ports.clock.monotonic_ms(),
+        locked: None,
+    };
     let header = &event.cognito_event_user_pools_header;
     let username = header
         .user_name
@@ -55,7 +59,13 @@ pub async fn create(
             let keys = ports.keys.keys(&ports.clock).await?;
             let user = user_hash(keys.current(), &pool_id()?, &username);
             match limits::lockout(config, &ports.store, &ports.clock, &user).await? {
-                Some(_) => send_for(config, ports, &event).await?,
+                Some(_) => {
+                    let started = Started {
+                        locked: Some(true),
+                        ..started
+                    };
+                    send_for(config, ports, &event, started).await?
+                }
                 None => sent,
             }
         }
@@ -66,7 +76,7 @@ pub async fn create(
         {
             Round::LinkExpected
         }
-        _ => send_for(config, ports, &event).await?,
+        _ => send_for(config, ports, &event, started).await?,
     };
 
     let destination = destination(config, &username, &event.request.user_attributes);
@@ -140,6 +150,7 @@ async fn send_for(
         impl SecretSource,
     >,
     event: &CognitoEventUserPoolsCreateAuthChallenge,
+    started: Started,
 ) -> Result<Round, FlowError> {
     let header = &event.cognito_event_user_pools_header;
     let request = &event.request;
@@ -170,7 +181,15 @@ async fn send_for(
         known: !request.user_not_found,
         request: [session.as_str(), metadata.as_str()],
     };
-    send(config, ports, &to, redirect).await
+    send(config, ports, &to, redirect, started).await
+}
+
+/// Where the invocation stands when it comes to send: when its work began (monotonic ms: its
+/// share of Cognito's budget is spent from there), and the lockout if already read.
+#[derive(Clone, Copy)]
+struct Started {
+    at_ms: u64,
+    locked: Option<bool>,
 }
 
 /// Who a send is for.
@@ -198,20 +217,23 @@ async fn send(
     >,
     to: &Recipient<'_>,
     redirect: Option<&str>,
+    started: Started,
 ) -> Result<Round, FlowError> {
     let now = ports.clock.now();
-    // Where this invocation's share of Cognito's budget starts being spent.
-    let begun = ports.clock.monotonic_ms();
-    let since = |begun: u64| ports.clock.monotonic_ms().saturating_sub(begun);
+    let since = |at_ms: u64| ports.clock.monotonic_ms().saturating_sub(at_ms);
     let keys = ports.keys.keys(&ports.clock).await?;
     let key = keys.current();
     // The limits apply to unknown users too: otherwise "cooling down" or a long code would tell
     // an attacker that the address exists.
     let user = user_hash(key, to.pool, to.username);
     // Locked: the code is long enough that guessing is hopeless, so the user still signs in.
-    let hardened = limits::lockout(config, &ports.store, &ports.clock, &user)
-        .await?
-        .is_some();
+    // Read once per invocation (four calls in a row at most, see the contract).
+    let hardened = match started.locked {
+        Some(locked) => locked,
+        None => limits::lockout(config, &ports.store, &ports.clock, &user)
+            .await?
+            .is_some(),
+    };
     let length = if hardened {
         HARDENED_OTP_LENGTH as usize
     } else {
@@ -273,7 +295,7 @@ async fn send(
             ports
                 .outcomes
                 .record(to.pool, &Outcome::Retried, now * 1000);
-            answered(&ports.store, since(begun), &user, &request).await;
+            answered(&ports.store, since(started.at_ms), &user, &request).await;
             return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
         }
     }
@@ -290,7 +312,7 @@ async fn send(
         // Like a send: the marker beside the delay, so both paths take as long.
         tokio::join!(
             ports.clock.sleep_ms(delay),
-            answered(&ports.store, since(begun), &user, &request)
+            answered(&ports.store, since(started.at_ms), &user, &request)
         );
         return Ok(round);
     }
@@ -305,7 +327,7 @@ async fn send(
         ttl,
         app_name: &config.app_name,
     };
-    let started = ports.clock.monotonic_ms();
+    let send_started = ports.clock.monotonic_ms();
     let send = async {
         let sent = if config.strategy == Strategy::SmsOtp {
             ports
@@ -320,13 +342,16 @@ async fn send(
         };
         ports
             .send_latency
-            .observe(ports.clock.monotonic_ms().saturating_sub(started));
+            .observe(ports.clock.monotonic_ms().saturating_sub(send_started));
         sent
     };
     // The marker goes beside the send, not after it: the invocation answers as soon as both
     // are done, each within its call timeout, so "answered" stays true and the round trip pays
     // for one call's time, not two in a row.
-    let (sent, ()) = tokio::join!(send, answered(&ports.store, since(begun), &user, &request));
+    let (sent, ()) = tokio::join!(
+        send,
+        answered(&ports.store, since(started.at_ms), &user, &request)
+    );
     // An unknown user cannot meet a send failure, so a known one must not either: the same
     // answer as a success. The error kind and the pool are logged and counted, never the
     // address, the message or the code.
