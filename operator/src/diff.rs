@@ -1,12 +1,13 @@
 //! Pure: what was observed in AWS plus what is desired gives the changes to make, resource by
 //! resource and field by field. This is what `plan` prints and what `apply` carries out. The
-//! resources and their order come from [`crate::stack::STACK`].
+//! resources and their order are the caller's list (`crate::stack::STACK`), seen only as
+//! [`Resource`]s.
 
 use std::fmt;
 
 use crate::desired::DesiredStack;
 use crate::observed::{ObservedStack, SenderObserved};
-use crate::stack::{self, FieldList, STACK, StackResource};
+use crate::resource::{self, FieldList, Resource, labels};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -26,7 +27,7 @@ pub struct FieldChange {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// The resource's label in [`STACK`], e.g. `iam role`.
+    /// The resource's label, e.g. `iam role`.
     pub resource: &'static str,
     pub name: String,
     pub action: Action,
@@ -83,7 +84,7 @@ pub fn field_changes(
 
 /// The change that takes one resource from `observed` to `desired` fields, if any.
 fn change(
-    resource: &dyn StackResource,
+    resource: &(impl Resource + ?Sized),
     name: String,
     observed: Option<FieldList>,
     desired: Option<FieldList>,
@@ -106,10 +107,14 @@ fn change(
     })
 }
 
-/// The changes that take `observed` to `desired`, in the order of [`STACK`]. A kept resource
+/// The changes that take `observed` to `desired`, in the order of `resources`. A kept resource
 /// (the sender identity) is created when missing, never deleted by a change of spec.
-pub fn plan(observed: &ObservedStack, desired: &DesiredStack) -> Plan {
-    let changes = STACK
+pub fn plan<R: Resource + ?Sized>(
+    resources: &[&R],
+    observed: &ObservedStack,
+    desired: &DesiredStack,
+) -> Plan {
+    let changes = resources
         .iter()
         .filter_map(|r| {
             let wanted = r.desired(desired);
@@ -123,10 +128,14 @@ pub fn plan(observed: &ObservedStack, desired: &DesiredStack) -> Plan {
     Plan { changes }
 }
 
-/// The changes `delete` makes: everything the pool owns, in reverse order of [`STACK`]; kept
+/// The changes `delete` makes: everything the pool owns, in reverse order of `resources`; kept
 /// resources are left alone.
-pub fn deletion_plan(observed: &ObservedStack, desired: &DesiredStack) -> Plan {
-    let changes = STACK
+pub fn deletion_plan<R: Resource + ?Sized>(
+    resources: &[&R],
+    observed: &ObservedStack,
+    desired: &DesiredStack,
+) -> Plan {
+    let changes = resources
         .iter()
         .rev()
         .filter(|r| !r.kept())
@@ -174,7 +183,12 @@ impl fmt::Display for Plan {
 /// the SES identity) while that identity is not verified. Until it is, the pool's change and,
 /// if the pool does not exist yet, everything that names it wait: the pass ends with the
 /// sender's status (`SenderNotVerified`), not with an AWS error.
-pub fn hold_for_sender(pass: &mut Plan, observed: &ObservedStack, desired: &DesiredStack) {
+pub fn hold_for_sender<R: Resource + ?Sized>(
+    resources: &[&R],
+    pass: &mut Plan,
+    observed: &ObservedStack,
+    desired: &DesiredStack,
+) {
     let sends_as_sender = desired.user_pool.email_sending_account == "DEVELOPER";
     let verified = observed
         .sender
@@ -185,8 +199,8 @@ pub fn hold_for_sender(pass: &mut Plan, observed: &ObservedStack, desired: &Desi
     }
     let pool_exists = observed.ids.user_pool_id.is_some();
     pass.changes.retain(|change| {
-        let resource = stack::by_label(change.resource);
-        change.resource != stack::labels::USER_POOL
+        let resource = resource::by_label(resources, change.resource);
+        change.resource != labels::USER_POOL
             && (pool_exists || !resource.is_some_and(|r| r.needs_pool_id()))
     });
 }
@@ -194,6 +208,18 @@ pub fn hold_for_sender(pass: &mut Plan, observed: &ObservedStack, desired: &Desi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::STACK;
+
+    // The plan of the operator's own list, as `reconcile` makes it.
+    fn plan(o: &ObservedStack, d: &DesiredStack) -> Plan {
+        super::plan(&STACK, o, d)
+    }
+    fn deletion_plan(o: &ObservedStack, d: &DesiredStack) -> Plan {
+        super::deletion_plan(&STACK, o, d)
+    }
+    fn hold_for_sender(pass: &mut Plan, o: &ObservedStack, d: &DesiredStack) {
+        super::hold_for_sender(&STACK, pass, o, d)
+    }
     use crate::desired::tests::ctx;
     use crate::desired::{SenderConfig, desired_stack};
     use crate::names::StackNames;

@@ -7,75 +7,24 @@
 use std::collections::BTreeMap;
 
 use crate::aws::sandbox::{self, Channel};
-use crate::aws::{self, AwsError, Clients};
+use crate::aws::{self, Clients};
 use crate::crd::{AuthFactor, DeletionPolicy, ManagedLoginStatus, PasswordlessPool, Strategy};
 use crate::desired::DOMAIN_ACTIVE;
 use crate::desired::{
-    Context, DesiredError, DesiredStack, desired_stack, keep_adopted_settings,
-    mark_operator_domains,
+    Context, DesiredStack, desired_stack, keep_adopted_settings, mark_operator_domains,
 };
 use crate::diff::{Action, Plan, deletion_plan, hold_for_sender, plan};
 use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::partition::Partition;
+pub use crate::reconcile_error::{Error, MAX_PASSES};
 use crate::stack::{self, Observing, Pass, STACK};
-use crate::tenancy::{NotAllowed, Platform};
+use crate::tenancy::Platform;
 use crate::trigger_code::TriggerCode;
-use crate::validate::{InvalidSpec, ValidatedSpec, defaults_only, validate};
+use crate::validate::{ValidatedSpec, defaults_only, validate};
 
-/// Passes before giving up: a first apply needs two (the role's policy can name the pool only
-/// once the pool exists); a third means something keeps changing under us.
-const MAX_PASSES: usize = 3;
 /// Test-only switch: abort the process right after the named step of an apply (crash tests).
 pub const CRASH_AFTER_ENV: &str = "PWP_TEST_CRASH_AFTER";
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    InvalidSpec(#[from] InvalidSpec),
-    #[error(transparent)]
-    Desired(#[from] DesiredError),
-    /// The platform team's tenancy rules do not grant what the spec asks.
-    #[error("not allowed: {0}")]
-    NotAllowed(#[from] NotAllowed),
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("AWS did not settle after {MAX_PASSES} passes; still pending: {0}")]
-    NotConverged(String),
-    #[error("recording IDs failed: {0}")]
-    Record(String),
-    /// The deployed trigger refused its configuration when the operator probed it.
-    #[error("the trigger function does not start: {0}")]
-    TriggerUnhealthy(String),
-}
-
-impl Error {
-    /// A stable label for metrics and conditions.
-    pub fn metric_label(&self) -> &'static str {
-        match self {
-            Self::InvalidSpec(_) | Self::Desired(_) => "invalid_spec",
-            Self::NotAllowed(_) => "not_allowed",
-            Self::Aws(AwsError::TriggerCode(_)) => "trigger_code",
-            Self::Aws(e) if e.is_transient() => "aws_transient",
-            Self::Aws(_) => "aws_error",
-            Self::Conflict(_) => "conflict",
-            Self::NotConverged(_) => "not_converged",
-            Self::Record(_) => "record_failed",
-            Self::TriggerUnhealthy(_) => "trigger_unhealthy",
-        }
-    }
-
-    /// Whether waiting and retrying may help; otherwise wait for a change of spec.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Aws(e) => e.is_transient(),
-            Self::NotConverged(_) | Self::Record(_) => true,
-            _ => false,
-        }
-    }
-}
 
 /// Where IDs go as soon as AWS assigns them: the CLI's state file, the controller's status.
 pub trait IdSink: Send {
@@ -352,7 +301,7 @@ async fn observe_with(
 /// What `plan` prints: the changes the next apply would start with.
 pub async fn plan_changes(c: &Clients, req: &Request<'_>) -> Result<Plan, Error> {
     let (observed, desired) = observe(c, req).await?;
-    Ok(plan(&observed, &desired))
+    Ok(plan(&STACK, &observed, &desired))
 }
 
 /// The managed login domain, if Cognito does not serve it yet.
@@ -498,8 +447,8 @@ pub async fn apply(
     for pass_number in 0..=MAX_PASSES {
         let (observed, desired) = observe_with(c, req, &known, req.cleanup).await?;
         sink.record(&observed.ids).await.map_err(Error::Record)?;
-        let mut pass = plan(&observed, &desired);
-        hold_for_sender(&mut pass, &observed, &desired);
+        let mut pass = plan(&STACK, &observed, &desired);
+        hold_for_sender(&STACK, &mut pass, &observed, &desired);
         if refused.is_some() {
             pass.changes
                 .retain(|change| !stack::only_awaits_probe(change));
@@ -614,7 +563,7 @@ pub async fn delete(c: &Clients, req: &Request<'_>) -> Result<Deleted, Error> {
         observed: &observed,
         code: req.code,
     };
-    let removal = deletion_plan(&observed, &desired);
+    let removal = deletion_plan(&STACK, &observed, &desired);
     for change in &removal.changes {
         if let Some(resource) = stack::by_label(change.resource) {
             resource.delete(&step).await?;

@@ -8,10 +8,6 @@ use passwordless_contract::{
     MIN_INTERVAL_SECONDS, OTP_LENGTH, OTP_TTL_SECONDS, sign_up, strategy,
 };
 
-/// The keys are no longer configuration (they live in a Secrets Manager secret), but their
-/// type is still what the operator's tests sign links with.
-pub use crate::keys::{MIN_KEY_BYTES, SigningKey};
-
 /// Which flow the pool runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {

@@ -7,10 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::delivery::{
-    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SmsSender, StateStore,
-};
 use crate::flows::{FlowError, create, define, signup, verify};
+use crate::ports::Ports;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -46,15 +44,7 @@ fn reply<T: Serialize>(trigger: &str, event: T) -> Result<Value, DispatchError> 
 
 pub async fn handle(
     config: &Config,
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
+    ports: &impl Ports,
     event: Value,
 ) -> Result<Value, DispatchError> {
     let trigger = event
@@ -69,7 +59,7 @@ pub async fn handle(
     match trigger.as_str() {
         // The configuration was read at start-up, so answering at all proves it was accepted;
         // the keys are read now (afresh), so a healthy answer proves they load too.
-        probe::TRIGGER_SOURCE => match ports.keys.reload(&ports.clock).await {
+        probe::TRIGGER_SOURCE => match ports.keys().reload(ports.clock()).await {
             Ok(_) => Ok(serde_json::json!({
                 "healthy": true,
                 "strategy": format!("{:?}", config.strategy),
@@ -93,7 +83,7 @@ pub async fn handle(
         }
         "PostAuthentication_Authentication" => {
             let out =
-                signup::post_authentication(config, &ports.directory, parse(&trigger, event)?)
+                signup::post_authentication(config, ports.directory(), parse(&trigger, event)?)
                     .await;
             out.map_err(flow_error).and_then(|e| reply(&trigger, e))
         }

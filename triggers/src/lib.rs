@@ -9,5 +9,6 @@ pub mod keys;
 pub mod latency;
 pub mod otp;
 pub mod outcomes;
+pub mod ports;
 pub mod template;
 pub mod token;

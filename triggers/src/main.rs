@@ -5,7 +5,6 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use passwordless_contract::probe;
 use passwordless_triggers::config::{Config, ConfigError};
-use passwordless_triggers::delivery::Ports;
 use passwordless_triggers::delivery::aws::{
     CognitoDirectory, DynamoStore, Lazy, Sdk, SecretsManagerKeys, SesMailer, SnsSender,
 };
@@ -14,6 +13,7 @@ use passwordless_triggers::dispatch;
 use passwordless_triggers::keys::KeyRing;
 use passwordless_triggers::latency::SendLatency;
 use passwordless_triggers::outcomes::Outcomes;
+use passwordless_triggers::ports::Wired;
 use passwordless_triggers::template::from_header;
 use serde_json::Value;
 
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
         .as_deref()
         .map(|address| from_header(config.sender_name.as_deref(), address))
         .unwrap_or_default();
-    let ports = Ports {
+    let ports = Wired {
         mailer: SesMailer {
             client: Lazy::new(&aws, aws_sdk_sesv2::Client::new),
             from,

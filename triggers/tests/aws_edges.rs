@@ -17,13 +17,14 @@ use passwordless_triggers::config::{Config, vars};
 use passwordless_triggers::delivery::aws::{DynamoStore, Lazy, Sdk, SecretsManagerKeys};
 use passwordless_triggers::delivery::system::{OsEntropy, SystemClock};
 use passwordless_triggers::delivery::{
-    Clock, DeliveryError, Directory, Failures, Mailer, Ports, SecretSource, SendPermit, SendRecord,
+    Clock, DeliveryError, Directory, Failures, Mailer, SecretSource, SendPermit, SendRecord,
     SmsSender, StateStore, Verified,
 };
 use passwordless_triggers::flows::verify::verify;
 use passwordless_triggers::flows::{PRIVATE_ROUND, Round};
 use passwordless_triggers::keys::{KeyRing, parse};
 use passwordless_triggers::latency::SendLatency;
+use passwordless_triggers::ports::Wired;
 use passwordless_triggers::template::Email;
 use passwordless_triggers::token::{code_mac, destination_hash, user_hash};
 use serde_json::json;
@@ -301,7 +302,7 @@ async fn parallel_wrong_answers_spend_the_budget_and_nothing_past_it() {
             })
             .unwrap(),
         );
-        let ports = Arc::new(Ports {
+        let ports = Arc::new(Wired {
             mailer: Nothing,
             sms: Nothing,
             store: store(&aws, &table),

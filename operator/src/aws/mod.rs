@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_trigger_package_is_retried_under_its_own_label() {
-        let e = crate::reconcile::Error::Aws(AwsError::TriggerCode(CodeError::Changed(
+        let e = crate::reconcile_error::Error::Aws(AwsError::TriggerCode(CodeError::Changed(
             "bootstrap.zip".into(),
         )));
         assert!(e.is_transient());

@@ -17,10 +17,10 @@
 mod caches;
 mod context;
 mod errors;
+mod finalize;
 pub mod keys;
 pub mod leader;
 pub mod output;
-mod reconcile;
 mod reporting;
 mod schedule;
 mod secrets;

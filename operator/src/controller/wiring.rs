@@ -17,8 +17,8 @@ use tokio::sync::Semaphore;
 
 use super::context::Context;
 use super::errors::Error;
+use super::finalize::reconcile;
 use super::leader::Leader;
-use super::reconcile::reconcile;
 use super::schedule::{backoff, random_fraction, watch_retry};
 use super::secrets::managed_selector;
 use super::{FINALIZER, ROTATE_ANNOTATION};

@@ -1,6 +1,6 @@
 //! The Cognito app client apps sign in through.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
@@ -8,7 +8,7 @@ use crate::observed::{ObservedIds, ObservedStack};
 
 pub struct AppClient;
 
-impl StackResource for AppClient {
+impl Resource for AppClient {
     fn label(&self) -> &'static str {
         labels::APP_CLIENT
     }
@@ -28,7 +28,9 @@ impl StackResource for AppClient {
     fn needs_pool_id(&self) -> bool {
         true
     }
+}
 
+impl StackResource for AppClient {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let Some(pool) = into.ids.user_pool_id.clone() else {

@@ -5,12 +5,12 @@
 //! may be named in the spec if it already matches). Deleting its own pool takes every domain,
 //! as Cognito refuses to delete a pool that has one.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, step};
 use crate::aws;
 use crate::desired::{DesiredStack, DomainConfig, Fields};
 use crate::names::{ADOPTED_TAG, DOMAINS_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, PoolDomains};
-use crate::reconcile::Error;
+use crate::reconcile_error::Error;
 
 pub struct UserPoolDomain;
 
@@ -68,7 +68,7 @@ fn differences(seen: &DomainConfig, wanted: &DomainConfig) -> Vec<String> {
         .collect()
 }
 
-impl StackResource for UserPoolDomain {
+impl Resource for UserPoolDomain {
     fn label(&self) -> &'static str {
         labels::USER_POOL_DOMAIN
     }
@@ -90,7 +90,9 @@ impl StackResource for UserPoolDomain {
     fn needs_pool_id(&self) -> bool {
         true
     }
+}
 
+impl StackResource for UserPoolDomain {
     /// From the pool's description (read already); one more read only for a pool that has a
     /// domain. Describes the wanted domain if the pool has it, else the first of the
     /// operator's, with its other ones listed (all to go).

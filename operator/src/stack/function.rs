@@ -1,12 +1,12 @@
 //! The trigger Lambda function: one function serves every Cognito trigger of the pool.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws::{self, Clients};
 use crate::desired::{DesiredStack, Fields, FunctionConfig, VERIFIED_FIELD};
 use crate::diff::Change;
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack};
-use crate::reconcile::Error;
+use crate::reconcile_error::Error;
 
 pub struct TriggerFunction;
 
@@ -16,7 +16,7 @@ pub fn only_awaits_probe(change: &Change) -> bool {
         && change.fields.iter().all(|f| f.field == VERIFIED_FIELD)
 }
 
-impl StackResource for TriggerFunction {
+impl Resource for TriggerFunction {
     fn label(&self) -> &'static str {
         labels::TRIGGER_FUNCTION
     }
@@ -32,7 +32,9 @@ impl StackResource for TriggerFunction {
     fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
         o.function.as_ref().map(Fields::fields)
     }
+}
 
+impl StackResource for TriggerFunction {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let found = aws::lambda::observe(cx.c, &cx.names.function).await?;

@@ -2,7 +2,7 @@
 //! environment, so `lambda:GetFunctionConfiguration` (which read-only policies grant) cannot
 //! forge a link.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
@@ -10,7 +10,7 @@ use crate::observed::{ObservedIds, ObservedStack};
 
 pub struct KeysSecret;
 
-impl StackResource for KeysSecret {
+impl Resource for KeysSecret {
     fn label(&self) -> &'static str {
         labels::KEYS_SECRET
     }
@@ -26,7 +26,9 @@ impl StackResource for KeysSecret {
     fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
         o.keys_secret.as_ref().map(Fields::fields)
     }
+}
 
+impl StackResource for KeysSecret {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let name = &cx.names.keys_secret;

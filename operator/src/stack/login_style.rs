@@ -2,7 +2,7 @@
 //! error instead of the sign-in. The operator assigns Cognito's own look once and never resets
 //! a style someone edited in the branding designer.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields, LoginStyleConfig};
 use crate::names::StackNames;
@@ -10,7 +10,7 @@ use crate::observed::{ObservedIds, ObservedStack};
 
 pub struct LoginStyle;
 
-impl StackResource for LoginStyle {
+impl Resource for LoginStyle {
     fn label(&self) -> &'static str {
         labels::LOGIN_STYLE
     }
@@ -30,7 +30,9 @@ impl StackResource for LoginStyle {
     fn needs_pool_id(&self) -> bool {
         true
     }
+}
 
+impl StackResource for LoginStyle {
     /// Read only where managed login is wanted or was on (the client still has OAuth): other
     /// pools pay nothing.
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {

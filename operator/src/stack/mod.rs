@@ -1,8 +1,8 @@
 //! The AWS resources of one pool, as one ordered list: [`STACK`]. Each resource answers the same
-//! few questions (its name and fields for the plan, observe, create, update, delete) in its own
-//! file. Apply follows the list; deletion follows it in reverse. Adding a resource is a file here
-//! and a line in [`STACK`] (plus its desired shape in `desired.rs` and its slot in
-//! `observed.rs`).
+//! few questions in its own file: what the plan sees of it (its label, name and fields: the
+//! pure [`Resource`], which `diff` plans with), and its I/O (observe, create, update, delete:
+//! [`StackResource`]). Apply follows the list; deletion follows it in reverse. Adding a resource:
+//! see `docs/adding-a-resource.md`.
 
 mod client;
 mod domain;
@@ -22,17 +22,16 @@ use std::pin::Pin;
 pub use function::only_awaits_probe;
 pub use user_pool::locate_pool;
 
+pub use crate::resource::{FieldList, Resource, labels};
+
 use crate::aws::Clients;
 use crate::desired::{Context, DesiredStack};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack};
-use crate::reconcile::Error;
+use crate::reconcile_error::Error;
 
 /// One step's future. Boxed, so the resources fit one list of trait objects.
 pub type Step<'a, T = ()> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
-
-/// `(field, rendered value)` pairs, sorted by field; secrets only as fingerprints.
-pub type FieldList = Vec<(String, String)>;
 
 /// What observation can see: the desired state (computed once, before observing) and the IDs
 /// already known (the user pool's located by [`locate_pool`]).
@@ -62,25 +61,8 @@ pub struct Pass<'a> {
     pub code: &'a crate::trigger_code::TriggerCode,
 }
 
-/// One kind of AWS resource of a pool.
-pub trait StackResource: Sync {
-    /// What the plan calls it, e.g. `iam role`.
-    fn label(&self) -> &'static str;
-    /// Its AWS name, for the plan.
-    fn name(&self, names: &StackNames, desired: &DesiredStack) -> String;
-    /// The fields the spec wants; None: it should not exist.
-    fn desired(&self, desired: &DesiredStack) -> Option<FieldList>;
-    /// The fields it has; None: it does not exist.
-    fn observed(&self, observed: &ObservedStack) -> Option<FieldList>;
-    /// Shared or verified by a person: created when missing, never deleted.
-    fn kept(&self) -> bool {
-        false
-    }
-    /// Its desired state names the user pool: when the pool is created in a pass, it waits for
-    /// the next pass, whose desired state carries the new pool's id.
-    fn needs_pool_id(&self) -> bool {
-        false
-    }
+/// One kind of AWS resource of a pool: what the plan sees of it ([`Resource`]), and its I/O.
+pub trait StackResource: Resource {
     /// Reads it into `into` (earlier resources of the list are there already).
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a>;
     /// Creates it; records any id AWS assigns in `ids`.
@@ -108,22 +90,7 @@ pub static STACK: [&dyn StackResource; 11] = [
 
 /// The resource a plan's change names.
 pub fn by_label(label: &str) -> Option<&'static dyn StackResource> {
-    STACK.iter().copied().find(|r| r.label() == label)
-}
-
-/// Labels, for code that asks about one resource (tests, the plan's readers).
-pub mod labels {
-    pub const SENDER_IDENTITY: &str = "ses identity";
-    pub const EXECUTION_ROLE: &str = "iam role";
-    pub const STATE_TABLE: &str = "dynamodb table";
-    pub const KEYS_SECRET: &str = "secretsmanager secret";
-    pub const TRIGGER_FUNCTION: &str = "lambda function";
-    pub const USER_POOL: &str = "cognito user pool";
-    pub const INVOKE_PERMISSION: &str = "lambda permission";
-    pub const APP_CLIENT: &str = "cognito app client";
-    pub const USER_POOL_DOMAIN: &str = "cognito user pool domain";
-    pub const LOGIN_STYLE: &str = "cognito managed login style";
-    pub const WEB_ACL: &str = "wafv2 web acl";
+    crate::resource::by_label(&STACK, label)
 }
 
 /// Whether a resource found under this pool's name is its own to observe (and so to update or

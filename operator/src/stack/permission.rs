@@ -1,6 +1,6 @@
 //! The resource policy statement that lets Cognito (this pool only) invoke the trigger.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields, PERMISSION_STATEMENT};
 use crate::names::StackNames;
@@ -8,7 +8,7 @@ use crate::observed::{ObservedIds, ObservedStack};
 
 pub struct InvokePermission;
 
-impl StackResource for InvokePermission {
+impl Resource for InvokePermission {
     fn label(&self) -> &'static str {
         labels::INVOKE_PERMISSION
     }
@@ -28,7 +28,9 @@ impl StackResource for InvokePermission {
     fn needs_pool_id(&self) -> bool {
         true
     }
+}
 
+impl StackResource for InvokePermission {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             if into.function.is_some() {

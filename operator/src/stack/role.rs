@@ -1,6 +1,6 @@
 //! The trigger's IAM execution role and its least-privilege inline policy.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
@@ -8,7 +8,7 @@ use crate::observed::{ObservedIds, ObservedStack};
 
 pub struct ExecutionRole;
 
-impl StackResource for ExecutionRole {
+impl Resource for ExecutionRole {
     fn label(&self) -> &'static str {
         labels::EXECUTION_ROLE
     }
@@ -24,7 +24,9 @@ impl StackResource for ExecutionRole {
     fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
         o.role.as_ref().map(Fields::fields)
     }
+}
 
+impl StackResource for ExecutionRole {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let found = aws::iam::observe(cx.c, &cx.names.role, &cx.names.role_policy).await?;

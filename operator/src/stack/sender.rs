@@ -2,7 +2,7 @@
 //! took a person, so it is created when missing and never deleted. An address this pool created
 //! whose link expired unclicked is sent a new link, at most once a day and three times.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, step};
 use crate::aws;
 use crate::desired::DesiredStack;
 use crate::names::{Ownership, StackNames};
@@ -15,7 +15,7 @@ const VERIFICATION: &str = "verification";
 
 pub struct SenderIdentity;
 
-impl StackResource for SenderIdentity {
+impl Resource for SenderIdentity {
     fn label(&self) -> &'static str {
         labels::SENDER_IDENTITY
     }
@@ -44,7 +44,9 @@ impl StackResource for SenderIdentity {
     fn kept(&self) -> bool {
         true
     }
+}
 
+impl StackResource for SenderIdentity {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             if let Some(sender) = &cx.desired.sender {

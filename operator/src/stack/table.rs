@@ -1,6 +1,6 @@
 //! The DynamoDB table that keeps magic links single-use and enforces the send cooldown.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
@@ -8,7 +8,7 @@ use crate::observed::{ObservedIds, ObservedStack};
 
 pub struct StateTable;
 
-impl StackResource for StateTable {
+impl Resource for StateTable {
     fn label(&self) -> &'static str {
         labels::STATE_TABLE
     }
@@ -24,7 +24,9 @@ impl StackResource for StateTable {
     fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
         o.table.as_ref().map(Fields::fields)
     }
+}
 
+impl StackResource for StateTable {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let table = aws::table::observe(cx.c, &cx.names.table).await?;

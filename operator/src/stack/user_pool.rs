@@ -1,12 +1,12 @@
 //! The Cognito user pool: its triggers, sign-in policy, deletion protection and tags. An update
 //! always carries the whole configuration, because AWS resets every field an update omits.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws::{self, Clients};
 use crate::desired::{DesiredStack, Fields};
 use crate::names::{ADOPTED_TAG, Ownership, StackNames};
 use crate::observed::{ObservedIds, ObservedStack};
-use crate::reconcile::Error;
+use crate::reconcile_error::Error;
 
 pub struct UserPool;
 
@@ -30,7 +30,7 @@ pub async fn locate_pool(
     }
 }
 
-impl StackResource for UserPool {
+impl Resource for UserPool {
     fn label(&self) -> &'static str {
         labels::USER_POOL
     }
@@ -46,7 +46,9 @@ impl StackResource for UserPool {
     fn observed(&self, o: &ObservedStack) -> Option<FieldList> {
         o.user_pool.as_ref().map(Fields::fields)
     }
+}
 
+impl StackResource for UserPool {
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {
         step(async move {
             let Some(id) = &cx.known.user_pool_id else {

@@ -1,16 +1,16 @@
 //! The optional WAF web ACL in front of the user pool (`spec.rateLimit`): a rate-based rule per
 //! source IP, associated with the pool. Last in the list: it needs the pool's ARN.
 
-use super::{FieldList, Observing, Pass, StackResource, Step, labels, owned, step};
+use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws;
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack};
-use crate::reconcile::Error;
+use crate::reconcile_error::Error;
 
 pub struct WebAcl;
 
-impl StackResource for WebAcl {
+impl Resource for WebAcl {
     fn label(&self) -> &'static str {
         labels::WEB_ACL
     }
@@ -30,7 +30,9 @@ impl StackResource for WebAcl {
     fn needs_pool_id(&self) -> bool {
         true
     }
+}
 
+impl StackResource for WebAcl {
     /// Through the pool: the web ACL associated with it, if any (one read); else a detached one
     /// recorded in the status, or found by name when deleting a pool with `rateLimit`.
     fn observe<'a>(&'a self, cx: &'a Observing<'a>, into: &'a mut ObservedStack) -> Step<'a> {

@@ -20,7 +20,7 @@ use passwordless_operator::reconcile::{self, Deleted, Outputs};
 use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
 use passwordless_operator::signin::{emulator_emails, emulator_get, emulator_sms};
 use passwordless_operator::state::{State, unix_now};
-use passwordless_triggers::config::SigningKey;
+use passwordless_triggers::keys::SigningKey;
 use serde_json::Value;
 
 use super::cluster::unique;

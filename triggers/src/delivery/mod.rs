@@ -5,9 +5,6 @@
 
 use std::future::Future;
 
-use crate::keys::KeyRing;
-use crate::latency::SendLatency;
-use crate::outcomes::Outcomes;
 use crate::template::Email;
 
 pub mod aws;
@@ -255,21 +252,6 @@ pub trait Clock {
 /// A CSPRNG.
 pub trait Entropy {
     fn fill(&self, buf: &mut [u8]);
-}
-
-/// Everything a flow may touch, and what the process learns across invocations (the keys it
-/// read, how long sends take).
-pub struct Ports<M, S, T, D, C, E, K> {
-    pub mailer: M,
-    pub sms: S,
-    pub store: T,
-    pub directory: D,
-    pub clock: C,
-    pub entropy: E,
-    pub keys: KeyRing<K>,
-    pub send_latency: SendLatency,
-    /// What became of each send, for the platform team's metrics.
-    pub outcomes: Outcomes,
 }
 
 #[cfg(test)]

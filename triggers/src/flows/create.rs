@@ -14,29 +14,21 @@ use super::{
 };
 use crate::config::{Config, Strategy};
 use crate::delivery::{
-    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SendPermit, SendRecord, SmsSender,
-    StateStore, answers_in_time,
+    Clock, Entropy, Mailer, SendPermit, SendRecord, SmsSender, StateStore, answers_in_time,
 };
 use crate::otp::generate_code;
 use crate::outcomes::Outcome;
+use crate::ports::Ports;
 use crate::template::{Values, human_duration, render_email, render_sms};
 use crate::token::{LinkClaims, code_mac, destination_hash, request_hash, sign, user_hash};
 
 pub async fn create(
     config: &Config,
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
+    ports: &impl Ports,
     mut event: CognitoEventUserPoolsCreateAuthChallenge,
 ) -> Result<CognitoEventUserPoolsCreateAuthChallenge, FlowError> {
     let started = Started {
-        at_ms: ports.clock.monotonic_ms(),
+        at_ms: ports.clock().monotonic_ms(),
         locked: None,
     };
     let header = &event.cognito_event_user_pools_header;
@@ -56,9 +48,9 @@ pub async fn create(
         // place (cooldown permitting).
         (_, Some(sent @ Round::Code { hardened: true, .. })) => sent,
         (_, Some(sent @ Round::Code { .. })) => {
-            let keys = ports.keys.keys(&ports.clock).await?;
+            let keys = ports.keys().keys(ports.clock()).await?;
             let user = user_hash(keys.current(), &pool_id()?, &username);
-            match limits::lockout(config, &ports.store, &ports.clock, &user).await? {
+            match limits::lockout(config, ports.store(), ports.clock(), &user).await? {
                 Some(_) => {
                     let started = Started {
                         locked: Some(true),
@@ -140,15 +132,7 @@ fn redirect_url<'c>(
 /// Sends a link or code to the event's user (or, for an unknown user, stands in for it).
 async fn send_for(
     config: &Config,
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
+    ports: &impl Ports,
     event: &CognitoEventUserPoolsCreateAuthChallenge,
     started: Started,
 ) -> Result<Round, FlowError> {
@@ -206,22 +190,14 @@ struct Recipient<'a> {
 
 async fn send(
     config: &Config,
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
+    ports: &impl Ports,
     to: &Recipient<'_>,
     redirect: Option<&str>,
     started: Started,
 ) -> Result<Round, FlowError> {
-    let now = ports.clock.now();
-    let since = |at_ms: u64| ports.clock.monotonic_ms().saturating_sub(at_ms);
-    let keys = ports.keys.keys(&ports.clock).await?;
+    let now = ports.clock().now();
+    let since = |at_ms: u64| ports.clock().monotonic_ms().saturating_sub(at_ms);
+    let keys = ports.keys().keys(ports.clock()).await?;
     let key = keys.current();
     // The limits apply to unknown users too: otherwise "cooling down" or a long code would tell
     // an attacker that the address exists.
@@ -230,7 +206,7 @@ async fn send(
     // Read once per invocation (four calls in a row at most, see the contract).
     let hardened = match started.locked {
         Some(locked) => locked,
-        None => limits::lockout(config, &ports.store, &ports.clock, &user)
+        None => limits::lockout(config, ports.store(), ports.clock(), &user)
             .await?
             .is_some(),
     };
@@ -239,12 +215,12 @@ async fn send(
     } else {
         config.otp_length
     };
-    let code = generate_code(&ports.entropy, length);
+    let code = generate_code(ports.entropy(), length);
     let dest = destination_hash(key, to.destination);
     let link = match redirect {
         Some(base) => {
             let mut nonce = [0u8; 16];
-            ports.entropy.fill(&mut nonce);
+            ports.entropy().fill(&mut nonce);
             let claims = LinkClaims {
                 kid: key.id.clone(),
                 sub: to.username.to_owned(),
@@ -276,7 +252,7 @@ async fn send(
         round: &round.encode(),
     };
     match ports
-        .store
+        .store()
         .permit_send(&user, now, config.min_interval_seconds, &record)
         .await?
     {
@@ -285,7 +261,7 @@ async fn send(
             retry_after_seconds,
         } => {
             ports
-                .outcomes
+                .outcomes()
                 .record(to.pool, &Outcome::Cooldown, now * 1000);
             return Ok(Round::Cooldown {
                 retry_after_seconds,
@@ -293,26 +269,26 @@ async fn send(
         }
         SendPermit::Repeat { round } => {
             ports
-                .outcomes
+                .outcomes()
                 .record(to.pool, &Outcome::Retried, now * 1000);
-            answered(&ports.store, since(started.at_ms), &user, &request).await;
+            answered(ports.store(), since(started.at_ms), &user, &request).await;
             return Round::decode(&round).ok_or(FlowError::Missing("the retried request's round"));
         }
     }
 
     if !to.known {
         ports
-            .outcomes
+            .outcomes()
             .record(to.pool, &Outcome::StandIn, now * 1000);
         let mut random = [0u8; 2];
-        ports.entropy.fill(&mut random);
+        ports.entropy().fill(&mut random);
         let delay = ports
-            .send_latency
+            .send_latency()
             .stand_in_delay_ms(u16::from_le_bytes(random));
         // Like a send: the marker beside the delay, so both paths take as long.
         tokio::join!(
-            ports.clock.sleep_ms(delay),
-            answered(&ports.store, since(started.at_ms), &user, &request)
+            ports.clock().sleep_ms(delay),
+            answered(ports.store(), since(started.at_ms), &user, &request)
         );
         return Ok(round);
     }
@@ -327,22 +303,22 @@ async fn send(
         ttl,
         app_name: &config.app_name,
     };
-    let send_started = ports.clock.monotonic_ms();
+    let send_started = ports.clock().monotonic_ms();
     let send = async {
         let sent = if config.strategy == Strategy::SmsOtp {
             ports
-                .sms
+                .sms()
                 .send_sms(to.destination, &render_sms(&values))
                 .await
         } else {
             ports
-                .mailer
+                .mailer()
                 .send_email(to.destination, &render_email(config, &values))
                 .await
         };
         ports
-            .send_latency
-            .observe(ports.clock.monotonic_ms().saturating_sub(send_started));
+            .send_latency()
+            .observe(ports.clock().monotonic_ms().saturating_sub(send_started));
         sent
     };
     // The marker goes beside the send, not after it: the invocation answers as soon as both
@@ -350,7 +326,7 @@ async fn send(
     // for one call's time, not two in a row.
     let (sent, ()) = tokio::join!(
         send,
-        answered(&ports.store, since(started.at_ms), &user, &request)
+        answered(ports.store(), since(started.at_ms), &user, &request)
     );
     // An unknown user cannot meet a send failure, so a known one must not either: the same
     // answer as a success. The error kind and the pool are logged and counted, never the
@@ -359,7 +335,7 @@ async fn send(
         Ok(()) if hardened => Outcome::SentDuringLock,
         Ok(()) => Outcome::Sent,
         Err(e) => {
-            let total = ports.send_latency.count_failure();
+            let total = ports.send_latency().count_failure();
             tracing::warn!(
                 pool = to.pool,
                 channel = e.label(),
@@ -370,7 +346,7 @@ async fn send(
             Outcome::Failed(e.reason().to_owned())
         }
     };
-    ports.outcomes.record(to.pool, &outcome, now * 1000);
+    ports.outcomes().record(to.pool, &outcome, now * 1000);
     Ok(round)
 }
 

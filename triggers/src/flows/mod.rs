@@ -161,11 +161,12 @@ pub(crate) mod testing {
     use std::sync::Mutex;
 
     use crate::delivery::{
-        Clock, DeliveryError, Directory, Entropy, Failures, Mailer, Ports, PreviousSend,
-        SecretSource, SendPermit, SendRecord, SmsSender, StateStore, Verified, judge_send,
+        Clock, DeliveryError, Directory, Entropy, Failures, Mailer, PreviousSend, SecretSource,
+        SendPermit, SendRecord, SmsSender, StateStore, Verified, judge_send,
     };
     use crate::keys::{KeyRing, KeySet, parse};
     use crate::latency::SendLatency;
+    use crate::ports::Wired;
     use crate::template::Email;
 
     /// The secret's value in tests: k2 current, k1 still accepted.
@@ -405,7 +406,7 @@ pub(crate) mod testing {
         }
     }
 
-    pub type FakePorts<'a> = Ports<
+    pub type FakePorts<'a> = Wired<
         &'a Fake<'a>,
         &'a Fake<'a>,
         &'a Fake<'a>,
@@ -416,7 +417,7 @@ pub(crate) mod testing {
     >;
 
     pub fn ports<'a>(fake: &'a Fake<'a>) -> FakePorts<'a> {
-        Ports {
+        Wired {
             mailer: fake,
             sms: fake,
             store: fake,

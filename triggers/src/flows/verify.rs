@@ -8,9 +8,8 @@ use aws_lambda_events::event::cognito::CognitoEventUserPoolsVerifyAuthChallenge;
 use super::limits;
 use super::{FlowError, PRIVATE_ROUND, Round, destination};
 use crate::config::{Config, Strategy};
-use crate::delivery::{
-    Clock, Directory, Entropy, Mailer, Ports, SecretSource, SmsSender, StateStore,
-};
+use crate::delivery::{Clock, StateStore};
+use crate::ports::Ports;
 use crate::token::{
     Audience, code_matches, destination_matches, hash_hex, key_id, looks_like_token, user_hash,
     verify as verify_link,
@@ -18,15 +17,7 @@ use crate::token::{
 
 pub async fn verify(
     config: &Config,
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
+    ports: &impl Ports,
     mut event: CognitoEventUserPoolsVerifyAuthChallenge,
 ) -> Result<CognitoEventUserPoolsVerifyAuthChallenge, FlowError> {
     event.response.answer_correct = false;
@@ -50,7 +41,7 @@ pub async fn verify(
         .user_pool_id
         .as_deref()
         .ok_or(FlowError::Missing("userPoolId"))?;
-    let now = ports.clock.now();
+    let now = ports.clock().now();
     // The address the proof must have gone to: the user's, as it is now.
     let current = destination(config, username, &request.user_attributes);
     // Every lookup below (keys, state) is made alike for known and unknown users, in the same
@@ -71,11 +62,11 @@ pub async fn verify(
         )
         .await?;
         if known && genuine {
-            let keys = ports.keys.keys(&ports.clock).await?;
+            let keys = ports.keys().keys(ports.clock()).await?;
             let user = user_hash(keys.current(), pool, username);
             let proof = limits::Answer::Proof { right: true };
             event.response.answer_correct =
-                limits::settle(config, &ports.store, &ports.clock, &user, proof).await?;
+                limits::settle(config, ports.store(), ports.clock(), &user, proof).await?;
         }
         return Ok(event);
     }
@@ -92,9 +83,9 @@ pub async fn verify(
     else {
         return Ok(event);
     };
-    let keys = ports.keys.keys(&ports.clock).await?;
+    let keys = ports.keys().keys(ports.clock()).await?;
     let user = user_hash(keys.current(), pool, username);
-    let matches = match ports.keys.key(&kid, &ports.clock).await? {
+    let matches = match ports.keys().key(&kid, ports.clock()).await? {
         Some(key) => {
             now < exp
                 && code_matches(&key, username, answer, &mac)
@@ -112,22 +103,14 @@ pub async fn verify(
         limits::Answer::Guess { right }
     };
     event.response.answer_correct =
-        limits::settle(config, &ports.store, &ports.clock, &user, answer).await?;
+        limits::settle(config, ports.store(), ports.clock(), &user, answer).await?;
     Ok(event)
 }
 
 /// A link signed by a key the pool holds, for this user, pool and client, sent to the user's
 /// current address, unexpired, and not used before (the nonce write, last, decides replays).
 async fn genuine_link(
-    ports: &Ports<
-        impl Mailer,
-        impl SmsSender,
-        impl StateStore,
-        impl Directory,
-        impl Clock,
-        impl Entropy,
-        impl SecretSource,
-    >,
+    ports: &impl Ports,
     client: Option<&str>,
     username: &str,
     pool: &str,
@@ -142,7 +125,7 @@ async fn genuine_link(
         client,
     };
     let key = match key_id(answer) {
-        Ok(kid) => ports.keys.key(&kid, &ports.clock).await?,
+        Ok(kid) => ports.keys().key(&kid, ports.clock()).await?,
         Err(_) => None,
     };
     let verified = key.and_then(|key| {
@@ -152,7 +135,7 @@ async fn genuine_link(
     Ok(match verified {
         Some(claims) => {
             ports
-                .store
+                .store()
                 .consume_nonce(&hash_hex("nonce", &claims.nonce), claims.exp)
                 .await?
         }
@@ -167,6 +150,7 @@ mod tests {
     use crate::delivery::Failures;
     use crate::flows::META_ACTION;
     use crate::flows::testing::{Fake, KEYS_ROTATED, Outbox, fixture, join_all, keyset, ports};
+    use crate::ports::Wired;
     use crate::token::{LinkClaims, code_mac, destination_hash, sign};
 
     const NOW: u64 = 1_700_000_000;
@@ -361,7 +345,7 @@ mod tests {
             now: NOW + 61,
             byte: 7,
         };
-        let p = Ports { clock: &later, ..p };
+        let p = Wired { clock: &later, ..p };
         let out = verify(&c, &p, event(link("k3", ALICE, NOW + 600)))
             .await
             .unwrap();
@@ -571,7 +555,7 @@ mod tests {
             .collect();
         let mut p = ports(&clocks[0]);
         for (clock, (_, answer, round)) in clocks.iter().zip(answers) {
-            p = Ports { clock, ..p };
+            p = Wired { clock, ..p };
             let mut event: CognitoEventUserPoolsVerifyAuthChallenge = fixture(fixture_name);
             event.request.challenge_answer = Some(serde_json::Value::String((*answer).to_owned()));
             if let Some(round) = round {
