@@ -48,12 +48,26 @@ impl Error {
         }
     }
 
-    /// Whether waiting and retrying may help; otherwise wait for a change of spec.
-    pub fn is_transient(&self) -> bool {
+    /// What this failure calls for (see [`Disposition`]).
+    pub fn disposition(&self) -> Disposition {
         match self {
-            Self::Aws(e) => e.is_transient(),
-            Self::NotConverged(_) | Self::Record(_) => true,
-            _ => false,
+            Self::InvalidSpec(_)
+            | Self::Desired(_)
+            | Self::NotAllowed(_)
+            | Self::TriggerUnhealthy(_) => Disposition::WaitForChange,
+            Self::Aws(_) | Self::Conflict(_) | Self::NotConverged(_) | Self::Record(_) => {
+                Disposition::Retry
+            }
         }
     }
+}
+
+/// What a failure calls for: a retry with backoff (it may clear by itself), or a wait for a
+/// change of the spec, of the platform team's settings, or of what stands in the way (a
+/// Secret's name, a trigger's configuration), re-checked each resync and reported `Stalled`.
+/// One answer, which the requeue, the conditions and the metrics label all read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Retry,
+    WaitForChange,
 }

@@ -65,21 +65,12 @@ pub fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
-/// Ready reasons that no retry can fix: a changed spec (or the platform team's settings, or a
-/// freed Secret name) must come first.
-const STALLED_REASONS: [&str; 5] = [
-    reasons::INVALID_SPEC,
-    reasons::NOT_ALLOWED,
-    reasons::SECRET_CONFLICT,
-    reasons::TRIGGER_UNHEALTHY,
-    reasons::DOMAIN_FAILED,
-];
-
 /// `Ready` and kstatus's abnormal-true pair, which Helm 4, Flux and Argo CD users wait on:
-/// `Reconciling` while work is under way, `Stalled` while the operator waits for a change.
-/// Each is present only when True, as kstatus reads them.
-pub fn conditions(ready: Condition) -> Vec<Condition> {
-    let stalled = ready.status == "False" && STALLED_REASONS.contains(&ready.reason.as_str());
+/// `Reconciling` while work is under way, `Stalled` while the operator waits for a change
+/// (`stalled`: a failure's `Disposition::WaitForChange`, or a managed login domain that
+/// failed). Each is present only when True, as kstatus reads them.
+pub fn conditions(ready: Condition, stalled: bool) -> Vec<Condition> {
+    let stalled = ready.status == "False" && stalled;
     let reconciling = ready.status == "False" && !stalled;
     let also = |type_: &str| Condition {
         type_: type_.to_owned(),
@@ -123,11 +114,12 @@ pub fn ready_of(status: Option<&PasswordlessPoolStatus>) -> Option<&Condition> {
         .find(|c| c.type_ == reasons::READY)
 }
 
-/// The last reported status with `Ready` replaced: IDs and URLs stay as they were, since a failed
-/// or pending step says nothing new about them.
+/// The last reported status with `Ready` replaced (and `Stalled` when the operator waits for a
+/// change): IDs and URLs stay as they were, since a failed or pending step says nothing new
+/// about them.
 pub fn with_ready(
     previous: Option<&PasswordlessPoolStatus>,
-    ok: bool,
+    (ok, stalled): (bool, bool),
     reason: &str,
     message: String,
     generation: Option<i64>,
@@ -141,7 +133,10 @@ pub fn with_ready(
         .filter(|c| c.type_ == reasons::DELIVERY_RESTRICTED)
         .cloned()
         .collect::<Vec<_>>();
-    status.conditions = conditions(ready_condition(ok, reason, message, generation, now));
+    status.conditions = conditions(
+        ready_condition(ok, reason, message, generation, now),
+        stalled,
+    );
     status.conditions.extend(restricted);
     status
 }
@@ -234,13 +229,11 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
             "AWS resources are being created".to_owned(),
         ),
     };
-    let mut all = conditions(ready_condition(
-        ok,
-        reason,
-        message,
-        generation,
-        now.clone(),
-    ));
+    let stalled = reason == reasons::DOMAIN_FAILED;
+    let mut all = conditions(
+        ready_condition(ok, reason, message, generation, now.clone()),
+        stalled,
+    );
     all.extend(
         outputs
             .delivery_restricted
@@ -398,22 +391,28 @@ mod tests {
 
     #[test]
     fn kstatus_conditions_follow_ready() {
-        let types = |reason: &str, ok: bool| -> Vec<String> {
-            conditions(ready_condition(ok, reason, String::new(), Some(1), now()))
+        let types = |reason: &str, ok: bool, stalled: bool| -> Vec<String> {
+            let ready = ready_condition(ok, reason, String::new(), Some(1), now());
+            conditions(ready, stalled)
                 .into_iter()
                 .map(|c| format!("{}={}", c.type_, c.status))
                 .collect()
         };
-        assert_eq!(types(reasons::READY, true), ["Ready=True"]);
+        assert_eq!(types(reasons::READY, true, false), ["Ready=True"]);
+        assert_eq!(types(reasons::READY, true, true), ["Ready=True"]);
         for working in [reasons::PROVISIONING, reasons::AWS_ERROR, reasons::DELETING] {
-            assert_eq!(types(working, false), ["Ready=False", "Reconciling=True"]);
-        }
-        for stuck in STALLED_REASONS {
             assert_eq!(
-                types(stuck, false),
-                ["Ready=False", "Stalled=True"],
-                "{stuck}"
+                types(working, false, false),
+                ["Ready=False", "Reconciling=True"]
             );
+        }
+        for stuck in [
+            reasons::INVALID_SPEC,
+            reasons::SECRET_CONFLICT,
+            reasons::DOMAIN_FAILED,
+        ] {
+            let got = types(stuck, false, true);
+            assert_eq!(got, ["Ready=False", "Stalled=True"], "{stuck}");
         }
     }
     use crate::observed::{ObservedIds, SenderObserved};
@@ -532,7 +531,7 @@ mod tests {
         assert!(again.restricted.is_none() && !again.changed);
         let failed = with_ready(
             Some(&s),
-            false,
+            (false, false),
             reasons::AWS_ERROR,
             "x".into(),
             Some(1),
@@ -667,7 +666,7 @@ mod tests {
         let first = status_of(&outputs("Success"), Some(1), at(10));
         let failed = with_ready(
             Some(&first),
-            false,
+            (false, false),
             reasons::AWS_ERROR,
             "AWS iam:DeleteRole failed".into(),
             Some(1),

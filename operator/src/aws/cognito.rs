@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     UsernameConfigurationType, VerifiedAttributeType, WebAuthnConfigurationType,
 };
 
-use super::{AwsError, Clients, call_error, code_of};
+use super::{AwsError, Clients, Found, Paced, RESOURCE_NOT_FOUND};
 use crate::desired::{ClientConfig, OAuthConfig, UserPoolConfig};
 use crate::names::OWNER_TAG;
 use crate::observed::PoolDomains;
@@ -34,15 +34,14 @@ async fn list_pools(c: &Clients) -> Result<Vec<(String, String)>, AwsError> {
     let mut all = Vec::new();
     let mut token = None;
     loop {
-        c.pace.wait("ListUserPools").await;
         let out = c
             .cognito
             .list_user_pools()
             .max_results(60)
             .set_next_token(token)
             .send()
-            .await
-            .map_err(|e| call_error("cognito-idp:ListUserPools", e))?;
+            .paced(c, "cognito-idp:ListUserPools")
+            .await?;
         all.extend(out.user_pools().iter().map(|pool| {
             (
                 pool.name().unwrap_or_default().to_owned(),
@@ -74,26 +73,28 @@ pub async fn observe_pool(
     id: &str,
     desired: &UserPoolConfig,
 ) -> Result<Option<ObservedPool>, AwsError> {
-    c.pace.wait("DescribeUserPool").await;
-    let pool = match c.cognito.describe_user_pool().user_pool_id(id).send().await {
-        Ok(out) => out
-            .user_pool
-            .ok_or_else(|| AwsError::Unexpected("DescribeUserPool returned no pool".into()))?,
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error("cognito-idp:DescribeUserPool", e)),
+    let described = c.cognito.describe_user_pool().user_pool_id(id).send();
+    let Some(out) = described
+        .paced(c, "cognito-idp:DescribeUserPool")
+        .await
+        .found(RESOURCE_NOT_FOUND)?
+    else {
+        return Ok(None);
     };
+    let pool = out
+        .user_pool
+        .ok_or_else(|| AwsError::Unexpected("DescribeUserPool returned no pool".into()))?;
     let arn = pool.arn().unwrap_or_default().to_owned();
     let unmanaged = unmanaged_settings(&pool);
     let mut observed = pool_config(&pool, desired);
     if desired.web_authn_relying_party_id.is_some() {
-        c.pace.wait("GetUserPoolMfaConfig").await;
         let mfa = c
             .cognito
             .get_user_pool_mfa_config()
             .user_pool_id(id)
             .send()
-            .await
-            .map_err(|e| call_error("cognito-idp:GetUserPoolMfaConfig", e))?;
+            .paced(c, "cognito-idp:GetUserPoolMfaConfig")
+            .await?;
         observed.web_authn_relying_party_id = mfa
             .web_authn_configuration()
             .and_then(|w| w.relying_party_id())
@@ -195,14 +196,13 @@ const MIN_PASSWORD_LENGTH: i32 = 16;
 
 /// Who owns a pool, by its owner tag.
 pub async fn owner_of(c: &Clients, id: &str) -> Result<Option<String>, AwsError> {
-    c.pace.wait("DescribeUserPool").await;
     let out = c
         .cognito
         .describe_user_pool()
         .user_pool_id(id)
         .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:DescribeUserPool", e))?;
+        .paced(c, "cognito-idp:DescribeUserPool")
+        .await?;
     Ok(out
         .user_pool()
         .and_then(|p| p.user_pool_tags())
@@ -416,18 +416,18 @@ fn sent_once() -> aws_sdk_cognitoidentityprovider::config::Builder {
 
 /// Creates the pool; returns (id, arn).
 pub async fn create_pool(c: &Clients, p: &UserPoolConfig) -> Result<(String, String), AwsError> {
-    c.pace.wait("CreateUserPool").await;
     let sent = create_request(c.cognito.create_user_pool(), p)?
         .customize()
         .config_override(sent_once())
         .send()
+        .paced(c, "cognito-idp:CreateUserPool")
         .await;
     let out = match sent {
         Ok(out) => out,
         Err(e) => {
             // The pool may exist all the same (an answer lost): the next lookup scans again.
             c.pool_names.forget().await;
-            return Err(call_error("cognito-idp:CreateUserPool", e));
+            return Err(e);
         }
     };
     let pool = out
@@ -440,11 +440,10 @@ pub async fn create_pool(c: &Clients, p: &UserPoolConfig) -> Result<(String, Str
 }
 
 pub async fn update_pool(c: &Clients, id: &str, p: &UserPoolConfig) -> Result<(), AwsError> {
-    c.pace.wait("UpdateUserPool").await;
     update_request(c.cognito.update_user_pool(), id, p)?
         .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:UpdateUserPool", e))?;
+        .paced(c, "cognito-idp:UpdateUserPool")
+        .await?;
     set_web_authn(c, id, p).await
 }
 
@@ -455,33 +454,31 @@ async fn set_web_authn(c: &Clients, id: &str, p: &UserPoolConfig) -> Result<(), 
     let web_authn = WebAuthnConfigurationType::builder()
         .relying_party_id(rp)
         .build();
-    c.pace.wait("SetUserPoolMfaConfig").await;
     c.cognito
         .set_user_pool_mfa_config()
         .user_pool_id(id)
         .mfa_configuration(UserPoolMfaType::from(p.mfa.as_str()))
         .web_authn_configuration(web_authn)
         .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:SetUserPoolMfaConfig", e))?;
+        .paced(c, "cognito-idp:SetUserPoolMfaConfig")
+        .await?;
     Ok(())
 }
 
 /// Deletes the pool (deletion protection must be off). Already gone counts as done.
 pub async fn delete_pool(c: &Clients, id: &str) -> Result<(), AwsError> {
-    c.pace.wait("DeleteUserPool").await;
-    match c.cognito.delete_user_pool().user_pool_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("cognito-idp:DeleteUserPool", e)),
-    }
+    let deleted = c.cognito.delete_user_pool().user_pool_id(id).send();
+    deleted
+        .paced(c, "cognito-idp:DeleteUserPool")
+        .await
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }
 
 /// The id of the app client named `name`, if present.
 pub async fn find_client(c: &Clients, pool: &str, name: &str) -> Result<Option<String>, AwsError> {
     let mut token = None;
     loop {
-        c.pace.wait("ListUserPoolClients").await;
         let out = c
             .cognito
             .list_user_pool_clients()
@@ -489,8 +486,8 @@ pub async fn find_client(c: &Clients, pool: &str, name: &str) -> Result<Option<S
             .max_results(60)
             .set_next_token(token)
             .send()
-            .await
-            .map_err(|e| call_error("cognito-idp:ListUserPoolClients", e))?;
+            .paced(c, "cognito-idp:ListUserPoolClients")
+            .await?;
         if let Some(found) = out
             .user_pool_clients()
             .iter()
@@ -521,18 +518,18 @@ pub async fn observe_client(
     id: &str,
     desired: &ClientConfig,
 ) -> Result<Option<ClientConfig>, AwsError> {
-    c.pace.wait("DescribeUserPoolClient").await;
-    let out = match c
+    let described = c
         .cognito
         .describe_user_pool_client()
         .user_pool_id(pool)
         .client_id(id)
-        .send()
+        .send();
+    let Some(out) = described
+        .paced(c, "cognito-idp:DescribeUserPoolClient")
         .await
-    {
-        Ok(out) => out,
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error("cognito-idp:DescribeUserPoolClient", e)),
+        .found(RESOURCE_NOT_FOUND)?
+    else {
+        return Ok(None);
     };
     let Some(cl) = out.user_pool_client() else {
         return Ok(None);
@@ -647,7 +644,6 @@ macro_rules! client_settings {
 
 /// Creates the app client (no secret); returns its id.
 pub async fn create_client(c: &Clients, pool: &str, cl: &ClientConfig) -> Result<String, AwsError> {
-    c.pace.wait("CreateUserPoolClient").await;
     let out = c
         .cognito
         .create_user_pool_client()
@@ -657,8 +653,8 @@ pub async fn create_client(c: &Clients, pool: &str, cl: &ClientConfig) -> Result
         .customize()
         .config_override(sent_once())
         .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:CreateUserPoolClient", e))?;
+        .paced(c, "cognito-idp:CreateUserPoolClient")
+        .await?;
     Ok(out
         .user_pool_client()
         .and_then(|c| c.client_id())
@@ -672,7 +668,6 @@ pub async fn update_client(
     id: &str,
     cl: &ClientConfig,
 ) -> Result<(), AwsError> {
-    c.pace.wait("UpdateUserPoolClient").await;
     let update = c
         .cognito
         .update_user_pool_client()
@@ -680,25 +675,23 @@ pub async fn update_client(
         .client_id(id);
     client_settings!(update, cl)
         .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:UpdateUserPoolClient", e))?;
+        .paced(c, "cognito-idp:UpdateUserPoolClient")
+        .await?;
     Ok(())
 }
 
 pub async fn delete_client(c: &Clients, pool: &str, id: &str) -> Result<(), AwsError> {
-    c.pace.wait("DeleteUserPoolClient").await;
-    match c
+    let deleted = c
         .cognito
         .delete_user_pool_client()
         .user_pool_id(pool)
         .client_id(id)
-        .send()
+        .send();
+    deleted
+        .paced(c, "cognito-idp:DeleteUserPoolClient")
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("cognito-idp:DeleteUserPoolClient", e)),
-    }
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType;
 
-use super::{AwsError, Clients, call_error, code_of};
+use super::{AwsError, Clients, Found, Paced, RESOURCE_NOT_FOUND};
 use crate::desired::DomainConfig;
 
 /// The domain `name` if it belongs to `pool`; `None` if it does not exist. A domain of another
@@ -13,14 +13,10 @@ pub async fn observe_domain(
     pool: &str,
     name: &str,
 ) -> Result<Result<Option<DomainConfig>, String>, AwsError> {
-    c.pace.wait("DescribeUserPoolDomain").await;
-    let out = c
-        .cognito
-        .describe_user_pool_domain()
-        .domain(name)
-        .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:DescribeUserPoolDomain", e))?;
+    let described = c.cognito.describe_user_pool_domain().domain(name).send();
+    let out = described
+        .paced(c, "cognito-idp:DescribeUserPoolDomain")
+        .await?;
     // AWS answers an unknown domain with an empty description, not an error.
     let Some(d) = out.domain_description().filter(|d| d.domain().is_some()) else {
         return Ok(Ok(None));
@@ -75,75 +71,63 @@ macro_rules! domain_settings {
 }
 
 pub async fn create_domain(c: &Clients, pool: &str, d: &DomainConfig) -> Result<(), AwsError> {
-    c.pace.wait("CreateUserPoolDomain").await;
-    domain_settings!(c.cognito.create_user_pool_domain(), pool, d)
-        .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:CreateUserPoolDomain", e))?;
+    let created = domain_settings!(c.cognito.create_user_pool_domain(), pool, d).send();
+    created.paced(c, "cognito-idp:CreateUserPoolDomain").await?;
     Ok(())
 }
 
 /// The certificate (custom domains) and the managed login version; the name cannot change.
 pub async fn update_domain(c: &Clients, pool: &str, d: &DomainConfig) -> Result<(), AwsError> {
-    c.pace.wait("UpdateUserPoolDomain").await;
-    domain_settings!(c.cognito.update_user_pool_domain(), pool, d)
-        .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:UpdateUserPoolDomain", e))?;
+    let updated = domain_settings!(c.cognito.update_user_pool_domain(), pool, d).send();
+    updated.paced(c, "cognito-idp:UpdateUserPoolDomain").await?;
     Ok(())
 }
 
 pub async fn delete_domain(c: &Clients, pool: &str, name: &str) -> Result<(), AwsError> {
-    c.pace.wait("DeleteUserPoolDomain").await;
-    match c
+    let deleted = c
         .cognito
         .delete_user_pool_domain()
         .user_pool_id(pool)
         .domain(name)
-        .send()
+        .send();
+    deleted
+        .paced(c, "cognito-idp:DeleteUserPoolDomain")
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("cognito-idp:DeleteUserPoolDomain", e)),
-    }
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }
 
 /// The id of the client's style, if it has one.
 pub async fn find_style(c: &Clients, pool: &str, client: &str) -> Result<Option<String>, AwsError> {
-    c.pace.wait("DescribeManagedLoginBrandingByClient").await;
-    match c
+    let described = c
         .cognito
         .describe_managed_login_branding_by_client()
         .user_pool_id(pool)
         .client_id(client)
-        .send()
+        .send();
+    let out = described
+        .paced(c, "cognito-idp:DescribeManagedLoginBrandingByClient")
         .await
-    {
-        Ok(out) => Ok(out
-            .managed_login_branding()
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(out.and_then(|out| {
+        out.managed_login_branding()
             .and_then(|b| b.managed_login_branding_id())
-            .map(str::to_owned)),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(None),
-        Err(e) => Err(call_error(
-            "cognito-idp:DescribeManagedLoginBrandingByClient",
-            e,
-        )),
-    }
+            .map(str::to_owned)
+    }))
 }
 
 /// Assigns Cognito's own style to the client; returns its id.
 pub async fn create_style(c: &Clients, pool: &str, client: &str) -> Result<String, AwsError> {
-    c.pace.wait("CreateManagedLoginBranding").await;
-    let out = c
+    let created = c
         .cognito
         .create_managed_login_branding()
         .user_pool_id(pool)
         .client_id(client)
         .use_cognito_provided_values(true)
-        .send()
-        .await
-        .map_err(|e| call_error("cognito-idp:CreateManagedLoginBranding", e))?;
+        .send();
+    let out = created
+        .paced(c, "cognito-idp:CreateManagedLoginBranding")
+        .await?;
     Ok(out
         .managed_login_branding()
         .and_then(|b| b.managed_login_branding_id())
@@ -152,17 +136,15 @@ pub async fn create_style(c: &Clients, pool: &str, client: &str) -> Result<Strin
 }
 
 pub async fn delete_style(c: &Clients, pool: &str, id: &str) -> Result<(), AwsError> {
-    c.pace.wait("DeleteManagedLoginBranding").await;
-    match c
+    let deleted = c
         .cognito
         .delete_managed_login_branding()
         .user_pool_id(pool)
         .managed_login_branding_id(id)
-        .send()
+        .send();
+    deleted
+        .paced(c, "cognito-idp:DeleteManagedLoginBranding")
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("cognito-idp:DeleteManagedLoginBranding", e)),
-    }
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }

@@ -1,9 +1,10 @@
-//! The controller's `Error`: a stable label for metrics and logs, whether retrying can help,
-//! and the `Ready` reason a failure reports.
+//! The controller's `Error`: a stable label for metrics and logs, what it calls for (retry with
+//! backoff, or wait for a change: one [`Disposition`]), and the `Ready` reason it reports.
 
 use kube::runtime::finalizer;
 
 use crate::reconcile;
+pub use crate::reconcile_error::Disposition;
 use crate::status::reasons;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,23 +39,26 @@ impl Error {
         }
     }
 
-    /// An invalid spec cannot heal by retrying: wait for the next change.
-    pub fn waits_for_change(&self) -> bool {
-        matches!(
-            self,
-            Self::Reconcile(
-                reconcile::Error::InvalidSpec(_)
-                    | reconcile::Error::Desired(_)
-                    | reconcile::Error::NotAllowed(_)
-            )
-        )
+    /// What this failure calls for: the requeue (`wiring::error_policy`) and the `Stalled`
+    /// condition (`reporting::report_failure`) both read it.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::Reconcile(e) => e.disposition(),
+            // The name frees only when someone deletes that Secret.
+            Self::SecretConflict(_) => Disposition::WaitForChange,
+            Self::Kube(_) | Self::Keys(_) | Self::Finalizer(_) | Self::Internal(_) => {
+                Disposition::Retry
+            }
+        }
     }
 
     /// The `Ready` reason this failure reports.
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Reconcile(reconcile::Error::NotAllowed(_)) => reasons::NOT_ALLOWED,
-            _ if self.waits_for_change() => reasons::INVALID_SPEC,
+            Self::Reconcile(reconcile::Error::InvalidSpec(_) | reconcile::Error::Desired(_)) => {
+                reasons::INVALID_SPEC
+            }
             Self::SecretConflict(_) => reasons::SECRET_CONFLICT,
             Self::Kube(_) | Self::Finalizer(_) => reasons::KUBERNETES_ERROR,
             Self::Keys(_) => reasons::SIGNING_KEY_ERROR,
@@ -81,17 +85,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_an_invalid_spec_waits_for_a_change_and_labels_are_stable() {
+    /// Each failure's disposition, `Ready` reason and metrics label, and that exactly the ones
+    /// that wait for a change report a reason the conditions call `Stalled`.
+    fn each_failure_has_one_disposition_reason_and_label() {
+        use Disposition::{Retry, WaitForChange};
         let invalid = Error::Reconcile(reconcile::Error::InvalidSpec(
             crate::validate::validate(&serde_yaml::from_str("strategy: magicLink").unwrap())
                 .unwrap_err(),
         ));
-        assert!(invalid.waits_for_change());
-        assert_eq!(invalid.reason(), reasons::INVALID_SPEC);
-        assert_eq!(invalid.metric_label(), "invalid_spec");
-        let keys = Error::Keys("x".into());
-        assert!(!keys.waits_for_change());
-        assert_eq!(keys.reason(), reasons::SIGNING_KEY_ERROR);
-        assert_eq!(keys.metric_label(), "signing_keys");
+        let aws = |transient| {
+            Error::Reconcile(reconcile::Error::Aws(crate::aws::AwsError::Call {
+                operation: "lambda:GetFunction",
+                code: "X".into(),
+                message: String::new(),
+                transient,
+            }))
+        };
+        let cases = [
+            (
+                invalid,
+                WaitForChange,
+                reasons::INVALID_SPEC,
+                "invalid_spec",
+            ),
+            (
+                Error::SecretConflict("s".into()),
+                WaitForChange,
+                reasons::SECRET_CONFLICT,
+                "secret_conflict",
+            ),
+            (
+                Error::Reconcile(reconcile::Error::TriggerUnhealthy("t".into())),
+                WaitForChange,
+                reasons::TRIGGER_UNHEALTHY,
+                "trigger_unhealthy",
+            ),
+            (
+                Error::Keys("x".into()),
+                Retry,
+                reasons::SIGNING_KEY_ERROR,
+                "signing_keys",
+            ),
+            (aws(true), Retry, reasons::AWS_ERROR, "aws_transient"),
+            (aws(false), Retry, reasons::AWS_ERROR, "aws_error"),
+            (
+                Error::Reconcile(reconcile::Error::Conflict("c".into())),
+                Retry,
+                reasons::AWS_ERROR,
+                "conflict",
+            ),
+        ];
+        for (error, disposition, reason, label) in cases {
+            assert_eq!(
+                (error.disposition(), error.reason(), error.metric_label()),
+                (disposition, reason, label),
+                "{error}"
+            );
+        }
     }
 }

@@ -137,7 +137,7 @@ impl Context {
             let mut next = match status::ready_of(current.as_ref()) {
                 None => status::with_ready(
                     current.as_ref(),
-                    false,
+                    (false, false),
                     reasons::PROVISIONING,
                     "creating the AWS resources".into(),
                     generation,
@@ -180,7 +180,7 @@ impl Context {
             .is_some_and(|c| c.message.starts_with(CLEANUP_FAILED));
         let deleting = status::with_ready(
             current.as_ref(),
-            false,
+            (false, false),
             reasons::DELETING,
             format!(
                 "deleting; AWS resources: {}",

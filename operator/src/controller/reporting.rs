@@ -8,7 +8,7 @@ use kube::runtime::events::{Event, EventType, Recorder};
 
 use super::FIELD_MANAGER;
 use super::context::Context;
-use super::errors::Error;
+use super::errors::{Disposition, Error};
 use super::secrets::namespace_and_name;
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::recorded::RecordStore;
@@ -129,9 +129,10 @@ impl Context {
         action: &str,
     ) {
         let message = redact(format!("{context}{error}"), keys);
+        let stalled = error.disposition() == Disposition::WaitForChange;
         let next = status::with_ready(
             current.as_ref(),
-            false,
+            (false, stalled),
             error.reason(),
             message,
             pool.metadata.generation,

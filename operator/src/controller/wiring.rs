@@ -16,7 +16,7 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tokio::sync::Semaphore;
 
 use super::context::Context;
-use super::errors::Error;
+use super::errors::{Disposition, Error};
 use super::finalize::reconcile;
 use super::leader::Leader;
 use super::schedule::{backoff, random_fraction, watch_retry};
@@ -247,7 +247,9 @@ impl Backoff for WatchBackoff {
     }
 }
 
-/// An invalid spec waits for the next change; any other failure is retried with backoff.
+/// A failure that waits for a change is re-checked each resync, not hammered (a freed Secret
+/// name is noticed there; a spec change comes sooner through the watch); any other is retried
+/// with backoff.
 fn error_policy(pool: Arc<PasswordlessPool>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(
         pool = %format!("{}/{}", pool.namespace().unwrap_or_default(), pool.name_any()),
@@ -255,8 +257,8 @@ fn error_policy(pool: Arc<PasswordlessPool>, error: &Error, ctx: Arc<Context>) -
         label = error.metric_label(),
         "reconcile failed"
     );
-    if error.waits_for_change() {
-        return Action::await_change();
+    if error.disposition() == Disposition::WaitForChange {
+        return Action::requeue(ctx.settings.resync);
     }
     let failures = ctx.caches.count_failure(&pool);
     Action::requeue(backoff(failures, random_fraction()))
