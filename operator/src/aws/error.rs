@@ -139,8 +139,24 @@ pub(super) fn is_throttling(code: &str) -> bool {
     code.contains("Throttl") || code.contains("TooManyRequests")
 }
 
-/// Cognito's "no such pool, client, domain or style".
+/// "No such resource", as Cognito, Lambda, DynamoDB and Secrets Manager say it.
 pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFoundException";
+
+/// An SDK call's `send()` for a service without quotas to pace: `.sent("lambda:GetFunction")`
+/// maps its error with the operation written once (Cognito's calls use [`Paced`]).
+pub trait Sent<T, E, R>: Future<Output = Result<T, SdkError<E, R>>> + Sized {
+    fn sent(self, operation: &'static str) -> impl Future<Output = Result<T, AwsError>> + Send
+    where
+        Self: Send,
+        T: Send,
+        E: ProvideErrorMetadata + std::error::Error + Send + 'static,
+        R: std::fmt::Debug + Send,
+    {
+        async move { self.await.map_err(|e| call_error(operation, e)) }
+    }
+}
+
+impl<F, T, E, R> Sent<T, E, R> for F where F: Future<Output = Result<T, SdkError<E, R>>> {}
 
 /// An SDK call's `send()`, as one helper: `.paced(c, "cognito-idp:DescribeUserPool")` waits
 /// for the call's Cognito quota category, sends it, and maps its error with the operation

@@ -7,7 +7,10 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime, State};
 use serde_json::Value;
 
-use super::{AwsError, Clients, Patience, Tags, call_error, code_of, wait_for};
+use super::{
+    AwsError, Clients, Found, Patience, RESOURCE_NOT_FOUND, Sent, Tags, call_error, code_of,
+    wait_for,
+};
 use crate::desired::{FunctionConfig, PermissionConfig};
 use crate::names::VERIFIED_TAG;
 use crate::trigger_code::TriggerCode;
@@ -18,10 +21,16 @@ pub async fn observe(
     c: &Clients,
     name: &str,
 ) -> Result<Option<(String, FunctionConfig, Tags)>, AwsError> {
-    let out = match c.lambda.get_function().function_name(name).send().await {
-        Ok(out) => out,
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error("lambda:GetFunction", e)),
+    let Some(out) = c
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .sent("lambda:GetFunction")
+        .await
+        .found(RESOURCE_NOT_FOUND)?
+    else {
+        return Ok(None);
     };
     let Some(config) = out.configuration() else {
         return Ok(None);
@@ -285,11 +294,14 @@ pub async fn update(
 }
 
 pub async fn delete(c: &Clients, name: &str) -> Result<(), AwsError> {
-    match c.lambda.delete_function().function_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("lambda:DeleteFunction", e)),
-    }
+    c.lambda
+        .delete_function()
+        .function_name(name)
+        .send()
+        .sent("lambda:DeleteFunction")
+        .await
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }
 
 /// Our statement in the function's resource policy, if present.
@@ -298,11 +310,18 @@ pub async fn observe_permission(
     function: &str,
     statement_id: &str,
 ) -> Result<Option<PermissionConfig>, AwsError> {
-    let policy = match c.lambda.get_policy().function_name(function).send().await {
-        Ok(out) => out.policy().unwrap_or_default().to_owned(),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error("lambda:GetPolicy", e)),
+    let Some(out) = c
+        .lambda
+        .get_policy()
+        .function_name(function)
+        .send()
+        .sent("lambda:GetPolicy")
+        .await
+        .found(RESOURCE_NOT_FOUND)?
+    else {
+        return Ok(None);
     };
+    let policy = out.policy().unwrap_or_default().to_owned();
     let policy: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
     let statement = policy["Statement"]
         .as_array()
@@ -349,16 +368,13 @@ pub async fn remove_permission(
     function: &str,
     statement_id: &str,
 ) -> Result<(), AwsError> {
-    match c
-        .lambda
+    c.lambda
         .remove_permission()
         .function_name(function)
         .statement_id(statement_id)
         .send()
+        .sent("lambda:RemovePermission")
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("lambda:RemovePermission", e)),
-    }
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }

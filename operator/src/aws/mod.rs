@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use counter::{
     CallCounter, PerFailure, PerOperation, failure_kind, is_mutating, xml_error_code,
 };
-pub use error::{AwsError, Found, Paced, RESOURCE_NOT_FOUND, call_error, code_of};
+pub use error::{AwsError, Found, Paced, RESOURCE_NOT_FOUND, Sent, call_error, code_of};
 pub use patience::{Patience, wait_for};
 
 use crate::partition::Partition;

@@ -3,7 +3,7 @@
 
 use aws_sdk_secretsmanager::types::Tag;
 
-use super::{AwsError, Clients, Tags, call_error, code_of};
+use super::{AwsError, Clients, Found, RESOURCE_NOT_FOUND, Sent, Tags, call_error};
 use crate::desired::KeysSecretConfig;
 
 /// The tag holding the digest of the secret's value.
@@ -15,10 +15,16 @@ pub async fn observe(
     c: &Clients,
     name: &str,
 ) -> Result<Option<(KeysSecretConfig, Tags)>, AwsError> {
-    let out = match c.secrets.describe_secret().secret_id(name).send().await {
-        Ok(out) => out,
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error("secretsmanager:DescribeSecret", e)),
+    let Some(out) = c
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .sent("secretsmanager:DescribeSecret")
+        .await
+        .found(RESOURCE_NOT_FOUND)?
+    else {
+        return Ok(None);
     };
     let tags: Tags = out
         .tags()
@@ -85,16 +91,13 @@ pub async fn update(c: &Clients, secret: &KeysSecretConfig, restore: bool) -> Re
 /// At once, without the recovery window: the keys sign nothing any more, and the name must be
 /// free for a pool created again under it.
 pub async fn delete(c: &Clients, name: &str) -> Result<(), AwsError> {
-    match c
-        .secrets
+    c.secrets
         .delete_secret()
         .secret_id(name)
         .force_delete_without_recovery(true)
         .send()
+        .sent("secretsmanager:DeleteSecret")
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("secretsmanager:DeleteSecret", e)),
-    }
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }

@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::types::{
     Tag, TimeToLiveSpecification,
 };
 
-use super::{AwsError, Clients, Tags, call_error, code_of, wait_for};
+use super::{
+    AwsError, Clients, Found, RESOURCE_NOT_FOUND, Sent, Tags, call_error, code_of, wait_for,
+};
 use passwordless_contract::table::PARTITION_KEY as TABLE_KEY;
 
 use crate::desired::TableConfig;
@@ -153,9 +155,12 @@ pub async fn set_ttl(c: &Clients, table: &TableConfig) -> Result<(), AwsError> {
 }
 
 pub async fn delete(c: &Clients, name: &str) -> Result<(), AwsError> {
-    match c.dynamodb.delete_table().table_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(call_error("dynamodb:DeleteTable", e)),
-    }
+    c.dynamodb
+        .delete_table()
+        .table_name(name)
+        .send()
+        .sent("dynamodb:DeleteTable")
+        .await
+        .found(RESOURCE_NOT_FOUND)?;
+    Ok(())
 }
