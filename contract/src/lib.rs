@@ -226,6 +226,17 @@ pub mod probe {
     /// the probe's error starts with when the keys cannot be read: before the reason (which
     /// names the variable and the AWS error code or the fault, never a value).
     pub const REFUSED_PREFIX: &str = "configuration refused: ";
+    /// What follows the variable's name when the keys' secret could not be read (then the AWS
+    /// error code): a passing fault (a new role's permissions still spreading, throttling),
+    /// retried, unlike a refused configuration, which waits for a change.
+    pub const KEYS_UNREADABLE: &str = "GetSecretValue failed: ";
+
+    /// Whether a probe's failure `reason` is the trigger refusing its configuration (or its
+    /// keys as malformed), which only a change mends; any other (the secret unreadable for now,
+    /// a timeout, a crash) may pass by itself.
+    pub fn refused_for_good(reason: &str) -> bool {
+        reason.starts_with(REFUSED_PREFIX) && !reason.contains(KEYS_UNREADABLE)
+    }
 }
 
 /// The sign-in email's placeholders, written `{{name}}`.

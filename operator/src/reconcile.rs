@@ -167,44 +167,45 @@ impl Outputs {
     /// The output Secret's data: documented keys plus env-style aliases for `envFrom`. The
     /// strategy tells a sign-in page which flow to offer.
     pub fn secret_data(&self, strategy: Strategy) -> BTreeMap<String, String> {
-        let mut data = BTreeMap::new();
-        let mut put = |keys: [&str; 2], value: &Option<String>| {
-            if let Some(v) = value {
-                for k in keys {
-                    data.insert(k.to_owned(), v.clone());
-                }
-            }
-        };
-        put(
-            ["userPoolId", "COGNITO_USER_POOL_ID"],
-            &self.ids.user_pool_id,
-        );
-        put(["clientId", "COGNITO_CLIENT_ID"], &self.ids.client_id);
-        put(["region", "COGNITO_REGION"], &Some(self.region.clone()));
-        put(
-            ["strategy", "PASSWORDLESS_STRATEGY"],
-            &Some(strategy.as_str().to_owned()),
-        );
-        put(["issuerUrl", "COGNITO_ISSUER_URL"], &self.issuer_url);
-        put(["jwksUrl", "COGNITO_JWKS_URL"], &self.jwks_url);
         let login = self.managed_login.as_ref();
-        put(
-            ["managedLoginDomain", "COGNITO_DOMAIN"],
-            &login.map(|l| l.domain.clone()),
-        );
-        put(
-            ["signInUrl", "COGNITO_SIGN_IN_URL"],
-            &login.map(|l| l.sign_in_url.clone()),
-        );
-        put(
-            ["tokenEndpoint", "COGNITO_TOKEN_ENDPOINT"],
-            &login.map(|l| l.token_endpoint.clone()),
-        );
-        put(
-            ["signOutUrl", "COGNITO_SIGN_OUT_URL"],
-            &login.and_then(|l| l.sign_out_url.clone()),
-        );
-        data
+        let entries = [
+            (
+                ["userPoolId", "COGNITO_USER_POOL_ID"],
+                self.ids.user_pool_id.clone(),
+            ),
+            (
+                ["clientId", "COGNITO_CLIENT_ID"],
+                self.ids.client_id.clone(),
+            ),
+            (["region", "COGNITO_REGION"], Some(self.region.clone())),
+            (
+                ["strategy", "PASSWORDLESS_STRATEGY"],
+                Some(strategy.as_str().to_owned()),
+            ),
+            (["issuerUrl", "COGNITO_ISSUER_URL"], self.issuer_url.clone()),
+            (["jwksUrl", "COGNITO_JWKS_URL"], self.jwks_url.clone()),
+            (
+                ["managedLoginDomain", "COGNITO_DOMAIN"],
+                login.map(|l| l.domain.clone()),
+            ),
+            (
+                ["signInUrl", "COGNITO_SIGN_IN_URL"],
+                login.map(|l| l.sign_in_url.clone()),
+            ),
+            (
+                ["tokenEndpoint", "COGNITO_TOKEN_ENDPOINT"],
+                login.map(|l| l.token_endpoint.clone()),
+            ),
+            (
+                ["signOutUrl", "COGNITO_SIGN_OUT_URL"],
+                login.and_then(|l| l.sign_out_url.clone()),
+            ),
+        ];
+        entries
+            .into_iter()
+            .filter_map(|(keys, value)| Some((keys, value?)))
+            .flat_map(|(keys, value)| keys.map(|k| (k.to_owned(), value.clone())))
+            .collect()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The error of one reconcile (an apply or a deletion), below the layers that raise it: `stack/`
 //! returns it from each step, `reconcile` from the whole, the controller and the CLI report it.
 
+use passwordless_contract::probe;
+
 use crate::aws::AwsError;
 use crate::desired::DesiredError;
 use crate::tenancy::NotAllowed;
@@ -51,13 +53,17 @@ impl Error {
     /// What this failure calls for (see [`Disposition`]).
     pub fn disposition(&self) -> Disposition {
         match self {
-            Self::InvalidSpec(_)
-            | Self::Desired(_)
-            | Self::NotAllowed(_)
-            | Self::TriggerUnhealthy(_) => Disposition::WaitForChange,
-            Self::Aws(_) | Self::Conflict(_) | Self::NotConverged(_) | Self::Record(_) => {
-                Disposition::Retry
+            Self::InvalidSpec(_) | Self::Desired(_) | Self::NotAllowed(_) => {
+                Disposition::WaitForChange
             }
+            Self::TriggerUnhealthy(reason) if probe::refused_for_good(reason) => {
+                Disposition::WaitForChange
+            }
+            Self::TriggerUnhealthy(_)
+            | Self::Aws(_)
+            | Self::Conflict(_)
+            | Self::NotConverged(_)
+            | Self::Record(_) => Disposition::Retry,
         }
     }
 }

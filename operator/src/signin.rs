@@ -38,12 +38,14 @@ fn flow(step: &'static str, message: impl Into<String>) -> SignInError {
     }
 }
 
-struct Challenge {
-    session: String,
-    parameters: HashMap<String, String>,
+/// A challenge Cognito asks next: its session and public parameters.
+pub struct Challenge {
+    pub session: String,
+    pub parameters: HashMap<String, String>,
 }
 
-enum Answer {
+/// Cognito's answer to one sign-in step.
+pub enum Answer {
     Next(Challenge),
     IdToken(String),
 }
@@ -64,7 +66,8 @@ impl Answer {
     }
 }
 
-async fn initiate(c: &Clients, client_id: &str, username: &str) -> Result<Answer, SignInError> {
+/// Starts a custom-auth sign-in (`InitiateAuth`).
+pub async fn initiate(c: &Clients, client_id: &str, username: &str) -> Result<Answer, SignInError> {
     let out = c
         .cognito
         .initiate_auth()
@@ -81,7 +84,8 @@ async fn initiate(c: &Clients, client_id: &str, username: &str) -> Result<Answer
     ))
 }
 
-async fn respond(
+/// Answers the challenge of `session` (`RespondToAuthChallenge`), with client metadata.
+pub async fn respond(
     c: &Clients,
     client_id: &str,
     username: &str,

@@ -17,8 +17,7 @@ use std::path::{Path, PathBuf};
 fn production_code(text: &str, dir: &Path, test_files: &mut BTreeSet<PathBuf>) -> String {
     let mut code = String::new();
     for line in text.lines() {
-        let line = line.split("//").next().unwrap_or_default();
-        code.push_str(line);
+        code.push_str(without_comment(line));
         code.push('\n');
     }
     let mut out = String::new();
@@ -64,6 +63,45 @@ fn production_code(text: &str, dir: &Path, test_files: &mut BTreeSet<PathBuf>) -
     }
     out.push_str(rest);
     out
+}
+
+/// A line without its `//` comment; a `//` inside a URL (`https://`) is not one.
+fn without_comment(line: &str) -> &str {
+    let mut from = 0;
+    while let Some(at) = line[from..].find("//") {
+        let at = from + at;
+        if !line[..at].ends_with(':') {
+            return &line[..at];
+        }
+        from = at + 2;
+    }
+    line
+}
+
+/// The first names of a `use` group's paths: `{a::X, b, c::{Y, Z}}` gives `a`, `b`, `c`.
+fn group_heads(group: &str) -> Vec<&str> {
+    let mut heads = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                heads.push(&group[start..i]);
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                heads.push(&group[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    heads
+        .into_iter()
+        .map(|p| p.trim().split("::").next().unwrap_or_default().trim())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// The crate's top-level module graph: which top-level modules each one's code names.
@@ -114,24 +152,32 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let text = std::fs::read_to_string(&file).unwrap();
         let code = production_code(&text, &module_dir, &mut test_files);
         let named = edges.entry(owner.clone()).or_default();
-        let mut rest = code.as_str();
-        while let Some(at) = rest.find("crate::") {
-            rest = &rest[at + "crate::".len()..];
-            let group = rest.strip_prefix('{').map(|g| &g[..g.find('}').unwrap()]);
-            let names: Vec<&str> = match group {
-                Some(g) => g
-                    .split(',')
-                    .map(|p| p.trim().split("::").next().unwrap())
-                    .collect(),
-                None => vec![
-                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
-                        .next()
-                        .unwrap(),
-                ],
-            };
-            for name in names {
-                if top.contains(name) && name != owner {
-                    named.insert(name.to_owned());
+        // `crate::x`, and from a file n folders deep, `super::…::x` with n `super`s.
+        let depth = relative.components().count() - usize::from(file.ends_with("mod.rs"));
+        let mut roots = vec!["crate::".to_owned()];
+        if depth > 0 {
+            roots.push("super::".repeat(depth));
+        }
+        for root in &roots {
+            let mut rest = code.as_str();
+            while let Some(at) = rest.find(root.as_str()) {
+                let before = rest[..at].chars().last();
+                rest = &rest[at + root.len()..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue; // a deeper `super::super::` seen from a shallower root
+                }
+                let names = match rest.strip_prefix('{') {
+                    Some(group) => group_heads(group),
+                    None => vec![
+                        rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                            .next()
+                            .unwrap(),
+                    ],
+                };
+                for name in names {
+                    if top.contains(name) && name != owner {
+                        named.insert(name.to_owned());
+                    }
                 }
             }
         }
@@ -202,7 +248,10 @@ fn the_reader_sees_a_planted_cycle_and_ignores_test_code() {
     let src = dir.join("src");
     std::fs::create_dir_all(src.join("b")).unwrap();
     let write = |path: &str, text: &str| std::fs::write(src.join(path), text).unwrap();
-    write("lib.rs", "pub mod a; pub mod b; pub mod c;");
+    write(
+        "lib.rs",
+        "pub mod a; pub mod b; pub mod c; pub mod d; pub mod e;",
+    );
     write(
         "a.rs",
         "use crate::b::X;\n#[cfg(test)]\nmod tests { use crate::c::Y; }\n",
@@ -210,13 +259,22 @@ fn the_reader_sees_a_planted_cycle_and_ignores_test_code() {
     write("b/mod.rs", "mod inner;\n#[cfg(test)]\nmod checks;\n");
     write(
         "b/inner.rs",
-        "use crate::{a::Z, c};\n// crate::c in a comment\n",
+        "use crate::{a::{Z, W}, c};\n// crate::e in a comment\nconst U: &str = \"https://x\"; use crate::d::V;\n",
     );
-    write("b/checks.rs", "use crate::c::W;\n");
+    write("b/checks.rs", "use crate::e::W;\n");
     write("c.rs", "pub struct Y;\n");
+    write("d.rs", "pub struct V;\n");
+    std::fs::create_dir_all(src.join("e")).unwrap();
+    write("e/mod.rs", "mod deep;\n");
+    write("e/deep.rs", "use super::super::c::Y;\n");
     let edges = graph(&src);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(edges["a"], BTreeSet::from(["b".to_owned()]));
-    assert_eq!(edges["b"], BTreeSet::from(["a".to_owned(), "c".to_owned()]));
+    let b: BTreeSet<String> = ["a", "c", "d"].map(str::to_owned).into();
+    assert_eq!(
+        edges["b"], b,
+        "a nested group, a URL before a path, no test code"
+    );
+    assert_eq!(edges["e"], BTreeSet::from(["c".to_owned()]), "super::super");
     assert_eq!(cycles(&edges), vec![vec!["a".to_owned(), "b".to_owned()]]);
 }

@@ -62,7 +62,7 @@ impl KeySet {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// GetSecretValue failed: the AWS error code.
-    #[error("GetSecretValue failed: {0}")]
+    #[error("{prefix}{0}", prefix = passwordless_contract::probe::KEYS_UNREADABLE)]
     Read(String),
     #[error("{0}")]
     Malformed(&'static str),

@@ -85,10 +85,16 @@ mod tests {
     use super::*;
 
     #[test]
-    /// Each failure's disposition, `Ready` reason and metrics label, and that exactly the ones
-    /// that wait for a change report a reason the conditions call `Stalled`.
+    /// Each failure's disposition, `Ready` reason and metrics label. A trigger that refuses its
+    /// configuration waits for a change; one whose keys could not be read yet, or that failed
+    /// otherwise, is retried.
     fn each_failure_has_one_disposition_reason_and_label() {
         use Disposition::{Retry, WaitForChange};
+        use passwordless_contract::probe::{KEYS_UNREADABLE as unreadable, REFUSED_PREFIX};
+        let refused = |why: &str| format!("{REFUSED_PREFIX}{why}");
+        let unhealthy =
+            |reason: &str| Error::Reconcile(reconcile::Error::TriggerUnhealthy(reason.to_owned()));
+        let trigger = reasons::TRIGGER_UNHEALTHY;
         let invalid = Error::Reconcile(reconcile::Error::InvalidSpec(
             crate::validate::validate(&serde_yaml::from_str("strategy: magicLink").unwrap())
                 .unwrap_err(),
@@ -115,9 +121,32 @@ mod tests {
                 "secret_conflict",
             ),
             (
-                Error::Reconcile(reconcile::Error::TriggerUnhealthy("t".into())),
+                Error::Reconcile(reconcile::Error::NotAllowed(crate::tenancy::NotAllowed {
+                    field: "spec.sender.address",
+                    message: "n".into(),
+                })),
                 WaitForChange,
-                reasons::TRIGGER_UNHEALTHY,
+                reasons::NOT_ALLOWED,
+                "not_allowed",
+            ),
+            (
+                unhealthy(&refused("PWP_X: too short")),
+                WaitForChange,
+                trigger,
+                "trigger_unhealthy",
+            ),
+            (
+                unhealthy(&refused(&format!(
+                    "PWP_SIGNING_KEYS_SECRET: {unreadable}AccessDenied"
+                ))),
+                Retry,
+                trigger,
+                "trigger_unhealthy",
+            ),
+            (
+                unhealthy("Task timed out after 5.00 seconds"),
+                Retry,
+                trigger,
                 "trigger_unhealthy",
             ),
             (

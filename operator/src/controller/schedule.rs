@@ -51,9 +51,9 @@ pub fn next_sync(reason: Option<&str>, resync: Duration, jitter: f64, changed: b
         Some(reasons::READY) if changed => resync.mul_f64(0.1 + 0.9 * jitter),
         Some(reasons::READY) => resync.mul_f64(0.9 + jitter / 5.0),
         // A person must act, or Cognito takes minutes: not every 10 s.
-        Some(reasons::SENDER_NOT_VERIFIED | reasons::DOMAIN_NOT_ACTIVE) => {
-            SENDER_RECHECK.min(resync)
-        }
+        Some(
+            reasons::SENDER_NOT_VERIFIED | reasons::DOMAIN_NOT_ACTIVE | reasons::DOMAIN_FAILED,
+        ) => SENDER_RECHECK.min(resync),
         _ => PENDING_RECHECK,
     }
 }
@@ -104,6 +104,7 @@ mod tests {
                 true,
                 SENDER_RECHECK,
             ),
+            (Some(reasons::DOMAIN_FAILED), 0.5, false, SENDER_RECHECK),
             (Some(reasons::PROVISIONING), 0.5, false, PENDING_RECHECK),
             (None, 0.5, false, PENDING_RECHECK),
         ];

@@ -258,7 +258,8 @@ fn error_policy(pool: Arc<PasswordlessPool>, error: &Error, ctx: Arc<Context>) -
         "reconcile failed"
     );
     if error.disposition() == Disposition::WaitForChange {
-        return Action::requeue(ctx.settings.resync);
+        // Spread, as a quiet resync is: pools stalled together do not come back together.
+        return Action::requeue(ctx.settings.resync.mul_f64(0.9 + random_fraction() / 5.0));
     }
     let failures = ctx.caches.count_failure(&pool);
     Action::requeue(backoff(failures, random_fraction()))

@@ -8,17 +8,16 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use aws_sdk_cognitoidentityprovider as cognito;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
 use aws_sdk_lambda::primitives::Blob;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use passwordless_operator::aws::Clients;
+use passwordless_operator::aws::{AwsError, Clients};
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::diff::{Action, Plan};
 use passwordless_operator::keys::{self, Rotation};
 use passwordless_operator::reconcile::{self, Deleted, Outputs};
 use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
-use passwordless_operator::signin::{emulator_emails, emulator_get, emulator_sms};
+use passwordless_operator::signin::{self, emulator_emails, emulator_get, emulator_sms};
 use passwordless_operator::state::{State, unix_now};
 use passwordless_triggers::keys::SigningKey;
 use serde_json::Value;
@@ -258,23 +257,22 @@ pub enum Step {
     Refused(String),
 }
 
-impl Step {
-    fn of(
-        result: Option<&cognito::types::AuthenticationResultType>,
-        session: Option<&str>,
-        parameters: Option<&HashMap<String, String>>,
-    ) -> Self {
-        match result {
-            Some(r) => Step::Tokens {
-                id_token: r.id_token().unwrap_or_default().to_owned(),
+impl From<Result<signin::Answer, signin::SignInError>> for Step {
+    /// The sign-in step as the tests look at it; a refusal by its AWS error code.
+    fn from(answer: Result<signin::Answer, signin::SignInError>) -> Self {
+        match answer {
+            Ok(signin::Answer::IdToken(id_token)) => Step::Tokens { id_token },
+            Ok(signin::Answer::Next(challenge)) => Step::Challenge {
+                session: challenge.session,
+                parameters: challenge.parameters,
             },
-            None => Step::Challenge {
-                session: session.unwrap_or_default().to_owned(),
-                parameters: parameters.cloned().unwrap_or_default(),
-            },
+            Err(signin::SignInError::Aws(AwsError::Call { code, .. })) => Step::Refused(code),
+            Err(other) => panic!("the sign-in step failed: {other}"),
         }
     }
+}
 
+impl Step {
     pub fn challenge(self) -> (String, HashMap<String, String>) {
         match self {
             Step::Challenge {
@@ -291,10 +289,6 @@ impl Step {
             other => panic!("expected tokens, got {other:?}"),
         }
     }
-}
-
-fn error_code<E: cognito::error::ProvideErrorMetadata>(e: &E) -> String {
-    e.code().unwrap_or("unknown").to_owned()
 }
 
 impl Stack {
@@ -356,22 +350,7 @@ impl Stack {
     }
 
     pub async fn initiate(&self, username: &str) -> Step {
-        let out = self
-            .cognito()
-            .initiate_auth()
-            .client_id(&self.client_id)
-            .auth_flow(AuthFlowType::CustomAuth)
-            .auth_parameters("USERNAME", username)
-            .send()
-            .await;
-        match out {
-            Ok(o) => Step::of(
-                o.authentication_result(),
-                o.session(),
-                o.challenge_parameters(),
-            ),
-            Err(e) => Step::Refused(error_code(&e.into_service_error())),
-        }
+        Step::from(signin::initiate(&self.clients, &self.client_id, username).await)
     }
 
     pub async fn respond(
@@ -381,25 +360,15 @@ impl Stack {
         answer: &str,
         metadata: &[(&str, &str)],
     ) -> Step {
-        let mut call = self
-            .cognito()
-            .respond_to_auth_challenge()
-            .client_id(&self.client_id)
-            .challenge_name(ChallengeNameType::CustomChallenge)
-            .session(session)
-            .challenge_responses("USERNAME", username)
-            .challenge_responses("ANSWER", answer);
-        for (k, v) in metadata {
-            call = call.client_metadata(*k, *v);
-        }
-        match call.send().await {
-            Ok(o) => Step::of(
-                o.authentication_result(),
-                o.session(),
-                o.challenge_parameters(),
-            ),
-            Err(e) => Step::Refused(error_code(&e.into_service_error())),
-        }
+        let answered = signin::respond(
+            &self.clients,
+            &self.client_id,
+            username,
+            session,
+            answer,
+            metadata,
+        );
+        Step::from(answered.await)
     }
 
     fn emulator(&self, path: &str) -> Value {
