@@ -132,7 +132,7 @@ mod tests {
             ("a@example.com", "Failed", false, None, false),
             ("a@example.com", "Pending", true, None, false),
             ("a@example.com", "Success", true, None, false),
-            // A domain: new DKIM tokens would void the published records.
+            // A domain: verified by its DNS records, not a link.
             ("example.com", "Failed", true, None, false),
         ];
         for (identity, status, ours, sent_at, due) in cases {

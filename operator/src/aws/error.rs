@@ -75,15 +75,11 @@ pub(super) fn withhold_echoed_request(message: String) -> String {
     }
 }
 
-pub fn call_error<E, R>(
-    operation: &'static str,
-    err: aws_sdk_lambda::error::SdkError<E, R>,
-) -> AwsError
+pub fn call_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> AwsError
 where
-    E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
     let transient = matches!(
         err,
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
@@ -126,10 +122,7 @@ pub(super) fn transient_code(code: &str) -> bool {
 }
 
 /// The error code of an SDK error, for "not found" checks.
-pub fn code_of<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
-    err: &aws_sdk_lambda::error::SdkError<E, R>,
-) -> Option<&str> {
-    use aws_sdk_lambda::error::ProvideErrorMetadata;
+pub fn code_of<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     err.code()
 }
 

@@ -72,9 +72,10 @@ impl StackResource for SenderIdentity {
         })
     }
 
-    /// Sends an expired address a new link. Best effort: a refusal (say, an operator upgraded
+    /// Sends an expired address a new link. The attempt is recorded first (a failure to record
+    /// it fails the pass); the link itself is best effort: a refusal (say, an operator upgraded
     /// before its IAM policy) is logged, the status keeps saying the identity failed, and the
-    /// rest of the pass goes on.
+    /// rest of the pass goes on without asking again before the day is out.
     fn update<'a>(&'a self, p: &'a Pass<'a>, _: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             let (Some(sender), Some(found)) = (&p.desired.sender, &p.observed.sender) else {
@@ -82,10 +83,18 @@ impl StackResource for SenderIdentity {
             };
             let sent =
                 aws::ses::resend_verification(p.c, &sender.identity, &sender.arn, found.resends);
-            if let Err(e) = sent.await {
-                tracing::warn!(identity = %sender.identity, error = %e, "a new verification link could not be sent");
+            match sent.await {
+                Err(
+                    e @ aws::AwsError::Call {
+                        operation: "ses:VerifyEmailIdentity",
+                        ..
+                    },
+                ) => {
+                    tracing::warn!(identity = %sender.identity, error = %e, "a new verification link could not be sent");
+                    Ok(())
+                }
+                other => Ok(other?),
             }
-            Ok(())
         })
     }
 
