@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use passwordless_contract::{HARDENED_OTP_LENGTH, OTP_LENGTH};
 use serde_json::Value;
 
-use crate::aws::{AwsError, Clients, call_error, code_of};
+use crate::aws::{AwsError, Clients, built, call_error, code_of};
 
 /// Where the emailed link or code is read from.
 pub enum Mailbox {
@@ -156,8 +156,8 @@ pub async fn ensure_user(c: &Clients, client_id: &str, username: &str) -> Result
     let attr = AttributeType::builder()
         .name(attribute)
         .value(username)
-        .build()
-        .map_err(|e| AwsError::Unexpected(e.to_string()))?;
+        .build();
+    let attr = built(attr)?;
     match c
         .cognito
         .sign_up()

@@ -191,3 +191,8 @@ impl<T> Found<T> for Result<T, AwsError> {
         }
     }
 }
+
+/// A request the SDK could not build (a required field missing): our bug, not AWS's.
+pub fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
+    r.map_err(|e| AwsError::Unexpected(e.to_string()))
+}

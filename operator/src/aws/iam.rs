@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
-use super::{AwsError, Clients, Tags, call_error, code_of};
+use super::{AwsError, Clients, Tags, built, call_error, code_of};
 use crate::desired::RoleConfig;
 
 /// IAM returns policy documents URL-encoded.
@@ -90,8 +90,8 @@ pub async fn create(
     let tags = tags
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>();
-    let tags = tags.map_err(|e| AwsError::Unexpected(e.to_string()))?;
+        .collect();
+    let tags: Vec<_> = built(tags)?;
     let arn = match c
         .iam
         .create_role()

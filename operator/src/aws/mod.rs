@@ -8,7 +8,6 @@ mod counter;
 mod error;
 pub mod iam;
 pub mod lambda;
-pub mod managed_login;
 pub mod pace;
 mod patience;
 pub mod pool_index;
@@ -24,7 +23,7 @@ use std::sync::Arc;
 pub use counter::{
     CallCounter, PerFailure, PerOperation, failure_kind, is_mutating, xml_error_code,
 };
-pub use error::{AwsError, Found, Paced, RESOURCE_NOT_FOUND, Sent, call_error, code_of};
+pub use error::{AwsError, Found, Paced, RESOURCE_NOT_FOUND, Sent, built, call_error, code_of};
 pub use patience::{Patience, wait_for};
 
 use crate::partition::Partition;

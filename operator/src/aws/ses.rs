@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_sesv2::types::Tag;
 
-use super::{AwsError, Clients, Found, Sent};
+use super::{AwsError, Clients, Found, Sent, built};
 use crate::names::{VERIFICATION_RESENDS_TAG, VERIFICATION_SENT_TAG};
 use crate::observed::SenderObserved;
 use crate::state::unix_now;
@@ -86,10 +86,11 @@ fn tag_number<N: std::str::FromStr>(tags: &[Tag], key: &str) -> Option<N> {
 }
 
 fn ses_tags(tags: impl IntoIterator<Item = (String, String)>) -> Result<Vec<Tag>, AwsError> {
-    tags.into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| AwsError::Unexpected(e.to_string()))
+    built(
+        tags.into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect(),
+    )
 }
 
 /// Has SES send an address whose link expired a new one (SES v1's `VerifyEmailIdentity`, the

@@ -9,15 +9,11 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{
-    AwsError, Clients, Found, RESOURCE_NOT_FOUND, Sent, Tags, call_error, code_of, wait_for,
+    AwsError, Clients, Found, RESOURCE_NOT_FOUND, Sent, Tags, built, call_error, code_of, wait_for,
 };
 use passwordless_contract::table::PARTITION_KEY as TABLE_KEY;
 
 use crate::desired::TableConfig;
-
-fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
-    r.map_err(|e| AwsError::Unexpected(e.to_string()))
-}
 
 /// One call per resync: DescribeTimeToLive answers "not found" for a missing table, and the TTL
 /// is the only table setting that can drift (key schema and billing mode never change).

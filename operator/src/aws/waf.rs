@@ -6,16 +6,12 @@ use aws_sdk_wafv2::types::{
     RateBasedStatementAggregateKeyType, Rule, RuleAction, Scope, Statement, Tag, VisibilityConfig,
 };
 
-use super::{AwsError, Clients, Patience, Tags, call_error, code_of};
+use super::{AwsError, Clients, Patience, Tags, built, call_error, code_of};
 use crate::desired::WebAclConfig;
 use crate::observed::WebAclObserved;
 
 /// The one rule's name.
 const RULE: &str = "rate-per-ip";
-
-fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, AwsError> {
-    r.map_err(|e| AwsError::Unexpected(e.to_string()))
-}
 
 /// The web ACL associated with the pool (one GetWebACLForResource, the whole cost for a pool
 /// without `rateLimit`), if it is the one named `name`: its rule's limit and tags. Another

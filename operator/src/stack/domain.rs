@@ -129,7 +129,7 @@ impl StackResource for UserPoolDomain {
                     None => return Ok(()),
                 },
             };
-            let Some(mut seen) = aws::managed_login::observe_domain(cx.c, &pool_id, &shown)
+            let Some(mut seen) = aws::cognito::observe_domain(cx.c, &pool_id, &shown)
                 .await?
                 .map_err(Error::Conflict)?
             else {
@@ -154,7 +154,7 @@ impl StackResource for UserPoolDomain {
         step(async move {
             if let (Some(pool), Some(d)) = (&ids.user_pool_id, &p.desired.domain) {
                 ensure_free(p, pool, d).await?;
-                aws::managed_login::create_domain(p.c, pool, d).await?;
+                aws::cognito::create_domain(p.c, pool, d).await?;
             }
             Ok(())
         })
@@ -173,7 +173,7 @@ impl StackResource for UserPoolDomain {
             let mut stale = seen.others.clone();
             if seen.domain == d.domain {
                 if !differences(seen, d).is_empty() {
-                    aws::managed_login::update_domain(p.c, pool, d).await?;
+                    aws::cognito::update_domain(p.c, pool, d).await?;
                 }
             } else {
                 stale.push(seen.domain.clone());
@@ -181,12 +181,12 @@ impl StackResource for UserPoolDomain {
                 if let Some(old) = same_kind(&p.observed.pool_domains, d)
                     && let Some(i) = stale.iter().position(|s| s == old)
                 {
-                    aws::managed_login::delete_domain(p.c, pool, &stale.remove(i)).await?;
+                    aws::cognito::delete_domain(p.c, pool, &stale.remove(i)).await?;
                 }
-                aws::managed_login::create_domain(p.c, pool, d).await?;
+                aws::cognito::create_domain(p.c, pool, d).await?;
             }
             for name in &stale {
-                aws::managed_login::delete_domain(p.c, pool, name).await?;
+                aws::cognito::delete_domain(p.c, pool, name).await?;
             }
             Ok(())
         })
@@ -200,7 +200,7 @@ impl StackResource for UserPoolDomain {
                 return Ok(());
             };
             for name in std::iter::once(&seen.domain).chain(&seen.others) {
-                aws::managed_login::delete_domain(p.c, pool, name).await?;
+                aws::cognito::delete_domain(p.c, pool, name).await?;
             }
             Ok(())
         })
@@ -210,7 +210,7 @@ impl StackResource for UserPoolDomain {
 /// Fails unless the name is free or already this pool's: another pool of any account holding
 /// it is said plainly, naming the field, rather than as AWS's error.
 async fn ensure_free(p: &Pass<'_>, pool: &str, d: &DomainConfig) -> Result<(), Error> {
-    if let Err(taken) = aws::managed_login::observe_domain(p.c, pool, &d.domain).await? {
+    if let Err(taken) = aws::cognito::observe_domain(p.c, pool, &d.domain).await? {
         let field = if d.certificate_arn.is_some() {
             "spec.managedLogin.customDomain.domainName"
         } else {

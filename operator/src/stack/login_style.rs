@@ -44,7 +44,7 @@ impl StackResource for LoginStyle {
             if cx.desired.login_style.is_none() && !had_oauth {
                 return Ok(());
             }
-            into.login_style = aws::managed_login::find_style(cx.c, pool, client).await?;
+            into.login_style = aws::cognito::find_style(cx.c, pool, client).await?;
             Ok(())
         })
     }
@@ -52,7 +52,7 @@ impl StackResource for LoginStyle {
     fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             if let (Some(pool), Some(client)) = (&ids.user_pool_id, &ids.client_id) {
-                aws::managed_login::create_style(p.c, pool, client).await?;
+                aws::cognito::create_style(p.c, pool, client).await?;
             }
             Ok(())
         })
@@ -67,7 +67,7 @@ impl StackResource for LoginStyle {
         step(async move {
             if let (Some(pool), Some(id)) = (&p.observed.ids.user_pool_id, &p.observed.login_style)
             {
-                aws::managed_login::delete_style(p.c, pool, id).await?;
+                aws::cognito::delete_style(p.c, pool, id).await?;
             }
             Ok(())
         })

@@ -1,9 +1,8 @@
-//! Managed login: the user pool domain that serves Cognito's sign-in pages, and the app
-//! client's style (the pages show an error for a client without one).
+//! The user pool domain that serves Cognito's managed login pages.
 
 use aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType;
 
-use super::{AwsError, Clients, Found, Paced, RESOURCE_NOT_FOUND};
+use crate::aws::{AwsError, Clients, Found, Paced, RESOURCE_NOT_FOUND, built};
 use crate::desired::DomainConfig;
 
 /// The domain `name` if it belongs to `pool`; `None` if it does not exist. A domain of another
@@ -50,10 +49,11 @@ fn custom_config(d: &DomainConfig) -> Result<Option<CustomDomainConfigType>, Aws
     d.certificate_arn
         .as_ref()
         .map(|arn| {
-            CustomDomainConfigType::builder()
-                .certificate_arn(arn)
-                .build()
-                .map_err(|e| AwsError::Unexpected(e.to_string()))
+            built(
+                CustomDomainConfigType::builder()
+                    .certificate_arn(arn)
+                    .build(),
+            )
         })
         .transpose()
 }
@@ -92,58 +92,6 @@ pub async fn delete_domain(c: &Clients, pool: &str, name: &str) -> Result<(), Aw
         .send();
     deleted
         .paced(c, "cognito-idp:DeleteUserPoolDomain")
-        .await
-        .found(RESOURCE_NOT_FOUND)?;
-    Ok(())
-}
-
-/// The id of the client's style, if it has one.
-pub async fn find_style(c: &Clients, pool: &str, client: &str) -> Result<Option<String>, AwsError> {
-    let described = c
-        .cognito
-        .describe_managed_login_branding_by_client()
-        .user_pool_id(pool)
-        .client_id(client)
-        .send();
-    let out = described
-        .paced(c, "cognito-idp:DescribeManagedLoginBrandingByClient")
-        .await
-        .found(RESOURCE_NOT_FOUND)?;
-    Ok(out.and_then(|out| {
-        out.managed_login_branding()
-            .and_then(|b| b.managed_login_branding_id())
-            .map(str::to_owned)
-    }))
-}
-
-/// Assigns Cognito's own style to the client; returns its id.
-pub async fn create_style(c: &Clients, pool: &str, client: &str) -> Result<String, AwsError> {
-    let created = c
-        .cognito
-        .create_managed_login_branding()
-        .user_pool_id(pool)
-        .client_id(client)
-        .use_cognito_provided_values(true)
-        .send();
-    let out = created
-        .paced(c, "cognito-idp:CreateManagedLoginBranding")
-        .await?;
-    Ok(out
-        .managed_login_branding()
-        .and_then(|b| b.managed_login_branding_id())
-        .unwrap_or_default()
-        .to_owned())
-}
-
-pub async fn delete_style(c: &Clients, pool: &str, id: &str) -> Result<(), AwsError> {
-    let deleted = c
-        .cognito
-        .delete_managed_login_branding()
-        .user_pool_id(pool)
-        .managed_login_branding_id(id)
-        .send();
-    deleted
-        .paced(c, "cognito-idp:DeleteManagedLoginBranding")
         .await
         .found(RESOURCE_NOT_FOUND)?;
     Ok(())
