@@ -43,8 +43,15 @@ pub const DEFAULT_CLUSTER_ID: &str = "default";
 pub const CLUSTER_ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 pub const CLUSTER_ID_MAX: usize = 32;
 
+/// A cluster id outside [`CLUSTER_ID_PATTERN`] and [`CLUSTER_ID_MAX`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a cluster id: 1 to {CLUSTER_ID_MAX} lower-case letters, digits and inner dashes"
+)]
+pub struct NotAClusterId(pub String);
+
 /// Refuses a cluster id outside [`CLUSTER_ID_PATTERN`] and [`CLUSTER_ID_MAX`].
-pub fn check_cluster_id(id: &str) -> Result<(), String> {
+pub fn check_cluster_id(id: &str) -> Result<(), NotAClusterId> {
     let shaped = id.len() <= CLUSTER_ID_MAX
         && !id.starts_with('-')
         && !id.ends_with('-')
@@ -55,9 +62,7 @@ pub fn check_cluster_id(id: &str) -> Result<(), String> {
     if shaped {
         Ok(())
     } else {
-        Err(format!(
-            "{id:?} is not a cluster id: 1 to {CLUSTER_ID_MAX} lower-case letters, digits and inner dashes"
-        ))
+        Err(NotAClusterId(id.to_owned()))
     }
 }
 
@@ -248,28 +253,62 @@ impl StackNames {
         &self,
         what: &str,
         tags: impl IntoIterator<Item = (&'t str, &'t str)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), NotOurs> {
+        let what = what.to_owned();
+        let (owner, cluster) = (self.owner.clone(), self.cluster.clone());
         match self.ownership(tags) {
             Ownership::Ours => Ok(()),
-            Ownership::Foreign(other) => Err(format!(
-                "{what} belongs to {other}, not {}/{}; the operator leaves it alone",
-                self.cluster, self.owner
-            )),
-            Ownership::Predecessor(theirs) => Err(format!(
-                "{what} belongs to an earlier PasswordlessPool {} ({}) whose resources were kept (deletionPolicy: Retain), not to this one (uid {}); the operator leaves it alone: delete those resources, or take the stack over by adopting its user pool (the tenancy's adoptablePoolIds and spec.adopt.userPoolId)",
-                self.owner,
-                theirs.map_or_else(
+            Ownership::Foreign(other) => Err(NotOurs::Foreign {
+                what,
+                other,
+                cluster,
+                owner,
+            }),
+            Ownership::Predecessor(theirs) => Err(NotOurs::Predecessor {
+                what,
+                owner,
+                theirs: theirs.map_or_else(
                     || "made before uids were tagged".to_owned(),
-                    |u| format!("uid {u}")
+                    |u| format!("uid {u}"),
                 ),
-                self.uid.as_deref().unwrap_or_default()
-            )),
-            Ownership::Untagged => Err(format!(
-                "{what} exists without this operator's owner tag; the operator leaves it alone (delete or rename it, or tag it {OWNER_TAG}={} and {CLUSTER_TAG}={})",
-                self.owner, self.cluster
-            )),
+                uid: self.uid.clone().unwrap_or_default(),
+            }),
+            Ownership::Untagged => Err(NotOurs::Untagged {
+                what,
+                owner,
+                cluster,
+            }),
         }
     }
+}
+
+/// A resource found under a pool's name that is not the pool's own: the operator leaves it alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotOurs {
+    #[error("{what} belongs to {other}, not {cluster}/{owner}; the operator leaves it alone")]
+    Foreign {
+        what: String,
+        other: String,
+        cluster: String,
+        owner: String,
+    },
+    #[error(
+        "{what} belongs to an earlier PasswordlessPool {owner} ({theirs}) whose resources were kept (deletionPolicy: Retain), not to this one (uid {uid}); the operator leaves it alone: delete those resources, or take the stack over by adopting its user pool (the tenancy's adoptablePoolIds and spec.adopt.userPoolId)"
+    )]
+    Predecessor {
+        what: String,
+        owner: String,
+        theirs: String,
+        uid: String,
+    },
+    #[error(
+        "{what} exists without this operator's owner tag; the operator leaves it alone (delete or rename it, or tag it {OWNER_TAG}={owner} and {CLUSTER_TAG}={cluster})"
+    )]
+    Untagged {
+        what: String,
+        owner: String,
+        cluster: String,
+    },
 }
 
 #[cfg(test)]
@@ -424,6 +463,7 @@ mod tests {
         assert!(
             n.check_owned("iam role r", [])
                 .unwrap_err()
+                .to_string()
                 .contains("without")
         );
     }
@@ -479,7 +519,8 @@ mod tests {
         );
         let refused = newcomer
             .check_owned("user pool p", pairs(&tagged(Some("old"), None)))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             refused.contains("earlier PasswordlessPool shop/checkout (uid old)")
                 && refused.contains("spec.adopt.userPoolId"),

@@ -17,7 +17,7 @@ use crate::diff::{Action, Plan, deletion_plan, hold_for_sender, plan};
 use crate::names::{ADOPTED_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, SenderObserved};
 use crate::partition::Partition;
-pub use crate::reconcile_error::{Error, MAX_PASSES};
+pub use crate::reconcile_error::{Conflict, Error, MAX_PASSES, RecordError};
 use crate::stack::{self, Observing, Pass, STACK};
 use crate::tenancy::Platform;
 use crate::trigger_code::TriggerCode;
@@ -31,7 +31,7 @@ pub trait IdSink: Send {
     fn record(
         &mut self,
         ids: &ObservedIds,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), RecordError>> + Send;
 }
 
 /// What one pool needs besides its spec.
@@ -106,7 +106,7 @@ impl<'a> Request<'a> {
             .metadata
             .name
             .as_deref()
-            .ok_or_else(|| Error::Conflict("the manifest has no metadata.name".into()))?;
+            .ok_or_else(|| Error::Conflict(Conflict::NoName))?;
         Ok(Self {
             namespace,
             name,
@@ -447,7 +447,7 @@ pub async fn apply(
     let mut known = req.known.clone();
     for pass_number in 0..=MAX_PASSES {
         let (observed, desired) = observe_with(c, req, &known, req.cleanup).await?;
-        sink.record(&observed.ids).await.map_err(Error::Record)?;
+        sink.record(&observed.ids).await?;
         let mut pass = plan(&STACK, &observed, &desired);
         hold_for_sender(&STACK, &mut pass, &observed, &desired);
         if refused.is_some() {
@@ -518,7 +518,7 @@ async fn apply_pass(
             Action::Delete => resource.delete(&step).await,
         };
         if ids != before {
-            sink.record(&ids).await.map_err(Error::Record)?;
+            sink.record(&ids).await?;
         }
         match done {
             // The rest of the stack still converges; the refusal is reported at the end.

@@ -5,6 +5,7 @@ use passwordless_contract::probe;
 
 use crate::aws::AwsError;
 use crate::desired::DesiredError;
+use crate::names::NotOurs;
 use crate::tenancy::NotAllowed;
 use crate::validate::InvalidSpec;
 
@@ -23,16 +24,73 @@ pub enum Error {
     NotAllowed(#[from] NotAllowed),
     #[error(transparent)]
     Aws(#[from] AwsError),
-    #[error("{0}")]
-    Conflict(String),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
     #[error("AWS did not settle after {MAX_PASSES} passes; still pending: {0}")]
     NotConverged(String),
     #[error("recording IDs failed: {0}")]
-    Record(String),
+    Record(#[from] RecordError),
     /// The deployed trigger refused its configuration when the operator probed it.
     #[error("the trigger function does not start: {0}")]
     TriggerUnhealthy(String),
 }
+
+/// What stands in the way of a spec that is valid on its own: a resource that is not this
+/// pool's, or a pool that cannot become what the spec asks. Each names the field or the resource
+/// and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error(transparent)]
+    NotOurs(#[from] NotOurs),
+    #[error(
+        "spec.adopt.userPoolId is {adopt} but this pool manages {recorded}; a PasswordlessPool adopts one pool for its lifetime: create a new one to adopt another"
+    )]
+    AdoptionChanged { recorded: String, adopt: String },
+    #[error("spec.adopt.userPoolId {0} does not exist in this account and region")]
+    AdoptedPoolMissing(String),
+    #[error(
+        "spec.adopt.userPoolId {id} has settings the operator does not manage and an update would reset: {}; remove them from the pool, or manage the pool without the operator",
+        .settings.join(", ")
+    )]
+    UnmanagedSettings { id: String, settings: Vec<String> },
+    #[error(
+        "the user pool signs in by {found:?} and the spec needs {wanted:?}; Cognito cannot change that: create a new PasswordlessPool"
+    )]
+    UsernameAttributes {
+        found: Vec<String>,
+        wanted: Vec<String>,
+    },
+    #[error(
+        "spec.managedLogin: the user pool already has the domain {0}, which the operator did not create and never deletes; name it in spec.managedLogin, or remove it from the pool first"
+    )]
+    ForeignDomain(String),
+    #[error(
+        "spec.managedLogin: the user pool's domain {domain} was not made by the operator, which never changes it, and it differs from the spec: {}; match the spec to it, or change the domain by hand",
+        .differences.join(", ")
+    )]
+    ForeignDomainDiffers {
+        domain: String,
+        differences: Vec<String>,
+    },
+    /// The domain the spec asks for belongs to another user pool (of any account: names are
+    /// unique per region).
+    #[error("{field}: the domain {domain} is taken by another user pool; choose another")]
+    DomainTaken { field: &'static str, domain: String },
+    /// A domain this pool shows (its own, by the pool's tag) now belongs to another user pool.
+    #[error("the domain {0} is taken by another user pool")]
+    DomainTakenSince(String),
+    #[error(
+        "spec.rateLimit: the user pool already has web ACL {other}, not this pool's {name}; detach it first, or drop spec.rateLimit and manage WAF yourself"
+    )]
+    ForeignWebAcl { other: String, name: String },
+    #[error("the manifest has no metadata.name")]
+    NoName,
+}
+
+/// Writing the IDs down failed (the state file, the pool's status).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct RecordError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
 
 impl Error {
     /// A stable label for metrics and conditions.

@@ -5,7 +5,7 @@
 
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::observed::ObservedIds;
-use crate::reconcile::{self, IdSink, Request};
+use crate::reconcile::{self, IdSink, RecordError, Request};
 use crate::state::State;
 use crate::tenancy::Platform;
 use crate::trigger_code::TriggerCode;
@@ -21,7 +21,7 @@ pub trait RecordsIds: Clone + PartialEq {
 /// Where a record is written: the state file, the pool's status.
 pub trait RecordStore<T>: Send {
     fn write(&mut self, record: &T)
-    -> impl std::future::Future<Output = Result<(), String>> + Send;
+    -> impl std::future::Future<Output = Result<(), RecordError>> + Send;
 }
 
 /// An [`IdSink`] that records IDs in `record` and writes it to `store` when, and only when,
@@ -36,7 +36,7 @@ where
     T: RecordsIds + Send + Sync,
     S: RecordStore<T>,
 {
-    async fn record(&mut self, ids: &ObservedIds) -> Result<(), String> {
+    async fn record(&mut self, ids: &ObservedIds) -> Result<(), RecordError> {
         let mut next = self.record.clone();
         next.record_ids(ids);
         if next == self.record {
@@ -148,7 +148,7 @@ mod tests {
     struct Written<T>(Vec<T>);
 
     impl<T: Clone + Send + Sync> RecordStore<T> for Written<T> {
-        async fn write(&mut self, record: &T) -> Result<(), String> {
+        async fn write(&mut self, record: &T) -> Result<(), RecordError> {
             self.0.push(record.clone());
             Ok(())
         }

@@ -153,36 +153,24 @@ static EXTERNAL_ID: LazyLock<Regex> =
 
 impl AccountRole {
     /// What STS would refuse, named by field; the external id is never shown.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), InvalidRole> {
         if self.role_arn.len() > patterns::ROLE_ARN_MAX || !ROLE_ARN.is_match(&self.role_arn) {
-            return Err(format!(
-                "roleArn: {:?} is not an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<name>)",
-                self.role_arn
-            ));
+            return Err(InvalidRole::NotARoleArn(self.role_arn.clone()));
         }
         // The operator's credential may rewrite, delete and pass to Lambda every role named
         // like its trigger roles (the published policy's `role/pwp-*`).
         let path_and_name = self.role_arn.split_once(":role/").map_or("", |(_, r)| r);
         if path_and_name.starts_with(crate::names::NAME_PREFIX) {
-            return Err(format!(
-                "roleArn: {:?} is named like the operator's own trigger roles ({}*), which its credential may rewrite, delete and pass to Lambda; give the tenant's role another name",
-                self.role_arn,
-                crate::names::NAME_PREFIX
-            ));
+            return Err(InvalidRole::NamedLikeTriggerRoles(self.role_arn.clone()));
         }
         if let Some(id) = &self.external_id {
             let (min, max) = patterns::EXTERNAL_ID_LENGTH;
             let n = id.chars().count();
             if !(min..=max).contains(&n) {
-                return Err(format!(
-                    "externalId: is {n} characters long; STS takes {min} to {max}"
-                ));
+                return Err(InvalidRole::ExternalIdLength(n));
             }
             if !EXTERNAL_ID.is_match(id) {
-                return Err(
-                    "externalId: holds a character STS refuses; allowed: letters, digits and _ + = , . @ : / -"
-                        .to_owned(),
-                );
+                return Err(InvalidRole::ExternalIdCharacters);
             }
         }
         Ok(())
@@ -239,7 +227,36 @@ pub enum TenancyFileError {
     #[error("reading the tenancy config {0}: {1}")]
     Read(String, std::io::Error),
     #[error("the tenancy config {0} is invalid: {1}")]
-    Parse(String, String),
+    Parse(String, InvalidTenancy),
+}
+
+/// Why a tenancy file's text is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidTenancy {
+    #[error("{0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("namespaces.{namespace}.aws.{role}")]
+    Role { namespace: String, role: InvalidRole },
+}
+
+/// What STS would refuse of a namespace's role, named by field; the external id is never shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRole {
+    #[error(
+        "roleArn: {0:?} is not an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<name>)"
+    )]
+    NotARoleArn(String),
+    #[error(
+        "roleArn: {0:?} is named like the operator's own trigger roles ({prefix}*), which its credential may rewrite, delete and pass to Lambda; give the tenant's role another name",
+        prefix = crate::names::NAME_PREFIX
+    )]
+    NamedLikeTriggerRoles(String),
+    #[error("externalId: is {0} characters long; STS takes {min} to {max}", min = patterns::EXTERNAL_ID_LENGTH.0, max = patterns::EXTERNAL_ID_LENGTH.1)]
+    ExternalIdLength(usize),
+    #[error(
+        "externalId: holds a character STS refuses; allowed: letters, digits and _ + = , . @ : / -"
+    )]
+    ExternalIdCharacters,
 }
 
 impl Tenancy {
@@ -258,12 +275,14 @@ impl Tenancy {
         Self::parse(&text).map_err(|e| TenancyFileError::Parse(shown, e))
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let tenancy: Self = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, InvalidTenancy> {
+        let tenancy: Self = serde_yaml::from_str(text)?;
         for (namespace, rules) in &tenancy.namespaces {
             if let Some(role) = &rules.aws {
-                role.check()
-                    .map_err(|e| format!("namespaces.{namespace}.aws.{e}"))?;
+                role.check().map_err(|role| InvalidTenancy::Role {
+                    namespace: namespace.clone(),
+                    role,
+                })?;
             }
         }
         Ok(tenancy)
@@ -679,7 +698,7 @@ namespaces:
                 "roleArn:",
             ),
         ] {
-            let err = Tenancy::parse(&file(arn, id)).unwrap_err();
+            let err = Tenancy::parse(&file(arn, id)).unwrap_err().to_string();
             assert!(
                 err.starts_with(&format!("namespaces.team-a.aws.{field}")),
                 "{err}"

@@ -13,14 +13,19 @@ use crate::observed::WebAclObserved;
 /// The one rule's name.
 const RULE: &str = "rate-per-ip";
 
+/// What is associated with a user pool.
+#[derive(Debug)]
+pub enum OnPool {
+    Nothing,
+    /// The web ACL of the name asked for: its rule's limit and tags.
+    Named(WebAclObserved, Tags),
+    /// Another web ACL, by name, for the caller to refuse.
+    Other(String),
+}
+
 /// The web ACL associated with the pool (one GetWebACLForResource, the whole cost for a pool
-/// without `rateLimit`), if it is the one named `name`: its rule's limit and tags. Another
-/// web ACL on the pool is returned as `Err(name)` for the caller to refuse.
-pub async fn observe(
-    c: &Clients,
-    name: &str,
-    pool_arn: &str,
-) -> Result<Result<Option<(WebAclObserved, Tags)>, String>, AwsError> {
+/// without `rateLimit`), read in full if it is the one named `name`.
+pub async fn observe(c: &Clients, name: &str, pool_arn: &str) -> Result<OnPool, AwsError> {
     let out = match c
         .waf
         .get_web_acl_for_resource()
@@ -29,16 +34,17 @@ pub async fn observe(
         .await
     {
         Ok(out) => out,
-        Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => return Ok(Ok(None)),
+        Err(e) if code_of(&e) == Some("WAFNonexistentItemException") => return Ok(OnPool::Nothing),
         Err(e) => return Err(call_error("wafv2:GetWebACLForResource", e)),
     };
     let Some(acl) = out.web_acl() else {
-        return Ok(Ok(None));
+        return Ok(OnPool::Nothing);
     };
     if acl.name() != name {
-        return Ok(Err(acl.name().to_owned()));
+        return Ok(OnPool::Other(acl.name().to_owned()));
     }
-    Ok(Ok(Some(observed(c, acl, pool_arn).await?)))
+    let (acl, tags) = observed(c, acl, pool_arn).await?;
+    Ok(OnPool::Named(acl, tags))
 }
 
 /// The web ACL named `name` with ARN `arn` (a recorded one), or else the one of that name
@@ -210,20 +216,22 @@ fn rules(acl: &WebAclConfig) -> Result<(DefaultAction, Rule, VisibilityConfig), 
     Ok((allow, rule, visibility(&acl.name)?))
 }
 
-/// Creates the web ACL (or finds one a crash left unassociated, if it is this pool's) and
-/// associates it with the pool; returns its ARN.
-pub async fn create(
-    c: &Clients,
-    acl: &WebAclConfig,
-    tags: &Tags,
-    owned: impl FnOnce(&Tags) -> Result<(), String>,
-) -> Result<Result<String, String>, AwsError> {
+/// A web ACL made, or found under its name: one a crash left unassociated, whose tags say
+/// whether it is the caller's.
+#[derive(Debug)]
+pub enum Made {
+    New(String),
+    Existing { arn: String, tags: Tags },
+}
+
+/// Creates the web ACL, unassociated (see [`associate`]).
+pub async fn create(c: &Clients, acl: &WebAclConfig, tags: &Tags) -> Result<Made, AwsError> {
     let (allow, rule, visibility) = rules(acl)?;
     let tags = tags
         .iter()
         .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
         .collect::<Result<Vec<_>, _>>()?;
-    let arn = match c
+    match c
         .waf
         .create_web_acl()
         .name(&acl.name)
@@ -235,24 +243,21 @@ pub async fn create(
         .send()
         .await
     {
-        Ok(out) => out
-            .summary()
-            .and_then(|s| s.arn())
-            .unwrap_or_default()
-            .to_owned(),
+        Ok(out) => Ok(Made::New(
+            out.summary()
+                .and_then(|s| s.arn())
+                .unwrap_or_default()
+                .to_owned(),
+        )),
         Err(e) if code_of(&e) == Some("WAFDuplicateItemException") => {
             let Some(arn) = find_by_name(c, &acl.name).await? else {
                 return Err(call_error("wafv2:CreateWebACL", e));
             };
-            if let Err(refused) = owned(&self::tags(c, &arn).await?) {
-                return Ok(Err(refused));
-            }
-            arn
+            let tags = self::tags(c, &arn).await?;
+            Ok(Made::Existing { arn, tags })
         }
-        Err(e) => return Err(call_error("wafv2:CreateWebACL", e)),
-    };
-    associate(c, &arn, &acl.associated_with).await?;
-    Ok(Ok(arn))
+        Err(e) => Err(call_error("wafv2:CreateWebACL", e)),
+    }
 }
 
 /// The whole configuration, under the lock token last read; then the association, if an
@@ -303,7 +308,7 @@ async fn update_rules(
 /// Attaches the web ACL to the pool. A web ACL created a moment ago is often not yet visible
 /// to the association (`WAFUnavailableEntityException`, "retry your request"): retried within
 /// the pass for as long as [`Patience`] lasts; past that, transient.
-async fn associate(c: &Clients, acl_arn: &str, pool_arn: &str) -> Result<(), AwsError> {
+pub async fn associate(c: &Clients, acl_arn: &str, pool_arn: &str) -> Result<(), AwsError> {
     let mut patience = Patience::new();
     loop {
         let out = c

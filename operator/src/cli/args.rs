@@ -70,7 +70,7 @@ pub struct RunArgs {
 }
 
 /// A `--cluster-id` AWS takes in its names and tags, as the chart's schema states it.
-fn cluster_id(id: &str) -> Result<String, String> {
+fn cluster_id(id: &str) -> Result<String, passwordless_operator::names::NotAClusterId> {
     passwordless_operator::names::check_cluster_id(id).map(|()| id.to_owned())
 }
 

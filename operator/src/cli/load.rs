@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
+use passwordless_operator::reconcile::RecordError;
 use passwordless_operator::recorded::RecordStore;
 use passwordless_operator::state::{self, State};
 use passwordless_operator::tenancy::Platform;
@@ -81,7 +82,7 @@ pub struct StateFile {
 }
 
 impl RecordStore<State> for StateFile {
-    async fn write(&mut self, state: &State) -> Result<(), String> {
-        state.save(&self.path).map_err(|e| e.to_string())
+    async fn write(&mut self, state: &State) -> Result<(), RecordError> {
+        state.save(&self.path).map_err(|e| RecordError(e.into()))
     }
 }

@@ -158,7 +158,7 @@ mod tests {
             (aws(true), Retry, reasons::AWS_ERROR, "aws_transient"),
             (aws(false), Retry, reasons::AWS_ERROR, "aws_error"),
             (
-                Error::Reconcile(reconcile::Error::Conflict("c".into())),
+                Error::Reconcile(reconcile::Error::Conflict(reconcile::Conflict::NoName)),
                 Retry,
                 reasons::AWS_ERROR,
                 "conflict",

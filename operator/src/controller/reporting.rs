@@ -11,6 +11,7 @@ use super::context::Context;
 use super::errors::{Disposition, Error};
 use super::secrets::namespace_and_name;
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
+use crate::reconcile::RecordError;
 use crate::recorded::RecordStore;
 use crate::state::State;
 use crate::status::{self, now, reasons};
@@ -152,14 +153,17 @@ pub(super) struct StatusStore<'a> {
 }
 
 impl RecordStore<Option<PasswordlessPoolStatus>> for StatusStore<'_> {
-    async fn write(&mut self, status: &Option<PasswordlessPoolStatus>) -> Result<(), String> {
+    async fn write(
+        &mut self,
+        status: &Option<PasswordlessPoolStatus>,
+    ) -> Result<(), RecordError> {
         let Some(status) = status else {
             return Ok(());
         };
         self.ctx
             .patch_status(self.pool, status)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| RecordError(e.into()))
     }
 }
 

@@ -7,10 +7,11 @@
 
 use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, step};
 use crate::aws;
+use crate::aws::cognito::DomainSeen;
 use crate::desired::{DesiredStack, DomainConfig, Fields};
 use crate::names::{ADOPTED_TAG, DOMAINS_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack, PoolDomains};
-use crate::reconcile_error::Error;
+use crate::reconcile_error::{Conflict, Error};
 
 pub struct UserPoolDomain;
 
@@ -114,9 +115,7 @@ impl StackResource for UserPoolDomain {
                 && let Some(other) = same_kind(&into.pool_domains, w)
                 && claim.foreign.contains(other)
             {
-                return Err(Error::Conflict(format!(
-                    "spec.managedLogin: the user pool already has the domain {other}, which the operator did not create and never deletes; name it in spec.managedLogin, or remove it from the pool first"
-                )));
+                return Err(Conflict::ForeignDomain(other.clone()).into());
             }
             into.operator_domains = claim.ours.clone();
             if let Some(n) = name.filter(|_| !wanted_present) {
@@ -129,19 +128,19 @@ impl StackResource for UserPoolDomain {
                     None => return Ok(()),
                 },
             };
-            let Some(mut seen) = aws::cognito::observe_domain(cx.c, &pool_id, &shown)
-                .await?
-                .map_err(Error::Conflict)?
-            else {
-                return Ok(());
+            let mut seen = match aws::cognito::observe_domain(cx.c, &pool_id, &shown).await? {
+                DomainSeen::Ours(seen) => seen,
+                DomainSeen::Absent => return Ok(()),
+                DomainSeen::Taken => return Err(Conflict::DomainTakenSince(shown).into()),
             };
             if let Some(w) = wanted.filter(|_| claim.foreign.contains(&shown)) {
                 let diff = differences(&seen, w);
                 if !diff.is_empty() && !cx.cleanup {
-                    return Err(Error::Conflict(format!(
-                        "spec.managedLogin: the user pool's domain {shown} was not made by the operator, which never changes it, and it differs from the spec: {}; match the spec to it, or change the domain by hand",
-                        diff.join(", ")
-                    )));
+                    return Err(Conflict::ForeignDomainDiffers {
+                        domain: shown,
+                        differences: diff,
+                    }
+                    .into());
                 }
             }
             seen.others = claim.ours.into_iter().filter(|d| *d != shown).collect();
@@ -210,13 +209,14 @@ impl StackResource for UserPoolDomain {
 /// Fails unless the name is free or already this pool's: another pool of any account holding
 /// it is said plainly, naming the field, rather than as AWS's error.
 async fn ensure_free(p: &Pass<'_>, pool: &str, d: &DomainConfig) -> Result<(), Error> {
-    if let Err(taken) = aws::cognito::observe_domain(p.c, pool, &d.domain).await? {
+    if let DomainSeen::Taken = aws::cognito::observe_domain(p.c, pool, &d.domain).await? {
         let field = if d.certificate_arn.is_some() {
             "spec.managedLogin.customDomain.domainName"
         } else {
             "spec.managedLogin.domainPrefix"
         };
-        return Err(Error::Conflict(format!("{field}: {taken}; choose another")));
+        let domain = d.domain.clone();
+        return Err(Conflict::DomainTaken { field, domain }.into());
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ use crate::aws::Clients;
 use crate::desired::{Context, DesiredStack};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack};
-use crate::reconcile_error::Error;
+use crate::reconcile_error::{Conflict, Error};
 
 /// One step's future. Boxed, so the resources fit one list of trait objects.
 pub type Step<'a, T = ()> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
@@ -107,7 +107,7 @@ fn owned(cx: &Observing<'_>, what: &str, tags: &crate::aws::Tags) -> Result<bool
             tracing::warn!(%why, "the deletion leaves it alone");
             Ok(false)
         }
-        Err(why) => Err(Error::Conflict(why)),
+        Err(why) => Err(Conflict::NotOurs(why).into()),
     }
 }
 

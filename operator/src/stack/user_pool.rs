@@ -6,7 +6,7 @@ use crate::aws::{self, Clients};
 use crate::desired::{DesiredStack, Fields};
 use crate::names::{ADOPTED_TAG, Ownership, StackNames};
 use crate::observed::{ObservedIds, ObservedStack};
-use crate::reconcile_error::Error;
+use crate::reconcile_error::{Conflict, Error};
 
 pub struct UserPool;
 
@@ -21,9 +21,11 @@ pub async fn locate_pool(
     adopted: Option<&str>,
 ) -> Result<Option<String>, Error> {
     match (known, adopted) {
-        (Some(recorded), Some(adopt)) if recorded != adopt => Err(Error::Conflict(format!(
-            "spec.adopt.userPoolId is {adopt} but this pool manages {recorded}; a PasswordlessPool adopts one pool for its lifetime: create a new one to adopt another"
-        ))),
+        (Some(recorded), Some(adopt)) if recorded != adopt => Err(Conflict::AdoptionChanged {
+            recorded: recorded.to_owned(),
+            adopt: adopt.to_owned(),
+        }
+        .into()),
         (_, Some(adopt)) => Ok(Some(adopt.to_owned())),
         (Some(recorded), None) => Ok(Some(recorded.to_owned())),
         (None, None) => Ok(aws::cognito::find_pool(c, &names.user_pool).await?),
@@ -63,9 +65,7 @@ impl StackResource for UserPool {
             }) = cx.pool.cloned()
             else {
                 if cx.adopted && !cx.cleanup {
-                    return Err(Error::Conflict(format!(
-                        "spec.adopt.userPoolId {id} does not exist in this account and region"
-                    )));
+                    return Err(Conflict::AdoptedPoolMissing(id.clone()).into());
                 }
                 return Ok(());
             };
@@ -81,19 +81,18 @@ impl StackResource for UserPool {
                 return Ok(());
             }
             if cx.adopted && !cx.cleanup && !unmanaged.is_empty() {
-                return Err(Error::Conflict(format!(
-                    "spec.adopt.userPoolId {id} has settings the operator does not manage and an update would reset: {}; remove them from the pool, or manage the pool without the operator",
-                    unmanaged.join(", ")
-                )));
+                let (id, settings) = (id.clone(), unmanaged);
+                return Err(Conflict::UnmanagedSettings { id, settings }.into());
             }
             // Adopted pools too: a pool signing in by plain usernames would echo an unknown
             // user's typed name unmasked, telling known users from unknown ones.
             let wanted = &cx.desired.user_pool.username_attributes;
             if !cx.cleanup && pool.username_attributes != *wanted {
-                return Err(Error::Conflict(format!(
-                    "the user pool signs in by {:?} and the spec needs {wanted:?}; Cognito cannot change that: create a new PasswordlessPool",
-                    pool.username_attributes
-                )));
+                return Err(Conflict::UsernameAttributes {
+                    found: pool.username_attributes,
+                    wanted: wanted.clone(),
+                }
+                .into());
             }
             into.ids.user_pool_id = Some(id.clone());
             into.ids.user_pool_arn = Some(arn);

@@ -3,10 +3,11 @@
 
 use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws;
+use crate::aws::waf::{Made, OnPool};
 use crate::desired::{DesiredStack, Fields};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack};
-use crate::reconcile_error::Error;
+use crate::reconcile_error::Conflict;
 
 pub struct WebAcl;
 
@@ -41,19 +42,15 @@ impl StackResource for WebAcl {
             let Some(pool) = into.ids.user_pool_arn.clone() else {
                 return Ok(());
             };
-            let found = match aws::waf::observe(cx.c, name, &pool).await? {
-                Ok(found) => found,
-                // Someone else's web ACL on the pool: replacing it is not ours to do.
-                Err(other) if cx.desired.web_acl.is_some() && !cx.cleanup => {
-                    return Err(Error::Conflict(format!(
-                        "spec.rateLimit: the user pool already has web ACL {other}, not this pool's {name}; detach it first, or drop spec.rateLimit and manage WAF yourself"
-                    )));
-                }
-                Err(_) => return Ok(()),
-            };
             let what = format!("wafv2 web acl {name}");
-            let found = match found {
-                Some((acl, tags)) => {
+            let found = match aws::waf::observe(cx.c, name, &pool).await? {
+                // Someone else's web ACL on the pool: replacing it is not ours to do.
+                OnPool::Other(other) if cx.desired.web_acl.is_some() && !cx.cleanup => {
+                    let name = name.clone();
+                    return Err(Conflict::ForeignWebAcl { other, name }.into());
+                }
+                OnPool::Other(_) => return Ok(()),
+                OnPool::Named(acl, tags) => {
                     if !owned(cx, &what, &tags)? {
                         return Ok(());
                     }
@@ -63,7 +60,7 @@ impl StackResource for WebAcl {
                 // rate limit one of this name, may be left detached by an interrupted create
                 // or deletion, and is ours to finish. (Only then a list: a fleet of pools
                 // without `rateLimit` is deleted without one each.)
-                None => {
+                OnPool::Nothing => {
                     let recorded = cx.known.web_acl_arn.as_deref();
                     let search = cx.cleanup && cx.desired.web_acl.is_some();
                     match aws::waf::observe_detached(cx.c, name, recorded, search).await? {
@@ -91,15 +88,17 @@ impl StackResource for WebAcl {
     fn create<'a>(&'a self, p: &'a Pass<'a>, ids: &'a mut ObservedIds) -> Step<'a> {
         step(async move {
             if let Some(acl) = &p.desired.web_acl {
-                let owned = |tags: &crate::aws::Tags| {
-                    p.names.check_owned(
-                        &format!("wafv2 web acl {}", acl.name),
-                        tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    )
+                // One a crash left unassociated is taken up only if it is this pool's.
+                let arn = match aws::waf::create(p.c, acl, &p.desired.tags).await? {
+                    Made::New(arn) => arn,
+                    Made::Existing { arn, tags } => {
+                        let what = format!("wafv2 web acl {}", acl.name);
+                        let tags = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                        p.names.check_owned(&what, tags).map_err(Conflict::NotOurs)?;
+                        arn
+                    }
                 };
-                let arn = aws::waf::create(p.c, acl, &p.desired.tags, owned)
-                    .await?
-                    .map_err(Error::Conflict)?;
+                aws::waf::associate(p.c, &arn, &acl.associated_with).await?;
                 ids.web_acl_arn = Some(arn);
             }
             Ok(())

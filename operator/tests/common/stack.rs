@@ -15,7 +15,7 @@ use passwordless_operator::aws::{AwsError, Clients};
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::diff::{Action, Plan};
 use passwordless_operator::keys::{self, Rotation};
-use passwordless_operator::reconcile::{self, Deleted, Outputs};
+use passwordless_operator::reconcile::{self, Deleted, Outputs, RecordError};
 use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
 use passwordless_operator::signin::{self, emulator_emails, emulator_get, emulator_sms};
 use passwordless_operator::state::{State, unix_now};
@@ -33,7 +33,7 @@ pub const NEEDS_TESTBED: &str =
 struct InMemory;
 
 impl RecordStore<State> for InMemory {
-    async fn write(&mut self, _: &State) -> Result<(), String> {
+    async fn write(&mut self, _: &State) -> Result<(), RecordError> {
         Ok(())
     }
 }

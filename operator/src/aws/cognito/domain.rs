@@ -5,34 +5,34 @@ use aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType;
 use crate::aws::{AwsError, Clients, Found, Paced, RESOURCE_NOT_FOUND, built};
 use crate::desired::DomainConfig;
 
-/// The domain `name` if it belongs to `pool`; `None` if it does not exist. A domain of another
-/// pool is an error naming it (prefixes are unique per region across all accounts).
-pub async fn observe_domain(
-    c: &Clients,
-    pool: &str,
-    name: &str,
-) -> Result<Result<Option<DomainConfig>, String>, AwsError> {
+/// What DescribeUserPoolDomain says of a domain name.
+#[derive(Debug)]
+pub enum DomainSeen {
+    Absent,
+    Ours(DomainConfig),
+    /// Another user pool's (prefixes are unique per region across all accounts).
+    Taken,
+}
+
+/// The domain `name`, as `pool` may see it.
+pub async fn observe_domain(c: &Clients, pool: &str, name: &str) -> Result<DomainSeen, AwsError> {
     let described = c.cognito.describe_user_pool_domain().domain(name).send();
     let out = described
         .paced(c, "cognito-idp:DescribeUserPoolDomain")
         .await?;
     // AWS answers an unknown domain with an empty description, not an error.
     let Some(d) = out.domain_description().filter(|d| d.domain().is_some()) else {
-        return Ok(Ok(None));
+        return Ok(DomainSeen::Absent);
     };
     match d.user_pool_id() {
         Some(owner) if owner == pool => {}
-        _ => {
-            return Ok(Err(format!(
-                "the domain {name} is taken by another user pool"
-            )));
-        }
+        _ => return Ok(DomainSeen::Taken),
     }
     let certificate_arn = d
         .custom_domain_config()
         .map(|c| c.certificate_arn().to_owned())
         .filter(|arn| !arn.is_empty());
-    Ok(Ok(Some(DomainConfig {
+    Ok(DomainSeen::Ours(DomainConfig {
         domain: name.to_owned(),
         certificate_arn: certificate_arn.clone(),
         managed_login_version: d.managed_login_version().unwrap_or(1),
@@ -42,7 +42,7 @@ pub async fn observe_domain(
             .filter(|c| !c.is_empty() && certificate_arn.is_some())
             .map(str::to_owned),
         status: d.status().map(|s| s.as_str().to_owned()),
-    })))
+    }))
 }
 
 fn custom_config(d: &DomainConfig) -> Result<Option<CustomDomainConfigType>, AwsError> {
