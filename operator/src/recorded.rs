@@ -20,8 +20,10 @@ pub trait RecordsIds: Clone + PartialEq {
 
 /// Where a record is written: the state file, the pool's status.
 pub trait RecordStore<T>: Send {
-    fn write(&mut self, record: &T)
-    -> impl std::future::Future<Output = Result<(), RecordError>> + Send;
+    fn write(
+        &mut self,
+        record: &T,
+    ) -> impl std::future::Future<Output = Result<(), RecordError>> + Send;
 }
 
 /// An [`IdSink`] that records IDs in `record` and writes it to `store` when, and only when,

@@ -236,7 +236,10 @@ pub enum InvalidTenancy {
     #[error("{0}")]
     Yaml(#[from] serde_yaml::Error),
     #[error("namespaces.{namespace}.aws.{role}")]
-    Role { namespace: String, role: InvalidRole },
+    Role {
+        namespace: String,
+        role: InvalidRole,
+    },
 }
 
 /// What STS would refuse of a namespace's role, named by field; the external id is never shown.

@@ -153,10 +153,7 @@ pub(super) struct StatusStore<'a> {
 }
 
 impl RecordStore<Option<PasswordlessPoolStatus>> for StatusStore<'_> {
-    async fn write(
-        &mut self,
-        status: &Option<PasswordlessPoolStatus>,
-    ) -> Result<(), RecordError> {
+    async fn write(&mut self, status: &Option<PasswordlessPoolStatus>) -> Result<(), RecordError> {
         let Some(status) = status else {
             return Ok(());
         };

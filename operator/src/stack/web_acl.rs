@@ -94,7 +94,9 @@ impl StackResource for WebAcl {
                     Made::Existing { arn, tags } => {
                         let what = format!("wafv2 web acl {}", acl.name);
                         let tags = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-                        p.names.check_owned(&what, tags).map_err(Conflict::NotOurs)?;
+                        p.names
+                            .check_owned(&what, tags)
+                            .map_err(Conflict::NotOurs)?;
                         arn
                     }
                 };
