@@ -114,18 +114,10 @@ pub fn plan<R: Resource + ?Sized>(
     observed: &ObservedStack,
     desired: &DesiredStack,
 ) -> Plan {
-    let changes = resources
-        .iter()
-        .filter_map(|r| {
-            let wanted = r.desired(desired);
-            if r.kept() && wanted.is_none() {
-                return None;
-            }
-            let name = r.name(&desired.names, desired);
-            change(*r, name, r.observed(observed), wanted)
-        })
-        .collect();
-    Plan { changes }
+    changes(resources.iter(), observed, desired, |r| {
+        let wanted = r.desired(desired);
+        (!(r.kept() && wanted.is_none())).then_some(wanted)
+    })
 }
 
 /// The changes `delete` makes: everything the pool owns, in reverse order of `resources`; kept
@@ -135,13 +127,24 @@ pub fn deletion_plan<R: Resource + ?Sized>(
     observed: &ObservedStack,
     desired: &DesiredStack,
 ) -> Plan {
-    let changes = resources
-        .iter()
-        .rev()
-        .filter(|r| !r.kept())
+    changes(resources.iter().rev(), observed, desired, |r| {
+        (!r.kept()).then_some(None)
+    })
+}
+
+/// The change of each resource in `order` that `wanted` plans for (`None`: left out; `Some`
+/// of its desired fields, or of `None` to delete it).
+fn changes<'r, R: Resource + ?Sized + 'r>(
+    order: impl Iterator<Item = &'r &'r R>,
+    observed: &ObservedStack,
+    desired: &DesiredStack,
+    wanted: impl Fn(&R) -> Option<Option<FieldList>>,
+) -> Plan {
+    let changes = order
         .filter_map(|r| {
+            let wanted = wanted(*r)?;
             let name = r.name(&desired.names, desired);
-            change(*r, name, r.observed(observed), None)
+            change(*r, name, r.observed(observed), wanted)
         })
         .collect();
     Plan { changes }

@@ -49,24 +49,22 @@ pub struct Request<'a> {
     pub signing_keys: String,
     /// IDs recorded by an earlier run.
     pub known: ObservedIds,
-    /// Made by [`Request::for_cleanup`]: only [`delete`] may use it.
+    /// Made for [`Purpose::Cleanup`]: only [`delete`] may use it.
     pub cleanup: bool,
 }
 
-impl<'a> Request<'a> {
-    /// A request to plan or apply: the spec must pass every rule, and the platform team's
-    /// tenancy rules must grant what it asks in its namespace.
-    pub fn for_pool(
-        pool: &'a PasswordlessPool,
-        platform: &'a Platform,
-        code: &'a TriggerCode,
-        signing_keys: String,
-        known: ObservedIds,
-    ) -> Result<Self, Error> {
-        let spec = Self::admissible(pool, platform)?;
-        Self::new(pool, platform, spec, code, signing_keys, known, false)
-    }
+/// What a request is made for, which decides how its spec is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// To plan or apply: the spec must pass every rule, and the platform team's tenancy rules
+    /// must grant what it asks in its namespace.
+    Apply,
+    /// To delete: the spec's defaults, its rules unchecked, so an object whose spec no longer
+    /// validates (a newer rule, an old apiserver without CEL) can still be deleted.
+    Cleanup,
+}
 
+impl<'a> Request<'a> {
     /// What the spec and the tenancy rules allow, checked before anything is made for the pool
     /// (its signing keys, its AWS clients): a refused pool costs no Secret and no client.
     pub fn admissible(
@@ -79,28 +77,20 @@ impl<'a> Request<'a> {
         Ok(spec)
     }
 
-    /// A request to delete: the spec's defaults, its rules unchecked, so an object whose spec no
-    /// longer validates (a newer rule, an old apiserver without CEL) can still be deleted.
-    pub fn for_cleanup(
+    /// A request for `purpose` (see [`Purpose`]).
+    pub fn new(
+        purpose: Purpose,
         pool: &'a PasswordlessPool,
         platform: &'a Platform,
         code: &'a TriggerCode,
         signing_keys: String,
         known: ObservedIds,
     ) -> Result<Self, Error> {
-        let spec = defaults_only(&pool.spec);
-        Self::new(pool, platform, spec, code, signing_keys, known, true)
-    }
-
-    fn new(
-        pool: &'a PasswordlessPool,
-        platform: &'a Platform,
-        spec: ValidatedSpec,
-        code: &'a TriggerCode,
-        signing_keys: String,
-        known: ObservedIds,
-        cleanup: bool,
-    ) -> Result<Self, Error> {
+        let spec = match purpose {
+            Purpose::Apply => Self::admissible(pool, platform)?,
+            Purpose::Cleanup => defaults_only(&pool.spec),
+        };
+        let cleanup = purpose == Purpose::Cleanup;
         let namespace = pool.metadata.namespace.as_deref().unwrap_or("default");
         let name = pool
             .metadata

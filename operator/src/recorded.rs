@@ -5,7 +5,7 @@
 
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 use crate::observed::ObservedIds;
-use crate::reconcile::{self, IdSink, RecordError, Request};
+use crate::reconcile::{self, IdSink, Purpose, RecordError, Request};
 use crate::state::State;
 use crate::tenancy::Platform;
 use crate::trigger_code::TriggerCode;
@@ -50,39 +50,18 @@ where
     }
 }
 
-/// The reconcile request for a pool: its signing keys, and the IDs an earlier run recorded.
+/// The reconcile request for a pool, for `purpose`: its signing keys, and the IDs an earlier
+/// run recorded.
 pub fn request<'a>(
+    purpose: Purpose,
     pool: &'a PasswordlessPool,
     platform: &'a Platform,
     code: &'a TriggerCode,
     keys: &State,
     recorded: &impl RecordsIds,
 ) -> Result<Request<'a>, reconcile::Error> {
-    Request::for_pool(
-        pool,
-        platform,
-        code,
-        keys.signing_keys_env(),
-        recorded.recorded_ids(),
-    )
-}
-
-/// The cleanup request for a pool: its spec's defaults, rules unchecked (see
-/// [`Request::for_cleanup`]).
-pub fn cleanup_request<'a>(
-    pool: &'a PasswordlessPool,
-    platform: &'a Platform,
-    code: &'a TriggerCode,
-    keys: &State,
-    recorded: &impl RecordsIds,
-) -> Result<Request<'a>, reconcile::Error> {
-    Request::for_cleanup(
-        pool,
-        platform,
-        code,
-        keys.signing_keys_env(),
-        recorded.recorded_ids(),
-    )
+    let (signing_keys, known) = (keys.signing_keys_env(), recorded.recorded_ids());
+    Request::new(purpose, pool, platform, code, signing_keys, known)
 }
 
 /// An ID AWS reported replaces the recorded one; an unknown one leaves it.
@@ -92,44 +71,29 @@ fn take(field: &mut Option<String>, reported: &Option<String>) {
     }
 }
 
-/// The CLI's state file keeps the user pool, client and web ACL IDs (the pool's ARN follows
-/// from them).
-impl RecordsIds for State {
-    fn recorded_ids(&self) -> ObservedIds {
-        ObservedIds {
-            user_pool_id: self.user_pool_id.clone(),
-            client_id: self.client_id.clone(),
-            web_acl_arn: self.web_acl_arn.clone(),
-            ..Default::default()
-        }
-    }
+/// [`RecordsIds`] for a record whose fields are named as in [`ObservedIds`]: the ones listed.
+macro_rules! records_ids {
+    ($record:ty: $($field:ident),+) => {
+        impl RecordsIds for $record {
+            fn recorded_ids(&self) -> ObservedIds {
+                ObservedIds {
+                    $($field: self.$field.clone(),)+
+                    ..Default::default()
+                }
+            }
 
-    fn record_ids(&mut self, ids: &ObservedIds) {
-        take(&mut self.user_pool_id, &ids.user_pool_id);
-        take(&mut self.client_id, &ids.client_id);
-        take(&mut self.web_acl_arn, &ids.web_acl_arn);
-    }
+            fn record_ids(&mut self, ids: &ObservedIds) {
+                $(take(&mut self.$field, &ids.$field);)+
+            }
+        }
+    };
 }
 
-/// The status keeps the user pool's ID and ARN, the client ID and the web ACL's ARN.
-impl RecordsIds for PasswordlessPoolStatus {
-    fn recorded_ids(&self) -> ObservedIds {
-        ObservedIds {
-            user_pool_id: self.user_pool_id.clone(),
-            user_pool_arn: self.user_pool_arn.clone(),
-            client_id: self.client_id.clone(),
-            web_acl_arn: self.web_acl_arn.clone(),
-            ..Default::default()
-        }
-    }
-
-    fn record_ids(&mut self, ids: &ObservedIds) {
-        take(&mut self.user_pool_id, &ids.user_pool_id);
-        take(&mut self.user_pool_arn, &ids.user_pool_arn);
-        take(&mut self.client_id, &ids.client_id);
-        take(&mut self.web_acl_arn, &ids.web_acl_arn);
-    }
-}
+// The CLI's state file keeps the user pool, client and web ACL IDs (the pool's ARN follows
+// from them).
+records_ids!(State: user_pool_id, client_id, web_acl_arn);
+// The status keeps the user pool's ID and ARN, the client ID and the web ACL's ARN.
+records_ids!(PasswordlessPoolStatus: user_pool_id, user_pool_arn, client_id, web_acl_arn);
 
 /// No record yet: the first ID starts one.
 impl<T: RecordsIds + Default> RecordsIds for Option<T> {
@@ -253,7 +217,15 @@ mod tests {
         };
         let platform = crate::tenancy::Platform::trusting();
         let code = TriggerCode::from_bytes(b"zip".to_vec());
-        let req = request(&pool, &platform, &code, &keys, &Some(status)).unwrap();
+        let req = request(
+            Purpose::Apply,
+            &pool,
+            &platform,
+            &code,
+            &keys,
+            &Some(status),
+        )
+        .unwrap();
         assert_eq!((req.namespace, req.name), ("team", "web"));
         assert_eq!(req.signing_keys, keys.signing_keys_env());
         assert_eq!(req.known, kept(Some("p1"), Some("arn:p1"), None));

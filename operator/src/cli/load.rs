@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 use passwordless_operator::aws::Clients;
 use passwordless_operator::crd::{PasswordlessPool, Strategy};
-use passwordless_operator::reconcile::RecordError;
-use passwordless_operator::recorded::RecordStore;
+use passwordless_operator::reconcile::{self, Purpose, RecordError, Request};
+use passwordless_operator::recorded::{self, RecordStore};
 use passwordless_operator::state::{self, State};
 use passwordless_operator::tenancy::Platform;
 use passwordless_operator::tenancy::Tenancy;
@@ -24,6 +24,22 @@ pub struct Loaded {
     pub code: TriggerCode,
     pub clients: Clients,
     pub platform: Platform,
+}
+
+impl Loaded {
+    /// The request to apply (or plan, or delete) the pool: the state file holds both the keys
+    /// and the recorded IDs.
+    pub fn request(&self) -> Result<Request<'_>, reconcile::Error> {
+        let (pool, platform, code) = (&self.pool, &self.platform, &self.code);
+        recorded::request(
+            Purpose::Apply,
+            pool,
+            platform,
+            code,
+            &self.state,
+            &self.state,
+        )
+    }
 }
 
 pub async fn load(args: &PoolArgs) -> Result<Loaded> {

@@ -7,7 +7,7 @@ use anyhow::Result;
 use passwordless_operator::aws::Clients;
 use passwordless_operator::keys::{self, Rotation};
 use passwordless_operator::reconcile::{self, Deleted};
-use passwordless_operator::recorded::{self, RecordingSink};
+use passwordless_operator::recorded::RecordingSink;
 use passwordless_operator::state;
 use passwordless_operator::status::{now, reasons, status_of};
 
@@ -26,8 +26,7 @@ pub async fn plan(args: &PoolArgs) -> Result<()> {
         0,
         l.pool.spec.retired_key_seconds(),
     );
-    // The state file holds both the keys and the recorded IDs.
-    let req = recorded::request(&l.pool, &l.platform, &l.code, &l.state, &l.state)?;
+    let req = l.request()?;
     let plan = reconcile::plan_changes(&l.clients, &req).await?;
     print!("{plan}");
     eprintln!("{}", calls_line(&l.clients, started));
@@ -51,10 +50,12 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
     ) {
         l.state.save(&l.path)?;
     }
-    let req = recorded::request(&l.pool, &l.platform, &l.code, &l.state, &l.state)?;
+    let req = l.request()?;
     let mut sink = RecordingSink {
         record: l.state.clone(),
-        store: StateFile { path: l.path },
+        store: StateFile {
+            path: l.path.clone(),
+        },
     };
     let applied = reconcile::apply(&l.clients, &req, &mut sink).await?;
     for pass in &applied.changes {
@@ -86,7 +87,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
 pub async fn delete(args: &PoolArgs) -> Result<()> {
     let started = Instant::now();
     let l = load(args).await?;
-    let req = recorded::request(&l.pool, &l.platform, &l.code, &l.state, &l.state)?;
+    let req = l.request()?;
     match reconcile::delete(&l.clients, &req).await? {
         Deleted::Retained => println!("deletionPolicy is Retain: AWS resources kept."),
         Deleted::Removed(plan) => {

@@ -17,7 +17,7 @@ use super::output;
 use super::reporting::StatusStore;
 use super::schedule::{next_sync, random_fraction, requeue_after};
 use crate::crd::{DeletionPolicy, PasswordlessPool, PasswordlessPoolStatus};
-use crate::reconcile::Deleted;
+use crate::reconcile::{Deleted, Purpose};
 use crate::recorded::{self, RecordingSink};
 use crate::state::{State, unix_now};
 use crate::status::{self, now, reasons};
@@ -126,7 +126,14 @@ impl Context {
         let generation = pool.metadata.generation;
         let new_spec = current.as_ref().and_then(|s| s.observed_generation) != generation;
         // The spec and the tenancy rules first: no AWS client for a spec that cannot work.
-        let req = recorded::request(pool, &self.settings.platform, &self.code, keys, &*current)?;
+        let req = recorded::request(
+            Purpose::Apply,
+            pool,
+            &self.settings.platform,
+            &self.code,
+            keys,
+            &*current,
+        )?;
         let clients = self.clients(pool, pool.spec.region.as_deref()).await?;
         let lives = current.as_ref().and_then(|s| s.region.as_deref());
         crate::validate::check_region_stays(&clients.region, lives)
@@ -220,7 +227,8 @@ impl Context {
                 }
                 other => other?,
             };
-            let req = recorded::cleanup_request(
+            let req = recorded::request(
+                Purpose::Cleanup,
                 pool,
                 &self.settings.platform,
                 &self.code,

@@ -15,7 +15,7 @@ use passwordless_operator::aws::{AwsError, Clients};
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::diff::{Action, Plan};
 use passwordless_operator::keys::{self, Rotation};
-use passwordless_operator::reconcile::{self, Deleted, Outputs, RecordError};
+use passwordless_operator::reconcile::{self, Deleted, Outputs, Purpose, RecordError};
 use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
 use passwordless_operator::signin::{self, emulator_emails, emulator_get, emulator_sms};
 use passwordless_operator::state::{State, unix_now};
@@ -113,6 +113,7 @@ impl Stack {
     /// The reconcile request for the pool as it stands, with the IDs recorded so far.
     fn request(&self) -> reconcile::Request<'_> {
         recorded::request(
+            Purpose::Apply,
             &self.pool,
             &self.platform,
             &self.code,
@@ -128,6 +129,7 @@ impl Stack {
         self.advance_keys(Rotation::Keep);
         // Field by field, not `self.request()`: `self.recorded` is borrowed mutably below.
         let req = recorded::request(
+            Purpose::Apply,
             &self.pool,
             &self.platform,
             &self.code,
@@ -213,6 +215,7 @@ impl Stack {
             "{removed}"
         );
         let fresh = recorded::request(
+            Purpose::Apply,
             &self.pool,
             &self.platform,
             &self.code,
