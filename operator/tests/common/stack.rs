@@ -127,19 +127,15 @@ impl Stack {
     pub async fn converge(&mut self) -> Vec<Plan> {
         // As the CLI's apply: retired keys whose links have all expired go first.
         self.advance_keys(Rotation::Keep);
-        // Field by field, not `self.request()`: `self.recorded` is borrowed mutably below.
-        let req = recorded::request(
-            Purpose::Apply,
-            &self.pool,
-            &self.platform,
-            &self.code,
-            &self.keys,
-            &self.recorded.record,
-        )
-        .expect("a request for the pool");
-        let applied = reconcile::apply(&self.clients, &req, &mut self.recorded)
+        // A sink of its own while `self.request()` borrows the stack.
+        let mut sink = RecordingSink {
+            record: self.recorded.record.clone(),
+            store: InMemory,
+        };
+        let applied = reconcile::apply(&self.clients, &self.request(), &mut sink)
             .await
             .unwrap_or_else(|e| panic!("apply: {e}"));
+        self.recorded = sink;
         assert!(applied.outputs.ready(), "{:?}", applied.outputs);
         let ids = &applied.outputs.ids;
         self.pool_id = ids.user_pool_id.clone().expect("a user pool");
