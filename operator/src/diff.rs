@@ -223,7 +223,7 @@ mod tests {
     fn hold_for_sender(pass: &mut Plan, o: &ObservedStack, d: &DesiredStack) {
         super::hold_for_sender(&STACK, pass, o, d)
     }
-    use crate::desired::tests::ctx;
+    use crate::desired::tests::facts;
     use crate::desired::{SenderConfig, desired_stack};
     use crate::names::StackNames;
     use crate::observed::{SenderObserved, WebAclObserved};
@@ -238,7 +238,7 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         desired_stack(
             &crate::desired::tests::spec(yaml),
             &StackNames::new("default", "shop", "checkout"),
-            &ctx(),
+            &facts(),
         )
         .unwrap()
     }

@@ -11,7 +11,7 @@ use crate::aws::{self, Clients};
 use crate::crd::{AuthFactor, DeletionPolicy, ManagedLoginStatus, PasswordlessPool, Strategy};
 use crate::desired::DOMAIN_ACTIVE;
 use crate::desired::{
-    Context, DesiredStack, desired_stack, keep_adopted_settings, mark_operator_domains,
+    DesiredStack, Facts, desired_stack, keep_adopted_settings, mark_operator_domains,
 };
 use crate::diff::{Action, Plan, deletion_plan, hold_for_sender, plan};
 use crate::names::{ADOPTED_TAG, StackNames};
@@ -237,7 +237,7 @@ async fn observe_with(
     let mut known = known.clone();
     known.user_pool_id =
         stack::locate_pool(c, &names, known.user_pool_id.as_deref(), adopted).await?;
-    let ctx = Context {
+    let facts = Facts {
         region: c.region.clone(),
         partition: caller.partition,
         account_id: Some(caller.account),
@@ -246,7 +246,7 @@ async fn observe_with(
         user_pool_id: known.user_pool_id.clone(),
         trigger_boundary: req.platform.trigger_boundary.clone(),
     };
-    let mut desired = desired_stack(&req.spec, &names, &ctx)?;
+    let mut desired = desired_stack(&req.spec, &names, &facts)?;
     // The user pool first: whose it is says whose the rest of the stack is (an earlier
     // object's of the same name, or one this pool took over by adopting its user pool).
     let pool = match &known.user_pool_id {
@@ -263,7 +263,7 @@ async fn observe_with(
         // uid): otherwise the settled names are swapped in, not the whole stack rebuilt on
         // every reconcile.
         if names.inherited != desired.names.inherited {
-            desired = desired_stack(&req.spec, &names, &ctx)?;
+            desired = desired_stack(&req.spec, &names, &facts)?;
         } else {
             desired.names = names.clone();
         }
@@ -271,7 +271,7 @@ async fn observe_with(
     let cx = Observing {
         c,
         names: &names,
-        ctx: &ctx,
+        facts: &facts,
         desired: &desired,
         known: &known,
         pool: pool.as_ref(),

@@ -4,7 +4,7 @@
 //! the partition comes from `--partition` or the region.
 
 use anyhow::{Context as _, Result, bail};
-use passwordless_operator::desired::{Context, desired_stack, trigger_boundary_policy};
+use passwordless_operator::desired::{Facts, desired_stack, trigger_boundary_policy};
 use passwordless_operator::iam_policy::operator_policy;
 use passwordless_operator::names::StackNames;
 use passwordless_operator::partition::Partition;
@@ -59,15 +59,15 @@ fn trigger_role_document(args: &IamPolicyArgs) -> Result<Value> {
     let Some(region) = spec.region.clone().or_else(|| args.region.clone()) else {
         bail!("no region: set spec.region in {shown}, --region or AWS_REGION")
     };
-    let ctx = Context {
+    let facts = Facts {
         partition: partition(args, Some(&region)),
         region,
         account_id: Some(args.account_id.clone().unwrap_or_else(|| "*".to_owned())),
         user_pool_id: args.user_pool_id.clone(),
-        ..Context::default()
+        ..Facts::default()
     };
     let names = StackNames::new(&args.cluster_id, namespace, name);
-    let desired = desired_stack(&spec, &names, &ctx)?;
+    let desired = desired_stack(&spec, &names, &facts)?;
     let Some(role) = desired.role else {
         bail!(
             "{shown} is a {} pool: it has no trigger and so no trigger role",

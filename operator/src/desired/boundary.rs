@@ -112,8 +112,8 @@ pub fn trigger_boundary_policy(partition: &Partition) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::tests::{ctx, spec};
-    use crate::desired::{Context, Fields, desired_stack};
+    use crate::desired::tests::{facts, spec};
+    use crate::desired::{Facts, Fields, desired_stack};
     use crate::names::StackNames;
 
     #[test]
@@ -184,20 +184,20 @@ mod tests {
                 "arn:aws-us-gov:iam::444455556666:policy/platform/pwp",
             ),
         ] {
-            let ctx = Context {
+            let facts = Facts {
                 region: region.into(),
                 partition: Partition::of_region(region),
                 account_id: Some(account.into()),
                 trigger_boundary: name
                     .map_or_else(TriggerBoundary::default, |n| n.parse().unwrap()),
-                ..ctx()
+                ..facts()
             };
             for yaml in [
                 "strategy: emailOtp\nsender: {address: a@example.com}\n",
                 "strategy: smsOtp\n",
             ] {
                 let names = StackNames::new("default", "shop", "checkout");
-                let role = desired_stack(&spec(yaml), &names, &ctx)
+                let role = desired_stack(&spec(yaml), &names, &facts)
                     .unwrap()
                     .role
                     .unwrap();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use passwordless_contract::env as vars;
 
 use super::fields::{Fields, opt, short_digest};
-use super::{Context, DesiredError};
+use super::{DesiredError, Facts};
 use crate::names::StackNames;
 use crate::validate::ValidatedSpec;
 
@@ -81,7 +81,7 @@ impl Fields for FunctionConfig {
 pub(super) fn desired(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
+    facts: &Facts,
 ) -> Result<FunctionConfig, DesiredError> {
     let environment = trigger_environment(spec, names);
     // Lambda measures the variables as JSON (quotes, separators, escapes included).
@@ -93,11 +93,11 @@ pub(super) fn desired(
         name: names.function.clone(),
         runtime: TRIGGER_RUNTIME.to_owned(),
         handler: TRIGGER_HANDLER.to_owned(),
-        role_arn: ctx.role_arn(names),
+        role_arn: facts.role_arn(names),
         memory_mb: TRIGGER_MEMORY_MB,
         timeout_seconds: TRIGGER_TIMEOUT_SECONDS,
         environment,
-        code_sha256: ctx.code_sha256.clone(),
+        code_sha256: facts.code_sha256.clone(),
         verified: None,
     };
     function.verified = Some(function.digest());

@@ -3,13 +3,13 @@
 //! Each resource has its own file, named as in `stack/`: its configuration (a plain struct
 //! that [`Fields`] flattens into named values, all the diff needs, so the same struct describes
 //! what is desired and what was observed) and the function that builds it from the spec.
-//! `context.rs` holds where the pool lives and every ARN; `boundary.rs` the permissions boundary
+//! `facts.rs` holds what the spec does not say (where the pool lives) and every ARN; `boundary.rs` the permissions boundary
 //! of trigger roles. Nothing here performs I/O.
 
 mod boundary;
 mod client;
-mod context;
 mod domain;
+mod facts;
 mod fields;
 mod function;
 mod keys_secret;
@@ -30,8 +30,8 @@ pub use boundary::{
     trigger_boundary_policy,
 };
 pub use client::{ClientConfig, OAuthConfig, WRITABLE_ATTRIBUTES};
-pub use context::Context;
 pub use domain::{DOMAIN_ACTIVE, DOMAIN_FAILED, DomainConfig};
+pub use facts::Facts;
 pub use fields::{Fields, fingerprint};
 pub use function::{
     FunctionConfig, LAMBDA_ENV_LIMIT, TRIGGER_HANDLER, TRIGGER_MEMORY_MB, TRIGGER_RUNTIME,
@@ -85,28 +85,28 @@ pub enum DesiredError {
 pub fn desired_stack(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
+    facts: &Facts,
 ) -> Result<DesiredStack, DesiredError> {
     let tags = names.tags(&spec.tags);
-    let sender = sender::desired(spec, ctx);
+    let sender = sender::desired(spec, facts);
     // Every trigger strategy keeps cooldowns and failure counts (and links their single use).
     let uses_triggers = spec.strategy != Strategy::Native;
-    let role = uses_triggers.then(|| role::desired(spec, names, ctx, sender.as_ref()));
+    let role = uses_triggers.then(|| role::desired(spec, names, facts, sender.as_ref()));
     let table = uses_triggers.then(|| table::desired(names));
     let keys_secret = uses_triggers
-        .then(|| KeysSecretConfig::new(names.keys_secret.clone(), ctx.signing_keys.clone()));
+        .then(|| KeysSecretConfig::new(names.keys_secret.clone(), facts.signing_keys.clone()));
     let function = match uses_triggers {
-        true => Some(function::desired(spec, names, ctx)?),
+        true => Some(function::desired(spec, names, facts)?),
         false => None,
     };
-    let user_pool = user_pool::desired(spec, names, ctx, sender.as_ref(), &tags);
-    let permission = uses_triggers.then(|| permission::desired(ctx));
+    let user_pool = user_pool::desired(spec, names, facts, sender.as_ref(), &tags);
+    let permission = uses_triggers.then(|| permission::desired(facts));
     Ok(DesiredStack {
         names: names.clone(),
         client: client::desired(spec, names),
         domain: domain::desired(spec),
         login_style: login_style::desired(spec),
-        web_acl: web_acl::desired(spec, names, ctx),
+        web_acl: web_acl::desired(spec, names, facts),
         tags,
         sender,
         role,

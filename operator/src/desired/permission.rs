@@ -1,6 +1,6 @@
 //! The permission that lets the user pool (and only it) invoke the trigger.
 
-use super::Context;
+use super::Facts;
 use super::fields::Fields;
 
 pub const PERMISSION_STATEMENT: &str = "passwordless-operator-cognito";
@@ -26,13 +26,13 @@ impl Fields for PermissionConfig {
     }
 }
 
-pub(super) fn desired(ctx: &Context) -> PermissionConfig {
+pub(super) fn desired(facts: &Facts) -> PermissionConfig {
     PermissionConfig {
         statement_id: PERMISSION_STATEMENT.to_owned(),
         principal: COGNITO_PRINCIPAL.to_owned(),
-        source_arn: ctx
+        source_arn: facts
             .user_pool_arn()
             .unwrap_or_else(|| "(known after apply)".to_owned()),
-        source_account: ctx.account().to_owned(),
+        source_account: facts.account().to_owned(),
     }
 }

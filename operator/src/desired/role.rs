@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::fields::{Fields, opt};
-use super::{Context, SenderConfig};
+use super::{Facts, SenderConfig};
 use crate::crd::Strategy;
 use crate::names::StackNames;
 use crate::validate::ValidatedSpec;
@@ -40,15 +40,15 @@ impl Fields for RoleConfig {
 pub(super) fn desired(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
+    facts: &Facts,
     sender: Option<&SenderConfig>,
 ) -> RoleConfig {
     RoleConfig {
         name: names.role.clone(),
         trust_policy: trust_policy(),
         policy_name: names.role_policy.clone(),
-        policy: trigger_policy(spec, names, ctx, sender),
-        permissions_boundary: Some(ctx.trigger_boundary_arn()),
+        policy: trigger_policy(spec, names, facts, sender),
+        permissions_boundary: Some(facts.trigger_boundary_arn()),
     }
 }
 
@@ -64,20 +64,20 @@ fn trust_policy() -> Value {
 fn trigger_policy(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
+    facts: &Facts,
     sender: Option<&SenderConfig>,
 ) -> Value {
-    let log_group = ctx.log_group_arn(names);
+    let log_group = facts.log_group_arn(names);
     let mut statements = vec![
         // Its own log group only, not every group in the account.
         json!({"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": log_group.clone()}),
         json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                "Resource": format!("{log_group}:*")}),
         json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-               "Resource": ctx.keys_secret_arn_pattern(names)}),
+               "Resource": facts.keys_secret_arn_pattern(names)}),
         json!({"Effect": "Allow",
                "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
-               "Resource": ctx.table_arn(names)}),
+               "Resource": facts.table_arn(names)}),
     ];
     if let (Some(sender), Some(from), true) = (
         sender,
@@ -87,18 +87,18 @@ fn trigger_policy(
         // A domain identity would let the role send as any address of the domain: the
         // condition pins it to the spec's address.
         statements.push(json!({"Effect": "Allow", "Action": "ses:SendEmail",
-            "Resource": ctx.ses_identity_arn(&sender.identity),
+            "Resource": facts.ses_identity_arn(&sender.identity),
             "Condition": {"StringEquals": {"ses:FromAddress": from.address}}}));
     }
     if spec.strategy == Strategy::SmsOtp {
         // SMS to a phone number has no resource ARN; deny publishing to topics instead.
-        let topics = ctx.partition.arn("sns", "*", "*", "*");
+        let topics = facts.partition.arn("sns", "*", "*", "*");
         statements.push(json!({"Effect": "Allow", "Action": "sns:Publish", "NotResource": topics}));
     }
     // PostAuthentication marks the proven address or phone verified. Until the pool exists
     // its id is unknown: no grant rather than `userpool/*` (the pool's triggers cannot run
     // before the next pass anyway).
-    if let Some(pool) = ctx.user_pool_arn() {
+    if let Some(pool) = facts.user_pool_arn() {
         statements.push(json!({"Effect": "Allow", "Action": "cognito-idp:AdminUpdateUserAttributes", "Resource": pool}));
     }
     json!({"Version": "2012-10-17", "Statement": statements})

@@ -1,6 +1,6 @@
 //! The SES identity the sign-in mail is sent from.
 
-use super::Context;
+use super::Facts;
 use crate::crd::SenderIdentity;
 use crate::validate::ValidatedSpec;
 
@@ -13,7 +13,7 @@ pub struct SenderConfig {
 }
 
 /// The SES identity for a sender: the address itself, or its domain.
-pub(super) fn desired(spec: &ValidatedSpec, ctx: &Context) -> Option<SenderConfig> {
+pub(super) fn desired(spec: &ValidatedSpec, facts: &Facts) -> Option<SenderConfig> {
     let sender = spec.sender.as_ref()?;
     let identity = match sender.identity {
         SenderIdentity::Address => sender.address.clone(),
@@ -24,7 +24,7 @@ pub(super) fn desired(spec: &ValidatedSpec, ctx: &Context) -> Option<SenderConfi
             .unwrap_or_default(),
     };
     Some(SenderConfig {
-        arn: ctx.ses_identity_arn(&identity),
+        arn: facts.ses_identity_arn(&identity),
         identity,
     })
 }

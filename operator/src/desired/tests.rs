@@ -8,8 +8,8 @@ pub(crate) fn spec(yaml: &str) -> ValidatedSpec {
     crate::validate::validate(&serde_yaml::from_str(yaml).unwrap()).unwrap()
 }
 
-pub(crate) fn ctx() -> Context {
-    Context {
+pub(crate) fn facts() -> Facts {
+    Facts {
         region: "eu-west-1".into(),
         partition: Partition::standard(),
         account_id: Some("123456789012".into()),
@@ -31,7 +31,7 @@ fn names() -> StackNames {
 
 #[test]
 fn a_magic_link_spec_maps_to_every_resource() {
-    let d = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
+    let d = desired_stack(&spec(MAGIC), &names(), &facts()).unwrap();
     assert_eq!(d.sender.as_ref().unwrap().identity, "no-reply@example.com");
     assert_eq!(d.table.as_ref().unwrap().name, d.names.table.as_str());
     let f = d.function.as_ref().unwrap();
@@ -73,7 +73,7 @@ fn the_environment_is_exactly_what_the_trigger_accepts() {
         "strategy: emailOtp\nsender: {address: a@example.com}\n",
         "strategy: smsOtp\n",
     ] {
-        let d = desired_stack(&spec(yaml), &names(), &ctx()).unwrap();
+        let d = desired_stack(&spec(yaml), &names(), &facts()).unwrap();
         let env = d.function.unwrap().environment;
         let config = Config::from_lookup(|k| env.get(k).cloned());
         assert!(config.is_ok(), "{yaml}: {config:?}");
@@ -86,7 +86,7 @@ fn native_uses_no_triggers_and_the_essentials_tier() {
 sender: {address: no-reply@example.com}
 native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId: example.com}
 ";
-    let d = desired_stack(&spec(yaml), &names(), &ctx()).unwrap();
+    let d = desired_stack(&spec(yaml), &names(), &facts()).unwrap();
     assert!(
         d.function.is_none() && d.role.is_none() && d.table.is_none() && d.permission.is_none()
     );
@@ -106,14 +106,14 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
 
 #[test]
 fn the_policy_is_least_privilege_per_strategy() {
-    let sms = desired_stack(&spec("strategy: smsOtp\n"), &names(), &ctx()).unwrap();
+    let sms = desired_stack(&spec("strategy: smsOtp\n"), &names(), &facts()).unwrap();
     let policy = sms.role.unwrap().policy.to_string();
     assert!(policy.contains("sns:Publish") && !policy.contains("ses:SendEmail"));
     // Every trigger strategy keeps limits in its table and reads its keys' secret.
     assert!(policy.contains(&format!("table/{}", names().table)));
     assert!(policy.contains(&format!("secret:{}-??????", names().keys_secret)));
     assert!(!policy.contains("userpool/*") && !policy.contains(":log-group:*"));
-    let magic = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
+    let magic = desired_stack(&spec(MAGIC), &names(), &facts()).unwrap();
     let policy = magic.role.unwrap().policy.to_string();
     assert!(
         policy.contains("identity/no-reply@example.com")
@@ -135,12 +135,12 @@ const ALL_STRATEGIES: [&str; 4] = [
     "strategy: native\nsender: {address: a@example.com}\nnative: {allowedFirstAuthFactors: [EMAIL_OTP]}\nrateLimit: {requestsPerFiveMinutes: 100}\n",
 ];
 
-fn ctx_in(region: &str) -> Context {
-    Context {
+fn facts_in(region: &str) -> Facts {
+    Facts {
         region: region.into(),
         partition: Partition::of_region(region),
         user_pool_id: Some(format!("{region}_Abc")),
-        ..ctx()
+        ..facts()
     }
 }
 
@@ -149,11 +149,11 @@ fn ctx_in(region: &str) -> Context {
 fn policy_before_partitions(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
+    facts: &Facts,
     sender: Option<&SenderConfig>,
 ) -> serde_json::Value {
     use serde_json::json;
-    let (region, account) = (&ctx.region, ctx.account());
+    let (region, account) = (&facts.region, facts.account());
     let log_group = format!(
         "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
         names.function
@@ -182,7 +182,7 @@ fn policy_before_partitions(
             json!({"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}),
         );
     }
-    if let Some(id) = &ctx.user_pool_id {
+    if let Some(id) = &facts.user_pool_id {
         let pool = format!("arn:aws:cognito-idp:{region}:{account}:userpool/{id}");
         statements.push(json!({"Effect": "Allow", "Action": "cognito-idp:AdminUpdateUserAttributes", "Resource": pool}));
     }
@@ -192,14 +192,14 @@ fn policy_before_partitions(
 #[test]
 fn the_standard_partition_writes_every_arn_and_policy_as_before() {
     for region in ["us-east-1", "eu-west-1"] {
-        let ctx = ctx_in(region);
+        let facts = facts_in(region);
         let account = "123456789012";
         for yaml in ALL_STRATEGIES {
             let spec = spec(yaml);
-            let d = desired_stack(&spec, &names(), &ctx).unwrap();
+            let d = desired_stack(&spec, &names(), &facts).unwrap();
             let n = &d.names;
             let pool = format!("arn:aws:cognito-idp:{region}:{account}:userpool/{region}_Abc");
-            assert_eq!(ctx.user_pool_arn().unwrap(), pool);
+            assert_eq!(facts.user_pool_arn().unwrap(), pool);
             if let Some(f) = &d.function {
                 let function = format!("arn:aws:lambda:{region}:{account}:function:{}", n.function);
                 assert_eq!(
@@ -209,7 +209,7 @@ fn the_standard_partition_writes_every_arn_and_policy_as_before() {
                 assert_eq!(d.user_pool.define_auth_challenge.as_ref(), Some(&function));
                 assert_eq!(d.permission.as_ref().unwrap().source_arn, pool);
                 let role = d.role.as_ref().unwrap();
-                let before = policy_before_partitions(&spec, n, &ctx, d.sender.as_ref());
+                let before = policy_before_partitions(&spec, n, &facts, d.sender.as_ref());
                 // Byte for byte: IAM's stored document is compared as written.
                 assert_eq!(
                     serde_json::to_string(&role.policy).unwrap(),
@@ -232,7 +232,7 @@ fn the_standard_partition_writes_every_arn_and_policy_as_before() {
                 assert_eq!(acl.associated_with, pool);
             }
             assert_eq!(
-                ctx.table_arn(n),
+                facts.table_arn(n),
                 format!("arn:aws:dynamodb:{region}:{account}:table/{}", n.table)
             );
         }
@@ -244,11 +244,11 @@ fn the_standard_partition_writes_every_arn_and_policy_as_before() {
 #[test]
 fn china_and_govcloud_pools_name_their_partition_in_every_arn() {
     for (region, partition) in [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
-        let ctx = ctx_in(region);
+        let facts = facts_in(region);
         let ours = format!("arn:{partition}:");
         let mut seen = 0;
         for yaml in ALL_STRATEGIES {
-            let d = desired_stack(&spec(yaml), &names(), &ctx).unwrap();
+            let d = desired_stack(&spec(yaml), &names(), &facts).unwrap();
             let role = d
                 .role
                 .as_ref()
@@ -267,19 +267,19 @@ fn china_and_govcloud_pools_name_their_partition_in_every_arn() {
         }
         // Role, function (x5 triggers), permission, pool, policy resources, SES, web ACL.
         assert!(seen > 30, "{region}: {seen} ARNs");
-        let sms = desired_stack(&spec("strategy: smsOtp\n"), &names(), &ctx).unwrap();
+        let sms = desired_stack(&spec("strategy: smsOtp\n"), &names(), &facts).unwrap();
         let policy = sms.role.unwrap().policy;
         assert_eq!(
             policy["Statement"][4]["NotResource"],
             format!("arn:{partition}:sns:*:*:*")
         );
-        let native = desired_stack(&spec(ALL_STRATEGIES[3]), &names(), &ctx).unwrap();
+        let native = desired_stack(&spec(ALL_STRATEGIES[3]), &names(), &facts).unwrap();
         assert_eq!(
             native.user_pool.email_source_arn.unwrap(),
             format!("arn:{partition}:ses:{region}:123456789012:identity/a@example.com")
         );
         assert_eq!(
-            ctx.table_arn(&names()),
+            facts.table_arn(&names()),
             format!(
                 "arn:{partition}:dynamodb:{region}:123456789012:table/{}",
                 names().table
@@ -291,14 +291,14 @@ fn china_and_govcloud_pools_name_their_partition_in_every_arn() {
 #[test]
 fn retain_turns_deletion_protection_on_and_sign_up_opens_the_pool() {
     let yaml = format!("{MAGIC}deletionPolicy: Retain\nsignUp: AutoConfirm\n");
-    let d = desired_stack(&spec(&yaml), &names(), &ctx()).unwrap();
+    let d = desired_stack(&spec(&yaml), &names(), &facts()).unwrap();
     assert_eq!(d.user_pool.deletion_protection, "ACTIVE");
     assert!(!d.user_pool.allow_admin_create_user_only);
 }
 
 #[test]
 fn managed_login_adds_a_domain_a_style_and_the_code_flow_only() {
-    let plain = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
+    let plain = desired_stack(&spec(MAGIC), &names(), &facts()).unwrap();
     assert_eq!((plain.domain, plain.login_style), (None, None));
     assert_eq!(plain.client.oauth, OAuthConfig::default());
     let yaml = "strategy: native
@@ -309,7 +309,7 @@ managedLogin:
   callbackUrls: [https://app.example.com/cb, http://localhost:3000/cb]
   logoutUrls: [https://app.example.com/]
 ";
-    let d = desired_stack(&spec(yaml), &names(), &ctx()).unwrap();
+    let d = desired_stack(&spec(yaml), &names(), &facts()).unwrap();
     let domain = d.domain.unwrap();
     assert_eq!(domain.domain, "acme-login");
     assert_eq!(domain.certificate_arn, None);
@@ -331,7 +331,7 @@ managedLogin:
             "domainPrefix: acme-login",
             "customDomain: {domainName: auth.example.com, certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc'}",
         );
-    let domain = desired_stack(&spec(&custom), &names(), &ctx())
+    let domain = desired_stack(&spec(&custom), &names(), &facts())
         .unwrap()
         .domain
         .unwrap();
@@ -342,25 +342,25 @@ managedLogin:
 #[test]
 fn a_rate_limit_puts_a_web_acl_in_front_of_the_pool() {
     assert_eq!(
-        desired_stack(&spec(MAGIC), &names(), &ctx())
+        desired_stack(&spec(MAGIC), &names(), &facts())
             .unwrap()
             .web_acl,
         None
     );
     let yaml = format!("{MAGIC}rateLimit: {{requestsPerFiveMinutes: 100}}\n");
-    let acl = desired_stack(&spec(&yaml), &names(), &ctx())
+    let acl = desired_stack(&spec(&yaml), &names(), &facts())
         .unwrap()
         .web_acl
         .unwrap();
     assert_eq!(acl.rate_limit, 100);
-    assert_eq!(acl.associated_with, ctx().user_pool_arn().unwrap());
+    assert_eq!(acl.associated_with, facts().user_pool_arn().unwrap());
     assert_eq!(acl.name, names().web_acl);
 }
 
 #[test]
 fn an_adopted_pool_keeps_its_tags_and_deletion_protection() {
     let yaml = format!("{MAGIC}adopt: {{userPoolId: eu-west-1_Legacy}}\n");
-    let mut d = desired_stack(&spec(&yaml), &names(), &ctx())
+    let mut d = desired_stack(&spec(&yaml), &names(), &facts())
         .unwrap()
         .user_pool;
     let mut observed = d.clone();
@@ -375,7 +375,7 @@ fn an_adopted_pool_keeps_its_tags_and_deletion_protection() {
 
 #[test]
 fn the_domains_tag_names_the_operators_domains_and_goes_with_the_last() {
-    let mut d = desired_stack(&spec(MAGIC), &names(), &ctx())
+    let mut d = desired_stack(&spec(MAGIC), &names(), &facts())
         .unwrap()
         .user_pool;
     // An adopted pool's observed tags carry the old value in: it is replaced, not kept.
@@ -396,15 +396,15 @@ fn templates_too_big_for_lambda_are_refused() {
         "x".repeat(5000)
     );
     assert!(matches!(
-        desired_stack(&spec(&yaml), &names(), &ctx()),
+        desired_stack(&spec(&yaml), &names(), &facts()),
         Err(DesiredError::EnvironmentTooLarge(_))
     ));
 }
 
 #[test]
 fn signing_keys_never_appear_in_fields_or_debug_output() {
-    assert!(!format!("{:?}", ctx()).contains("MDEyMzQ1"));
-    let d = desired_stack(&spec(MAGIC), &names(), &ctx()).unwrap();
+    assert!(!format!("{:?}", facts()).contains("MDEyMzQ1"));
+    let d = desired_stack(&spec(MAGIC), &names(), &facts()).unwrap();
     assert!(!format!("{d:?}").contains("MDEyMzQ1"));
     let function = format!("{:?}", d.function.as_ref().unwrap().fields());
     assert!(!function.contains("MDEyMzQ1"), "{function}");
@@ -415,6 +415,6 @@ fn signing_keys_never_appear_in_fields_or_debug_output() {
         "a name, not keys"
     );
     let secret = d.keys_secret.unwrap();
-    assert_eq!(secret.value.as_deref(), Some(ctx().signing_keys.as_str()));
+    assert_eq!(secret.value.as_deref(), Some(facts().signing_keys.as_str()));
     assert!(!format!("{secret:?}{:?}", secret.fields()).contains("MDEyMzQ1"));
 }

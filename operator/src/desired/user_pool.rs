@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::fields::{Fields, list, opt};
-use super::{Context, SenderConfig};
+use super::{Facts, SenderConfig};
 use crate::crd::{AuthFactor, DeletionPolicy, SignUpPolicy, Strategy};
 use crate::names::{ADOPTED_TAG, DOMAINS_TAG, StackNames};
 use crate::validate::ValidatedSpec;
@@ -106,11 +106,11 @@ impl Fields for UserPoolConfig {
 pub(super) fn desired(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
+    facts: &Facts,
     sender: Option<&SenderConfig>,
     tags: &BTreeMap<String, String>,
 ) -> UserPoolConfig {
-    let trigger = (spec.strategy != Strategy::Native).then(|| ctx.function_arn(names));
+    let trigger = (spec.strategy != Strategy::Native).then(|| facts.function_arn(names));
     let native = spec.native.as_ref();
     let native_email =
         native.is_some_and(|n| n.allowed_first_auth_factors.contains(&AuthFactor::EmailOtp));

@@ -1,6 +1,6 @@
 //! The WAF web ACL in front of the user pool (`spec.rateLimit`).
 
-use super::Context;
+use super::Facts;
 use super::fields::Fields;
 use crate::names::StackNames;
 use crate::validate::ValidatedSpec;
@@ -27,13 +27,13 @@ impl Fields for WebAclConfig {
 pub(super) fn desired(
     spec: &ValidatedSpec,
     names: &StackNames,
-    ctx: &Context,
+    facts: &Facts,
 ) -> Option<WebAclConfig> {
     let rate = spec.rate_limit.as_ref()?;
     Some(WebAclConfig {
         name: names.web_acl.clone(),
         rate_limit: rate.requests_per_five_minutes,
-        associated_with: ctx
+        associated_with: facts
             .user_pool_arn()
             .unwrap_or_else(|| "(known after apply)".to_owned()),
     })

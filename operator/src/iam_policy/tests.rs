@@ -371,7 +371,7 @@ fn roles_are_made_and_written_only_with_the_trigger_boundary() {
 /// role carries: the specs of `desired::tests`, plus a whole-domain sender.
 fn trigger_policies(partition_region: &str) -> Vec<(String, Value, BTreeMap<String, String>)> {
     use crate::desired::desired_stack;
-    use crate::desired::tests::{ctx, spec};
+    use crate::desired::tests::{facts, spec};
     let mut found = Vec::new();
     for yaml in [
         "strategy: magicLink\nsender: {address: no-reply@example.com}\nmagicLink: {redirectUrls: ['https://app.example.com/cb']}\n",
@@ -380,14 +380,14 @@ fn trigger_policies(partition_region: &str) -> Vec<(String, Value, BTreeMap<Stri
         "strategy: smsOtp\n",
     ] {
         for pool in [None, Some(format!("{partition_region}_Abc"))] {
-            let ctx = crate::desired::Context {
+            let facts = crate::desired::Facts {
                 region: partition_region.to_owned(),
                 partition: Partition::of_region(partition_region),
                 user_pool_id: pool.clone(),
-                ..ctx()
+                ..facts()
             };
             let names = StackNames::new("prod-eu", "shop", "checkout");
-            let d = desired_stack(&spec(yaml), &names, &ctx).unwrap();
+            let d = desired_stack(&spec(yaml), &names, &facts).unwrap();
             // What every request on the pool finds: the pool's own tags.
             let facts = d
                 .user_pool

@@ -25,7 +25,7 @@ pub use user_pool::locate_pool;
 pub use crate::resource::{FieldList, Resource, labels};
 
 use crate::aws::Clients;
-use crate::desired::{Context, DesiredStack};
+use crate::desired::{DesiredStack, Facts};
 use crate::names::StackNames;
 use crate::observed::{ObservedIds, ObservedStack};
 use crate::reconcile_error::{Conflict, Error};
@@ -39,7 +39,7 @@ pub struct Observing<'a> {
     pub c: &'a Clients,
     pub names: &'a StackNames,
     /// Where the pool lives (partition, region, account): the ARNs it names.
-    pub ctx: &'a Context,
+    pub facts: &'a Facts,
     pub desired: &'a DesiredStack,
     pub known: &'a ObservedIds,
     /// The user pool under the known id, read first: whose it is says whose the rest is.

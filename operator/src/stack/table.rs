@@ -31,7 +31,7 @@ impl StackResource for StateTable {
         step(async move {
             let table = aws::table::observe(cx.c, &cx.names.table).await?;
             if let Some(table) = table {
-                let tags = aws::table::tags(cx.c, &cx.ctx.table_arn(cx.names)).await?;
+                let tags = aws::table::tags(cx.c, &cx.facts.table_arn(cx.names)).await?;
                 if owned(cx, &format!("dynamodb table {}", cx.names.table), &tags)? {
                     into.table = Some(table);
                 }

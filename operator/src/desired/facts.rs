@@ -10,7 +10,7 @@ use crate::partition::Partition;
 /// What the spec alone does not say: where, which account, which code, which keys, and the IDs
 /// of resources that already exist (None until created: "known after apply").
 #[derive(Clone, Default)]
-pub struct Context {
+pub struct Facts {
     pub region: String,
     /// The caller identity's partition: every ARN below is written in it.
     pub partition: Partition,
@@ -25,9 +25,9 @@ pub struct Context {
 }
 
 /// Shows the signing keys as a fingerprint, never as themselves.
-impl std::fmt::Debug for Context {
+impl std::fmt::Debug for Facts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context")
+        f.debug_struct("Facts")
             .field("region", &self.region)
             .field("partition", &self.partition)
             .field("account_id", &self.account_id)
@@ -40,7 +40,7 @@ impl std::fmt::Debug for Context {
 }
 
 /// Every ARN the desired state names: in the pool's partition, region and account.
-impl Context {
+impl Facts {
     pub(super) fn account(&self) -> &str {
         self.account_id.as_deref().unwrap_or("(account)")
     }
