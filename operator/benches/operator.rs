@@ -32,7 +32,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use passwordless_operator::controller::keys::secret_name;
+use passwordless_operator::controller::key_store::secret_name;
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::status::reasons;
 

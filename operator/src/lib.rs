@@ -11,7 +11,7 @@ pub mod desired;
 pub mod diff;
 pub mod http;
 pub mod iam_policy;
-pub mod keys;
+pub mod key_rotation;
 pub mod lenient;
 pub mod metrics;
 pub mod names;

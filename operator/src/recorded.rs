@@ -209,7 +209,7 @@ mod tests {
         )
         .unwrap();
         let mut keys = State::default();
-        crate::keys::advance(&mut keys, crate::keys::Rotation::Keep, 1, 900);
+        crate::key_rotation::advance(&mut keys, crate::key_rotation::Rotation::Keep, 1, 900);
         let status = PasswordlessPoolStatus {
             user_pool_id: Some("p1".into()),
             user_pool_arn: Some("arn:p1".into()),

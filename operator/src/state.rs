@@ -1,7 +1,7 @@
 //! The CLI's state file: the signing keys (which exist nowhere else) and the IDs AWS assigned,
 //! written the moment they are known so a crash never loses them. The controller keeps the same
 //! facts in a Secret and the status instead. How keys are made, rotated and dropped is
-//! [`crate::keys`].
+//! [`crate::key_rotation`].
 
 use std::path::{Path, PathBuf};
 
@@ -155,7 +155,7 @@ mod tests {
             user_pool_id: Some("us-east-1_X".into()),
             ..Default::default()
         };
-        crate::keys::advance(&mut s, crate::keys::Rotation::Keep, 1, 900);
+        crate::key_rotation::advance(&mut s, crate::key_rotation::Rotation::Keep, 1, 900);
         s.save(&path).unwrap();
         assert_eq!(State::load(&path).unwrap(), s);
         assert_eq!(

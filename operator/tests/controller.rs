@@ -19,7 +19,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use passwordless_operator::aws::Clients;
-use passwordless_operator::controller::{ROTATE_ANNOTATION, keys};
+use passwordless_operator::controller::{ROTATE_ANNOTATION, key_store};
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::names::{DEFAULT_CLUSTER_ID, StackNames};
 use passwordless_operator::signin::{self, Mailbox};
@@ -41,7 +41,12 @@ async fn aws() -> Clients {
 }
 
 async fn stored_keys(admin: &Client, namespace: &str, name: &str) -> Option<State> {
-    let secret = get_secret(admin, KEYS_NAMESPACE, &keys::secret_name(namespace, name)).await?;
+    let secret = get_secret(
+        admin,
+        KEYS_NAMESPACE,
+        &key_store::secret_name(namespace, name),
+    )
+    .await?;
     Some(serde_json::from_slice(&secret.data.unwrap()["keys.json"].0).unwrap())
 }
 
@@ -712,7 +717,7 @@ async fn an_invalid_spec_is_reported_and_waits_for_a_fix() {
 async fn a_trigger_that_refuses_its_configuration_is_reported_unhealthy() {
     let (admin, ns, _op) = cluster::with_operator("probe", 300).await;
     let short_key = "c2hvcnQta2V5"; // base64("short-key"): 9 bytes
-    let keys_name = keys::secret_name(&ns, "tampered");
+    let keys_name = key_store::secret_name(&ns, "tampered");
     let tampered: Secret = serde_json::from_value(serde_json::json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": keys_name, "namespace": KEYS_NAMESPACE},

@@ -15,7 +15,7 @@ use common::cluster::{
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use passwordless_operator::aws::Clients;
-use passwordless_operator::controller::keys::secret_name;
+use passwordless_operator::controller::key_store::secret_name;
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::status::{ready_of, reasons};
 use passwordless_operator::validate::REGION_STAYS;

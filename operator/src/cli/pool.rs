@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use passwordless_operator::aws::Clients;
-use passwordless_operator::keys::{self, Rotation};
+use passwordless_operator::key_rotation::{self, Rotation};
 use passwordless_operator::reconcile::{self, Deleted};
 use passwordless_operator::recorded::RecordingSink;
 use passwordless_operator::state;
@@ -20,7 +20,7 @@ pub async fn plan(args: &PoolArgs) -> Result<()> {
     let mut l = load(args).await?;
     // A plan writes nothing: with no key stored yet, a stand-in made "at time 0" (so nothing is
     // retired or pruned) shows that one will be set.
-    keys::advance(
+    key_rotation::advance(
         &mut l.state,
         Rotation::Keep,
         0,
@@ -42,7 +42,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<()> {
     } else {
         Rotation::Keep
     };
-    if keys::advance(
+    if key_rotation::advance(
         &mut l.state,
         rotation,
         state::unix_now(),

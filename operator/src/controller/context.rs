@@ -10,7 +10,7 @@ use kube::runtime::events::Reporter;
 use super::FIELD_MANAGER;
 use super::caches::Caches;
 use super::errors::Error;
-use super::keys::KeyStore;
+use super::key_store::KeyStore;
 use super::secrets::namespace_and_name;
 use crate::aws::Clients;
 use crate::crd::PasswordlessPool;

@@ -108,7 +108,7 @@ impl Context {
             output::apply(&self.client, &secret).await?;
         }
         // Retired keys leave the trigger as soon as their links have expired.
-        let key_expiry = crate::keys::next_expiry(&keys, pool.spec.retired_key_seconds());
+        let key_expiry = crate::key_rotation::next_expiry(&keys, pool.spec.retired_key_seconds());
         Ok(Action::requeue(requeue_after(
             next_check,
             key_expiry,

@@ -18,7 +18,7 @@ mod caches;
 mod context;
 mod errors;
 mod finalize;
-pub mod keys;
+pub mod key_store;
 pub mod leader;
 pub mod output;
 mod reporting;

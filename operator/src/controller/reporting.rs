@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn secrets_are_scrubbed_from_messages() {
         let mut keys = State::default();
-        crate::keys::advance(&mut keys, crate::keys::Rotation::Keep, 1, 900);
+        crate::key_rotation::advance(&mut keys, crate::key_rotation::Rotation::Keep, 1, 900);
         let secret = keys.signing_keys[0].secret.clone();
         let scrubbed = redact(format!("AWS said: bad value {secret}!"), &keys);
         assert_eq!(scrubbed, "AWS said: bad value <redacted>!");

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use passwordless_operator::aws::{AwsError, Clients};
 use passwordless_operator::crd::PasswordlessPool;
 use passwordless_operator::diff::{Action, Plan};
-use passwordless_operator::keys::{self, Rotation};
+use passwordless_operator::key_rotation::{self, Rotation};
 use passwordless_operator::reconcile::{self, Deleted, Outputs, Purpose, RecordError};
 use passwordless_operator::recorded::{self, RecordStore, RecordingSink};
 use passwordless_operator::signin::{self, emulator_emails, emulator_get, emulator_sms};
@@ -82,7 +82,7 @@ impl Stack {
             .unwrap_or_else(|e| panic!("{}: {e} (run `make triggers`)", zip.display()));
         let pool = manifest(&unique("e2e"), "pool", spec);
         let mut keys = State::default();
-        keys::advance(
+        key_rotation::advance(
             &mut keys,
             Rotation::Keep,
             unix_now(),
@@ -171,7 +171,7 @@ impl Stack {
     /// The key lifecycle the CLI runs before each apply.
     fn advance_keys(&mut self, rotation: Rotation<'_>) {
         let lifetime = self.pool.spec.retired_key_seconds();
-        keys::advance(&mut self.keys, rotation, unix_now(), lifetime);
+        key_rotation::advance(&mut self.keys, rotation, unix_now(), lifetime);
     }
 
     /// A signing key the trigger was given (0: the current one).

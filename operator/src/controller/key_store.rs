@@ -14,7 +14,7 @@ use super::ROTATE_ANNOTATION;
 use super::errors::Error;
 use super::secrets::{delete_secret, managed_labels, namespace_and_name};
 use crate::crd::PasswordlessPool;
-use crate::keys::{Rotation, advance};
+use crate::key_rotation::{Rotation, advance};
 use crate::state::State;
 
 const DATA_KEY: &str = "keys.json";
@@ -111,7 +111,7 @@ impl KeyStore {
         Ok(Some((secret, keys)))
     }
 
-    /// The pool's keys, made, rotated or pruned (and stored first) as [`crate::keys`] says: a
+    /// The pool's keys, made, rotated or pruned (and stored first) as [`crate::key_rotation`] says: a
     /// new value of the rotation annotation rotates once.
     pub async fn ensure(&self, pool: &PasswordlessPool, now_unix: u64) -> Result<State, Error> {
         let (namespace, name) = namespace_and_name(pool)?;
