@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
@@ -156,6 +157,22 @@ fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
+/// A state-table item's key: `<kind>#<hash>` (see the module's list).
+fn key(kind: &str, hash: &str) -> AttributeValue {
+    AttributeValue::S(format!("{kind}#{hash}"))
+}
+
+impl DynamoStore {
+    /// A write of the item `key` in this store's table.
+    async fn put(&self, key: AttributeValue) -> PutItemFluentBuilder {
+        let client = self.client.get().await;
+        client
+            .put_item()
+            .table_name(&self.table)
+            .item(PARTITION_KEY, key)
+    }
+}
+
 impl StateStore for DynamoStore {
     async fn permit_send(
         &self,
@@ -165,15 +182,8 @@ impl StateStore for DynamoStore {
         record: &SendRecord<'_>,
     ) -> Result<SendPermit, DeliveryError> {
         let result = self
-            .client
-            .get()
+            .put(key("send", user_hash))
             .await
-            .put_item()
-            .table_name(&self.table)
-            .item(
-                PARTITION_KEY,
-                AttributeValue::S(format!("send#{user_hash}")),
-            )
             .item("lastSentAt", n(now))
             .item("request", AttributeValue::S(record.request.to_owned()))
             .item("round", AttributeValue::S(record.round.to_owned()))
@@ -227,10 +237,7 @@ impl StateStore for DynamoStore {
             .await
             .update_item()
             .table_name(&self.table)
-            .key(
-                PARTITION_KEY,
-                AttributeValue::S(format!("send#{user_hash}")),
-            )
+            .key(PARTITION_KEY, key("send", user_hash))
             .update_expression("SET answered = :yes")
             // Only the record this invocation wrote: a later send's is not answered by it.
             .condition_expression("#request = :request")
@@ -254,15 +261,8 @@ impl StateStore for DynamoStore {
         expires_at: u64,
     ) -> Result<bool, DeliveryError> {
         let result = self
-            .client
-            .get()
+            .put(key("nonce", nonce_hash))
             .await
-            .put_item()
-            .table_name(&self.table)
-            .item(
-                PARTITION_KEY,
-                AttributeValue::S(format!("nonce#{nonce_hash}")),
-            )
             .item(TTL_ATTRIBUTE, n(expires_at))
             .condition_expression("attribute_not_exists(pk)")
             .send()
@@ -283,10 +283,7 @@ impl StateStore for DynamoStore {
             .await
             .get_item()
             .table_name(&self.table)
-            .key(
-                PARTITION_KEY,
-                AttributeValue::S(format!("fail#{user_hash}")),
-            )
+            .key(PARTITION_KEY, key("fail", user_hash))
             .consistent_read(true)
             .send()
             .await
@@ -301,7 +298,7 @@ impl StateStore for DynamoStore {
         next: Option<Failures>,
         forget_after: u64,
     ) -> Result<bool, DeliveryError> {
-        let pk = AttributeValue::S(format!("fail#{user_hash}"));
+        let pk = key("fail", user_hash);
         // The whole record is its version: written only over exactly what was read.
         let (condition, values) = if seen.count == 0 {
             ("attribute_not_exists(pk)", None)
@@ -312,13 +309,11 @@ impl StateStore for DynamoStore {
             ]);
             ("failures = :seen AND lastFailureAt = :seenAt", Some(values))
         };
-        let client = self.client.get().await;
         match next {
             Some(next) => {
-                let put = client
-                    .put_item()
-                    .table_name(&self.table)
-                    .item(PARTITION_KEY, pk)
+                let put = self
+                    .put(pk)
+                    .await
                     .item("failures", n(u64::from(next.count)))
                     .item("lastFailureAt", n(next.last_at))
                     .item(TTL_ATTRIBUTE, n(next.last_at.saturating_add(forget_after)))
@@ -333,6 +328,7 @@ impl StateStore for DynamoStore {
                 }
             }
             None => {
+                let client = self.client.get().await;
                 let delete = client
                     .delete_item()
                     .table_name(&self.table)
