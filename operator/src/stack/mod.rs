@@ -2,7 +2,7 @@
 //! few questions in its own file: what the plan sees of it (its label, name and fields: the
 //! pure [`Resource`], which `diff` plans with), and its I/O (observe, create, update, delete:
 //! [`StackResource`]). Apply follows the list; deletion follows it in reverse. Adding a resource:
-//! see `docs/adding-a-resource.md`.
+//! see `docs/src/design/adding-a-resource.md`.
 
 mod client;
 mod domain;
