@@ -14,7 +14,78 @@ use crate::aws::CallCounter;
 use crate::crd::PasswordlessPool;
 use crate::status::ready_of;
 
-const PREFIX: &str = "passwordless_operator";
+pub const PREFIX: &str = "passwordless_operator";
+
+/// One metric family: what `/metrics` says of it, and the reference page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Family {
+    /// Without [`PREFIX`].
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub help: &'static str,
+    pub labels: &'static [&'static str],
+}
+
+const RECONCILES: Family = Family {
+    name: "reconciles_total",
+    kind: "counter",
+    help: "Reconciles run.",
+    labels: &[],
+};
+const RECONCILE_ERRORS: Family = Family {
+    name: "reconcile_errors_total",
+    kind: "counter",
+    help: "Reconciles that failed, by stable error label.",
+    labels: &["error"],
+};
+const RECONCILE_DURATION: Family = Family {
+    name: "reconcile_duration_seconds",
+    kind: "histogram",
+    help: "How long a reconcile took.",
+    labels: &["le"],
+};
+const AWS_CALLS: Family = Family {
+    name: "aws_calls_total",
+    kind: "counter",
+    help: "AWS API calls, by service and operation (retries not counted).",
+    labels: &["service", "operation"],
+};
+const AWS_RETRIES: Family = Family {
+    name: "aws_retries_total",
+    kind: "counter",
+    help: "AWS attempts beyond the first of each call (the SDK's own retries), by service and operation.",
+    labels: &["service", "operation"],
+};
+const AWS_ATTEMPT_FAILURES: Family = Family {
+    name: "aws_attempt_failures_total",
+    kind: "counter",
+    help: "AWS attempts that failed, by service, operation and kind (throttled, client, server, transport).",
+    labels: &["service", "operation", "kind"],
+};
+const POOLS: Family = Family {
+    name: "pools",
+    kind: "gauge",
+    help: "PasswordlessPools by the reason of their Ready condition.",
+    labels: &["condition", "reason"],
+};
+const LEADER: Family = Family {
+    name: "leader",
+    kind: "gauge",
+    help: "1 while this replica holds the leader lease.",
+    labels: &[],
+};
+
+/// Every family `/metrics` shows, in its order.
+pub const FAMILIES: [Family; 8] = [
+    RECONCILES,
+    RECONCILE_ERRORS,
+    RECONCILE_DURATION,
+    AWS_CALLS,
+    AWS_RETRIES,
+    AWS_ATTEMPT_FAILURES,
+    POOLS,
+    LEADER,
+];
 /// Seconds. A reconcile of an in-sync pool takes tens of milliseconds; a first apply a few seconds.
 const BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -115,7 +186,8 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, samples: Vec<String>| {
+        let mut family = |f: Family, samples: Vec<String>| {
+            let (name, help, kind) = (f.name, f.help, f.kind);
             let _ = writeln!(out, "# HELP {PREFIX}_{name} {help}");
             let _ = writeln!(out, "# TYPE {PREFIX}_{name} {kind}");
             for sample in samples {
@@ -145,28 +217,11 @@ impl Metrics {
             }
             Err(_) => (0, Vec::new(), Vec::new()),
         };
+        family(RECONCILES, vec![format!("reconciles_total {reconciles}")]);
+        family(RECONCILE_ERRORS, errors);
+        family(RECONCILE_DURATION, histogram);
         family(
-            "reconciles_total",
-            "counter",
-            "Reconciles run.",
-            vec![format!("reconciles_total {reconciles}")],
-        );
-        family(
-            "reconcile_errors_total",
-            "counter",
-            "Reconciles that failed, by stable error label.",
-            errors,
-        );
-        family(
-            "reconcile_duration_seconds",
-            "histogram",
-            "How long a reconcile took.",
-            histogram,
-        );
-        family(
-            "aws_calls_total",
-            "counter",
-            "AWS API calls, by service and operation (retries not counted).",
+            AWS_CALLS,
             self.aws_sum(CallCounter::snapshot)
                 .into_iter()
                 .map(|((service, operation), n)| {
@@ -180,9 +235,7 @@ impl Metrics {
         );
         let calls = self.aws_sum(CallCounter::snapshot);
         family(
-            "aws_retries_total",
-            "counter",
-            "AWS attempts beyond the first of each call (the SDK's own retries), by service and operation.",
+            AWS_RETRIES,
             self.aws_sum(CallCounter::attempts)
                 .into_iter()
                 .filter_map(|(key, attempts)| {
@@ -198,9 +251,7 @@ impl Metrics {
                 .collect(),
         );
         family(
-            "aws_attempt_failures_total",
-            "counter",
-            "AWS attempts that failed, by service, operation and kind (throttled, client, server, transport).",
+            AWS_ATTEMPT_FAILURES,
             self.aws_sum(CallCounter::failures)
                 .into_iter()
                 .map(|((service, operation, kind), n)| {
@@ -213,9 +264,7 @@ impl Metrics {
                 .collect(),
         );
         family(
-            "pools",
-            "gauge",
-            "PasswordlessPools by the reason of their Ready condition.",
+            POOLS,
             self.pools_by_reason()
                 .into_iter()
                 .map(|(reason, n)| {
@@ -227,9 +276,7 @@ impl Metrics {
                 .collect(),
         );
         family(
-            "leader",
-            "gauge",
-            "1 while this replica holds the leader lease.",
+            LEADER,
             vec![format!(
                 "leader {}",
                 u8::from(self.leader.load(Ordering::Relaxed))
@@ -307,5 +354,43 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    /// The reference page lists each family's labels from [`FAMILIES`]: every sample must
+    /// carry exactly those.
+    #[test]
+    fn samples_carry_the_labels_their_family_declares() {
+        let m = Metrics::default();
+        m.reconciled(Duration::from_millis(5), Some("conflict"));
+        let text = m.render();
+        let mut seen = 0;
+        for sample in text.lines().filter(|l| !l.starts_with('#')) {
+            let series = sample.split_whitespace().next().unwrap_or_default();
+            let (metric, labels) = series.split_once('{').unwrap_or((series, ""));
+            let name = metric.trim_start_matches(&format!("{PREFIX}_"));
+            let family = FAMILIES
+                .iter()
+                .find(|f| {
+                    name == f.name
+                        || name
+                            .strip_prefix(f.name)
+                            .is_some_and(|s| s.starts_with('_'))
+                })
+                .unwrap_or_else(|| panic!("{sample}: no family"));
+            let keys: Vec<&str> = labels
+                .trim_end_matches('}')
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(|l| l.split('=').next().unwrap_or_default())
+                .collect();
+            let histogram_total = family.kind == "histogram" && keys.is_empty();
+            assert!(
+                histogram_total || keys == family.labels,
+                "{sample}: {:?}",
+                family.labels
+            );
+            seen += 1;
+        }
+        assert!(seen > 0, "{text}");
     }
 }

@@ -28,8 +28,9 @@ pub enum Error {
     Conflict(#[from] Conflict),
     #[error("AWS did not settle after {MAX_PASSES} passes; still pending: {0}")]
     NotConverged(String),
+    /// Not `#[from]`: the message shows the cause already, and a chain would show it twice.
     #[error("recording IDs failed: {0}")]
-    Record(#[from] RecordError),
+    Record(RecordError),
     /// The deployed trigger refused its configuration when the operator probed it.
     #[error("the trigger function does not start: {0}")]
     TriggerUnhealthy(String),
@@ -85,6 +86,12 @@ pub enum Conflict {
     ForeignWebAcl { other: String, name: String },
     #[error("the manifest has no metadata.name")]
     NoName,
+}
+
+impl From<RecordError> for Error {
+    fn from(e: RecordError) -> Self {
+        Self::Record(e)
+    }
 }
 
 /// Writing the IDs down failed (the state file, the pool's status).

@@ -27,8 +27,9 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The request to apply (or plan, or delete) the pool: the state file holds both the keys
-    /// and the recorded IDs.
+    /// The request for the CLI's plan, apply and delete alike: the spec checked in full (the CLI
+    /// refuses an invalid manifest, deletion included). The state file holds both the keys and
+    /// the recorded IDs.
     pub fn request(&self) -> Result<Request<'_>, reconcile::Error> {
         let (pool, platform, code) = (&self.pool, &self.platform, &self.code);
         recorded::request(

@@ -2,7 +2,6 @@
 //! may write, and managed login's OAuth settings.
 
 use super::fields::{Fields, list};
-use crate::crd::Strategy;
 use crate::names::StackNames;
 use crate::validate::ValidatedSpec;
 
@@ -107,7 +106,7 @@ impl Fields for ClientConfig {
 }
 
 pub(super) fn desired(spec: &ValidatedSpec, names: &StackNames) -> ClientConfig {
-    let flow = if spec.strategy == Strategy::Native {
+    let flow = if spec.native.is_some() {
         "ALLOW_USER_AUTH"
     } else {
         "ALLOW_CUSTOM_AUTH"

@@ -1,6 +1,7 @@
 //! Where a pool lives (partition, region, account), its code and keys, and the ids already
-//! known: and from those, every ARN the desired state names. ARNs are written here only (their
-//! text by [`Partition::arn`]).
+//! known: and from those, the ARN of each of the pool's own resources. (Every ARN's text comes
+//! from [`Partition::arn`]; the wildcards of the policies that cover every pool are in
+//! `role.rs` and `boundary.rs`.)
 
 use super::TriggerBoundary;
 use super::fields::fingerprint;

@@ -1,6 +1,8 @@
 //! The Secrets Manager secret the trigger reads its signing keys from.
 
+use super::Facts;
 use super::fields::{Fields, short_digest};
+use crate::names::StackNames;
 
 /// The Secrets Manager secret holding the trigger's signing keys. The operator never reads
 /// the value back: a digest tag says which keys it holds.
@@ -45,4 +47,9 @@ impl Fields for KeysSecretConfig {
         }
         fields
     }
+}
+
+/// The secret under the pool's name, holding the signing keys the facts carry.
+pub(super) fn desired(names: &StackNames, facts: &Facts) -> KeysSecretConfig {
+    KeysSecretConfig::new(names.keys_secret.clone(), facts.signing_keys.clone())
 }

@@ -3,7 +3,7 @@
 //! Each resource has its own file, named as in `stack/`: its configuration (a plain struct
 //! that [`Fields`] flattens into named values, all the diff needs, so the same struct describes
 //! what is desired and what was observed) and the function that builds it from the spec.
-//! `facts.rs` holds what the spec does not say (where the pool lives) and every ARN; `boundary.rs` the permissions boundary
+//! `facts.rs` holds what the spec does not say (where the pool lives) and the pool's own ARNs; `boundary.rs` the permissions boundary
 //! of trigger roles. Nothing here performs I/O.
 
 mod boundary;
@@ -93,8 +93,7 @@ pub fn desired_stack(
     let uses_triggers = spec.strategy != Strategy::Native;
     let role = uses_triggers.then(|| role::desired(spec, names, facts, sender.as_ref()));
     let table = uses_triggers.then(|| table::desired(names));
-    let keys_secret = uses_triggers
-        .then(|| KeysSecretConfig::new(names.keys_secret.clone(), facts.signing_keys.clone()));
+    let keys_secret = uses_triggers.then(|| keys_secret::desired(names, facts));
     let function = match uses_triggers {
         true => Some(function::desired(spec, names, facts)?),
         false => None,

@@ -102,7 +102,7 @@ impl Fields for UserPoolConfig {
     }
 }
 
-/// The pool `spec` asks for; `trigger` is the function's ARN for the trigger strategies.
+/// The pool `spec` asks for: the trigger strategies' pools call the function.
 pub(super) fn desired(
     spec: &ValidatedSpec,
     names: &StackNames,

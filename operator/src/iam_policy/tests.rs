@@ -380,14 +380,14 @@ fn trigger_policies(partition_region: &str) -> Vec<(String, Value, BTreeMap<Stri
         "strategy: smsOtp\n",
     ] {
         for pool in [None, Some(format!("{partition_region}_Abc"))] {
-            let facts = crate::desired::Facts {
+            let pool_facts = crate::desired::Facts {
                 region: partition_region.to_owned(),
                 partition: Partition::of_region(partition_region),
                 user_pool_id: pool.clone(),
                 ..facts()
             };
             let names = StackNames::new("prod-eu", "shop", "checkout");
-            let d = desired_stack(&spec(yaml), &names, &facts).unwrap();
+            let d = desired_stack(&spec(yaml), &names, &pool_facts).unwrap();
             // What every request on the pool finds: the pool's own tags.
             let facts = d
                 .user_pool
