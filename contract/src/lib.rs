@@ -36,6 +36,114 @@ pub mod env {
     pub const SIGNING_KEYS_SECRET: &str = "PWP_SIGNING_KEYS_SECRET";
     /// One of [`crate::sign_up::ALL`].
     pub const SIGN_UP: &str = "PWP_SIGN_UP";
+
+    /// One variable of the trigger's environment, as the reference page lists it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Var {
+        pub name: &'static str,
+        /// The `PasswordlessPool` field it is set from (or what, when no field).
+        pub from: &'static str,
+        pub meaning: &'static str,
+    }
+
+    /// Every variable the operator sets and the trigger reads.
+    pub const ALL: [Var; 19] = [
+        Var {
+            name: STRATEGY,
+            from: "spec.strategy",
+            meaning: "The flow the trigger runs: magicLink, emailOtp or smsOtp.",
+        },
+        Var {
+            name: SIGN_UP,
+            from: "spec.signUp",
+            meaning: "Disabled (only users an administrator made sign in) or AutoConfirm (a new address or phone signs itself up).",
+        },
+        Var {
+            name: ATTEMPT_LIMIT,
+            from: "spec.attemptLimit",
+            meaning: "Answers one sign-in session may give before it fails.",
+        },
+        Var {
+            name: MIN_INTERVAL_SECONDS,
+            from: "spec.limits.minIntervalSeconds",
+            meaning: "Seconds between two sends (link or code) to one user, for every strategy; 0: no cooldown.",
+        },
+        Var {
+            name: MAX_FAILURES,
+            from: "spec.limits.maxFailures",
+            meaning: "Wrong answers to one user's codes, across sessions, before sign-in locks.",
+        },
+        Var {
+            name: LOCKOUT_SECONDS,
+            from: "spec.limits.lockoutSeconds",
+            meaning: "The first lockout's length; each further wrong answer doubles it, up to a day.",
+        },
+        Var {
+            name: OTP_LENGTH,
+            from: "spec.otp.length",
+            meaning: "Digits of a code sent (longer while the user is locked out).",
+        },
+        Var {
+            name: OTP_TTL_SECONDS,
+            from: "spec.otp.ttlSeconds",
+            meaning: "How long a code stays valid.",
+        },
+        Var {
+            name: LINK_TTL_SECONDS,
+            from: "spec.magicLink.ttlSeconds (magicLink only)",
+            meaning: "How long a magic link stays valid.",
+        },
+        Var {
+            name: REDIRECT_URLS,
+            from: "spec.magicLink.redirectUrls (magicLink only)",
+            meaning: "A JSON array of the URLs a link may open; the first is the default.",
+        },
+        Var {
+            name: SENDER_ADDRESS,
+            from: "spec.sender.address",
+            meaning: "The address sign-in email is sent from.",
+        },
+        Var {
+            name: SENDER_NAME,
+            from: "spec.sender.displayName",
+            meaning: "The display name beside the sender's address.",
+        },
+        Var {
+            name: REPLY_TO,
+            from: "spec.sender.replyTo",
+            meaning: "The Reply-To address of sign-in email.",
+        },
+        Var {
+            name: APP_NAME,
+            from: "spec.email.appName",
+            meaning: "The application's name, as the templates show it.",
+        },
+        Var {
+            name: EMAIL_SUBJECT,
+            from: "spec.email.subject",
+            meaning: "The subject template of sign-in email.",
+        },
+        Var {
+            name: EMAIL_HTML,
+            from: "spec.email.html",
+            meaning: "The HTML body template of sign-in email.",
+        },
+        Var {
+            name: EMAIL_TEXT,
+            from: "spec.email.text",
+            meaning: "The plain-text body template of sign-in email.",
+        },
+        Var {
+            name: TABLE_NAME,
+            from: "the pool's state table (named by the operator)",
+            meaning: "The DynamoDB table of cooldowns, failure counts and spent links.",
+        },
+        Var {
+            name: SIGNING_KEYS_SECRET,
+            from: "the pool's keys secret (named by the operator)",
+            meaning: "The Secrets Manager secret the trigger reads its signing keys from; the keys themselves are never in the environment.",
+        },
+    ];
 }
 
 /// The strategy names, as written in a manifest and in [`env::STRATEGY`].

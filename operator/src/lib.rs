@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod names;
 pub mod observed;
 pub mod partition;
+pub mod reasons;
 pub mod reconcile;
 pub mod reconcile_error;
 pub mod recorded;

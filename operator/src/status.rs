@@ -8,57 +8,7 @@ use crate::desired::DOMAIN_FAILED;
 use crate::observed::{MAX_VERIFICATION_RESENDS, SenderObserved};
 use crate::reconcile::{DomainNotActive, Outputs};
 
-/// Condition types and reasons: one place, used by the CLI, the controller and the tests.
-pub mod reasons {
-    pub const READY: &str = "Ready";
-    /// kstatus: the operator is working toward the spec (True only while it is).
-    pub const RECONCILING: &str = "Reconciling";
-    /// kstatus: the operator cannot proceed without a change (True only while so).
-    pub const STALLED: &str = "Stalled";
-    pub const PROVISIONING: &str = "Provisioning";
-    pub const SENDER_NOT_VERIFIED: &str = "SenderNotVerified";
-    pub const AWS_ERROR: &str = "AwsError";
-    pub const INVALID_SPEC: &str = "InvalidSpec";
-    pub const DELETING: &str = "Deleting";
-    /// The operator's own Kubernetes calls failed (RBAC, the apiserver away).
-    pub const KUBERNETES_ERROR: &str = "KubernetesError";
-    /// The pool's signing-key Secret could not be read or written.
-    pub const SIGNING_KEY_ERROR: &str = "SigningKeyError";
-    /// The deployed trigger refused its configuration when probed.
-    pub const TRIGGER_UNHEALTHY: &str = "TriggerUnhealthy";
-    /// The platform team's tenancy rules do not grant what the spec asks (a sender, an
-    /// adoption, an account).
-    pub const NOT_ALLOWED: &str = "NotAllowed";
-    /// `spec.secretName` names a Secret that exists and is not this pool's.
-    pub const SECRET_CONFLICT: &str = "SecretConflict";
-    /// The managed login domain is being created (minutes; a custom domain up to an hour).
-    pub const DOMAIN_NOT_ACTIVE: &str = "DomainNotActive";
-    /// Cognito reports the managed login domain `FAILED`.
-    pub const DOMAIN_FAILED: &str = "DomainFailed";
-    /// A condition beside `Ready` (never holding it back): the pool's messages reach only
-    /// verified recipients, the account being in the SES or SMS sandbox in its region.
-    pub const DELIVERY_RESTRICTED: &str = "DeliveryRestricted";
-    pub const SES_SANDBOX: &str = "SesSandbox";
-    pub const SMS_SANDBOX: &str = "SmsSandbox";
-
-    /// Whether a condition with this reason deserves a Warning event rather than a Normal one.
-    pub fn is_warning(reason: &str) -> bool {
-        matches!(
-            reason,
-            SENDER_NOT_VERIFIED
-                | AWS_ERROR
-                | INVALID_SPEC
-                | NOT_ALLOWED
-                | SECRET_CONFLICT
-                | KUBERNETES_ERROR
-                | SIGNING_KEY_ERROR
-                | TRIGGER_UNHEALTHY
-                | DOMAIN_FAILED
-                | SES_SANDBOX
-                | SMS_SANDBOX
-        )
-    }
-}
+pub use crate::reasons;
 
 /// The current time, as conditions carry it.
 pub fn now() -> Time {

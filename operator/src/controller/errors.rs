@@ -170,6 +170,13 @@ mod tests {
                 (disposition, reason, label),
                 "{error}"
             );
+            // The reference says of each reason whether it stalls: it must be so.
+            let documented = reasons::find(reason).expect("every reason is documented");
+            let stalls = documented.stalls;
+            match disposition {
+                WaitForChange => assert_ne!(stalls, reasons::Stalls::Never, "{reason}"),
+                Retry => assert_ne!(stalls, reasons::Stalls::Always, "{reason}"),
+            }
         }
     }
 }
