@@ -3,13 +3,19 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test build triggers image test-install fuzz test-web web bench-triggers bench-operator crds fmt lint testbed-up testbed-down
+.PHONY: demo test docs docs-reference build triggers image test-install fuzz test-web web bench-triggers bench-operator crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
 
 test: ## fmt, clippy, unit and integration tests against the real test bed
 	scripts/test
+
+docs: ## the book (docs/, mdBook) into target/book, its links checked
+	scripts/docs
+
+docs-reference: ## rewrite the book's generated pages (API, conditions, CLI, Helm values, IAM policy, trigger environment, metrics)
+	$(CARGO) run --locked -q -p passwordless-operator -- reference --out docs/src
 
 build: triggers ## debug build of the workspace, and the trigger zip
 	$(CARGO) build --locked --workspace

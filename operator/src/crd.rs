@@ -190,7 +190,8 @@ pub struct PasswordlessPoolSpec {
 
     /// Whether an unknown user is created on first sign-in. `Disabled` (the default) answers an
     /// unknown user exactly like a known one, without sending anything; `AutoConfirm` lets the
-    /// app call SignUp and confirms the user and their email or phone at once.
+    /// app call SignUp and confirms the user at once; their email or phone is marked verified by
+    /// their first sign-in, which proves it.
     #[serde(default)]
     pub sign_up: SignUpPolicy,
 

@@ -21,6 +21,7 @@ pub mod reasons;
 pub mod reconcile;
 pub mod reconcile_error;
 pub mod recorded;
+pub mod reference;
 pub mod resource;
 pub mod signin;
 pub mod stack;

@@ -31,6 +31,7 @@ async fn main() -> Result<()> {
         Command::Apply(args) => cli::pool::apply(&args).await,
         Command::Delete(args) => cli::pool::delete(&args).await,
         Command::Signin(args) => cli::signin::signin(args).await,
+        Command::Reference(args) => cli::reference::run(&args),
     }
 }
 

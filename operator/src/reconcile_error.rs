@@ -100,6 +100,41 @@ impl From<RecordError> for Error {
 pub struct RecordError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
 
 impl Error {
+    /// Every label [`Error::metric_label`] gives, with its meaning: the metrics reference lists
+    /// them.
+    pub const METRIC_LABELS: [(&'static str, &'static str); 9] = [
+        ("invalid_spec", "The spec breaks a rule (InvalidSpec)."),
+        (
+            "not_allowed",
+            "The tenancy rules do not grant what the spec asks (NotAllowed).",
+        ),
+        (
+            "trigger_code",
+            "The trigger's deployment package could not be read.",
+        ),
+        (
+            "aws_transient",
+            "An AWS call failed in a way that may clear: throttling, a 5xx, a timeout.",
+        ),
+        ("aws_error", "An AWS call was refused."),
+        (
+            "conflict",
+            "A resource stands in the way: not the pool's, or not what the spec can become.",
+        ),
+        (
+            "not_converged",
+            "AWS did not settle within the passes of one reconcile.",
+        ),
+        (
+            "record_failed",
+            "The IDs AWS assigned could not be recorded.",
+        ),
+        (
+            "trigger_unhealthy",
+            "The trigger refused its configuration, or did not answer the probe.",
+        ),
+    ];
+
     /// A stable label for metrics and conditions.
     pub fn metric_label(&self) -> &'static str {
         match self {

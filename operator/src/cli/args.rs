@@ -177,6 +177,20 @@ pub enum Command {
     /// Sign a user in to an applied pool: the link or code comes from the emulator's mailbox
     /// (`--from-emulator`) or is pasted. Prints the ID token's claims.
     Signin(SigninArgs),
+    /// Write the book's generated reference pages under DIR (`make docs-reference`).
+    #[command(hide = true)]
+    Reference(ReferenceArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ReferenceArgs {
+    /// The book's source folder.
+    #[arg(long, default_value = "docs/src")]
+    pub out: PathBuf,
+    /// Write nothing: fail, naming them, if the pages there differ from what the code
+    /// generates.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(clap::Args)]

@@ -5,5 +5,6 @@ pub mod args;
 pub mod iam_policy;
 mod load;
 pub mod pool;
+pub mod reference;
 pub mod run;
 pub mod signin;

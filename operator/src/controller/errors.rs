@@ -27,6 +27,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// The labels of the controller's own failures, with their meaning; the reconcile's are
+    /// [`reconcile::Error::METRIC_LABELS`].
+    pub const METRIC_LABELS: [(&'static str, &'static str); 5] = [
+        ("kube_api", "A Kubernetes API call failed."),
+        (
+            "signing_keys",
+            "The pool's signing-key Secret could not be read or written.",
+        ),
+        ("finalizer", "The finalizer could not handle the object (no name, or a finalizer it cannot read); adding or removing it counts as kube_api."),
+        (
+            "secret_conflict",
+            "spec.secretName names a Secret that is not the pool's.",
+        ),
+        ("internal", "A bug: the operator's own invariant broke."),
+    ];
+
     /// A stable label for metrics and logs.
     pub fn metric_label(&self) -> &'static str {
         match self {
@@ -170,6 +186,12 @@ mod tests {
                 (disposition, reason, label),
                 "{error}"
             );
+            // The metrics reference lists every label.
+            let documented = Error::METRIC_LABELS
+                .iter()
+                .chain(&reconcile::Error::METRIC_LABELS)
+                .any(|(l, _)| *l == label);
+            assert!(documented, "{label}");
             // The reference says of each reason whether it stalls: it must be so.
             let documented = reasons::find(reason).expect("every reason is documented");
             let stalls = documented.stalls;
