@@ -35,7 +35,10 @@ impl Error {
             "signing_keys",
             "The pool's signing-key Secret could not be read or written.",
         ),
-        ("finalizer", "The finalizer could not handle the object (no name, or a finalizer it cannot read); adding or removing it counts as kube_api."),
+        (
+            "finalizer",
+            "The finalizer could not handle the object (no name, or a finalizer it cannot read); adding or removing it counts as kube_api.",
+        ),
         (
             "secret_conflict",
             "spec.secretName names a Secret that is not the pool's.",

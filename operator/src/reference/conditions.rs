@@ -86,10 +86,7 @@ pub fn reason_pages() -> Vec<Page> {
         );
         pages.push(Page::new(reason_path(r), finish(page)));
     }
-    pages.push(Page::new(
-        "troubleshooting/reasons.md",
-        finish(index),
-    ));
+    pages.push(Page::new("troubleshooting/reasons.md", finish(index)));
     pages
 }
 
