@@ -1,12 +1,15 @@
 """Every link inside the built book resolves: the page exists, and so does the anchor.
 
-  book_links.py BOOK_DIR   BOOK_DIR is mdBook's HTML output; prints each broken link as
-                           `PAGE: HREF (why)` and exits 1 if there is any
+  book_links.py BOOK_DIR [--markdown FILE...]
+      BOOK_DIR is mdBook's HTML output; --markdown adds Markdown files outside the book (the
+      README) whose relative links must name files that exist. Prints each broken link as
+      `PAGE: HREF (why)` and exits 1 if there is any.
 Links out of the book (http:, https:, mailto:) are not followed: the checks run offline.
 """
 import argparse
 import html.parser
 import os
+import re
 import sys
 import urllib.parse
 
@@ -37,6 +40,7 @@ def parse(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("book", help="the built book (mdBook's HTML output)")
+    parser.add_argument("--markdown", nargs="*", default=[], help="Markdown files outside the book")
     args = parser.parse_args()
     root = os.path.abspath(args.book)
     pages, broken, checked = {}, [], 0
@@ -65,6 +69,17 @@ def main():
                 seen = pages.get(target) or parse(target)
                 if urllib.parse.unquote(url.fragment) not in seen.ids:
                     broken.append(f"{shown}: {href} (no such anchor)")
+    for md in args.markdown:
+        with open(md, encoding="utf-8") as f:
+            text = f.read()
+        for href in re.findall(r"\]\(([^)\s]+)\)", text):
+            url = urllib.parse.urlsplit(href)
+            if url.scheme or not url.path:
+                continue
+            checked += 1
+            target = os.path.join(os.path.dirname(os.path.abspath(md)), url.path)
+            if not os.path.exists(target):
+                broken.append(f"{md}: {href} (no such file)")
     for line in broken:
         print(line)
     print(f"{checked} links in {len(pages)} pages, {len(broken)} broken")
