@@ -1,18 +1,25 @@
 //! `/healthz`, `/readyz` and `/metrics` over plain HTTP/1.1: three GETs that probes and
-//! Prometheus make, one request per connection. Small enough to need no HTTP framework.
+//! Prometheus make, one request per connection. hyper (already in the tree through kube and the
+//! AWS SDK) parses and answers; this module bounds the connections and routes.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode, header};
+use hyper_util::rt::{TokioIo, TokioTimer};
+#[cfg(test)]
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
 use crate::metrics::Metrics;
 
-/// Requests bigger than this are not probes or scrapes.
+/// Requests bigger than this are not probes or scrapes (hyper's smallest read buffer).
 const MAX_REQUEST: usize = 8 * 1024;
 /// The whole exchange (request head in, response out): a probe or a scrape takes milliseconds.
 const EXCHANGE_DEADLINE: Duration = Duration::from_secs(5);
@@ -69,6 +76,16 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
 
 async fn serve_at_most(listener: TcpListener, metrics: Arc<Metrics>, cap: usize) {
     let open = Arc::new(Mutex::new(Open::default()));
+    // One request per connection, its head within HEAD_DEADLINE and MAX_REQUEST; no Date
+    // header, names as before ("Content-Type").
+    let mut http = http1::Builder::new();
+    http.keep_alive(false)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_DEADLINE)
+        .max_buf_size(MAX_REQUEST)
+        .auto_date_header(false)
+        .title_case_headers(true);
+    let http = Arc::new(http);
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
@@ -81,9 +98,13 @@ async fn serve_at_most(listener: TcpListener, metrics: Arc<Metrics>, cap: usize)
                 guard.next_id += 1;
                 let head_read = Arc::new(AtomicBool::new(false));
                 let (metrics, done, flag) = (metrics.clone(), open.clone(), head_read.clone());
+                let http = http.clone();
                 let task = tokio::spawn(async move {
-                    match tokio::time::timeout(EXCHANGE_DEADLINE, answer(stream, &metrics, &flag))
-                        .await
+                    match tokio::time::timeout(
+                        EXCHANGE_DEADLINE,
+                        answer(&http, stream, &metrics, &flag),
+                    )
+                    .await
                     {
                         Ok(Err(e)) => tracing::debug!(error = %e, "HTTP connection failed"),
                         Err(_) => tracing::debug!("HTTP connection closed at its deadline"),
@@ -132,42 +153,29 @@ pub fn route(request_line: &str, metrics: &Metrics) -> (&'static str, &'static s
     }
 }
 
+/// Reads one request with hyper, answers it from [`route`] and closes the connection.
 async fn answer(
-    mut stream: TcpStream,
+    http: &http1::Builder,
+    stream: TcpStream,
     metrics: &Metrics,
     head_read: &AtomicBool,
-) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    let head_end = tokio::time::timeout(HEAD_DEADLINE, async {
-        loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                return Ok::<_, std::io::Error>(Some(end));
-            }
-            if buf.len() > MAX_REQUEST {
-                return Ok(None);
-            }
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(None);
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    })
-    .await
-    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "request head too slow"))??;
-    head_read.store(true, Ordering::Relaxed);
-    let Some(end) = head_end else {
-        return Ok(());
-    };
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let (status, content_type, body) = route(head.lines().next().unwrap_or(""), metrics);
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+) -> hyper::Result<()> {
+    let service = service_fn(|request: Request<hyper::body::Incoming>| {
+        head_read.store(true, Ordering::Relaxed);
+        let line = format!("{} {} HTTP/1.1", request.method(), request.uri());
+        let (status, content_type, body) = route(&line, metrics);
+        let code = status
+            .get(..3)
+            .and_then(|code| StatusCode::from_bytes(code.as_bytes()).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = Response::new(body);
+        *response.status_mut() = code;
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+        std::future::ready(Ok::<_, Infallible>(response))
+    });
+    http.serve_connection(TokioIo::new(stream), service).await
 }
 
 #[cfg(test)]
