@@ -61,14 +61,14 @@ fn kind(schema: &Value) -> String {
         Some(Value::String(t)) => t.clone(),
         _ => "any".to_owned(),
     }];
-    for (key, said) in [
-        ("minimum", "at least"),
-        ("maximum", "at most"),
-        ("minLength", "characters at least"),
-        ("maxLength", "characters at most"),
+    for (key, said, unit) in [
+        ("minimum", "at least", ""),
+        ("maximum", "at most", ""),
+        ("minLength", "at least", " characters"),
+        ("maxLength", "at most", " characters"),
     ] {
         if let Some(n) = schema.get(key) {
-            parts.push(format!("{said} {n}"));
+            parts.push(format!("{said} {n}{unit}"));
         }
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
