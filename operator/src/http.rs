@@ -170,9 +170,10 @@ async fn answer(
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = Response::new(body);
         *response.status_mut() = code;
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(content_type),
+        );
         std::future::ready(Ok::<_, Infallible>(response))
     });
     http.serve_connection(TokioIo::new(stream), service).await

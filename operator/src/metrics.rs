@@ -26,54 +26,65 @@ pub struct Family {
     pub labels: &'static [&'static str],
 }
 
-const RECONCILES: Family = Family {
-    name: "reconciles_total",
-    kind: "counter",
-    help: "Reconciles run.",
-    labels: &[],
-};
-const RECONCILE_ERRORS: Family = Family {
-    name: "reconcile_errors_total",
-    kind: "counter",
-    help: "Reconciles that failed, by stable error label.",
-    labels: &["error"],
-};
-const RECONCILE_DURATION: Family = Family {
-    name: "reconcile_duration_seconds",
-    kind: "histogram",
-    help: "How long a reconcile took.",
-    labels: &["le"],
-};
-const AWS_CALLS: Family = Family {
-    name: "aws_calls_total",
-    kind: "counter",
-    help: "AWS API calls, by service and operation (retries not counted).",
-    labels: &["service", "operation"],
-};
-const AWS_RETRIES: Family = Family {
-    name: "aws_retries_total",
-    kind: "counter",
-    help: "AWS attempts beyond the first of each call (the SDK's own retries), by service and operation.",
-    labels: &["service", "operation"],
-};
-const AWS_ATTEMPT_FAILURES: Family = Family {
-    name: "aws_attempt_failures_total",
-    kind: "counter",
-    help: "AWS attempts that failed, by service, operation and kind (throttled, client, server, transport).",
-    labels: &["service", "operation", "kind"],
-};
-const POOLS: Family = Family {
-    name: "pools",
-    kind: "gauge",
-    help: "PasswordlessPools by the reason of their Ready condition.",
-    labels: &["condition", "reason"],
-};
-const LEADER: Family = Family {
-    name: "leader",
-    kind: "gauge",
-    help: "1 while this replica holds the leader lease.",
-    labels: &[],
-};
+impl Family {
+    const fn new(
+        name: &'static str,
+        kind: &'static str,
+        help: &'static str,
+        labels: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            help,
+            labels,
+        }
+    }
+}
+
+const RECONCILES: Family = Family::new("reconciles_total", "counter", "Reconciles run.", &[]);
+const RECONCILE_ERRORS: Family = Family::new(
+    "reconcile_errors_total",
+    "counter",
+    "Reconciles that failed, by stable error label.",
+    &["error"],
+);
+const RECONCILE_DURATION: Family = Family::new(
+    "reconcile_duration_seconds",
+    "histogram",
+    "How long a reconcile took.",
+    &["le"],
+);
+const AWS_CALLS: Family = Family::new(
+    "aws_calls_total",
+    "counter",
+    "AWS API calls, by service and operation (retries not counted).",
+    &["service", "operation"],
+);
+const AWS_RETRIES: Family = Family::new(
+    "aws_retries_total",
+    "counter",
+    "AWS attempts beyond the first of each call (the SDK's own retries), by service and operation.",
+    &["service", "operation"],
+);
+const AWS_ATTEMPT_FAILURES: Family = Family::new(
+    "aws_attempt_failures_total",
+    "counter",
+    "AWS attempts that failed, by service, operation and kind (throttled, client, server, transport).",
+    &["service", "operation", "kind"],
+);
+const POOLS: Family = Family::new(
+    "pools",
+    "gauge",
+    "PasswordlessPools by the reason of their Ready condition.",
+    &["condition", "reason"],
+);
+const LEADER: Family = Family::new(
+    "leader",
+    "gauge",
+    "1 while this replica holds the leader lease.",
+    &[],
+);
 
 /// Every family `/metrics` shows, in its order.
 pub const FAMILIES: [Family; 8] = [
