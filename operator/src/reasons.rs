@@ -31,22 +31,10 @@ pub const DELIVERY_RESTRICTED: &str = "DeliveryRestricted";
 pub const SES_SANDBOX: &str = "SesSandbox";
 pub const SMS_SANDBOX: &str = "SmsSandbox";
 
-/// Whether a condition with this reason deserves a Warning event rather than a Normal one.
+/// Whether a condition with this reason deserves a Warning event rather than a Normal one:
+/// someone has to act ([`Reason::warning`]).
 pub fn is_warning(reason: &str) -> bool {
-    matches!(
-        reason,
-        SENDER_NOT_VERIFIED
-            | AWS_ERROR
-            | INVALID_SPEC
-            | NOT_ALLOWED
-            | SECRET_CONFLICT
-            | KUBERNETES_ERROR
-            | SIGNING_KEY_ERROR
-            | TRIGGER_UNHEALTHY
-            | DOMAIN_FAILED
-            | SES_SANDBOX
-            | SMS_SANDBOX
-    )
+    find(reason).is_some_and(|r| r.warning)
 }
 
 /// Whether a reason comes with `Stalled=True`: the operator waits for a change, re-checking
@@ -74,6 +62,8 @@ pub struct Reason {
     pub condition: &'static str,
     pub status: &'static str,
     pub stalls: Stalls,
+    /// Someone has to act: its events are Warnings.
+    pub warning: bool,
     pub meaning: &'static str,
     pub remedy: &'static str,
 }
@@ -106,6 +96,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "True",
         stalls: Stalls::Never,
+        warning: false,
         meaning: "AWS matches the spec and the pool is usable; the output Secret holds its IDs.",
         remedy: "Nothing to do.",
     },
@@ -114,6 +105,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Never,
+        warning: false,
         meaning: "The operator is creating or updating the pool's AWS resources. A first apply takes two passes (the role's policy and the invoke permission name the pool once it exists).",
         remedy: "Wait: a pool is usually Ready within a minute. If it stays, read the events and the operator's logs for the pool.",
     },
@@ -122,6 +114,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Never,
+        warning: true,
         meaning: "The SES identity the pool sends from is not verified yet. The message lists the DKIM CNAME records of a domain identity, or asks for the link SES mailed to an address identity. The operator re-checks it on its sender interval and mails an expired address link again (at most once a day, three times in all) for an identity it created.",
         remedy: "Publish the DKIM records in the domain's DNS, or click the link SES sent to the address. For an identity the operator did not create, ask SES for a new link: `aws ses verify-email-identity --email-address ADDRESS --region REGION`.",
     },
@@ -130,6 +123,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Never,
+        warning: true,
         meaning: "An AWS call failed, or a resource stands in the way (one found under the pool's name that is not its own, an adopted pool that cannot become what the spec asks). Retried with backoff.",
         remedy: "Read the message. Throttling and transient errors clear by themselves. AccessDenied: the operator's role lacks a permission (compare it with `passwordless-operator iam-policy`). A resource that belongs to another pool or to nobody: delete or rename it, or adopt the user pool as the message says.",
     },
@@ -138,6 +132,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Always,
+        warning: true,
         meaning: "The spec breaks a rule: one the apiserver did not enforce (an apiserver without the CRD's CEL rules), or one only the operator can check (the trigger's environment over Lambda's 4 KB).",
         remedy: "Fix the field the message names, and apply again.",
     },
@@ -146,6 +141,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Always,
+        warning: true,
         meaning: "The platform team's tenancy rules do not grant what the spec asks in this namespace: a sender address or domain, an adoption, an account or region. Checked before any AWS call.",
         remedy: "Change the field the message names to what the namespace may use, or ask the platform team to grant it in the tenancy file.",
     },
@@ -154,6 +150,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Always,
+        warning: true,
         meaning: "`spec.secretName` names a Secret that exists and is not this pool's; the operator leaves it alone.",
         remedy: "Pick another `spec.secretName`, or delete that Secret.",
     },
@@ -164,6 +161,7 @@ pub const ALL: [Reason; 15] = [
         stalls: Stalls::When(
             "the trigger refused its configuration; one that could not read its signing keys yet, or did not answer the probe, is retried",
         ),
+        warning: true,
         meaning: "The deployed trigger function did not accept its configuration when the operator probed it, so the user pool is not wired to it.",
         remedy: "Read the message: it names the environment variable the trigger refused, or the failure. A refused value: fix the spec field behind it. Keys unreadable: the keys secret and the trigger role's policy (IAM propagation takes seconds). Otherwise read the trigger's log group, `/aws/lambda/<function>`.",
     },
@@ -172,6 +170,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Never,
+        warning: true,
         meaning: "The pool's signing-key Secret, in the operator's keys namespace, could not be read or written.",
         remedy: "Check that the keys namespace exists and that the chart's RBAC there is intact; a Secret edited by hand into an unreadable shape: restore or delete it (deleting it rotates the keys: links in flight stop working).",
     },
@@ -180,6 +179,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Never,
+        warning: true,
         meaning: "The operator's own Kubernetes calls failed: RBAC, the apiserver away, the finalizer.",
         remedy: "Check the apiserver, and the operator's ServiceAccount and its bindings as the chart installs them; the operator's logs name the call.",
     },
@@ -188,6 +188,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Never,
+        warning: false,
         meaning: "The managed login domain is not serving its pages yet: a prefix domain takes minutes, a custom domain up to an hour and its DNS alias.",
         remedy: "For a custom domain, create the DNS alias record the message names (to its CloudFront host). Then wait.",
     },
@@ -196,6 +197,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Always,
+        warning: true,
         meaning: "Cognito reports the managed login domain `FAILED`. The operator re-checks it on its sender interval.",
         remedy: "Check the custom domain's certificate (in ACM in us-east-1, issued, covering the domain) and its DNS; then fix `spec.managedLogin`, or delete and re-create the domain's pool.",
     },
@@ -204,6 +206,7 @@ pub const ALL: [Reason; 15] = [
         condition: READY,
         status: "False",
         stalls: Stalls::Never,
+        warning: false,
         meaning: "The resource is being deleted: the operator removes the pool's AWS resources, or keeps them under `deletionPolicy: Retain`.",
         remedy: "Wait. If it stays, see the page on a pool stuck Terminating.",
     },
@@ -212,6 +215,7 @@ pub const ALL: [Reason; 15] = [
         condition: DELIVERY_RESTRICTED,
         status: "True",
         stalls: Stalls::Never,
+        warning: true,
         meaning: "The account's SES is in the sandbox in the pool's region: sign-in email reaches only verified addresses, 200 a day.",
         remedy: "Request SES production access for that region (SES console, Account dashboard).",
     },
@@ -220,6 +224,7 @@ pub const ALL: [Reason; 15] = [
         condition: DELIVERY_RESTRICTED,
         status: "True",
         stalls: Stalls::Never,
+        warning: true,
         meaning: "The account's SNS SMS is in the sandbox in the pool's region: codes reach only verified phone numbers.",
         remedy: "Move the account out of the SMS sandbox in that region (SNS console, Text messaging), and check the monthly spend limit.",
     },

@@ -26,18 +26,16 @@ fn cli_page() -> Page {
         "## passwordless-operator\n\n```text\n{}\n```\n",
         cli.render_long_help().to_string().trim_end()
     ));
-    let names: Vec<String> = cli
+    let subcommands: Vec<clap::Command> = cli
         .get_subcommands()
         .filter(|c| !c.is_hide_set())
-        .map(|c| c.get_name().to_owned())
+        .cloned()
         .collect();
-    for name in names {
-        let sub = cli
-            .find_subcommand_mut(&name)
-            .expect("listed above")
-            .clone()
-            .mut_args(|a| a.hide_env_values(true));
-        let mut sub = sub.bin_name(format!("passwordless-operator {name}"));
+    for sub in subcommands {
+        let name = sub.get_name().to_owned();
+        let mut sub = sub
+            .mut_args(|a| a.hide_env_values(true))
+            .bin_name(format!("passwordless-operator {name}"));
         text.push_str(&format!(
             "\n## passwordless-operator {name}\n\n```text\n{}\n```\n",
             sub.render_long_help().to_string().trim_end()

@@ -94,10 +94,9 @@ pub fn desired_stack(
     let role = uses_triggers.then(|| role::desired(spec, names, facts, sender.as_ref()));
     let table = uses_triggers.then(|| table::desired(names));
     let keys_secret = uses_triggers.then(|| keys_secret::desired(names, facts));
-    let function = match uses_triggers {
-        true => Some(function::desired(spec, names, facts)?),
-        false => None,
-    };
+    let function = uses_triggers
+        .then(|| function::desired(spec, names, facts))
+        .transpose()?;
     let user_pool = user_pool::desired(spec, names, facts, sender.as_ref(), &tags);
     let permission = uses_triggers.then(|| permission::desired(facts));
     Ok(DesiredStack {
