@@ -1,13 +1,14 @@
 //! Prometheus metrics, rendered in the text exposition format: reconciles, errors by stable
-//! label, reconcile duration, AWS calls by service and operation, pools by `Ready` reason, and
-//! whether this replica leads.
+//! label, reconcile duration, AWS calls by service and operation, pools by `Ready` reason, how
+//! long each pool that is not Ready has been so, and whether this replica leads.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::Store;
 
 use crate::aws::CallCounter;
@@ -15,6 +16,8 @@ use crate::crd::PasswordlessPool;
 use crate::status::ready_of;
 
 pub const PREFIX: &str = "passwordless_operator";
+/// The reason reported for a pool without a `Ready` condition yet.
+const UNKNOWN: &str = "Unknown";
 
 /// One metric family: what `/metrics` says of it, and the reference page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +82,15 @@ const POOLS: Family = Family::new(
     "PasswordlessPools by the reason of their Ready condition.",
     &["condition", "reason"],
 );
+/// Per pool, but only the pools not Ready: a fleet of thousands that is well shows none. An age
+/// rather than a flag, so an alert on it needs no `for:` that a restart of the operator or of
+/// Prometheus would start over.
+const POOL_NOT_READY: Family = Family::new(
+    "pool_not_ready_seconds",
+    "gauge",
+    "Seconds since the pool's Ready condition last left True (since the pool's creation while it has none), for each pool whose Ready is not True, with the reason.",
+    &["namespace", "name", "reason"],
+);
 const LEADER: Family = Family::new(
     "leader",
     "gauge",
@@ -87,7 +99,7 @@ const LEADER: Family = Family::new(
 );
 
 /// Every family `/metrics` shows, in its order.
-pub const FAMILIES: [Family; 8] = [
+pub const FAMILIES: [Family; 9] = [
     RECONCILES,
     RECONCILE_ERRORS,
     RECONCILE_DURATION,
@@ -95,6 +107,7 @@ pub const FAMILIES: [Family; 8] = [
     AWS_RETRIES,
     AWS_ATTEMPT_FAILURES,
     POOLS,
+    POOL_NOT_READY,
     LEADER,
 ];
 /// Seconds. A reconcile of an in-sync pool takes tens of milliseconds; a first apply a few seconds.
@@ -182,20 +195,64 @@ impl Metrics {
         total
     }
 
-    fn pools_by_reason(&self) -> BTreeMap<String, u64> {
+    /// The pools of the leader's caches. None on a standby: the caches of a term it stepped
+    /// down from stopped following the apiserver, and the leader reports the same pools.
+    fn cached_pools(&self) -> Vec<Arc<PasswordlessPool>> {
+        if !self.leader.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        let stores = self.pools.lock().map(|p| p.clone()).unwrap_or_default();
+        stores.iter().flat_map(Store::state).collect()
+    }
+
+    fn pools_by_reason(pools: &[Arc<PasswordlessPool>]) -> BTreeMap<String, u64> {
         let mut by_reason = BTreeMap::new();
-        for store in self.pools.lock().map(|p| p.clone()).unwrap_or_default() {
-            for pool in store.state() {
-                let reason = ready_of(pool.status.as_ref())
-                    .map(|c| c.reason.clone())
-                    .unwrap_or_else(|| "Unknown".to_owned());
-                *by_reason.entry(reason).or_default() += 1;
-            }
+        for pool in pools {
+            let reason = ready_of(pool.status.as_ref())
+                .map(|c| c.reason.clone())
+                .unwrap_or_else(|| UNKNOWN.to_owned());
+            *by_reason.entry(reason).or_default() += 1;
         }
         by_reason
     }
 
+    /// `(namespace, name, reason) -> seconds` for the pools whose `Ready` is not `True`. The
+    /// condition's transition time changes only when its status flips, so the age runs on
+    /// through a change of reason (AwsError, then Provisioning...).
+    fn not_ready_seconds(
+        pools: &[Arc<PasswordlessPool>],
+        now: Timestamp,
+    ) -> BTreeMap<(String, String, String), i64> {
+        let mut ages = BTreeMap::new();
+        for pool in pools {
+            let ready = ready_of(pool.status.as_ref());
+            let (reason, since) = match ready {
+                Some(c) if c.status == "True" => continue,
+                Some(c) => (c.reason.clone(), Some(c.last_transition_time.0)),
+                None => (
+                    UNKNOWN.to_owned(),
+                    pool.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                ),
+            };
+            let (Some(since), Some(namespace), Some(name)) = (
+                since,
+                pool.metadata.namespace.clone(),
+                pool.metadata.name.clone(),
+            ) else {
+                continue;
+            };
+            // A clock behind the apiserver's would give a negative age.
+            let seconds = now.as_second().saturating_sub(since.as_second()).max(0);
+            ages.insert((namespace, name, reason), seconds);
+        }
+        ages
+    }
+
     pub fn render(&self) -> String {
+        self.render_at(Timestamp::now())
+    }
+
+    fn render_at(&self, now: Timestamp) -> String {
         let mut out = String::new();
         let mut family = |f: Family, samples: Vec<String>| {
             let (name, help, kind) = (f.name, f.help, f.kind);
@@ -274,13 +331,28 @@ impl Metrics {
                 })
                 .collect(),
         );
+        let pools = self.cached_pools();
         family(
             POOLS,
-            self.pools_by_reason()
+            Self::pools_by_reason(&pools)
                 .into_iter()
                 .map(|(reason, n)| {
                     format!(
                         "pools{{condition=\"Ready\",reason=\"{}\"}} {n}",
+                        escape(&reason)
+                    )
+                })
+                .collect(),
+        );
+        family(
+            POOL_NOT_READY,
+            Self::not_ready_seconds(&pools, now)
+                .into_iter()
+                .map(|((namespace, name, reason), seconds)| {
+                    format!(
+                        "pool_not_ready_seconds{{namespace=\"{}\",name=\"{}\",reason=\"{}\"}} {seconds}",
+                        escape(&namespace),
+                        escape(&name),
                         escape(&reason)
                     )
                 })
@@ -369,11 +441,91 @@ mod tests {
 
     /// The reference page lists each family's labels from [`FAMILIES`]: every sample must
     /// carry exactly those.
+    /// A pool as the apiserver would list it: `ready` is `(status, reason, since)`.
+    fn pool(name: &str, created: i64, ready: Option<(&str, &str, i64)>) -> PasswordlessPool {
+        let at = |second: i64| Timestamp::from_second(second).unwrap().to_string();
+        let conditions: Vec<serde_json::Value> = ready
+            .into_iter()
+            .map(|(status, reason, since)| {
+                serde_json::json!({"type": "Ready", "status": status, "reason": reason,
+                    "message": "", "lastTransitionTime": at(since)})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
+            "metadata": {"name": name, "namespace": "shop", "creationTimestamp": at(created)},
+            "spec": {"strategy": "smsOtp"},
+            "status": {"conditions": conditions},
+        }))
+        .expect("a pool")
+    }
+
+    fn store_of(pools: Vec<PasswordlessPool>) -> Store<PasswordlessPool> {
+        let (store, mut writer) = kube::runtime::reflector::store();
+        for pool in pools {
+            writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(pool));
+        }
+        store
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn pools_not_ready_report_how_long_since_ready_left_true_and_only_they() {
+        let m = Metrics::default();
+        m.count_pools(vec![store_of(vec![
+            pool("well", NOW - 9000, Some(("True", "Ready", NOW - 8000))),
+            pool(
+                "failing",
+                NOW - 9000,
+                Some(("False", "AwsError", NOW - 1000)),
+            ),
+            pool("new", NOW - 30, None),
+            // The apiserver's clock ahead of ours: no negative age.
+            pool("skewed", NOW, Some(("False", "Provisioning", NOW + 5))),
+        ])]);
+        m.set_leader(true);
+        let text = m.render_at(Timestamp::from_second(NOW).unwrap());
+        let ages: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("passwordless_operator_pool_not_ready_seconds"))
+            .collect();
+        assert_eq!(
+            ages,
+            [
+                r#"passwordless_operator_pool_not_ready_seconds{namespace="shop",name="failing",reason="AwsError"} 1000"#,
+                r#"passwordless_operator_pool_not_ready_seconds{namespace="shop",name="new",reason="Unknown"} 30"#,
+                r#"passwordless_operator_pool_not_ready_seconds{namespace="shop",name="skewed",reason="Provisioning"} 0"#,
+            ]
+        );
+        assert!(
+            line(
+                &text,
+                "passwordless_operator_pools{condition=\"Ready\",reason=\"Ready\"}"
+            )
+            .ends_with(" 1")
+        );
+
+        // A standby (or a replica that stepped down, whose caches went stale) reports no pools:
+        // the leader does.
+        m.set_leader(false);
+        let text = m.render_at(Timestamp::from_second(NOW).unwrap());
+        assert!(!text.contains("pool_not_ready_seconds{"), "{text}");
+        assert!(!text.contains("pools{"), "{text}");
+    }
+
     #[test]
     fn samples_carry_the_labels_their_family_declares() {
         let m = Metrics::default();
         m.reconciled(Duration::from_millis(5), Some("conflict"));
+        m.count_pools(vec![store_of(vec![pool(
+            "web",
+            NOW,
+            Some(("False", "AwsError", NOW)),
+        )])]);
+        m.set_leader(true);
         let text = m.render();
+        assert!(text.contains("pool_not_ready_seconds{"), "{text}");
         let mut seen = 0;
         for sample in text.lines().filter(|l| !l.starts_with('#')) {
             let series = sample.split_whitespace().next().unwrap_or_default();
