@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO := . scripts/cargo-env && cargo
 
-.PHONY: demo test docs docs-reference build triggers image test-install fuzz test-web web bench-triggers bench-operator crds fmt lint testbed-up testbed-down
+.PHONY: demo test docs docs-reference build triggers image test-install test-monitoring fuzz test-web web bench-triggers bench-operator crds fmt lint testbed-up testbed-down
 
 demo: ## the local demo on the test bed (no cloud)
 	scripts/demo
@@ -29,6 +29,9 @@ image: ## the container image (static binary, FROM scratch, buildah): target/ima
 test-install: ## the install path alone: chart checks, helm install/upgrade/uninstall on the test bed
 	scripts/testbed up all
 	scripts/test-install
+
+test-monitoring: ## the chart's alerts (promtool check and unit tests) and dashboard, and that they read only metrics the operator exports
+	scripts/test-monitoring
 
 test-faults: ## the controller under injected AWS faults, random SIGKILLs and an apiserver restart (PWP_FAULT_POOLS, PWP_FAULT_KILLS, PWP_FAULT_SEED)
 	scripts/test-faults
