@@ -741,6 +741,34 @@ pub struct PasswordlessPoolStatus {
         deserialize_with = "lenient::or_absent"
     )]
     pub secret_name: Option<String>,
+
+    /// Cognito's feature plan the spec needs, which sets the price per monthly active user.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
+    pub tier: Option<TierStatus>,
+
+    /// The value of the `passwordless-operator.dev/reconcile-requested-at` annotation last acted
+    /// on: a request is handled once per value.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::or_absent"
+    )]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// The user pool's feature plan, and why.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TierStatus {
+    /// `LITE` or `ESSENTIALS`.
+    pub plan: String,
+    /// The spec field that needs more than `LITE`, e.g. `spec.native`; absent on `LITE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_by: Option<String>,
 }
 
 /// Managed login's public endpoints.

@@ -3,6 +3,7 @@
 //! controller share: `keys`, the signing-key lifecycle, and `recorded`, the IDs a run keeps);
 //! `controller` the in-cluster edge. The binary's `cli/` holds the commands, `main.rs` parses.
 
+pub mod annotations;
 pub mod aws;
 pub mod controller;
 pub mod crd;

@@ -30,6 +30,14 @@ pub const DOMAIN_FAILED: &str = "DomainFailed";
 pub const DELIVERY_RESTRICTED: &str = "DeliveryRestricted";
 pub const SES_SANDBOX: &str = "SesSandbox";
 pub const SMS_SANDBOX: &str = "SmsSandbox";
+/// A condition beside `Ready` (True only while so): the pause annotation holds the operator
+/// off the pool.
+pub const PAUSED: &str = "Paused";
+pub const RECONCILE_PAUSED: &str = "ReconcilePaused";
+/// A Warning event without a condition: an apply moved the user pool to a dearer feature plan.
+pub const TIER_RAISED: &str = "TierRaised";
+/// The spec changes the relying-party id of a pool that has one, unacknowledged.
+pub const RELYING_PARTY_ID_CHANGE: &str = "RelyingPartyIdChange";
 
 /// Whether a condition with this reason deserves a Warning event rather than a Normal one:
 /// someone has to act ([`Reason::warning`]).
@@ -69,7 +77,7 @@ pub struct Reason {
 }
 
 /// Every condition type, in the order the status lists them.
-pub const CONDITION_TYPES: [ConditionType; 4] = [
+pub const CONDITION_TYPES: [ConditionType; 5] = [
     ConditionType {
         name: READY,
         meaning: "The pool is usable: its user pool and app client exist, its sender (if any) may send, and its managed login domain (if any) serves its pages. Its reason says why not when it is False.",
@@ -86,11 +94,15 @@ pub const CONDITION_TYPES: [ConditionType; 4] = [
         name: DELIVERY_RESTRICTED,
         meaning: "Beside Ready, never holding it back: the account is in the SES or SMS sandbox in the pool's region, so sign-in messages reach only verified recipients.",
     },
+    ConditionType {
+        name: PAUSED,
+        meaning: "Beside Ready, present (True) only while the pool carries the annotation `passwordless-operator.dev/paused: \"true\"`: the operator neither reads nor writes its AWS resources or Secrets, and Ready keeps what it last said.",
+    },
 ];
 
 /// Every reason, with its meaning and remedy: the reference and the troubleshooting pages are
 /// generated from this table.
-pub const ALL: [Reason; 15] = [
+pub const ALL: [Reason; 17] = [
     Reason {
         name: READY,
         condition: READY,
@@ -228,6 +240,24 @@ pub const ALL: [Reason; 15] = [
         meaning: "The account's SNS SMS is in the sandbox in the pool's region: codes reach only verified phone numbers.",
         remedy: "Move the account out of the SMS sandbox in that region (SNS console, Text messaging), and check the monthly spend limit.",
     },
+    Reason {
+        name: RECONCILE_PAUSED,
+        condition: PAUSED,
+        status: "True",
+        stalls: Stalls::Never,
+        warning: false,
+        meaning: "The pool carries `passwordless-operator.dev/paused: \"true\"`. The operator makes no AWS call for it and writes none of its Secrets: drift is not corrected, keys are not rotated, and a deletion waits.",
+        remedy: "Remove the annotation (or set it to anything but `true`) to resume: the operator compares the pool with AWS at once.",
+    },
+    Reason {
+        name: RELYING_PARTY_ID_CHANGE,
+        condition: READY,
+        status: "False",
+        stalls: Stalls::Always,
+        warning: true,
+        meaning: "The spec changes `spec.native.webAuthnRelyingPartyId` of a user pool that has one. A passkey works only on the relying party it was registered for, so the change would orphan every passkey the pool's users registered. The operator changed nothing.",
+        remedy: "If that is intended, acknowledge it: annotate the pool with `passwordless-operator.dev/acknowledge-relying-party-id` set to the new id, and tell the users to register a passkey again. Otherwise put the old id back in the spec.",
+    },
 ];
 
 /// The documented reason named `name`.
@@ -257,6 +287,8 @@ mod tests {
             DOMAIN_FAILED,
             SES_SANDBOX,
             SMS_SANDBOX,
+            RECONCILE_PAUSED,
+            RELYING_PARTY_ID_CHANGE,
         ];
         assert_eq!(reasons.len(), ALL.len());
         for name in reasons {
@@ -268,7 +300,10 @@ mod tests {
                 "{name}"
             );
             // A Warning event goes with every reason that asks someone to act.
-            let acts = !matches!(name, READY | PROVISIONING | DELETING | DOMAIN_NOT_ACTIVE);
+            let acts = !matches!(
+                name,
+                READY | PROVISIONING | DELETING | DOMAIN_NOT_ACTIVE | RECONCILE_PAUSED
+            );
             assert_eq!(is_warning(name), acts, "{name}");
         }
     }

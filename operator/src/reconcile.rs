@@ -51,6 +51,9 @@ pub struct Request<'a> {
     pub known: ObservedIds,
     /// Made for [`Purpose::Cleanup`]: only [`delete`] may use it.
     pub cleanup: bool,
+    /// The relying-party id a change of it is acknowledged for, by the pool's
+    /// [`crate::annotations::ACKNOWLEDGE_RELYING_PARTY_ID`].
+    pub acknowledged_relying_party_id: Option<&'a str>,
 }
 
 /// What a request is made for, which decides how its spec is read.
@@ -107,6 +110,10 @@ impl<'a> Request<'a> {
             signing_keys,
             known,
             cleanup,
+            acknowledged_relying_party_id: crate::annotations::value(
+                &pool.metadata,
+                crate::annotations::ACKNOWLEDGE_RELYING_PARTY_ID,
+            ),
         })
     }
 
@@ -131,6 +138,8 @@ pub struct Outputs {
     pub domain_not_active: Option<DomainNotActive>,
     /// The channel the pool sends through is in the account's sandbox here.
     pub delivery_restricted: Option<Channel>,
+    /// The feature plan the spec needs.
+    pub tier: crate::desired::Tier,
 }
 
 /// A managed login domain Cognito does not serve yet: a prefix domain takes minutes, a custom
@@ -277,6 +286,7 @@ async fn observe_with(
         pool: pool.as_ref(),
         adopted: adopted.is_some(),
         cleanup,
+        acknowledged_relying_party_id: req.acknowledged_relying_party_id,
     };
     let mut observed = ObservedStack::default();
     for resource in STACK {
@@ -404,6 +414,7 @@ fn outputs(
         adopted: req.spec.adopt.is_some(),
         domain_not_active: domain_not_active(c, observed),
         delivery_restricted: None,
+        tier: crate::desired::tier(&req.spec),
     }
 }
 

@@ -86,6 +86,11 @@ pub enum Conflict {
     ForeignWebAcl { other: String, name: String },
     #[error("the manifest has no metadata.name")]
     NoName,
+    /// A passkey works only on the relying party it was registered for.
+    #[error(
+        "spec.native.webAuthnRelyingPartyId: the user pool's relying-party id is {from}; changing it to {to} orphans every passkey its users registered, so nothing was changed. If intended, annotate the pool with passwordless-operator.dev/acknowledge-relying-party-id: {to}"
+    )]
+    RelyingPartyIdChange { from: String, to: String },
 }
 
 impl From<RecordError> for Error {
@@ -159,6 +164,8 @@ impl Error {
             Self::TriggerUnhealthy(reason) if probe::refused_for_good(reason) => {
                 Disposition::WaitForChange
             }
+            // Only the spec or the acknowledgement changes it.
+            Self::Conflict(Conflict::RelyingPartyIdChange { .. }) => Disposition::WaitForChange,
             Self::TriggerUnhealthy(_)
             | Self::Aws(_)
             | Self::Conflict(_)

@@ -3,8 +3,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::aws::sandbox::Channel;
-use crate::crd::{DnsRecord, PasswordlessPoolStatus, SenderStatus};
-use crate::desired::DOMAIN_FAILED;
+use crate::crd::{DnsRecord, PasswordlessPoolStatus, SenderStatus, TierStatus};
+use crate::desired::{DOMAIN_FAILED, Tier, USER_POOL_TIER_FIELD};
+use crate::diff::Plan;
 use crate::observed::{MAX_VERIFICATION_RESENDS, SenderObserved};
 use crate::reconcile::{DomainNotActive, Outputs};
 
@@ -91,6 +92,68 @@ pub fn with_ready(
     status
 }
 
+/// The last reported status with `Paused=True` added: nothing else is known while paused.
+pub fn paused(
+    previous: Option<&PasswordlessPoolStatus>,
+    deleting: bool,
+    generation: Option<i64>,
+    now: Time,
+) -> PasswordlessPoolStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let mut message = format!(
+        "paused by the annotation {}: the operator makes no AWS call and writes no Secret for this pool until the annotation is removed",
+        crate::annotations::PAUSED
+    );
+    if deleting {
+        message.push_str("; the deletion waits for it too");
+    }
+    status.conditions.retain(|c| c.type_ != reasons::PAUSED);
+    status.conditions.push(Condition {
+        type_: reasons::PAUSED.to_owned(),
+        status: "True".to_owned(),
+        reason: reasons::RECONCILE_PAUSED.to_owned(),
+        message,
+        last_transition_time: now,
+        observed_generation: generation,
+    });
+    status
+}
+
+/// Whether the status says the pool is paused.
+pub fn is_paused(status: Option<&PasswordlessPoolStatus>) -> bool {
+    status.is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == reasons::PAUSED && c.status == "True")
+    })
+}
+
+/// The Warning an apply deserves when it moved an existing user pool to a dearer feature plan
+/// (Cognito's order: LITE, ESSENTIALS, PLUS).
+pub fn tier_raised(changes: &[Plan], tier: &Tier) -> Option<String> {
+    let rank = |plan: &str| {
+        ["LITE", "ESSENTIALS", "PLUS"]
+            .iter()
+            .position(|p| *p == plan)
+    };
+    changes
+        .iter()
+        .flat_map(|pass| &pass.changes)
+        .flat_map(|change| &change.fields)
+        .filter(|f| f.field == USER_POOL_TIER_FIELD)
+        .find_map(|f| {
+            let (from, to) = (f.from.as_deref()?, f.to.as_deref()?);
+            (rank(to) > rank(from)).then(|| {
+                format!(
+                    "the user pool moved from Cognito's {from} to its {to} feature plan{}: {to} costs more per monthly active user (see Amazon Cognito pricing)",
+                    tier.required_by
+                        .map(|field| format!(", which {field} requires"))
+                        .unwrap_or_default()
+                )
+            })
+        })
+}
+
 /// What writing `next` over `previous` amounts to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settled {
@@ -106,6 +169,11 @@ pub struct Settled {
 
 pub fn settle(previous: Option<&PasswordlessPoolStatus>, next: PasswordlessPoolStatus) -> Settled {
     let mut status = next;
+    // A handled request stays handled: a status built afresh from AWS does not know it.
+    if status.last_handled_reconcile_at.is_none() {
+        status.last_handled_reconcile_at =
+            previous.and_then(|p| p.last_handled_reconcile_at.clone());
+    }
     let before = ready_of(previous);
     // A condition that did not flip keeps its transition time (else every write would differ).
     for after in &mut status.conditions {
@@ -207,6 +275,11 @@ pub fn status_of(outputs: &Outputs, generation: Option<i64>, now: Time) -> Passw
         trigger_function_arns: outputs.ids.function_arn.clone().into_iter().collect(),
         web_acl_arn: outputs.ids.web_acl_arn.clone(),
         secret_name: Some(outputs.secret_name.clone()),
+        tier: Some(TierStatus {
+            plan: outputs.tier.plan.to_owned(),
+            required_by: outputs.tier.required_by.map(str::to_owned),
+        }),
+        last_handled_reconcile_at: None,
     }
 }
 
@@ -332,6 +405,8 @@ pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
         adopted: false,
         domain_not_active: None,
         delivery_restricted: None,
+        // The output Secret does not carry it.
+        tier: crate::desired::Tier::default(),
     }
 }
 
@@ -629,5 +704,105 @@ mod tests {
         assert!(reasons::is_warning(&next.status.conditions[0].reason));
         // The first status ever written is a transition too.
         assert!(settle(None, first).transition);
+    }
+
+    /// A status built afresh from AWS keeps the request handled before; a new one replaces it.
+    #[test]
+    fn a_handled_reconcile_request_stays_handled() {
+        let handled = |value: Option<&str>| PasswordlessPoolStatus {
+            last_handled_reconcile_at: value.map(str::to_owned),
+            ..Default::default()
+        };
+        let kept = settle(Some(&handled(Some("a"))), handled(None));
+        assert_eq!(kept.status.last_handled_reconcile_at.as_deref(), Some("a"));
+        assert!(!kept.changed);
+        let newer = settle(Some(&handled(Some("a"))), handled(Some("b")));
+        assert_eq!(newer.status.last_handled_reconcile_at.as_deref(), Some("b"));
+        assert!(newer.changed);
+    }
+
+    /// Pausing adds `Paused` beside what the status said, once, and no Ready transition.
+    #[test]
+    fn a_pause_adds_its_condition_and_keeps_ready() {
+        let ready = with_ready(
+            None,
+            (true, false),
+            reasons::READY,
+            "ok".into(),
+            Some(2),
+            now(),
+        );
+        let paused_once = paused(Some(&ready), false, Some(2), now());
+        let paused_twice = paused(Some(&paused_once), true, Some(2), now());
+        assert!(is_paused(Some(&paused_twice)) && !is_paused(Some(&ready)));
+        let types: Vec<_> = paused_twice
+            .conditions
+            .iter()
+            .map(|c| format!("{}={}/{}", c.type_, c.status, c.reason))
+            .collect();
+        assert_eq!(types, ["Ready=True/Ready", "Paused=True/ReconcilePaused"]);
+        assert!(
+            paused_twice.conditions[1]
+                .message
+                .ends_with("the deletion waits for it too")
+        );
+        assert!(!settle(Some(&ready), paused_once).transition);
+        // The first apply after the pause builds the conditions afresh: Paused goes.
+        let resumed = with_ready(
+            Some(&paused_twice),
+            (false, false),
+            reasons::PROVISIONING,
+            String::new(),
+            Some(2),
+            now(),
+        );
+        assert!(!is_paused(Some(&resumed)));
+    }
+
+    /// Only a move of an existing pool to a dearer plan warns.
+    #[test]
+    fn a_tier_raised_warns_once_the_pool_moves_up() {
+        use crate::diff::{Action, Change, FieldChange};
+        let pass = |from: Option<&str>, to: &str| Plan {
+            changes: vec![Change {
+                resource: "user pool",
+                name: "p".into(),
+                action: if from.is_some() {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                fields: vec![FieldChange {
+                    field: USER_POOL_TIER_FIELD.into(),
+                    from: from.map(str::to_owned),
+                    to: Some(to.to_owned()),
+                }],
+            }],
+        };
+        let essentials = crate::desired::Tier {
+            plan: "ESSENTIALS",
+            required_by: Some("spec.native"),
+        };
+        let warned = tier_raised(
+            &[Plan::default(), pass(Some("LITE"), "ESSENTIALS")],
+            &essentials,
+        )
+        .expect("LITE to ESSENTIALS warns");
+        assert!(
+            warned.starts_with("the user pool moved from Cognito's LITE to its ESSENTIALS feature plan, which spec.native requires"),
+            "{warned}"
+        );
+        for quiet in [
+            pass(None, "ESSENTIALS"),
+            pass(Some("ESSENTIALS"), "LITE"),
+            pass(Some("PLUS"), "ESSENTIALS"),
+            Plan::default(),
+        ] {
+            assert_eq!(
+                tier_raised(std::slice::from_ref(&quiet), &essentials),
+                None,
+                "{quiet:?}"
+            );
+        }
     }
 }

@@ -157,6 +157,13 @@ impl Caches {
         }
     }
 
+    /// Forgets the last comparison with AWS: the next reconcile compares again.
+    pub fn forget_sync(&self, pool: &PasswordlessPool) {
+        if let Ok(mut s) = self.synced.lock() {
+            s.remove(&ObjectRef::from_obj(pool));
+        }
+    }
+
     /// The status last written for the pool, if any.
     pub fn written_status(&self, pool: &PasswordlessPool) -> Option<PasswordlessPoolStatus> {
         let uid = pool.metadata.uid.as_ref()?;
@@ -189,9 +196,7 @@ impl Caches {
 
     /// Forgets a pool that is gone (its failures went with its last, successful reconcile).
     pub fn forget(&self, pool: &PasswordlessPool) {
-        if let Ok(mut s) = self.synced.lock() {
-            s.remove(&ObjectRef::from_obj(pool));
-        }
+        self.forget_sync(pool);
         if let (Some(uid), Ok(mut w)) = (&pool.metadata.uid, self.written.lock()) {
             w.remove(uid);
         }

@@ -82,6 +82,9 @@ impl Error {
             Self::Kube(_) | Self::Finalizer(_) => reasons::KUBERNETES_ERROR,
             Self::Keys(_) => reasons::SIGNING_KEY_ERROR,
             Self::Reconcile(reconcile::Error::TriggerUnhealthy(_)) => reasons::TRIGGER_UNHEALTHY,
+            Self::Reconcile(reconcile::Error::Conflict(
+                crate::reconcile_error::Conflict::RelyingPartyIdChange { .. },
+            )) => reasons::RELYING_PARTY_ID_CHANGE,
             Self::Reconcile(_) | Self::Internal(_) => reasons::AWS_ERROR,
         }
     }

@@ -16,6 +16,7 @@ use super::errors::Error;
 use super::output;
 use super::reporting::StatusStore;
 use super::schedule::{next_sync, random_fraction, requeue_after};
+use crate::annotations;
 use crate::crd::{DeletionPolicy, PasswordlessPool, PasswordlessPoolStatus};
 use crate::reconcile::{Deleted, Purpose};
 use crate::recorded::{self, RecordingSink};
@@ -28,15 +29,19 @@ const CLEANUP_FAILED: &str = "AWS cleanup failed; the finalizer stays until it s
 /// The reconciler the Controller runs: the finalizer picks Apply or Cleanup.
 pub async fn reconcile(pool: Arc<PasswordlessPool>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = std::time::Instant::now();
-    let api = ctx.api(&pool)?;
-    let result = finalizer(&api, FINALIZER, pool.clone(), |event| async {
-        match event {
-            Finalized::Apply(pool) => ctx.apply(&pool).await,
-            Finalized::Cleanup(pool) => ctx.cleanup(&pool).await,
-        }
-    })
-    .await
-    .map_err(Error::from_finalizer);
+    let result = if annotations::paused(&pool.metadata) {
+        ctx.pause(&pool).await
+    } else {
+        let api = ctx.api(&pool)?;
+        finalizer(&api, FINALIZER, pool.clone(), |event| async {
+            match event {
+                Finalized::Apply(pool) => ctx.apply(&pool).await,
+                Finalized::Cleanup(pool) => ctx.cleanup(&pool).await,
+            }
+        })
+        .await
+        .map_err(Error::from_finalizer)
+    };
     ctx.metrics.reconciled(
         started.elapsed(),
         result.as_ref().err().map(Error::metric_label),
@@ -48,6 +53,33 @@ pub async fn reconcile(pool: Arc<PasswordlessPool>, ctx: Arc<Context>) -> Result
 }
 
 impl Context {
+    /// Holds off a paused pool, deleted or not: only its `Paused` condition is written. The
+    /// last comparison with AWS is forgotten, so the pool is compared again the moment the
+    /// annotation goes.
+    async fn pause(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
+        self.caches.forget_sync(pool);
+        let mut current = self.current_status(pool);
+        let newly = !status::is_paused(current.as_ref());
+        let next = status::paused(
+            current.as_ref(),
+            pool.metadata.deletion_timestamp.is_some(),
+            pool.metadata.generation,
+            now(),
+        );
+        self.report(pool, &mut current, next, "Pause").await?;
+        if newly {
+            tracing::info!(pool = %pool_ref(pool), "paused by annotation");
+            self.notice(
+                pool,
+                reasons::RECONCILE_PAUSED,
+                "the operator leaves this pool alone until the annotation passwordless-operator.dev/paused is removed",
+                "Pause",
+            )
+            .await;
+        }
+        Ok(Action::await_change())
+    }
+
     /// Converges AWS, the status, and the output Secret.
     async fn apply(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
         let mut current = self.current_status(pool);
@@ -86,20 +118,37 @@ impl Context {
             .collect::<Vec<_>>()
             .join(",");
         // A reconcile caused by the output Secret (or a restart of the watch) needs no AWS
-        // calls while the last comparison with AWS still holds for this spec and these keys.
-        let next_check = match self.caches.synced_until(pool, &kids) {
+        // calls while the last comparison with AWS still holds for this spec and these keys,
+        // unless the team asks for one with a value not handled before.
+        let requested = annotations::value(&pool.metadata, annotations::RECONCILE_REQUESTED)
+            .filter(|r| {
+                current
+                    .as_ref()
+                    .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                    != Some(*r)
+            });
+        let synced = match requested {
+            Some(_) => None,
+            None => self.caches.synced_until(pool, &kids),
+        };
+        let next_check = match synced {
             Some(until) => until.saturating_duration_since(Instant::now()),
-            None => match self.sync_aws(pool, &keys, &mut current).await {
-                Ok(after) => {
-                    self.caches.mark_synced(pool, kids, Instant::now() + after);
-                    after
-                }
-                Err(e) => {
-                    self.report_failure(pool, &mut current, &e, "", &keys, "Reconcile")
+            None => {
+                let outcome = self.sync_aws(pool, &keys, &mut current).await;
+                if let Err(e) = &outcome {
+                    self.report_failure(pool, &mut current, e, "", &keys, "Reconcile")
                         .await;
-                    return Err(e);
                 }
-            },
+                // Handled, whatever came of it: a failure is retried as any other.
+                if let Some(value) = requested {
+                    let mut next = current.clone().unwrap_or_default();
+                    next.last_handled_reconcile_at = Some(value.to_owned());
+                    self.report(pool, &mut current, next, "Reconcile").await?;
+                }
+                let after = outcome?;
+                self.caches.mark_synced(pool, kids, Instant::now() + after);
+                after
+            }
         };
         if let Some(secret) = current
             .as_ref()
@@ -162,6 +211,10 @@ impl Context {
         let applied = crate::reconcile::apply(&clients, &req, &mut sink).await;
         *current = sink.record;
         let applied = applied?;
+        if let Some(warning) = status::tier_raised(&applied.changes, &applied.outputs.tier) {
+            self.warn(pool, reasons::TIER_RAISED, &warning, "Reconcile")
+                .await;
+        }
         // Once per spec change: the first sync of a new generation.
         if new_spec {
             for warning in crate::validate::warnings(&req.spec) {
@@ -244,7 +297,7 @@ impl Context {
                 key_store.delete(pool).await?;
                 self.caches.forget(pool);
                 tracing::info!(
-                    pool = %format!("{}/{}", pool.namespace().unwrap_or_default(), pool.name_any()),
+                    pool = %pool_ref(pool),
                     retained = matches!(outcome, Deleted::Retained),
                     "cleanup done, releasing the finalizer"
                 );
@@ -257,4 +310,13 @@ impl Context {
             }
         }
     }
+}
+
+/// `namespace/name`, as logs show a pool.
+fn pool_ref(pool: &PasswordlessPool) -> String {
+    format!(
+        "{}/{}",
+        pool.namespace().unwrap_or_default(),
+        pool.name_any()
+    )
 }

@@ -10,7 +10,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use sha2::{Digest, Sha256};
 
-use super::ROTATE_ANNOTATION;
 use super::errors::Error;
 use super::secrets::{delete_secret, managed_labels, namespace_and_name};
 use crate::crd::PasswordlessPool;
@@ -117,12 +116,7 @@ impl KeyStore {
         let (namespace, name) = namespace_and_name(pool)?;
         let secret_name = secret_name(namespace, name);
         let stored = self.load(&secret_name).await?;
-        let rotation = pool
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(ROTATE_ANNOTATION))
-            .map(String::as_str);
+        let rotation = crate::annotations::value(&pool.metadata, crate::annotations::ROTATE);
         let mut keys = stored.as_ref().map(|(_, k)| k.clone()).unwrap_or_default();
         let changed = advance(
             &mut keys,

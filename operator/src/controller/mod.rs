@@ -35,7 +35,5 @@ pub use wiring::{lead, run};
 pub const FINALIZER: &str = "passwordless-operator.dev/aws-cleanup";
 /// The server-side apply field manager of everything this operator writes.
 pub const FIELD_MANAGER: &str = "passwordless-operator.dev";
-/// Set (or change) this annotation's value to rotate a pool's signing key.
-pub const ROTATE_ANNOTATION: &str = "passwordless-operator.dev/rotate-signing-key";
 /// Marks the Secrets this operator writes; its Secret watch selects on it.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";

@@ -89,7 +89,6 @@ impl Context {
         Ok(())
     }
 
-    /// A failed step: `Ready` says why, with secrets scrubbed from the message.
     /// A Warning event that no condition carries (a spec that works but should not).
     pub(super) async fn warn(
         &self,
@@ -98,8 +97,32 @@ impl Context {
         note: &str,
         action: &str,
     ) {
+        self.event(pool, EventType::Warning, reason, note, action)
+            .await;
+    }
+
+    /// A Normal event beside the `Ready` transitions (a pause).
+    pub(super) async fn notice(
+        &self,
+        pool: &PasswordlessPool,
+        reason: &str,
+        note: &str,
+        action: &str,
+    ) {
+        self.event(pool, EventType::Normal, reason, note, action)
+            .await;
+    }
+
+    async fn event(
+        &self,
+        pool: &PasswordlessPool,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+        action: &str,
+    ) {
         let event = Event {
-            type_: EventType::Warning,
+            type_,
             reason: reason.to_owned(),
             note: Some(note.chars().take(1000).collect()),
             action: action.to_owned(),

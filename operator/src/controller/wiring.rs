@@ -15,13 +15,14 @@ use kube::runtime::utils::Backoff;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tokio::sync::Semaphore;
 
+use super::FINALIZER;
 use super::context::Context;
 use super::errors::{Disposition, Error};
 use super::finalize::reconcile;
 use super::leader::Leader;
 use super::schedule::{backoff, random_fraction, watch_retry};
 use super::secrets::managed_selector;
-use super::{FINALIZER, ROTATE_ANNOTATION};
+use crate::annotations;
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
 
 /// Waits for the Lease, then runs the controllers while holding it, until `shutdown` resolves.
@@ -149,8 +150,8 @@ pub async fn run(
     futures::future::join_all(controllers).await;
 }
 
-/// The cached pool without what no reconcile reads (the rotation annotation is the one
-/// metadata field besides names, uid, generation and deletion that one does).
+/// The cached pool without what no reconcile reads (the operator's own annotations are the
+/// metadata it reads besides names, uid, generation and deletion).
 fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
     pool.managed_fields_mut().clear();
     pool.labels_mut().clear();
@@ -163,8 +164,9 @@ fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
     if finalizers > MAX_FINALIZER_BYTES {
         pool.finalizers_mut().retain(|f| f == FINALIZER);
     }
-    pool.annotations_mut()
-        .retain(|k, v| k == ROTATE_ANNOTATION && v.len() <= MAX_ROTATE_VALUE);
+    pool.annotations_mut().retain(|k, v| {
+        annotations::ALL.iter().any(|a| a.name == k) && v.len() <= annotations::MAX_VALUE
+    });
     if let Some(status) = pool.status.as_mut() {
         bound_status(status);
     }
@@ -172,12 +174,11 @@ fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
 
 /// The most finalizer text kept as it is (a handful of names of up to 316 characters).
 const MAX_FINALIZER_BYTES: usize = 4096;
-/// The longest rotation request kept: a longer one is ignored (it is compared, never used).
-const MAX_ROTATE_VALUE: usize = 253;
 /// The longest status text kept: far above what the operator writes (ids, ARNs, URLs, its
 /// messages), far below the megabytes anyone with status access could write.
 const MAX_STATUS_TEXT: usize = 4096;
-/// Conditions kept: the operator writes three (Ready, Reconciling, Stalled).
+/// Conditions kept: the operator writes at most four (Ready, Reconciling or Stalled,
+/// DeliveryRestricted, Paused).
 const MAX_CONDITIONS: usize = 8;
 /// Trigger function ARNs kept: the operator writes one.
 const MAX_FUNCTION_ARNS: usize = 4;
@@ -208,6 +209,7 @@ fn bound_status(status: &mut PasswordlessPoolStatus) {
         &mut status.jwks_url,
         &mut status.web_acl_arn,
         &mut status.secret_name,
+        &mut status.last_handled_reconcile_at,
     ] {
         if text.as_deref().is_some_and(|t| !fits(t)) {
             *text = None;
@@ -222,6 +224,9 @@ fn bound_status(status: &mut PasswordlessPoolStatus) {
     }
     if too_big(serde_json::to_string(&status.managed_login)) {
         status.managed_login = None;
+    }
+    if too_big(serde_json::to_string(&status.tier)) {
+        status.tier = None;
     }
 }
 
@@ -270,12 +275,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cache_keeps_no_labels_only_the_rotation_annotation_and_a_bounded_status() {
+    fn the_cache_keeps_no_labels_only_the_operators_annotations_and_a_bounded_status() {
         let mut pool: PasswordlessPool = serde_json::from_value(serde_json::json!({
             "apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
             "metadata": {"name": "web", "namespace": "shop", "uid": "u-1", "generation": 3,
                 "labels": {"big": "x".repeat(60_000)},
-                "annotations": {"huge": "y".repeat(200_000), ROTATE_ANNOTATION: "2026-12-06",
+                "annotations": {"huge": "y".repeat(200_000), annotations::ROTATE: "2026-12-06",
+                    annotations::PAUSED: "true", annotations::RECONCILE_REQUESTED: "r".repeat(300),
                     "kubectl.kubernetes.io/last-applied-configuration": "{}"},
                 "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
             "spec": {"strategy": "smsOtp"}
@@ -321,7 +327,8 @@ mod tests {
         assert!(serde_json::to_string(status).unwrap().len() < 64 * 1024);
         assert_eq!(
             pool.annotations().keys().collect::<Vec<_>>(),
-            [ROTATE_ANNOTATION]
+            [annotations::PAUSED, annotations::ROTATE],
+            "an overlong request is dropped"
         );
         assert_eq!(
             (pool.uid().as_deref(), pool.metadata.generation),

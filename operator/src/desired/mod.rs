@@ -43,7 +43,10 @@ pub use permission::{COGNITO_PRINCIPAL, PERMISSION_STATEMENT, PermissionConfig};
 pub use role::{LAMBDA_PRINCIPAL, RoleConfig};
 pub use sender::SenderConfig;
 pub use table::TableConfig;
-pub use user_pool::{UserPoolConfig, keep_adopted_settings, mark_operator_domains};
+pub use user_pool::{
+    ESSENTIALS, LITE, Tier, USER_POOL_TIER_FIELD, UserPoolConfig, keep_adopted_settings,
+    mark_operator_domains, tier,
+};
 pub use web_acl::WebAclConfig;
 
 use crate::crd::Strategy;

@@ -88,7 +88,7 @@ impl Fields for UserPoolConfig {
                 "policies.signInPolicy.allowedFirstAuthFactors".to_owned(),
                 list(&self.allowed_first_auth_factors),
             ),
-            ("userPoolTier".to_owned(), self.tier.clone()),
+            (USER_POOL_TIER_FIELD.to_owned(), self.tier.clone()),
             (
                 "webAuthnRelyingPartyId".to_owned(),
                 opt(&self.web_authn_relying_party_id),
@@ -140,12 +140,7 @@ pub(super) fn desired(
         allow_admin_create_user_only: spec.sign_up == SignUpPolicy::Disabled,
         recovery_mechanism: "admin_only".to_owned(),
         mfa: "OFF".to_owned(),
-        tier: if native.is_some() {
-            "ESSENTIALS"
-        } else {
-            "LITE"
-        }
-        .to_owned(),
+        tier: tier(spec).plan.to_owned(),
         allowed_first_auth_factors: native
             .map(|n| first_factors(&n.allowed_first_auth_factors))
             .unwrap_or_default(),
@@ -163,6 +158,46 @@ pub(super) fn desired(
             .filter(|_| native_email)
             .map(|s| s.address.clone()),
         tags: tags.clone(),
+    }
+}
+
+/// Cognito's feature plan a spec needs, which sets its price per monthly active user, and the
+/// spec field that needs more than Lite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tier {
+    pub plan: &'static str,
+    pub required_by: Option<&'static str>,
+}
+
+/// Lite: what a pool without native passwordless needs.
+impl Default for Tier {
+    fn default() -> Self {
+        Self {
+            plan: LITE,
+            required_by: None,
+        }
+    }
+}
+
+/// The field a change of plan shows under in a plan.
+pub const USER_POOL_TIER_FIELD: &str = "userPoolTier";
+
+pub const LITE: &str = "LITE";
+pub const ESSENTIALS: &str = "ESSENTIALS";
+
+/// Native passwordless (choice-based sign-in: USER_AUTH with one-time codes or passkeys) is an
+/// Essentials feature, and managed login comes only with it; the custom-auth triggers of the
+/// other strategies run on Lite.
+pub fn tier(spec: &ValidatedSpec) -> Tier {
+    match spec.native {
+        Some(_) => Tier {
+            plan: ESSENTIALS,
+            required_by: Some("spec.native"),
+        },
+        None => Tier {
+            plan: LITE,
+            required_by: None,
+        },
     }
 }
 

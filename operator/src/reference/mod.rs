@@ -1,10 +1,11 @@
 //! The book's reference pages, generated from the code that defines what they describe: the
-//! API from the CRD schema, the conditions and reasons from `reasons.rs`, the IAM policy from
+//! API from the CRD schema, the conditions and reasons from `reasons.rs`, the annotations from `annotations.rs`, the IAM policy from
 //! `iam_policy`, the trigger's environment from the contract, the metrics from `metrics.rs`
 //! and the Helm values from the chart. The CLI's page is the binary's (its arguments live
 //! there). `passwordless-operator reference` writes them; a test fails when a committed page
 //! differs. Pure: text in, text out.
 
+mod annotations;
 mod api;
 mod conditions;
 mod helm;
@@ -41,6 +42,7 @@ pub fn pages() -> Vec<Page> {
     let mut pages = vec![
         Page::new("reference/api.md", api::page()),
         Page::new("reference/conditions.md", conditions::page()),
+        Page::new("reference/annotations.md", annotations::page()),
         Page::new("reference/iam-policy.md", iam::page()),
         Page::new("reference/trigger-environment.md", trigger_env::page()),
         Page::new("reference/metrics.md", metrics::page()),

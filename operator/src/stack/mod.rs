@@ -49,6 +49,8 @@ pub struct Observing<'a> {
     /// Observing to delete: what only matters for an apply (e.g. a username attribute the
     /// spec can no longer have) must not stand in the way.
     pub cleanup: bool,
+    /// The relying-party id a change is acknowledged for (the annotation's value).
+    pub acknowledged_relying_party_id: Option<&'a str>,
 }
 
 /// What every change of one pass can see.

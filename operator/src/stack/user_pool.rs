@@ -94,6 +94,9 @@ impl StackResource for UserPool {
                 }
                 .into());
             }
+            if !cx.cleanup {
+                relying_party_stays(&pool, cx)?;
+            }
             into.ids.user_pool_id = Some(id.clone());
             into.ids.user_pool_arn = Some(arn);
             into.user_pool = Some(pool);
@@ -141,5 +144,67 @@ impl StackResource for UserPool {
             aws::cognito::delete_pool(p.c, id).await?;
             Ok(())
         })
+    }
+}
+
+/// A passkey works only on the relying party it was registered for: changing the id of a pool
+/// that has one orphans every passkey its users registered, so it takes the annotation naming
+/// the new id. A first id (none observed) orphans nothing.
+fn relying_party_stays(
+    pool: &crate::desired::UserPoolConfig,
+    cx: &Observing<'_>,
+) -> Result<(), Conflict> {
+    relying_party_change(
+        pool.web_authn_relying_party_id.as_deref(),
+        cx.desired.user_pool.web_authn_relying_party_id.as_deref(),
+        cx.acknowledged_relying_party_id,
+    )
+}
+
+fn relying_party_change(
+    observed: Option<&str>,
+    desired: Option<&str>,
+    acknowledged: Option<&str>,
+) -> Result<(), Conflict> {
+    match (observed, desired) {
+        (Some(from), Some(to)) if from != to && acknowledged != Some(to) => {
+            Err(Conflict::RelyingPartyIdChange {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod relying_party_tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_relying_party_id_needs_the_new_id_acknowledged() {
+        let refused = |from: &str, to: &str| {
+            Err(Conflict::RelyingPartyIdChange {
+                from: from.into(),
+                to: to.into(),
+            })
+        };
+        let (a, b) = ("example.com", "auth.example.com");
+        for (observed, desired, ack, expected) in [
+            (None, Some(a), None, Ok(())),
+            (Some(a), Some(a), None, Ok(())),
+            (Some(a), Some(b), None, refused(a, b)),
+            (Some(a), Some(b), Some(a), refused(a, b)),
+            (Some(a), Some(b), Some("other.example.com"), refused(a, b)),
+            (Some(a), Some(b), Some(b), Ok(())),
+            // Not observed: the spec asks for none, so the pool's was not read.
+            (Some(a), None, None, Ok(())),
+        ] {
+            assert_eq!(
+                relying_party_change(observed, desired, ack),
+                expected,
+                "{observed:?} -> {desired:?}, acknowledged {ack:?}"
+            );
+        }
     }
 }

@@ -463,6 +463,36 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         assert!(p[2].contains("webAuthnRelyingPartyId"));
     }
 
+    /// With managed login on a custom domain, passkeys must be bound to its full name (AWS's
+    /// WebAuthnConfigurationType: a parent domain is refused there).
+    #[test]
+    fn the_relying_party_id_must_cover_the_custom_domain() {
+        let pool = |rp: &str, host: &str| {
+            format!(
+                "strategy: native\nnative: {{allowedFirstAuthFactors: [WEB_AUTHN], webAuthnRelyingPartyId: {rp}}}\nmanagedLogin: {{customDomain: {{domainName: {host}, certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666'}}, callbackUrls: ['https://app.example.com/cb']}}\n"
+            )
+        };
+        for (rp, host, fits) in [
+            ("auth.example.com", "auth.example.com", true),
+            ("Auth.Example.COM", "auth.example.com", true),
+            ("example.com", "auth.example.com", false),
+            ("other.com", "auth.example.com", false),
+            ("ample.com", "auth.example.com", false),
+            ("login.example.com", "auth.example.com", false),
+            ("sub.auth.example.com", "auth.example.com", false),
+            ("com", "auth.example.com", false),
+        ] {
+            let p = problems(&pool(rp, host));
+            let refused = p.iter().any(|m| {
+                m.contains("webAuthnRelyingPartyId must be spec.managedLogin.customDomain")
+            });
+            assert_eq!(!refused, fits, "{rp} for {host}: {p:?}");
+            if refused {
+                assert!(p[0].ends_with(&format!("(found {rp} for {host})")), "{p:?}");
+            }
+        }
+    }
+
     #[test]
     fn reserved_and_oversized_tags_are_refused() {
         let long = "k".repeat(129);

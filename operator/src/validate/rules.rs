@@ -177,6 +177,17 @@ pub fn cross_field_rules() -> Vec<CrossFieldRule> {
                     .is_some_and(|n| n.web_authn_relying_party_id.is_some())
         },
     ));
+    // AWS: with a custom domain, passkeys on managed login need the relying-party id to be that
+    // domain's full name (a parent domain, which WebAuthn itself would accept, is refused there).
+    rules.push(
+        rule(
+            "spec.native.webAuthnRelyingPartyId",
+            "!has(self.native) || !has(self.native.webAuthnRelyingPartyId) || !has(self.managedLogin) || !has(self.managedLogin.customDomain) || self.managedLogin.customDomain.domainName.lowerAscii() == self.native.webAuthnRelyingPartyId.lowerAscii()".into(),
+            "spec.native.webAuthnRelyingPartyId must be spec.managedLogin.customDomain.domainName: Cognito's managed login on a custom domain offers passkeys only for that domain's full name, and a passkey registered for another relying party is never offered there".into(),
+            |spec| relying_party_fits(spec).is_none(),
+        )
+        .with_detail(|spec| relying_party_fits(spec).unwrap_or_default()),
+    );
     rules.push(rule(
         "spec.managedLogin",
         "!has(self.managedLogin) || has(self.managedLogin.domainPrefix) != has(self.managedLogin.customDomain)".into(),
@@ -284,4 +295,17 @@ pub fn cross_field_rules() -> Vec<CrossFieldRule> {
         }
     }
     rules
+}
+
+/// Why the relying-party id cannot serve the custom domain's pages, if it cannot: it must be
+/// that domain's full name (in any case).
+fn relying_party_fits(spec: &PasswordlessPoolSpec) -> Option<String> {
+    let rp = spec
+        .native
+        .as_ref()?
+        .web_authn_relying_party_id
+        .as_deref()?;
+    let custom = spec.managed_login.as_ref()?.custom_domain.as_ref()?;
+    (!rp.eq_ignore_ascii_case(&custom.domain_name))
+        .then(|| format!(" (found {rp} for {})", custom.domain_name))
 }

@@ -1,5 +1,5 @@
 -- Argo CD health for passwordless-operator.dev/PasswordlessPool, from its conditions.
--- Order: no status yet, a pool being deleted, a status older than the spec, kstatus's Stalled
+-- Order: paused (Suspended), no status yet, a pool being deleted, a status older than the spec, kstatus's Stalled
 -- (Degraded: the operator waits for a change), then Ready and its reason (Reconciling is
 -- Progressing, as any Ready False that is not a failure). Lua 5.1 base and string only, as
 -- Argo CD's gopher-lua runs it.
@@ -14,10 +14,16 @@ local failing = {
   KubernetesError = true,
   SigningKeyError = true,
   TriggerUnhealthy = true,
+  RelyingPartyIdChange = true,
 }
 
 -- Of those, the ones about the spec (or the rules it must meet), not about the work.
-local refusedSpec = { InvalidSpec = true, NotAllowed = true, SecretConflict = true }
+local refusedSpec = {
+  InvalidSpec = true,
+  NotAllowed = true,
+  SecretConflict = true,
+  RelyingPartyIdChange = true,
+}
 
 local function condition(conditions, kind)
   if conditions == nil then return nil end
@@ -36,6 +42,15 @@ end
 local metadata = obj.metadata or {}
 local status = obj.status
 local ready = status ~= nil and condition(status.conditions, "Ready") or nil
+
+-- Paused by its annotation: the operator leaves the pool alone on purpose, whatever Ready last
+-- said (Suspended, as Argo CD shows a suspended CronJob).
+local paused = status ~= nil and condition(status.conditions, "Paused") or nil
+if paused ~= nil and paused.status == "True" then
+  hs.status = "Suspended"
+  hs.message = message_of(paused, "Paused")
+  return hs
+end
 
 if ready == nil then
   if metadata.deletionTimestamp ~= nil then hs.message = "Being deleted" end
