@@ -12,7 +12,8 @@ pub fn page() -> String {
     out.push_str(
         "The operator serves Prometheus text at `/metrics` on its HTTP port (the chart's \
          ServiceMonitor scrapes it). Every replica serves them; `leader` tells which one \
-         reconciles.\n\n",
+         reconciles, and only that one reports the pools (`pools`, `pool_not_ready_seconds`). \
+         The chart's alerts and dashboard read these: see [monitoring](../guides/monitoring.md).\n\n",
     );
     let rows: Vec<Vec<String>> = FAMILIES
         .iter()
