@@ -2,25 +2,45 @@
 # (SC2153, SC2034: the variables come from scripts/test-install and go on to the later phases.)
 # Sourced by scripts/test-install (its header says what each phase proves).
 # --- 2. helm install, and the operator as the Deployment runs it --------------------------------
-step "helm install into the bed"
+# The image: an OCI layout (make image's by default), published to a registry on loopback and
+# pulled from it as the node would, through a policy that requires its signature; or, without
+# one, a stand-in root filesystem.
+IMAGE=${PWP_INSTALL_IMAGE:-}
+[ -z "$IMAGE" ] && [ -f target/image/oci/index.json ] && IMAGE=target/image/oci:latest
+[ "$IMAGE" = none ] && IMAGE=
 BED_VALUES=(--set podDisruptionBudget.enabled=false --set "aws.endpointUrl=$AWS_ENDPOINT_URL"
   --set "aws.region=$AWS_REGION" --set logLevel=info)
+if [ -n "$IMAGE" ]; then
+  publish_image "$IMAGE"
+  # The chart pins the image by digest: what the node verifies is what it runs.
+  BED_VALUES+=(--set "image.repository=${IMAGE_REF%@*}" --set "image.digest=${IMAGE_REF#*@}")
+fi
+
+step "helm install into the bed"
 check "helm install (watching $WA)" helm install "$RELEASE" "$CHART" -n "$NS" "${BED_VALUES[@]}" \
   --set "watchNamespaces={$WA}"
 check "the CRD is installed (crds/)" kubectl get crd passwordlesspools.passwordless-operator.dev
 
-# The root filesystem the container gets: the unpacked image, or its stand-in.
-IMAGE=${PWP_INSTALL_IMAGE:-}
-[ -z "$IMAGE" ] && [ -f target/image/oci/index.json ] && IMAGE=target/image/oci:latest
-[ "$IMAGE" = none ] && IMAGE=
+# The root filesystem the container gets: the pulled image unpacked, or its stand-in.
 ROOTFS=$WORK/bundle/rootfs
 if [ -n "$IMAGE" ]; then
-  step "the operator from the unpacked image $IMAGE"
+  step "the operator from the image the Deployment names, pulled through the node's policy"
+  POD_IMAGE=$(kubectl get deployment "$FULLNAME" -n "$NS" -o jsonpath='{.spec.template.spec.containers[0].image}')
+  check "the Deployment names the image in the registry by digest ($POD_IMAGE)" [ "$POD_IMAGE" = "$IMAGE_REF" ]
+  need "ACCEPTED on pull: the image signed by the run's key" pull "$POD_IMAGE" "$WORK/pulled:pod"
   # shellcheck disable=SC2046  # --rootless, or nothing
-  umoci unpack $([ "$(id -u)" = 0 ] || echo --rootless) --image "$IMAGE" "$WORK/bundle" > /dev/null
+  umoci unpack $([ "$(id -u)" = 0 ] || echo --rootless) --image "$WORK/pulled:pod" "$WORK/bundle" > /dev/null
   # The image's own entrypoint, environment and user, as a container runtime reads them.
   read -r IMAGE_ENTRYPOINT IMAGE_UID < <("$PY" scripts/py/oci_config.py process "$WORK/bundle/config.json")
   mapfile -t IMAGE_ENV < <("$PY" scripts/py/oci_config.py env "$WORK/bundle/config.json")
+  # Its SBOMs (make image), one per binary it holds.
+  has_components() { jq -e --argjson want "$(printf '%s\n' "${@:2}" | jq -R . | jq -s .)" \
+    '[.components[].name] as $have | all($want[]; . as $w | $have | index($w))' "$ROOTFS$IMAGE_SBOM/$1" > /dev/null; }
+  check "the image's SBOM of the operator ($IMAGE_SBOM/passwordless-operator.cdx.json) lists kube, aws-sdk-cognitoidentityprovider, hyper" \
+    has_components passwordless-operator.cdx.json kube aws-sdk-cognitoidentityprovider hyper
+  check "the image's SBOM of the trigger ($IMAGE_SBOM/bootstrap.cdx.json) lists lambda_runtime, aws-sdk-sesv2" \
+    has_components bootstrap.cdx.json lambda_runtime aws-sdk-sesv2
+  IMAGE="$POD_IMAGE (pushed from $IMAGE)"
 else
   step "the operator from a stand-in root filesystem (no image: run 'make image' to test the image itself)"
   cargo build --locked -q -p passwordless-operator

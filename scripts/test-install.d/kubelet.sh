@@ -1,8 +1,33 @@
 # shellcheck shell=bash disable=SC2153
 # (SC2153: the variables come from scripts/test-install and 2-install.sh.)
-# Sourced by scripts/test-install: the kubelet's part, which the bed lacks. The operator's
-# replicas are started as a container runtime would start the Deployment's pods, from $ROOTFS
-# (the unpacked image or its stand-in, laid out by 2-install.sh).
+# Sourced by scripts/test-install: the kubelet's part, which the bed lacks. The node pulls the
+# image the Deployment names through its containers policy, which requires the release key's
+# signature (registry.sh publishes it), and the operator's replicas are started as a container
+# runtime would start the Deployment's pods, from $ROOTFS (the image unpacked, or its stand-in,
+# laid out by 2-install.sh).
+
+# The node's containers policy, as CRI-O or Podman read /etc/containers/policy.json: nothing from
+# anywhere, except from the registry an image signed by the release key (PUBKEY) for the
+# repository it is pulled from.
+write_node_policy() {
+  cat > "$WORK/policy.json" <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"$REGISTRY": [{"type": "sigstoreSigned", "keyPath": "$1",
+   "signedIdentity": {"type": "matchRepository"}}]}}}
+EOF
+}
+# pull REF LAYOUT: the image as the node pulls it, through that policy, into an OCI layout (the
+# signatures are checked, not kept: a layout can't hold them).
+pull() {
+  "$SKOPEO" --policy "$WORK/policy.json" --registries.d "$REGISTRIES_D" copy -q --remove-signatures \
+    --src-tls-verify=false "docker://$1" "oci:$2"
+}
+# pull_refused REPO@DIGEST REASON: the pull fails, for REASON.
+pull_refused() {
+  if pull "$REGISTRY/$1" "$WORK/refused:image" > "$WORK/pull.out" 2>&1; then echo "pulled $1: accepted"; return 1; fi
+  cat "$WORK/pull.out"
+  grep -qF "$2" "$WORK/pull.out"
+}
 
 # container.sh ROOTFS UID READONLY ARGS...: the image's entrypoint as an OCI runtime starts it,
 # with the caller's environment (run it under `env -i`): its own mount namespace, the /dev nodes
