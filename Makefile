@@ -23,7 +23,7 @@ build: triggers ## debug build of the workspace, and the trigger zip
 triggers: ## target/lambda/bootstrap.zip: the release trigger for provided.al2023 (glibc <= 2.34 checked)
 	scripts/package-triggers release
 
-image: ## the container image (static binary, FROM scratch, buildah): target/image/oci:latest and a .tar
+image: ## the container image (static binary, FROM scratch, buildah, SBOMs): target/image/oci:latest, a .tar, target/image/sbom/
 	scripts/build-image
 
 test-install: ## the install path alone: chart checks, helm install/upgrade/uninstall on the test bed
