@@ -40,6 +40,14 @@ if [ -n "$IMAGE" ]; then
     has_components passwordless-operator.cdx.json kube aws-sdk-cognitoidentityprovider hyper
   check "the image's SBOM of the trigger ($IMAGE_SBOM/bootstrap.cdx.json) lists lambda_runtime, aws-sdk-sesv2" \
     has_components bootstrap.cdx.json lambda_runtime aws-sdk-sesv2
+  # The signed SBOM artefact next to it: what a platform team reads without pulling the image.
+  attached_sboms_are_the_images() {
+    pull "$REGISTRY/$REPO:$SBOM_TAG" "$WORK/sbom-pulled:sbom" &&
+      "$PY" scripts/py/sbom_artifact.py files "$WORK/sbom-pulled" "$WORK/sbom-attached" &&
+      diff -r "$WORK/sbom-attached" "$ROOTFS$IMAGE_SBOM"
+  }
+  [ -z "$SBOM_TAG" ] || check "the SBOMs attached in the registry ($REPO:$SBOM_TAG), pulled through the node's policy, are the image's own" \
+    attached_sboms_are_the_images
   IMAGE="$POD_IMAGE (pushed from $IMAGE)"
 else
   step "the operator from a stand-in root filesystem (no image: run 'make image' to test the image itself)"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2153,SC2034,SC2317
 # (SC2153: the variables come from scripts/test-install; SC2034: IMAGE_REF goes on to 2-install.sh;
-# SC2317: functions called through `check`.)
+# SC2317: functions called through `check`.) The image's SBOMs (make image's, beside the layout)
+# go along as a signed OCI artefact whose subject is the image, at the tag sha256-<digest>.sbom.
 # Sourced by scripts/test-install: the publisher's side of the install path. A registry on a free
 # loopback port (Debian's docker-registry, CNCF distribution 2.8), its data under $WORK, started
 # by 2-install.sh and stopped by the run's cleanup; the image pushed there with skopeo and signed
@@ -9,7 +10,7 @@
 # repository and the manifest digest, stored as the tag sha256-<digest>.sig next to the image, so
 # `cosign verify --key` reads it as well. The node's side, the pull that verifies it, is
 # kubelet.sh's.
-REGISTRY_PID='' REGISTRY='' IMAGE_REF=''
+REGISTRY_PID='' REGISTRY='' IMAGE_REF='' SBOM_TAG=''
 SKOPEO=$PWP_SKOPEO_SIGSTORE
 REPO=passwordless-operator
 VERSION=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHART/Chart.yaml")
@@ -81,6 +82,14 @@ publish_image() {
     "jq -r '.manifests[0].digest' '${layout%:*}/index.json' | grep -qx '$digest'"
   check "the signature is where cosign looks for it: the tag ${digest/:/-}.sig" bash -c \
     "curl -sf http://$REGISTRY/v2/$REPO/tags/list | jq -e '.tags | index(\"${digest/:/-}.sig\")'"
+  local sboms
+  sboms=$(dirname "${layout%:*}")/sbom
+  if compgen -G "$sboms/*.cdx.json" > /dev/null; then
+    SBOM_TAG=${digest/:/-}.sbom
+    "$PY" scripts/py/sbom_artifact.py make "$WORK/sbom-artifact" "${layout%:*}" "$sboms"/*.cdx.json > /dev/null
+    need "the SBOMs in $sboms attached to the image, signed: an OCI artefact at $REPO:$SBOM_TAG" \
+      push "oci:$WORK/sbom-artifact:sbom" "$REPO:$SBOM_TAG" release
+  fi
   # The same image where the policy must refuse it: unsigned; signed by the other key; and our
   # signed image copied, signature and all, into another repository (the signature names ours).
   push_refusables() {
