@@ -28,6 +28,10 @@ pub mod env {
     pub const EMAIL_SUBJECT: &str = "PWP_EMAIL_SUBJECT";
     pub const EMAIL_HTML: &str = "PWP_EMAIL_HTML";
     pub const EMAIL_TEXT: &str = "PWP_EMAIL_TEXT";
+    pub const SMS_TEXT: &str = "PWP_SMS_TEXT";
+    /// The language tags of [`crate::messages::FILE`], comma-separated: set exactly when the
+    /// deployment package carries that file.
+    pub const LOCALES: &str = "PWP_LOCALES";
     /// The state table: every strategy has one (cooldown, failures, single-use links).
     pub const TABLE_NAME: &str = "PWP_TABLE_NAME";
     /// The ARN of the Secrets Manager secret holding the signing keys (value format:
@@ -47,7 +51,7 @@ pub mod env {
     }
 
     /// Every variable the operator sets and the trigger reads.
-    pub const ALL: [Var; 19] = [
+    pub const ALL: [Var; 21] = [
         Var {
             name: STRATEGY,
             from: "spec.strategy",
@@ -134,6 +138,16 @@ pub mod env {
             meaning: "The plain-text body template of sign-in email.",
         },
         Var {
+            name: SMS_TEXT,
+            from: "spec.sms.text (smsOtp only)",
+            meaning: "The text message template of a sign-in code.",
+        },
+        Var {
+            name: LOCALES,
+            from: "the keys of spec.email.localized or spec.sms.localized",
+            meaning: "The languages the deployment package's messages.json holds, comma-separated; the trigger refuses to start if the file does not hold exactly these.",
+        },
+        Var {
             name: TABLE_NAME,
             from: "the pool's state table (named by the operator)",
             meaning: "The DynamoDB table of cooldowns, failure counts and spent links.",
@@ -144,6 +158,57 @@ pub mod env {
             meaning: "The Secrets Manager secret the trigger reads its signing keys from; the keys themselves are never in the environment.",
         },
     ];
+}
+
+/// Sign-in messages per language: the operator adds them to the pool's deployment package as
+/// one JSON file (the function's environment is limited to 4 KB), the trigger reads it at
+/// start and picks a language per message.
+pub mod messages {
+    /// The file, at the package's root: `{"<tag>": {"<field>": "<template>", ...}, ...}`.
+    pub const FILE: &str = "messages.json";
+    pub const SUBJECT: &str = "subject";
+    pub const HTML: &str = "html";
+    pub const TEXT: &str = "text";
+    pub const SMS: &str = "sms";
+    pub const FIELDS: [&str; 4] = [SUBJECT, HTML, TEXT, SMS];
+    /// Languages per pool, beside the default.
+    pub const MAX_LANGUAGES: usize = 10;
+    /// A BCP 47 language tag of the form language[-Script][-REGION] (RFC 5646's common case:
+    /// no variants, extensions or private use), e.g. `de`, `pt-BR`, `zh-Hant-TW`.
+    pub const LANGUAGE_TAG_PATTERN: &str =
+        "^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$";
+    pub const MAX_LANGUAGE_TAG: usize = 15;
+    /// The user attribute a user's language is read from first (Cognito's standard `locale`).
+    pub const USER_ATTRIBUTE: &str = "locale";
+    /// Then the sign-in request's `clientMetadata` key: one tag, or several by preference,
+    /// comma-separated (`navigator.languages`, an Accept-Language value).
+    pub const CLIENT_METADATA_KEY: &str = "locale";
+
+    /// Whether `tag` is a language tag of the form [`LANGUAGE_TAG_PATTERN`] says.
+    pub fn is_language_tag(tag: &str) -> bool {
+        let mut parts = tag.split('-');
+        let alpha = |s: &str, n: std::ops::RangeInclusive<usize>| {
+            n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic())
+        };
+        let Some(language) = parts.next() else {
+            return false;
+        };
+        if !alpha(language, 2..=3) {
+            return false;
+        }
+        let rest: Vec<&str> = parts.collect();
+        let (script, region) = match rest.as_slice() {
+            [] => (None, None),
+            [one] if one.len() == 4 => (Some(*one), None),
+            [one] => (None, Some(*one)),
+            [script, region] => (Some(*script), Some(*region)),
+            _ => return false,
+        };
+        script.is_none_or(|s| alpha(s, 4..=4))
+            && region.is_none_or(|r| {
+                alpha(r, 2..=2) || (r.len() == 3 && r.bytes().all(|b| b.is_ascii_digit()))
+            })
+    }
 }
 
 /// The strategy names, as written in a manifest and in [`env::STRATEGY`].
@@ -387,6 +452,40 @@ pub mod placeholder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_take_the_common_bcp47_form_only() {
+        for good in [
+            "de",
+            "DE",
+            "pt-BR",
+            "zh-Hant",
+            "zh-Hant-TW",
+            "es-419",
+            "haw",
+            "sr-Latn-RS",
+        ] {
+            assert!(messages::is_language_tag(good), "{good}");
+        }
+        for bad in [
+            "",
+            "d",
+            "deutsch",
+            "de-",
+            "-de",
+            "de_DE",
+            "de-DEU",
+            "de-1996-x",
+            "en-US-x-twain",
+            "zh-Hant-TW-x",
+            "de--DE",
+            "12",
+            "de-12",
+            "en-Latn1",
+        ] {
+            assert!(!messages::is_language_tag(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn every_default_lies_in_its_range() {

@@ -112,6 +112,13 @@ pub const MANAGED_LOGIN_VERSION: i32 = 2;
 pub const MAX_REGION: u32 = 32;
 /// AWS allows 50 tags on a resource; the operator's own take the rest.
 pub const MAX_TAGS: u32 = 40;
+/// Languages a pool's messages may be given in, beside the default.
+pub const MAX_LANGUAGES: usize = passwordless_contract::messages::MAX_LANGUAGES;
+/// The longest body of an email in another language: ten of them stay within the apiserver's
+/// cost budget for the CEL rules that check their placeholders (20,000, the default's, does not).
+pub const MAX_LOCALIZED_BODY: u32 = 15_000;
+/// SNS's limit on one text message.
+pub const MAX_SMS_TEXT: u32 = 1600;
 /// AWS's limits on a tag key and a tag value, in characters, for every service.
 pub const MAX_TAG_KEY: u32 = 128;
 pub const MAX_TAG_VALUE: u32 = 256;
@@ -205,9 +212,14 @@ pub struct PasswordlessPoolSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_login: Option<ManagedLogin>,
 
-    /// The sign-in email's subject and bodies. Defaults to professional built-in templates.
+    /// The sign-in email's subject and bodies, in one language or several. Defaults to
+    /// professional built-in templates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailTemplates>,
+
+    /// The sign-in text message of `smsOtp`, in one language or several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<SmsTemplates>,
 
     /// App client settings: token and session lifetimes.
     #[serde(default)]
@@ -276,9 +288,10 @@ impl Strategy {
     /// Spec sections that belong to another strategy: setting them is a mistake, not a no-op.
     pub fn foreign_sections(self) -> &'static [&'static str] {
         match self {
-            Self::MagicLink => &["native", "managedLogin"],
-            Self::EmailOtp | Self::SmsOtp => &["magicLink", "native", "managedLogin"],
-            Self::Native => &["magicLink", "otp", "attemptLimit"],
+            Self::MagicLink => &["native", "managedLogin", "sms"],
+            Self::EmailOtp => &["magicLink", "native", "managedLogin", "sms"],
+            Self::SmsOtp => &["magicLink", "native", "managedLogin"],
+            Self::Native => &["magicLink", "otp", "attemptLimit", "sms"],
         }
     }
 
@@ -559,6 +572,61 @@ pub struct EmailTemplates {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 20000))]
     pub text: Option<String>,
+
+    /// The email in other languages, by BCP 47 language tag (`de`, `pt-BR`, `zh-Hant-TW`; at
+    /// most 10). The trigger picks the user's `locale` attribute, else the sign-in request's
+    /// `clientMetadata.locale`, matching a tag or its language alone (`de-AT` finds `de`), else
+    /// uses the fields above. A field a language leaves out is taken from above.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = MAX_LANGUAGES))]
+    pub localized: BTreeMap<String, LocalizedEmail>,
+}
+
+/// One language's sign-in email; each field is checked like the default's.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalizedEmail {
+    /// Subject line, one line of at most 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200), regex(pattern = ONE_LINE_PATTERN))]
+    pub subject: Option<String>,
+
+    /// HTML body, at most 15,000 characters (the apiserver's budget for checking ten of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_LOCALIZED_BODY))]
+    pub html: Option<String>,
+
+    /// Plain-text body, at most 15,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_LOCALIZED_BODY))]
+    pub text: Option<String>,
+}
+
+/// The sign-in text message (`smsOtp`). Placeholders as in the email: `{{code}}` (required),
+/// `{{ttl}}` and `{{appName}}` (`spec.email.appName`).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsTemplates {
+    /// The message, at most 1,600 characters (SNS's limit; a message over 160 GSM characters,
+    /// or 70 others, is sent and billed as several). Default: `{{code}} is your {{appName}}
+    /// sign-in code. It expires in {{ttl}}.`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_SMS_TEXT))]
+    pub text: Option<String>,
+
+    /// The message in other languages, by BCP 47 language tag (at most 10), picked as for the
+    /// email.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = MAX_LANGUAGES))]
+    pub localized: BTreeMap<String, LocalizedSms>,
+}
+
+/// One language's sign-in text message.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalizedSms {
+    #[schemars(length(min = 1, max = MAX_SMS_TEXT))]
+    pub text: String,
 }
 
 /// App client settings.

@@ -20,7 +20,7 @@ use crate::partition::Partition;
 pub use crate::reconcile_error::{Conflict, Error, MAX_PASSES, RecordError};
 use crate::stack::{self, Observing, Pass, STACK};
 use crate::tenancy::Platform;
-use crate::trigger_code::TriggerCode;
+use crate::trigger_code::{Package, TriggerCode};
 use crate::validate::{ValidatedSpec, defaults_only, validate};
 
 /// Test-only switch: abort the process right after the named step of an apply (crash tests).
@@ -44,8 +44,8 @@ pub struct Request<'a> {
     pub platform: &'a Platform,
     /// Validated when the request is made: nothing reaches AWS from an invalid spec.
     pub spec: ValidatedSpec,
-    /// The trigger's deployment package.
-    pub code: &'a TriggerCode,
+    /// The trigger's deployment package, with the pool's messages in other languages.
+    pub code: Package<'a>,
     pub signing_keys: String,
     /// IDs recorded by an earlier run.
     pub known: ObservedIds,
@@ -92,6 +92,11 @@ impl<'a> Request<'a> {
         let spec = match purpose {
             Purpose::Apply => Self::admissible(pool, platform)?,
             Purpose::Cleanup => defaults_only(&pool.spec),
+        };
+        // A deletion deploys nothing: it needs no package of its own.
+        let code = match crate::desired::messages(&spec).filter(|_| purpose == Purpose::Apply) {
+            Some(m) => Package::with_messages(code, m.file).map_err(crate::aws::AwsError::from)?,
+            None => Package::shared(code),
         };
         let cleanup = purpose == Purpose::Cleanup;
         let namespace = pool.metadata.namespace.as_deref().unwrap_or("default");
@@ -501,7 +506,7 @@ async fn apply_pass(
         names: &desired.names,
         desired,
         observed,
-        code: req.code,
+        code: &req.code,
     };
     let mut ids = observed.ids.clone();
     let mut refused = None;
@@ -561,7 +566,7 @@ pub async fn delete(c: &Clients, req: &Request<'_>) -> Result<Deleted, Error> {
         names: &desired.names,
         desired: &desired,
         observed: &observed,
-        code: req.code,
+        code: &req.code,
     };
     let removal = deletion_plan(&STACK, &observed, &desired);
     for change in &removal.changes {

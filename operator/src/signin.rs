@@ -68,12 +68,26 @@ impl Answer {
 
 /// Starts a custom-auth sign-in (`InitiateAuth`).
 pub async fn initiate(c: &Clients, client_id: &str, username: &str) -> Result<Answer, SignInError> {
-    let out = c
+    initiate_with(c, client_id, username, &[]).await
+}
+
+/// [`initiate`], with client metadata (the trigger reads `locale` there, for one).
+pub async fn initiate_with(
+    c: &Clients,
+    client_id: &str,
+    username: &str,
+    metadata: &[(&str, &str)],
+) -> Result<Answer, SignInError> {
+    let mut call = c
         .cognito
         .initiate_auth()
         .client_id(client_id)
         .auth_flow(AuthFlowType::CustomAuth)
-        .auth_parameters("USERNAME", username)
+        .auth_parameters("USERNAME", username);
+    for (k, v) in metadata {
+        call = call.client_metadata(*k, *v);
+    }
+    let out = call
         .send()
         .await
         .map_err(|e| call_error("cognito-idp:InitiateAuth", e))?;

@@ -3,7 +3,12 @@
 //! taken once, and the 6 MiB are read from the file when a function is deployed: a controller
 //! holding a fleet does not keep them for the process's life.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+mod append;
+pub use append::AppendError;
 
 /// Why the package's bytes could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -16,13 +21,22 @@ pub enum CodeError {
         "the trigger zip {0} changed since the operator started; restart it to deploy the new one"
     )]
     Changed(String),
+    #[error("adding the pool's messages to the trigger zip: {0}")]
+    Append(#[from] AppendError),
 }
 
 pub struct TriggerCode {
     source: Source,
     /// base64(sha256(zip)), as Lambda reports it.
     sha256: String,
+    /// The digest of the package with a pool's messages added, by the messages' digest: each
+    /// is computed once, not at every comparison with AWS.
+    with_messages: Mutex<HashMap<String, String>>,
 }
+
+/// Packages with messages whose digest is kept; past this the cache starts again (a fleet
+/// has as many as it has distinct message sets).
+const MAX_KEPT_DIGESTS: usize = 4096;
 
 enum Source {
     File(PathBuf),
@@ -36,6 +50,7 @@ impl TriggerCode {
         Ok(Self {
             sha256: code_sha256(&zip),
             source: Source::File(path.to_owned()),
+            with_messages: Mutex::default(),
         })
     }
 
@@ -44,6 +59,7 @@ impl TriggerCode {
         Self {
             sha256: code_sha256(&zip),
             source: Source::Bytes(zip),
+            with_messages: Mutex::default(),
         }
     }
 
@@ -73,6 +89,83 @@ impl TriggerCode {
                 Ok(zip)
             }
         }
+    }
+}
+
+/// What one pool deploys: the shared package, or a copy of it with the pool's messages in
+/// other languages added as [`passwordless_contract::messages::FILE`] (the function's 4 KB
+/// environment cannot hold them).
+pub struct Package<'a> {
+    base: &'a TriggerCode,
+    messages: Option<String>,
+    sha256: String,
+}
+
+impl<'a> Package<'a> {
+    pub fn shared(base: &'a TriggerCode) -> Self {
+        Self {
+            base,
+            messages: None,
+            sha256: base.sha256.clone(),
+        }
+    }
+
+    /// The package with `messages` (the file's JSON) added. Its digest is computed once per
+    /// distinct `messages`, reading the base package then.
+    pub fn with_messages(base: &'a TriggerCode, messages: String) -> Result<Self, CodeError> {
+        let key = code_sha256(messages.as_bytes());
+        let known = base
+            .with_messages
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned());
+        let sha256 = match known {
+            Some(sha256) => sha256,
+            None => {
+                let zip = append::append(
+                    &base.bytes()?,
+                    passwordless_contract::messages::FILE,
+                    messages.as_bytes(),
+                )?;
+                let sha256 = code_sha256(&zip);
+                if let Ok(mut kept) = base.with_messages.lock() {
+                    if kept.len() >= MAX_KEPT_DIGESTS {
+                        kept.clear();
+                    }
+                    kept.insert(key, sha256.clone());
+                }
+                sha256
+            }
+        };
+        Ok(Self {
+            base,
+            messages: Some(messages),
+            sha256,
+        })
+    }
+
+    /// base64(sha256(zip)), as Lambda reports CodeSha256.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The bytes to deploy, checked against the digest that was compared with AWS.
+    pub fn bytes(&self) -> Result<Vec<u8>, CodeError> {
+        let base = self.base.bytes()?;
+        let Some(messages) = &self.messages else {
+            return Ok(base);
+        };
+        let zip = append::append(
+            &base,
+            passwordless_contract::messages::FILE,
+            messages.as_bytes(),
+        )?;
+        if code_sha256(&zip) != self.sha256 {
+            return Err(CodeError::Changed(
+                "the package with the pool's messages".into(),
+            ));
+        }
+        Ok(zip)
     }
 }
 

@@ -39,6 +39,9 @@ pub struct Config {
     pub email_subject: Option<String>,
     pub email_html: Option<String>,
     pub email_text: Option<String>,
+    pub sms_text: Option<String>,
+    /// The messages in other languages, from the package's file.
+    pub messages: Localized,
     /// The state table (cooldown, failures, single-use links), for every strategy.
     pub table_name: String,
     /// The ARN (or name) of the Secrets Manager secret holding the signing keys.
@@ -50,6 +53,8 @@ pub struct Config {
     pub sign_up: SignUp,
 }
 
+use crate::messages::Localized;
+
 /// A configuration problem. Messages name the variable, never its value (it may be a key).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -60,13 +65,32 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment, and the messages in other
+    /// languages from the deployment package.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_sources(
+            |name| std::env::var(name).ok().filter(|v| !v.is_empty()),
+            crate::messages::read_file,
+        )
     }
 
-    /// Reads the configuration through `get`, so tests need no process environment.
+    /// Reads the configuration through `get` (no messages file), so tests need no process
+    /// environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_sources(get, || None)
+    }
+
+    /// Reads the configuration through `get`, and the messages file through `file` when the
+    /// environment names languages.
+    pub fn from_sources(
+        get: impl Fn(&str) -> Option<String>,
+        file: impl Fn() -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let languages = get(vars::LOCALES);
+        let messages = Localized::parse(
+            languages.as_deref(),
+            languages.as_ref().and_then(|_| file()).as_deref(),
+        )?;
         let strategy_name = get(vars::STRATEGY);
         let strategy = match strategy_name.as_deref() {
             Some(strategy::MAGIC_LINK) => Strategy::MagicLink,
@@ -140,6 +164,8 @@ impl Config {
             email_subject: get(vars::EMAIL_SUBJECT),
             email_html: get(vars::EMAIL_HTML),
             email_text: get(vars::EMAIL_TEXT),
+            sms_text: get(vars::SMS_TEXT),
+            messages,
             table_name,
             signing_keys_secret,
             max_failures: number(vars::MAX_FAILURES, MAX_FAILURES, MAX_FAILURES.default)? as u32,

@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod flows;
 pub mod keys;
 pub mod latency;
+pub mod messages;
 pub mod otp;
 pub mod outcomes;
 pub mod ports;

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use passwordless_contract::placeholder;
 
 use crate::config::Config;
+use crate::messages::Templates;
 
 /// What a message may mention.
 pub struct Values<'a> {
@@ -24,25 +25,28 @@ const LINK_SUBJECT: &str = "Your sign-in link for {{appName}}";
 const CODE_SUBJECT: &str = "Your sign-in code for {{appName}}";
 const LINK_TEXT: &str = "Hello,\n\nUse this link to sign in to {{appName}}:\n\n{{link}}\n\nIf the link does not open, enter this code instead: {{code}}\n\nThe link and code expire in {{ttl}} and work once. If you did not ask to sign in, you can ignore this email: nobody can sign in without it.\n";
 const CODE_TEXT: &str = "Hello,\n\nYour code to sign in to {{appName}} is:\n\n{{code}}\n\nIt expires in {{ttl}}. If you did not ask to sign in, you can ignore this email: nobody can sign in without it.\n";
+const SMS_TEXT: &str = "{{code}} is your {{appName}} sign-in code. It expires in {{ttl}}.";
 const FRAME_START: &str = r#"<!doctype html><html><body style="margin:0;padding:0;background:#f4f5f7;font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:#1f2933"><table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:32px 16px"><table role="presentation" width="100%" style="max-width:480px;background:#ffffff;border-radius:8px;padding:32px" cellpadding="0" cellspacing="0"><tr><td>"#;
 const FRAME_END: &str = r#"<p style="margin:24px 0 0;font-size:13px;color:#616e7c">If you did not ask to sign in, you can ignore this email: nobody can sign in without it.</p></td></tr></table></td></tr></table></body></html>"#;
 const LINK_HTML: &str = r#"<h1 style="margin:0 0 16px;font-size:20px">Sign in to {{appName}}</h1><p style="margin:0 0 24px;font-size:15px;line-height:1.5">Click the button to sign in. The link expires in {{ttl}} and works once.</p><p style="margin:0 0 24px"><a href="{{link}}" style="display:inline-block;background:#1f6feb;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:6px">Sign in</a></p><p style="margin:0;font-size:14px;line-height:1.5">Or enter this code: <strong style="font-size:18px;letter-spacing:3px">{{code}}</strong></p>"#;
 const CODE_HTML: &str = r#"<h1 style="margin:0 0 16px;font-size:20px">Your {{appName}} sign-in code</h1><p style="margin:0 0 24px;font-size:32px;font-weight:700;letter-spacing:6px">{{code}}</p><p style="margin:0;font-size:15px;line-height:1.5">It expires in {{ttl}}.</p>"#;
 
-/// Renders the configured templates, or the built-in ones.
-pub fn render_email(config: &Config, values: &Values<'_>) -> Email {
+/// Renders the user's language's templates (`language`, when one was picked), else the
+/// configured default's, else the built-in ones, field by field.
+pub fn render_email(config: &Config, language: Option<&Templates>, values: &Values<'_>) -> Email {
     let with_link = values.link.is_some();
-    let subject = config.email_subject.as_deref().unwrap_or(if with_link {
+    let pick = |own, default| chosen(language, own, default);
+    let subject = pick(|l| &l.subject, &config.email_subject).unwrap_or(if with_link {
         LINK_SUBJECT
     } else {
         CODE_SUBJECT
     });
-    let text =
-        config
-            .email_text
-            .as_deref()
-            .unwrap_or(if with_link { LINK_TEXT } else { CODE_TEXT });
-    let html = match config.email_html.as_deref() {
+    let text = pick(|l| &l.text, &config.email_text).unwrap_or(if with_link {
+        LINK_TEXT
+    } else {
+        CODE_TEXT
+    });
+    let html = match pick(|l| &l.html, &config.email_html) {
         Some(custom) => fill(custom, values, html_escape),
         None => {
             let body = if with_link { LINK_HTML } else { CODE_HTML };
@@ -59,13 +63,24 @@ pub fn render_email(config: &Config, values: &Values<'_>) -> Email {
     }
 }
 
-/// The SMS text.
-pub fn render_sms(values: &Values<'_>) -> String {
-    fill(
-        "{{code}} is your {{appName}} sign-in code. It expires in {{ttl}}.",
-        values,
-        |s| s.to_owned(),
-    )
+/// A language's own template of a field, else the default's.
+fn chosen<'a>(
+    language: Option<&'a Templates>,
+    own: fn(&Templates) -> &Option<String>,
+    default: &'a Option<String>,
+) -> Option<&'a str> {
+    language
+        .and_then(|l| own(l).as_deref())
+        .or(default.as_deref())
+}
+
+/// The SMS text: the user's language's, else the configured default, else the built-in one.
+pub fn render_sms(config: &Config, language: Option<&Templates>, values: &Values<'_>) -> String {
+    let template = language
+        .and_then(|l| l.sms.as_deref())
+        .or(config.sms_text.as_deref())
+        .unwrap_or(SMS_TEXT);
+    fill(template, values, |s| s.to_owned())
 }
 
 /// "15 minutes", "1 hour", "90 seconds".
@@ -192,6 +207,7 @@ mod tests {
     fn the_default_link_email_carries_link_code_and_ttl_escaped() {
         let e = render_email(
             &config("magicLink"),
+            None,
             &values(Some("https://app.example.com/cb#tok\"en")),
         );
         assert_eq!(e.subject, "Your sign-in link for A&B <Shop>");
@@ -209,7 +225,7 @@ mod tests {
         let mut c = config("emailOtp");
         c.email_subject = Some("Code {{code}}\r\nBcc: x@evil".to_owned());
         c.email_html = Some("<b>{{code}}</b>{{nope}}".to_owned());
-        let e = render_email(&c, &values(None));
+        let e = render_email(&c, None, &values(None));
         assert_eq!(e.subject, "Code 123456  Bcc: x@evil");
         assert_eq!(e.html, "<b>123456</b>");
     }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::desired::{FunctionConfig, PermissionConfig};
 use crate::names::VERIFIED_TAG;
-use crate::trigger_code::TriggerCode;
+use crate::trigger_code::Package;
 
 /// The function's ARN and configuration, if it exists. GetFunction, not
 /// GetFunctionConfiguration: one read that also returns the tags (the verified digest).
@@ -201,7 +201,7 @@ pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
 pub async fn create(
     c: &Clients,
     f: &FunctionConfig,
-    code: &TriggerCode,
+    code: &Package<'_>,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
     let mut patience = Patience::new();
@@ -258,7 +258,7 @@ pub async fn update(
     c: &Clients,
     observed: &FunctionConfig,
     f: &FunctionConfig,
-    code: &TriggerCode,
+    code: &Package<'_>,
 ) -> Result<(), AwsError> {
     let mut config_only = observed.clone();
     config_only.code_sha256 = f.code_sha256.clone();

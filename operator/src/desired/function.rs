@@ -7,6 +7,7 @@ use passwordless_contract::env as vars;
 
 use super::fields::{Fields, opt, short_digest};
 use super::{DesiredError, Facts};
+use crate::crd::Strategy;
 use crate::names::StackNames;
 use crate::validate::ValidatedSpec;
 
@@ -152,6 +153,17 @@ fn trigger_environment(spec: &ValidatedSpec, names: &StackNames) -> BTreeMap<Str
         if let Some(v) = v {
             set(k, v.clone());
         }
+    }
+    if let Some(text) = spec
+        .sms
+        .text
+        .as_ref()
+        .filter(|_| spec.strategy == Strategy::SmsOtp)
+    {
+        set(vars::SMS_TEXT, text.clone());
+    }
+    if let Some(m) = super::messages(spec) {
+        set(vars::LOCALES, m.languages.join(","));
     }
     env
 }

@@ -14,6 +14,7 @@ mod fields;
 mod function;
 mod keys_secret;
 mod login_style;
+mod messages;
 mod permission;
 mod role;
 mod sender;
@@ -39,6 +40,7 @@ pub use function::{
 };
 pub use keys_secret::KeysSecretConfig;
 pub use login_style::LoginStyleConfig;
+pub use messages::{Messages, messages};
 pub use permission::{COGNITO_PRINCIPAL, PERMISSION_STATEMENT, PermissionConfig};
 pub use role::{LAMBDA_PRINCIPAL, RoleConfig};
 pub use sender::SenderConfig;

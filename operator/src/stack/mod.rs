@@ -60,7 +60,7 @@ pub struct Pass<'a> {
     pub desired: &'a DesiredStack,
     pub observed: &'a ObservedStack,
     /// The trigger's deployment package.
-    pub code: &'a crate::trigger_code::TriggerCode,
+    pub code: &'a crate::trigger_code::Package<'a>,
 }
 
 /// One kind of AWS resource of a pool: what the plan sees of it ([`Resource`]), and its I/O.

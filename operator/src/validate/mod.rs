@@ -20,7 +20,7 @@ use schema::{Problems, check_schema_rules};
 
 use crate::crd::{
     Adopt, ClientSettings, DeletionPolicy, EmailTemplates, MagicLink, ManagedLogin, Native, Otp,
-    PasswordlessPoolSpec, RateLimit, Sender, SignUpPolicy, Strategy,
+    PasswordlessPoolSpec, RateLimit, Sender, SignUpPolicy, SmsTemplates, Strategy,
 };
 
 /// Tag-key prefixes owned by AWS and by the operator's own ownership tags.
@@ -64,6 +64,7 @@ pub struct ValidatedSpec {
     /// Only for `native`; scopes defaulted.
     pub managed_login: Option<ManagedLogin>,
     pub email: EmailTemplates,
+    pub sms: SmsTemplates,
     pub client: ClientSettings,
     pub secret_name: Option<String>,
     pub deletion_policy: DeletionPolicy,
@@ -250,6 +251,7 @@ pub fn defaults_only(spec: &PasswordlessPoolSpec) -> ValidatedSpec {
         native: spec.native.clone(),
         managed_login: spec.managed_login.clone(),
         email: spec.email.clone().unwrap_or_default(),
+        sms: spec.sms.clone().unwrap_or_default(),
         client: spec.client.clone(),
         secret_name: spec.secret_name.clone(),
         deletion_policy: spec.deletion_policy,

@@ -1,6 +1,7 @@
 //! The rules that span fields, in one table: each holds its CEL (emitted into the CRD by
 //! `crdgen.rs`), its message, and its Rust check, so the apiserver and the CLI say the same.
 
+use passwordless_contract::messages::{self, LANGUAGE_TAG_PATTERN};
 use passwordless_contract::placeholder;
 
 use super::RESERVED_TAG_PREFIXES;
@@ -90,6 +91,7 @@ pub(super) fn section_is_set(spec: &PasswordlessPoolSpec, section: &str) -> bool
         "otp" => spec.otp.is_some(),
         "attemptLimit" => spec.attempt_limit.is_some(),
         "managedLogin" => spec.managed_login.is_some(),
+        "sms" => spec.sms.is_some(),
         other => unreachable!("strategy tables name an unknown section {other}"),
     }
 }
@@ -113,15 +115,101 @@ fn template<'a>(spec: &'a PasswordlessPoolSpec, field: &str) -> Option<&'a str> 
 
 /// The placeholders of a template field that the trigger does not know, as written.
 fn unknown_placeholders(spec: &PasswordlessPoolSpec, field: &str) -> String {
-    let names = template(spec, field)
-        .map(placeholder::names)
-        .unwrap_or_default();
-    names
+    unknown_in(template(spec, field).unwrap_or_default())
+}
+
+/// The placeholders of `template` that the trigger does not know, as written.
+fn unknown_in(template: &str) -> String {
+    placeholder::names(template)
         .into_iter()
         .filter(|n| !placeholder::ALL.contains(n))
         .map(|n| format!("{{{{{n}}}}}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A section whose messages may be given per language: its manifest name and template fields.
+struct Localized {
+    section: &'static str,
+    fields: &'static [&'static str],
+}
+
+const LOCALIZED: [Localized; 2] = [
+    Localized {
+        section: "email",
+        fields: &["subject", "html", "text"],
+    },
+    Localized {
+        section: "sms",
+        fields: &["text"],
+    },
+];
+
+/// A section's languages and their templates of `field`, as `(tag, template)`.
+fn localized<'a>(
+    spec: &'a PasswordlessPoolSpec,
+    section: &str,
+    field: &str,
+) -> Vec<(&'a str, &'a str)> {
+    match section {
+        "email" => spec
+            .email
+            .iter()
+            .flat_map(|e| &e.localized)
+            .filter_map(|(tag, m)| {
+                let text = match field {
+                    "subject" => m.subject.as_deref(),
+                    "html" => m.html.as_deref(),
+                    "text" => m.text.as_deref(),
+                    other => unreachable!("unknown email field {other}"),
+                };
+                Some((tag.as_str(), text?))
+            })
+            .collect(),
+        "sms" => spec
+            .sms
+            .iter()
+            .flat_map(|s| &s.localized)
+            .map(|(tag, m)| (tag.as_str(), m.text.as_str()))
+            .collect(),
+        other => unreachable!("unknown localized section {other}"),
+    }
+}
+
+/// A section's language tags.
+fn languages<'a>(spec: &'a PasswordlessPoolSpec, section: &str) -> Vec<&'a str> {
+    match section {
+        "email" => spec
+            .email
+            .iter()
+            .flat_map(|e| e.localized.keys())
+            .map(String::as_str)
+            .collect(),
+        "sms" => spec
+            .sms
+            .iter()
+            .flat_map(|s| s.localized.keys())
+            .map(String::as_str)
+            .collect(),
+        other => unreachable!("unknown localized section {other}"),
+    }
+}
+
+/// CEL: every language's `field` of `section` (as `t`) meets `check`.
+fn each_language_cel(section: &str, field: &str, check: &str) -> String {
+    let entry = format!("self.{section}.localized[k]");
+    let check = check.replace("t.", &format!("{entry}.{field}."));
+    format!(
+        "!has(self.{section}) || !has(self.{section}.localized) || self.{section}.localized.all(k, !has({entry}.{field}) || {check})"
+    )
+}
+
+/// What every placeholder in a template (as `t`) must be, in CEL.
+fn known_placeholders_cel() -> String {
+    let known = placeholder::ALL.join("|");
+    format!(
+        r"t.findAll('[{{][{{][^}}]*[}}][}}]').all(p, p.matches('^[{{][{{]\\s*({known})\\s*[}}][}}]$'))"
+    )
 }
 
 /// A CEL regular expression (RE2) matching one `{{ name }}` placeholder.
@@ -294,7 +382,151 @@ pub fn cross_field_rules() -> Vec<CrossFieldRule> {
             ));
         }
     }
+    localized_rules(&mut rules);
     rules
+}
+
+/// The rules of messages given per language: well-formed tags, once each in any case, and each
+/// template held to its default's rules.
+fn localized_rules(rules: &mut Vec<CrossFieldRule>) {
+    let tag = LANGUAGE_TAG_PATTERN;
+    for Localized { section, fields } in LOCALIZED {
+        let path = format!("spec.{section}.localized");
+        rules.push(
+            rule(
+                "spec",
+                format!("!has(self.{section}) || !has(self.{section}.localized) || self.{section}.localized.all(k, k.matches('{tag}'))"),
+                format!("{path}: language tags are BCP 47, language[-Script][-REGION], e.g. de, pt-BR, zh-Hant-TW"),
+                move |spec| languages(spec, section).iter().all(|t| messages::is_language_tag(t)),
+            )
+            .with_detail(move |spec| {
+                let bad: Vec<String> = languages(spec, section)
+                    .into_iter()
+                    .filter(|t| !messages::is_language_tag(t))
+                    .map(|t| format!("{t:?}"))
+                    .collect();
+                format!(" (found {})", bad.join(", "))
+            }),
+        );
+        rules.push(rule(
+            "spec",
+            format!("!has(self.{section}) || !has(self.{section}.localized) || self.{section}.localized.all(k, self.{section}.localized.filter(j, j.lowerAscii() == k.lowerAscii()).size() == 1)"),
+            format!("{path}: each language once: tags differing only in case name the same language"),
+            move |spec| {
+                let mut lower: Vec<String> = languages(spec, section).iter().map(|t| t.to_ascii_lowercase()).collect();
+                let all = lower.len();
+                lower.sort();
+                lower.dedup();
+                lower.len() == all
+            },
+        ));
+        for field in fields {
+            rules.push(
+                rule(
+                    "spec",
+                    each_language_cel(section, field, &known_placeholders_cel()),
+                    format!(
+                        "{path}: a language's {field} uses an unknown placeholder; known: {}",
+                        placeholder::ALL.map(|n| format!("{{{{{n}}}}}")).join(", ")
+                    ),
+                    move |spec| {
+                        localized(spec, section, field)
+                            .iter()
+                            .all(|(_, t)| unknown_in(t).is_empty())
+                    },
+                )
+                .with_detail(move |spec| {
+                    let found: Vec<String> = localized(spec, section, field)
+                        .into_iter()
+                        .filter(|(_, t)| !unknown_in(t).is_empty())
+                        .map(|(tag, t)| format!("{} in {tag}", unknown_in(t)))
+                        .collect();
+                    format!(" (found {})", found.join("; "))
+                }),
+            );
+        }
+    }
+    // What a person needs to sign in, in every language: the link of a magic-link email, the
+    // code of a code email or text message.
+    for (strategy, section, field, needed) in [
+        (Strategy::MagicLink, "email", "html", placeholder::LINK),
+        (Strategy::MagicLink, "email", "text", placeholder::LINK),
+        (Strategy::EmailOtp, "email", "html", placeholder::CODE),
+        (Strategy::EmailOtp, "email", "text", placeholder::CODE),
+        (Strategy::SmsOtp, "sms", "text", placeholder::CODE),
+    ] {
+        let s = strategy.as_str();
+        let contains = format!("t.matches('{}')", placeholder_cel(needed));
+        rules.push(
+            rule(
+                "spec",
+                format!("self.strategy != '{s}' || ({})", each_language_cel(section, field, &contains)),
+                format!("spec.{section}.localized: every language's {field} must contain {{{{{needed}}}}} for strategy {s}"),
+                move |spec| {
+                    spec.strategy != strategy
+                        || localized(spec, section, field)
+                            .iter()
+                            .all(|(_, t)| placeholder::names(t).contains(&needed))
+                },
+            )
+            .with_detail(move |spec| {
+                let missing: Vec<&str> = localized(spec, section, field)
+                    .into_iter()
+                    .filter(|(_, t)| !placeholder::names(t).contains(&needed))
+                    .map(|(tag, _)| tag)
+                    .collect();
+                format!(" (missing in {})", missing.join(", "))
+            }),
+        );
+    }
+    // The default text message, as the email's default fields are checked above.
+    rules.push(
+        rule(
+            "spec.sms.text",
+            format!(
+                "!has(self.sms) || !has(self.sms.text) || {}",
+                known_placeholders_cel().replace("t.", "self.sms.text.")
+            ),
+            format!(
+                "spec.sms.text uses an unknown placeholder; known: {}",
+                placeholder::ALL.map(|n| format!("{{{{{n}}}}}")).join(", ")
+            ),
+            |spec| {
+                unknown_in(
+                    spec.sms
+                        .as_ref()
+                        .and_then(|s| s.text.as_deref())
+                        .unwrap_or_default(),
+                )
+                .is_empty()
+            },
+        )
+        .with_detail(|spec| {
+            format!(
+                " (found {})",
+                unknown_in(
+                    spec.sms
+                        .as_ref()
+                        .and_then(|s| s.text.as_deref())
+                        .unwrap_or_default()
+                )
+            )
+        }),
+    );
+    rules.push(rule(
+        "spec.sms.text",
+        format!(
+            "!has(self.sms) || !has(self.sms.text) || self.sms.text.matches('{}')",
+            placeholder_cel(placeholder::CODE)
+        ),
+        "spec.sms.text must contain {{code}}".into(),
+        |spec| {
+            spec.sms
+                .as_ref()
+                .and_then(|s| s.text.as_deref())
+                .is_none_or(|t| placeholder::names(t).contains(&placeholder::CODE))
+        },
+    ));
 }
 
 /// Why the relying-party id cannot serve the custom domain's pages, if it cannot: it must be

@@ -11,10 +11,10 @@ use regex::Regex;
 
 use super::Problem;
 use crate::crd::{
-    AUTH_SESSION_VALIDITY_MINUTES, MAX_OAUTH_URLS, MAX_REDIRECT_URLS, MAX_REGION,
-    MAX_RELYING_PARTY_ID, MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_URL_LENGTH,
-    PasswordlessPoolSpec, RATE_LIMIT_PER_FIVE_MINUTES, REFRESH_TOKEN_VALIDITY_DAYS,
-    TOKEN_VALIDITY_MINUTES, patterns,
+    AUTH_SESSION_VALIDITY_MINUTES, MAX_LANGUAGES, MAX_LOCALIZED_BODY, MAX_OAUTH_URLS,
+    MAX_REDIRECT_URLS, MAX_REGION, MAX_RELYING_PARTY_ID, MAX_SMS_TEXT, MAX_TAG_KEY, MAX_TAG_VALUE,
+    MAX_TAGS, MAX_URL_LENGTH, PasswordlessPoolSpec, RATE_LIMIT_PER_FIVE_MINUTES,
+    REFRESH_TOKEN_VALIDITY_DAYS, TOKEN_VALIDITY_MINUTES, patterns,
 };
 
 /// The problems found so far, in the order the schema lists the fields.
@@ -54,6 +54,16 @@ impl Problems {
         if let Some(v) = value.filter(|v| !pattern.is_match(v)) {
             self.push(field, format!("{} is not {what}", quoted(v)));
         }
+    }
+}
+
+/// At most [`MAX_LANGUAGES`] languages beside the default (the schema's `maxProperties`).
+fn languages(p: &mut Problems, field: &str, count: usize) {
+    if count > MAX_LANGUAGES {
+        p.push(
+            field,
+            format!("has {count} languages; at most {MAX_LANGUAGES}"),
+        );
     }
 }
 
@@ -342,6 +352,29 @@ pub(super) fn check_schema_rules(spec: &PasswordlessPoolSpec, p: &mut Problems) 
         p.pattern("spec.email.subject", subject, &re.one_line, "one line");
         p.length("spec.email.html", email.html.as_deref(), 1, 20000);
         p.length("spec.email.text", email.text.as_deref(), 1, 20000);
+        languages(p, "spec.email.localized", email.localized.len());
+        let body = MAX_LOCALIZED_BODY as usize;
+        for (tag, m) in &email.localized {
+            let at = |field: &str| format!("spec.email.localized.{tag}.{field}");
+            let subject = m.subject.as_deref();
+            p.length(&at("subject"), subject, 1, 200);
+            p.pattern(&at("subject"), subject, &re.one_line, "one line");
+            p.length(&at("html"), m.html.as_deref(), 1, body);
+            p.length(&at("text"), m.text.as_deref(), 1, body);
+        }
+    }
+    if let Some(sms) = &spec.sms {
+        let max = MAX_SMS_TEXT as usize;
+        p.length("spec.sms.text", sms.text.as_deref(), 1, max);
+        languages(p, "spec.sms.localized", sms.localized.len());
+        for (tag, m) in &sms.localized {
+            p.length(
+                &format!("spec.sms.localized.{tag}.text"),
+                Some(&m.text),
+                1,
+                max,
+            );
+        }
     }
     let c = &spec.client;
     for (field, value, bounds) in [

@@ -349,7 +349,30 @@ impl Stack {
     }
 
     pub async fn initiate(&self, username: &str) -> Step {
-        Step::from(signin::initiate(&self.clients, &self.client_id, username).await)
+        self.initiate_with(username, &[]).await
+    }
+
+    /// [`Stack::initiate`], with client metadata.
+    pub async fn initiate_with(&self, username: &str, metadata: &[(&str, &str)]) -> Step {
+        Step::from(signin::initiate_with(&self.clients, &self.client_id, username, metadata).await)
+    }
+
+    /// Sets a user's attribute as an administrator would.
+    pub async fn set_attribute(&self, username: &str, name: &str, value: &str) {
+        let attribute = aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+            .name(name)
+            .value(value)
+            .build()
+            .expect("an attribute");
+        self.clients
+            .cognito
+            .admin_update_user_attributes()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .user_attributes(attribute)
+            .send()
+            .await
+            .expect("AdminUpdateUserAttributes");
     }
 
     pub async fn respond(

@@ -16,6 +16,7 @@ use crate::config::{Config, Strategy};
 use crate::delivery::{
     Clock, Entropy, Mailer, SendPermit, SendRecord, SmsSender, StateStore, answers_in_time,
 };
+use crate::messages::{self, Templates};
 use crate::otp::generate_code;
 use crate::outcomes::Outcome;
 use crate::ports::Ports;
@@ -164,6 +165,10 @@ async fn send_for(
         destination: &destination,
         known: !request.user_not_found,
         request: [session.as_str(), metadata.as_str()],
+        language: config.messages.pick(&messages::wanted(
+            &request.user_attributes,
+            &request.client_metadata,
+        )),
     };
     send(config, ports, &to, redirect, started).await
 }
@@ -186,6 +191,8 @@ struct Recipient<'a> {
     known: bool,
     /// The request's session and client metadata, as Cognito sent them.
     request: [&'a str; 2],
+    /// The user's language, when the pool has messages in it (else the default's).
+    language: Option<&'a Templates>,
 }
 
 async fn send(
@@ -308,12 +315,12 @@ async fn send(
         let sent = if config.strategy == Strategy::SmsOtp {
             ports
                 .sms()
-                .send_sms(to.destination, &render_sms(&values))
+                .send_sms(to.destination, &render_sms(config, to.language, &values))
                 .await
         } else {
             ports
                 .mailer()
-                .send_email(to.destination, &render_email(config, &values))
+                .send_email(to.destination, &render_email(config, to.language, &values))
                 .await
         };
         ports
@@ -501,6 +508,66 @@ mod tests {
         assert_eq!(step(&out), step::CODE_SENT);
         assert_eq!(public(&out, challenge::DESTINATION), "+*******4567");
         assert_eq!(outbox.sms.lock().unwrap()[0].0, "+15551234567");
+    }
+
+    /// The user's `locale` picks the language, else the request's; a language's missing field
+    /// is the default's; the default when nothing matches.
+    #[tokio::test]
+    async fn the_message_speaks_the_users_language() {
+        let send = |strategy: &'static str,
+                    fixture_name: &'static str,
+                    attribute: Option<&'static str>,
+                    metadata: Option<&'static str>| async move {
+            let outbox = Outbox::default();
+            let fake = Fake {
+                outbox: &outbox,
+                now: 1000,
+                byte: 7,
+            };
+            let mut c = config(strategy);
+            c.messages = crate::messages::Localized::parse(
+                Some("de,es"),
+                Some(r#"{"de":{"subject":"Ihr Code für {{appName}}","sms":"{{code}} ist Ihr Code"},"es":{"text":"Código: {{code}}"}}"#),
+            )
+            .unwrap();
+            c.sms_text = Some("Code {{code}}".into());
+            let mut event: CognitoEventUserPoolsCreateAuthChallenge = fixture(fixture_name);
+            if let Some(a) = attribute {
+                event
+                    .request
+                    .user_attributes
+                    .insert("locale".into(), a.into());
+            }
+            if let Some(m) = metadata {
+                event
+                    .request
+                    .client_metadata
+                    .insert("locale".into(), m.into());
+            }
+            create(&c, &ports(&fake), event).await.unwrap();
+            let email = outbox.emails.lock().unwrap().first().cloned();
+            let sms = outbox.sms.lock().unwrap().first().cloned();
+            (email, sms)
+        };
+        let (email, _) = send("emailOtp", "create_first_round", Some("de-AT"), Some("es")).await;
+        let (_, subject, _) = email.unwrap();
+        assert!(subject.starts_with("Ihr Code für"), "{subject}");
+        let (email, _) = send("emailOtp", "create_first_round", None, Some("fr,es;q=0.5")).await;
+        let (_, subject, text) = email.unwrap();
+        assert!(subject.starts_with("Your sign-in code for"), "{subject}");
+        assert!(
+            text.starts_with("Código: "),
+            "the language's text, the default subject: {text}"
+        );
+        let (email, _) = send("emailOtp", "create_first_round", Some("fr"), None).await;
+        assert!(!email.unwrap().1.starts_with("Ihr"));
+        let (_, sms) = send("smsOtp", "create_first_round_sms", Some("de"), None).await;
+        assert!(sms.unwrap().1.ends_with(" ist Ihr Code"));
+        let (_, sms) = send("smsOtp", "create_first_round_sms", None, None).await;
+        assert!(
+            sms.unwrap().1.starts_with("Code "),
+            "the configured default"
+        );
     }
 
     #[tokio::test]
