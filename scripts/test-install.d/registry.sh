@@ -1,15 +1,15 @@
 # shellcheck shell=bash disable=SC2153,SC2034,SC2317
 # (SC2153: the variables come from scripts/test-install; SC2034: IMAGE_REF goes on to 2-install.sh;
-# SC2317: functions called through `check`.) The image's SBOMs (make image's, beside the layout)
-# go along as a signed OCI artefact whose subject is the image, at the tag sha256-<digest>.sbom.
+# SC2317: functions called through `check`.)
 # Sourced by scripts/test-install: the publisher's side of the install path. A registry on a free
 # loopback port (Debian's docker-registry, CNCF distribution 2.8), its data under $WORK, started
 # by 2-install.sh and stopped by the run's cleanup; the image pushed there with skopeo and signed
 # with a sigstore key made for this run. Sid's skopeo (scripts/install-tools) signs in cosign's
 # format and layout: an ECDSA P-256 signature over a "simple signing" payload that names the
 # repository and the manifest digest, stored as the tag sha256-<digest>.sig next to the image, so
-# `cosign verify --key` reads it as well. The node's side, the pull that verifies it, is
-# kubelet.sh's.
+# `cosign verify --key` reads it as well. The image's SBOMs (make image's, beside the layout) go
+# along as a signed OCI artefact whose subject is the image, at the tag sha256-<digest>.sbom. The
+# node's side, the pull that verifies them, is kubelet.sh's.
 REGISTRY_PID='' REGISTRY='' IMAGE_REF='' SBOM_TAG=''
 SKOPEO=$PWP_SKOPEO_SIGSTORE
 REPO=passwordless-operator
