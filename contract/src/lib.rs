@@ -418,11 +418,13 @@ pub mod placeholder {
     pub const LINK: &str = "link";
     /// The one-time code.
     pub const CODE: &str = "code";
-    /// How long the link or code stays valid, e.g. `15 minutes`.
+    /// How long the link or code stays valid, e.g. `15 minutes` (in English).
     pub const TTL: &str = "ttl";
+    /// The same in whole minutes, rounded up, e.g. `15`: for messages in other languages.
+    pub const TTL_MINUTES: &str = "ttlMinutes";
     /// The product name.
     pub const APP_NAME: &str = "appName";
-    pub const ALL: [&str; 4] = [LINK, CODE, TTL, APP_NAME];
+    pub const ALL: [&str; 5] = [LINK, CODE, TTL, TTL_MINUTES, APP_NAME];
 
     /// The `{{name}}` placeholders of a template, in order, trimmed. An unclosed `{{` ends the
     /// scan: the trigger leaves the rest as text.

@@ -116,7 +116,7 @@ pub const MAX_TAGS: u32 = 40;
 pub const MAX_LANGUAGES: usize = passwordless_contract::messages::MAX_LANGUAGES;
 /// The longest body of an email in another language: ten of them stay within the apiserver's
 /// cost budget for the CEL rules that check their placeholders (20,000, the default's, does not).
-pub const MAX_LOCALIZED_BODY: u32 = 15_000;
+pub const MAX_LOCALIZED_BODY: u32 = 12_000;
 /// SNS's limit on one text message.
 pub const MAX_SMS_TEXT: u32 = 1600;
 /// AWS's limits on a tag key and a tag value, in characters, for every service.
@@ -548,7 +548,8 @@ impl AuthFactor {
 }
 
 /// The sign-in email. Placeholders, written `{{name}}`: `link` (the magic link), `code` (the
-/// one-time code), `ttl` (how long it stays valid, e.g. `15 minutes`) and `appName`. Values are
+/// one-time code), `ttl` (how long it stays valid, in English, e.g. `15 minutes`), `ttlMinutes`
+/// (the same in whole minutes, rounded up, e.g. `15`: for other languages) and `appName`. Values are
 /// HTML-escaped in the HTML body. Unset fields use the built-in templates.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -591,19 +592,19 @@ pub struct LocalizedEmail {
     #[schemars(length(min = 1, max = 200), regex(pattern = ONE_LINE_PATTERN))]
     pub subject: Option<String>,
 
-    /// HTML body, at most 15,000 characters (the apiserver's budget for checking ten of them).
+    /// HTML body, at most 12,000 characters (the apiserver's budget for checking ten of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = MAX_LOCALIZED_BODY))]
     pub html: Option<String>,
 
-    /// Plain-text body, at most 15,000 characters.
+    /// Plain-text body, at most 12,000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = MAX_LOCALIZED_BODY))]
     pub text: Option<String>,
 }
 
 /// The sign-in text message (`smsOtp`). Placeholders as in the email: `{{code}}` (required),
-/// `{{ttl}}` and `{{appName}}` (`spec.email.appName`).
+/// `{{ttl}}`, `{{ttlMinutes}}` and `{{appName}}` (`spec.email.appName`).
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SmsTemplates {

@@ -23,7 +23,7 @@ email:
   localized:
     de:
       subject: '{german_subject}'
-      text: 'Hallo, Ihr Code lautet {{{{code}}}}. Er gilt {{{{ttl}}}}.'
+      text: 'Hallo, Ihr Code lautet {{{{code}}}}. Er gilt {{{{ttlMinutes}}}} Minuten.'
     es-419: {{subject: 'Tu código de {{{{appName}}}}'}}
 "
     )
@@ -96,7 +96,7 @@ async fn each_user_is_mailed_in_their_language_and_a_change_is_deployed() {
     let (subject, text) = sign_in(&stack, &german, &[("locale", "es-419")]).await;
     assert_eq!(subject, "Ihr Anmeldecode für Test App");
     assert!(text.starts_with("Hallo, Ihr Code lautet "), "{text}");
-    assert!(text.ends_with("Er gilt 5 minutes."), "{text}");
+    assert!(text.ends_with("Er gilt 5 Minuten."), "{text}");
 
     // No attribute: the request's list, in order; a field the language leaves out is the
     // default's.

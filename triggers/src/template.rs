@@ -12,6 +12,7 @@ pub struct Values<'a> {
     pub link: Option<&'a str>,
     pub code: &'a str,
     pub ttl: String,
+    pub ttl_minutes: String,
     pub app_name: &'a str,
 }
 
@@ -83,6 +84,11 @@ pub fn render_sms(config: &Config, language: Option<&Templates>, values: &Values
     fill(template, values, |s| s.to_owned())
 }
 
+/// Whole minutes, rounded up: `{{ttlMinutes}}`.
+pub fn whole_minutes(seconds: u64) -> String {
+    seconds.div_ceil(60).to_string()
+}
+
 /// "15 minutes", "1 hour", "90 seconds".
 pub fn human_duration(seconds: u64) -> String {
     let (n, unit) = match seconds {
@@ -106,6 +112,7 @@ fn fill(template: &str, values: &Values<'_>, escape: impl Fn(&str) -> String) ->
             placeholder::LINK => values.link.unwrap_or(""),
             placeholder::CODE => values.code,
             placeholder::TTL => values.ttl.as_str(),
+            placeholder::TTL_MINUTES => values.ttl_minutes.as_str(),
             placeholder::APP_NAME => values.app_name,
             // Unknown names are refused by the operator's validation; drop them, never echo.
             _ => "",
@@ -199,6 +206,7 @@ mod tests {
             link,
             code: "123456",
             ttl: human_duration(900),
+            ttl_minutes: "15".into(),
             app_name: "A&B <Shop>",
         }
     }
@@ -228,6 +236,13 @@ mod tests {
         let e = render_email(&c, None, &values(None));
         assert_eq!(e.subject, "Code 123456  Bcc: x@evil");
         assert_eq!(e.html, "<b>123456</b>");
+    }
+
+    #[test]
+    fn whole_minutes_round_up() {
+        assert_eq!(whole_minutes(900), "15");
+        assert_eq!(whole_minutes(90), "2");
+        assert_eq!(whole_minutes(60), "1");
     }
 
     #[test]

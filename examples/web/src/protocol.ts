@@ -39,9 +39,24 @@ function outcomeOf(output: SignInOutput): Outcome {
   }
 }
 
+/**
+ * The browser's languages, by preference (`navigator.languages`, at most eight): the trigger
+ * writes in the first one the pool has messages in, unless the user's `locale` attribute says
+ * otherwise, else in the pool's default language.
+ */
+export function browserLocale(): string {
+  const languages = navigator.languages?.length ? navigator.languages : [navigator.language];
+  return languages.slice(0, 8).join(',');
+}
+
 /** Starts a sign-in: a code pool sends the code now; a link pool asks what we hold. */
 export async function start(username: string): Promise<Outcome> {
-  return outcomeOf(await signIn({ username, options: { authFlowType: 'CUSTOM_WITHOUT_SRP' } }));
+  return outcomeOf(
+    await signIn({
+      username,
+      options: { authFlowType: 'CUSTOM_WITHOUT_SRP', clientMetadata: { locale: browserLocale() } },
+    }),
+  );
 }
 
 /** Asks for a link back to `redirectUrl` (it must be in the pool's allow-list). */
@@ -49,7 +64,7 @@ export async function requestLink(redirectUrl: string): Promise<Outcome> {
   return outcomeOf(
     await confirmSignIn({
       challengeResponse: 'request',
-      options: { clientMetadata: { action: 'request', redirectUrl } },
+      options: { clientMetadata: { action: 'request', redirectUrl, locale: browserLocale() } },
     }),
   );
 }

@@ -1,6 +1,6 @@
 // Email and SMS codes in the browser: sign-in, refresh, sign-out, typos, and the lockout.
 import assert from 'node:assert/strict';
-import { PAGES, ask, codeIn, createUser, email, messageCount, nextMessage, notices, phone } from './harness.mjs';
+import { PAGES, PHONE, ask, codeIn, createUser, email, messageCount, nextMessage, notices, phone } from './harness.mjs';
 
 /** Asks for a code on a fresh device; returns the page (at the code field) and the code. */
 async function requestCode(t, base, who) {
@@ -45,6 +45,26 @@ export const tests = {
     await page.reload();
     await page.locator('#username').waitFor();
     await t.shot(page, 'email-code-signed-out.png');
+  },
+
+  'email code: a German browser is mailed in German, an English one in the default language': async (t) => {
+    const who = await createUser(PAGES.code, email('de'));
+    const page = await t.device(PHONE, 'de-DE');
+    await page.goto(PAGES.code);
+    let seen = await messageCount(who);
+    await ask(page, who);
+    await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
+    const german = await nextMessage(who, seen);
+    assert.match(german, /^Ihr Anmeldecode\nIhr Code lautet \d{6}\. Er gilt /, german);
+    await answer(page, codeIn(german));
+    await page.getByRole('heading', { name: 'You’re signed in' }).waitFor();
+    const english = await t.device(PHONE, 'en-GB');
+    await english.goto(PAGES.code);
+    await english.waitForTimeout(10_000); // the pool's interval between two sends to one user
+    seen = await messageCount(who);
+    await ask(english, who);
+    await english.getByRole('heading', { name: 'Enter your code' }).waitFor();
+    assert.match(await nextMessage(who, seen), /^Your sign-in code for /);
   },
 
   'email code: a wrong code says so, then the right one signs in': async (t) => {

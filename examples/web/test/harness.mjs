@@ -67,7 +67,7 @@ async function emails(to) {
   return Object.values(all.messages ?? {})
     .flat()
     .filter((m) => (m.To ?? m.Destination?.ToAddresses ?? []).includes(to))
-    .map((m) => `${m.BodyText ?? m.Body?.Text?.Data ?? ''}\n${m.BodyHtml ?? ''}`);
+    .map((m) => `${m.Subject ?? m.Message?.Subject?.Data ?? ''}\n${m.BodyText ?? m.Body?.Text?.Data ?? ''}\n${m.BodyHtml ?? ''}`);
 }
 
 async function texts(to) {
@@ -112,9 +112,12 @@ export class TestContext {
     this.pages = [];
   }
 
-  /** A new page in a browser context of its own: another device, as far as the site knows. */
-  async device(viewport = PHONE) {
-    const context = await this.browser.newContext({ viewport, deviceScaleFactor: 2 });
+  /**
+   * A new page in a browser context of its own: another device, as far as the site knows.
+   * `locale` sets the browser's language (navigator.languages, Accept-Language).
+   */
+  async device(viewport = PHONE, locale = 'en-US') {
+    const context = await this.browser.newContext({ viewport, deviceScaleFactor: 2, locale });
     context.setDefaultTimeout(15000);
     this.contexts.push(context);
     const page = await context.newPage();

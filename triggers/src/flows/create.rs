@@ -20,7 +20,7 @@ use crate::messages::{self, Templates};
 use crate::otp::generate_code;
 use crate::outcomes::Outcome;
 use crate::ports::Ports;
-use crate::template::{Values, human_duration, render_email, render_sms};
+use crate::template::{Values, human_duration, render_email, render_sms, whole_minutes};
 use crate::token::{LinkClaims, code_mac, destination_hash, request_hash, sign, user_hash};
 
 pub async fn create(
@@ -299,15 +299,16 @@ async fn send(
         );
         return Ok(round);
     }
-    let ttl = human_duration(if link.is_some() {
+    let lifetime = if link.is_some() {
         config.link_ttl_seconds
     } else {
         config.otp_ttl_seconds
-    });
+    };
     let values = Values {
         link: link.as_deref(),
         code: &code,
-        ttl,
+        ttl: human_duration(lifetime),
+        ttl_minutes: whole_minutes(lifetime),
         app_name: &config.app_name,
     };
     let send_started = ports.clock().monotonic_ms();
