@@ -9,9 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{
-    self, KEYS_NAMESPACE, OPERATOR_NAMESPACE, Operator, OperatorArgs, apply_pool, delete_pool,
-    eventually, get_pool, get_secret, gone, magic_link_pool, prepare, ready_pool, unique,
-    user_pool_exists,
+    self, KEYS_NAMESPACE, OPERATOR_NAMESPACE, Operator, OperatorArgs, access_token_validity,
+    apply_pool, delete_pool, eventually, get_pool, get_secret, gone, magic_link_pool, prepare,
+    ready_pool, unique, user_pool_exists,
 };
 use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::core::v1::Secret;
@@ -49,20 +49,6 @@ async fn stored_keys(admin: &Client, namespace: &str, name: &str) -> Option<Stat
     )
     .await?;
     Some(serde_json::from_slice(&secret.data.unwrap()["keys.json"].0).unwrap())
-}
-
-async fn access_token_validity(c: &Clients, pool: &str, client: &str) -> i32 {
-    c.cognito
-        .describe_user_pool_client()
-        .user_pool_id(pool)
-        .client_id(client)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client()
-        .unwrap()
-        .access_token_validity()
-        .unwrap_or_default()
 }
 
 async fn trigger_count(pool_id: &str) -> usize {

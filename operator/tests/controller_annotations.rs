@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{
-    self, apply_pool, delete_pool, eventually, get_pool, gone, magic_link_pool, ready_pool,
-    user_pool_exists,
+    self, access_token_validity, apply_pool, delete_pool, eventually, get_pool, gone,
+    magic_link_pool, ready_pool, user_pool_exists,
 };
 use k8s_openapi::api::events::v1::Event;
 use kube::Client;
@@ -56,20 +56,6 @@ fn condition(status: &PasswordlessPoolStatus, type_: &str) -> Option<(String, St
         .iter()
         .find(|c| c.type_ == type_)
         .map(|c| (c.status.clone(), c.reason.clone()))
-}
-
-async fn access_token_validity(c: &Clients, pool: &str, client: &str) -> i32 {
-    c.cognito
-        .describe_user_pool_client()
-        .user_pool_id(pool)
-        .client_id(client)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client()
-        .unwrap()
-        .access_token_validity()
-        .unwrap_or_default()
 }
 
 /// Changes the client's access-token validity behind the operator's back; returns the new one.
@@ -359,27 +345,22 @@ async fn the_tier_is_reported_and_passkeys_keep_their_relying_party() {
     );
 
     // An acknowledgement of another id changes nothing; naming the new one lets it through.
-    annotate(
-        &admin,
-        &ns,
-        "keys",
-        annotations::ACKNOWLEDGE_RELYING_PARTY_ID,
-        Some("example.org"),
-    )
-    .await;
+    let acknowledge = |id: &'static str| {
+        annotate(
+            &admin,
+            &ns,
+            "keys",
+            annotations::ACKNOWLEDGE_RELYING_PARTY_ID,
+            Some(id),
+        )
+    };
+    acknowledge("example.org").await;
     tokio::time::sleep(QUIET).await;
     assert_eq!(
         relying_party_id(&c, &pool_id).await.as_deref(),
         Some("example.com")
     );
-    annotate(
-        &admin,
-        &ns,
-        "keys",
-        annotations::ACKNOWLEDGE_RELYING_PARTY_ID,
-        Some("auth.example.com"),
-    )
-    .await;
+    acknowledge("auth.example.com").await;
     ready_pool(&admin, &ns, "keys", READY_WITHIN).await;
     assert_eq!(
         relying_party_id(&c, &pool_id).await.as_deref(),

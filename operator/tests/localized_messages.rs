@@ -42,23 +42,9 @@ async fn sign_in(stack: &Stack, user: &str, metadata: &[(&str, &str)]) -> (Strin
     (subject, text)
 }
 
-async fn function_env(stack: &Stack) -> std::collections::HashMap<String, String> {
-    let config = stack
-        .clients
-        .lambda
-        .get_function_configuration()
-        .function_name(stack.names().function)
-        .send()
-        .await
-        .unwrap();
-    config
-        .environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default()
-}
-
-async fn code_sha256(stack: &Stack) -> String {
+async fn function_config(
+    stack: &Stack,
+) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
     stack
         .clients
         .lambda
@@ -67,6 +53,20 @@ async fn code_sha256(stack: &Stack) -> String {
         .send()
         .await
         .unwrap()
+}
+
+async fn function_env(stack: &Stack) -> std::collections::HashMap<String, String> {
+    let config = function_config(stack).await;
+    config
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn code_sha256(stack: &Stack) -> String {
+    function_config(stack)
+        .await
         .code_sha256()
         .unwrap()
         .to_owned()

@@ -408,6 +408,25 @@ pub async fn create_secret(admin: &Client, namespace: &str, name: &str, value: &
         .unwrap();
 }
 
+/// The app client's access-token validity, as AWS has it.
+pub async fn access_token_validity(
+    c: &passwordless_operator::aws::Clients,
+    pool: &str,
+    client: &str,
+) -> i32 {
+    c.cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(client)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client()
+        .unwrap()
+        .access_token_validity()
+        .unwrap_or_default()
+}
+
 /// Deletes a pool as a person would (the operator's finalizer then runs).
 pub async fn delete_pool(admin: &Client, namespace: &str, name: &str) {
     Api::<PasswordlessPool>::namespaced(admin.clone(), namespace)
