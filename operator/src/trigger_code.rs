@@ -114,13 +114,14 @@ impl<'a> Package<'a> {
     /// distinct `messages`, reading the base package then.
     pub fn with_messages(base: &'a TriggerCode, messages: String) -> Result<Self, CodeError> {
         let key = code_sha256(messages.as_bytes());
-        let known = base
+        // Held while a digest is computed: one package (twice 6 MiB) in memory at a time, however
+        // many pools reconcile at once after a restart.
+        let mut kept = base
             .with_messages
             .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned());
-        let sha256 = match known {
-            Some(sha256) => sha256,
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sha256 = match kept.get(&key) {
+            Some(sha256) => sha256.clone(),
             None => {
                 let zip = append::append(
                     &base.bytes()?,
@@ -128,15 +129,14 @@ impl<'a> Package<'a> {
                     messages.as_bytes(),
                 )?;
                 let sha256 = code_sha256(&zip);
-                if let Ok(mut kept) = base.with_messages.lock() {
-                    if kept.len() >= MAX_KEPT_DIGESTS {
-                        kept.clear();
-                    }
-                    kept.insert(key, sha256.clone());
+                if kept.len() >= MAX_KEPT_DIGESTS {
+                    kept.clear();
                 }
+                kept.insert(key, sha256.clone());
                 sha256
             }
         };
+        drop(kept);
         Ok(Self {
             base,
             messages: Some(messages),
@@ -198,6 +198,29 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(code.bytes(), Err(CodeError::Unreadable { .. })));
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    /// A pool's messages make a package of its own, whose digest is what its bytes hash to;
+    /// the same messages give the same package, and none give the shared one.
+    #[test]
+    fn a_package_with_messages_is_the_shared_zip_plus_one_file() {
+        // An empty zip: the end record alone.
+        let mut empty = vec![0x50, 0x4b, 0x05, 0x06];
+        empty.extend([0u8; 18]);
+        let base = TriggerCode::from_bytes(empty);
+        assert_eq!(Package::shared(&base).sha256(), base.sha256());
+        let de = Package::with_messages(&base, r#"{"de":{"sms":"{{code}}"}}"#.into()).unwrap();
+        let bytes = de.bytes().unwrap();
+        assert_eq!(code_sha256(&bytes), de.sha256());
+        assert_ne!(de.sha256(), base.sha256());
+        let again = Package::with_messages(&base, r#"{"de":{"sms":"{{code}}"}}"#.into()).unwrap();
+        assert_eq!(again.sha256(), de.sha256());
+        let es = Package::with_messages(&base, r#"{"es":{"sms":"{{code}}"}}"#.into()).unwrap();
+        assert_ne!(es.sha256(), de.sha256());
+        assert!(matches!(
+            Package::with_messages(&TriggerCode::from_bytes(b"no zip".to_vec()), "{}".into()),
+            Err(CodeError::Append(AppendError::NotAZip(_)))
+        ));
     }
 
     #[test]
