@@ -88,7 +88,7 @@ const POOLS: Family = Family::new(
 const POOL_NOT_READY: Family = Family::new(
     "pool_not_ready_seconds",
     "gauge",
-    "Seconds since the pool's Ready condition last left True (since the pool's creation while it has none), for each pool whose Ready is not True, with the reason.",
+    "Seconds since the pool's Ready condition last left True (since the pool's creation while it has none), for each pool whose Ready is not True and that is not paused, with the reason.",
     &["namespace", "name", "reason"],
 );
 const LEADER: Family = Family::new(
@@ -225,6 +225,10 @@ impl Metrics {
     ) -> BTreeMap<(String, String, String), i64> {
         let mut ages = BTreeMap::new();
         for pool in pools {
+            // Paused on purpose: its team knows, and nothing would change it anyway.
+            if crate::status::is_paused(pool.status.as_ref()) {
+                continue;
+            }
             let ready = ready_of(pool.status.as_ref());
             let (reason, since) = match ready {
                 Some(c) if c.status == "True" => continue,
@@ -460,6 +464,13 @@ mod tests {
         .expect("a pool")
     }
 
+    /// The pool as its pause annotation leaves it: `Paused=True` beside `Ready`.
+    fn paused(mut pool: PasswordlessPool) -> PasswordlessPool {
+        let status = crate::status::paused(pool.status.as_ref(), false, None, crate::status::now());
+        pool.status = Some(status);
+        pool
+    }
+
     fn store_of(pools: Vec<PasswordlessPool>) -> Store<PasswordlessPool> {
         let (store, mut writer) = kube::runtime::reflector::store();
         for pool in pools {
@@ -483,6 +494,11 @@ mod tests {
             pool("new", NOW - 30, None),
             // The apiserver's clock ahead of ours: no negative age.
             pool("skewed", NOW, Some(("False", "Provisioning", NOW + 5))),
+            paused(pool(
+                "paused",
+                NOW - 9000,
+                Some(("False", "AwsError", NOW - 5000)),
+            )),
         ])]);
         m.set_leader(true);
         let text = m.render_at(Timestamp::from_second(NOW).unwrap());
