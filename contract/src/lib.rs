@@ -145,7 +145,7 @@ pub mod env {
         Var {
             name: LOCALES,
             from: "the keys of spec.email.localized or spec.sms.localized",
-            meaning: "The languages the deployment package's messages.json holds, comma-separated; the trigger refuses to start if the file does not hold exactly these.",
+            meaning: "The languages the deployment package's messages.json holds, comma-separated. The trigger uses the file's; a disagreement (for the moment between Lambda applying a new environment and a new package) is logged, never a refusal.",
         },
         Var {
             name: TABLE_NAME,
@@ -177,7 +177,8 @@ pub mod messages {
     /// no variants, extensions or private use), e.g. `de`, `pt-BR`, `zh-Hant-TW`.
     pub const LANGUAGE_TAG_PATTERN: &str =
         "^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$";
-    pub const MAX_LANGUAGE_TAG: usize = 15;
+    /// The longest tag the pattern allows: 3 + `-Xxxx` + `-999`.
+    pub const MAX_LANGUAGE_TAG: usize = 12;
     /// The user attribute a user's language is read from first (Cognito's standard `locale`).
     pub const USER_ATTRIBUTE: &str = "locale";
     /// Then the sign-in request's `clientMetadata` key: one tag, or several by preference,

@@ -117,8 +117,10 @@ pub const MAX_LANGUAGES: usize = passwordless_contract::messages::MAX_LANGUAGES;
 /// The longest body of an email in another language: ten of them stay within the apiserver's
 /// cost budget for the CEL rules that check their placeholders (20,000, the default's, does not).
 pub const MAX_LOCALIZED_BODY: u32 = 12_000;
-/// SNS's limit on one text message.
-pub const MAX_SMS_TEXT: u32 = 1600;
+/// The longest sign-in text message template: two GSM-7 segments (five in other scripts). SNS
+/// sends up to 1,600 characters, but bills each segment, and an anonymous client picks the
+/// language: a short bound keeps a send's cost near one message.
+pub const MAX_SMS_TEXT: u32 = 320;
 /// AWS's limits on a tag key and a tag value, in characters, for every service.
 pub const MAX_TAG_KEY: u32 = 128;
 pub const MAX_TAG_VALUE: u32 = 256;
@@ -608,9 +610,9 @@ pub struct LocalizedEmail {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SmsTemplates {
-    /// The message, at most 1,600 characters (SNS's limit; a message over 160 GSM characters,
-    /// or 70 others, is sent and billed as several). Default: `{{code}} is your {{appName}}
-    /// sign-in code. It expires in {{ttl}}.`
+    /// The message, at most 320 characters (a message over 160 GSM characters, or 70 others,
+    /// is sent and billed as several). Default: `{{code}} is your {{appName}} sign-in code. It
+    /// expires in {{ttl}}.`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = MAX_SMS_TEXT))]
     pub text: Option<String>,

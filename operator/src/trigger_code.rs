@@ -3,12 +3,11 @@
 //! taken once, and the 6 MiB are read from the file when a function is deployed: a controller
 //! holding a fleet does not keep them for the process's life.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 mod append;
 pub use append::AppendError;
+use append::Appendable;
 
 /// Why the package's bytes could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -29,14 +28,10 @@ pub struct TriggerCode {
     source: Source,
     /// base64(sha256(zip)), as Lambda reports it.
     sha256: String,
-    /// The digest of the package with a pool's messages added, by the messages' digest: each
-    /// is computed once, not at every comparison with AWS.
-    with_messages: Mutex<HashMap<String, String>>,
+    /// The zip read for adding a pool's messages (and taking the result's digest) without
+    /// reading it again; why not, for a file that is not a plain zip.
+    appendable: Result<Appendable, AppendError>,
 }
-
-/// Packages with messages whose digest is kept; past this the cache starts again (a fleet
-/// has as many as it has distinct message sets).
-const MAX_KEPT_DIGESTS: usize = 4096;
 
 enum Source {
     File(PathBuf),
@@ -49,8 +44,8 @@ impl TriggerCode {
         let zip = std::fs::read(path)?;
         Ok(Self {
             sha256: code_sha256(&zip),
+            appendable: Appendable::parse(&zip),
             source: Source::File(path.to_owned()),
-            with_messages: Mutex::default(),
         })
     }
 
@@ -58,8 +53,8 @@ impl TriggerCode {
     pub fn from_bytes(zip: Vec<u8>) -> Self {
         Self {
             sha256: code_sha256(&zip),
+            appendable: Appendable::parse(&zip),
             source: Source::Bytes(zip),
-            with_messages: Mutex::default(),
         }
     }
 
@@ -110,37 +105,15 @@ impl<'a> Package<'a> {
         }
     }
 
-    /// The package with `messages` (the file's JSON) added. Its digest is computed once per
-    /// distinct `messages`, reading the base package then.
+    /// The package with `messages` (the file's JSON) added. Its digest comes from the base
+    /// zip's, read at start: no file is read, whatever the fleet.
     pub fn with_messages(base: &'a TriggerCode, messages: String) -> Result<Self, CodeError> {
-        let key = code_sha256(messages.as_bytes());
-        // Held while a digest is computed: one package (twice 6 MiB) in memory at a time, however
-        // many pools reconcile at once after a restart.
-        let mut kept = base
-            .with_messages
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let sha256 = match kept.get(&key) {
-            Some(sha256) => sha256.clone(),
-            None => {
-                let zip = append::append(
-                    &base.bytes()?,
-                    passwordless_contract::messages::FILE,
-                    messages.as_bytes(),
-                )?;
-                let sha256 = code_sha256(&zip);
-                if kept.len() >= MAX_KEPT_DIGESTS {
-                    kept.clear();
-                }
-                kept.insert(key, sha256.clone());
-                sha256
-            }
-        };
-        drop(kept);
+        let appendable = base.appendable.as_ref().map_err(|e| e.clone())?;
+        let tail = appendable.tail(passwordless_contract::messages::FILE, messages.as_bytes())?;
         Ok(Self {
             base,
+            sha256: appendable.digest(&tail),
             messages: Some(messages),
-            sha256,
         })
     }
 
@@ -151,15 +124,14 @@ impl<'a> Package<'a> {
 
     /// The bytes to deploy, checked against the digest that was compared with AWS.
     pub fn bytes(&self) -> Result<Vec<u8>, CodeError> {
-        let base = self.base.bytes()?;
+        let mut zip = self.base.bytes()?;
         let Some(messages) = &self.messages else {
-            return Ok(base);
+            return Ok(zip);
         };
-        let zip = append::append(
-            &base,
-            passwordless_contract::messages::FILE,
-            messages.as_bytes(),
-        )?;
+        let appendable = self.base.appendable.as_ref().map_err(|e| e.clone())?;
+        let tail = appendable.tail(passwordless_contract::messages::FILE, messages.as_bytes())?;
+        zip.truncate(appendable.prefix_len());
+        zip.extend(tail);
         if code_sha256(&zip) != self.sha256 {
             return Err(CodeError::Changed(
                 "the package with the pool's messages".into(),

@@ -142,7 +142,16 @@ async fn pause_and_reconcile_now_through_the_controller() {
     // Once per value: another change to the object (a new annotation) with the same request
     // value compares nothing; a new value does.
     let drifted = drift(&c, &pool_id, &client_id).await;
+    let reconciles = op.metric("passwordless_operator_reconciles_total").await;
     annotate(&admin, &ns, "web", "example.com/unrelated", Some("x")).await;
+    eventually(
+        "a reconcile of the annotated pool",
+        Duration::from_secs(20),
+        || async {
+            (op.metric("passwordless_operator_reconciles_total").await > reconciles).then_some(())
+        },
+    )
+    .await;
     tokio::time::sleep(QUIET).await;
     assert_eq!(
         access_token_validity(&c, &pool_id, &client_id).await,

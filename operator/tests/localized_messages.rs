@@ -24,6 +24,7 @@ email:
     de:
       subject: '{german_subject}'
       text: 'Hallo, Ihr Code lautet {{{{code}}}}. Er gilt {{{{ttlMinutes}}}} Minuten.'
+      html: '<p>Hallo, Ihr Code lautet <b>{{{{code}}}}</b>.</p>'
     es-419: {{subject: 'Tu código de {{{{appName}}}}'}}
 "
     )

@@ -86,11 +86,10 @@ impl Config {
         get: impl Fn(&str) -> Option<String>,
         file: impl Fn() -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let languages = get(vars::LOCALES);
-        let messages = Localized::parse(
-            languages.as_deref(),
-            languages.as_ref().and_then(|_| file()).as_deref(),
-        )?;
+        let (messages, report) = Localized::load(get(vars::LOCALES).as_deref(), file().as_deref());
+        if let Some(report) = report {
+            tracing::warn!(report, "messages in other languages");
+        }
         let strategy_name = get(vars::STRATEGY);
         let strategy = match strategy_name.as_deref() {
             Some(strategy::MAGIC_LINK) => Strategy::MagicLink,

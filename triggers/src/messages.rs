@@ -4,13 +4,10 @@
 
 use std::collections::HashMap;
 
-use passwordless_contract::env as vars;
 use passwordless_contract::messages::{
     CLIENT_METADATA_KEY, FILE, HTML, MAX_LANGUAGE_TAG, MAX_LANGUAGES, SMS, SUBJECT, TEXT,
     USER_ATTRIBUTE, is_language_tag,
 };
-
-use crate::config::ConfigError;
 
 /// One language's templates; a field left out is the default language's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,35 +28,49 @@ pub struct Localized {
 const MAX_WANTED: usize = 8;
 
 impl Localized {
-    /// The languages the environment names (`languages`, comma-separated) from the file's
-    /// JSON: both or neither, holding the same tags, each a language tag with known fields.
-    /// Errors name the variable or the file, never a template.
-    pub fn parse(languages: Option<&str>, file: Option<&str>) -> Result<Self, ConfigError> {
-        let Some(languages) = languages else {
-            return Ok(Self::default());
+    /// The package's messages (`file`, its JSON), checked against the languages the
+    /// environment names (`languages`, comma-separated). Lambda applies a new environment and a
+    /// new package in two steps, so for a moment one may be newer than the other: the file is
+    /// used as it is, and a disagreement (or a file that cannot be read) is reported for the log,
+    /// never a refusal, so sign-in goes on (in the default language at worst). Reports name the
+    /// variable or the file, never a template.
+    pub fn load(languages: Option<&str>, file: Option<&str>) -> (Self, Option<&'static str>) {
+        let Some(file) = file else {
+            return (
+                Self::default(),
+                languages.map(|_| "PWP_LOCALES names languages but the package holds no messages.json: the default language is used"),
+            );
         };
-        let file = file.ok_or(ConfigError::Missing(FILE))?;
-        let parsed: HashMap<String, HashMap<String, String>> =
-            serde_json::from_str(file).map_err(|_| {
-                ConfigError::Invalid(FILE, "expected {\"<tag>\": {\"<field>\": \"<template>\"}}")
-            })?;
-        let mut named: Vec<&str> = languages.split(',').collect();
-        named.sort_unstable();
-        let mut held: Vec<&str> = parsed.keys().map(String::as_str).collect();
-        held.sort_unstable();
-        if named != held {
-            return Err(ConfigError::Invalid(
-                vars::LOCALES,
-                "names other languages than the package's messages hold",
-            ));
+        match Self::parse(file) {
+            Err(why) => (Self::default(), Some(why)),
+            Ok(loaded) => {
+                let mut named: Vec<String> = languages
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                named.sort_unstable();
+                let held: Vec<String> = loaded.by_tag.iter().map(|(t, _)| t.clone()).collect();
+                let agrees = named == held;
+                (
+                    loaded,
+                    (!agrees).then_some("PWP_LOCALES and messages.json name different languages: the file's are used"),
+                )
+            }
         }
-        if held.len() > MAX_LANGUAGES || !held.iter().all(|t| is_language_tag(t)) {
-            return Err(ConfigError::Invalid(
-                vars::LOCALES,
-                "expected at most 10 language tags",
-            ));
+    }
+
+    /// The file's languages, each a language tag with known fields.
+    fn parse(file: &str) -> Result<Self, &'static str> {
+        let parsed: HashMap<String, HashMap<String, String>> = serde_json::from_str(file)
+            .map_err(|_| "messages.json is not {\"<tag>\": {\"<field>\": \"<template>\"}}: the default language is used")?;
+        if parsed.len() > MAX_LANGUAGES || !parsed.keys().all(|t| is_language_tag(t)) {
+            return Err(
+                "messages.json holds more languages than allowed, or a malformed tag: the default language is used",
+            );
         }
-        let mut by_tag = Vec::with_capacity(held.len());
+        let mut by_tag = Vec::with_capacity(parsed.len());
         for (tag, mut fields) in parsed {
             let mut take = |name: &str| fields.remove(name);
             let templates = Templates {
@@ -69,10 +80,9 @@ impl Localized {
                 sms: take(SMS),
             };
             if !fields.is_empty() {
-                return Err(ConfigError::Invalid(
-                    FILE,
-                    "holds a field the trigger does not know",
-                ));
+                return Err(
+                    "messages.json holds a field the trigger does not know: the default language is used",
+                );
             }
             by_tag.push((tag.to_ascii_lowercase(), templates));
         }
@@ -143,7 +153,9 @@ mod tests {
     const FILE_JSON: &str = r#"{"de":{"subject":"Ihr Code"},"pt-BR":{"sms":"{{code}} é seu código"},"zh-Hant":{"text":"代碼 {{code}}"}}"#;
 
     fn localized() -> Localized {
-        Localized::parse(Some("de,pt-BR,zh-Hant"), Some(FILE_JSON)).unwrap()
+        let (loaded, report) = Localized::load(Some("de,pt-BR,zh-Hant"), Some(FILE_JSON));
+        assert_eq!(report, None);
+        loaded
     }
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -153,24 +165,24 @@ mod tests {
             .collect()
     }
 
+    /// A new environment and a new package arrive one after the other: whatever the mix, the
+    /// trigger starts, with the file's languages, and says so when they disagree.
     #[test]
-    fn the_file_and_the_environment_must_agree() {
-        assert_eq!(Localized::parse(None, None), Ok(Localized::default()));
-        assert_eq!(
-            Localized::parse(Some("de"), None),
-            Err(ConfigError::Missing(FILE))
-        );
-        for (languages, file) in [
-            ("de", FILE_JSON),
-            ("de,pt-BR,zh-Hant,fr", FILE_JSON),
-            ("de", "not json"),
-            ("de", r#"{"de":{"subject":"x","footer":"y"}}"#),
-            ("de_DE", r#"{"de_DE":{"subject":"x"}}"#),
+    fn the_file_wins_and_a_disagreement_is_reported_not_refused() {
+        assert_eq!(Localized::load(None, None), (Localized::default(), None));
+        let (none, report) = Localized::load(Some("de"), None);
+        assert!(none.is_empty() && report.is_some());
+        let (held, report) = Localized::load(None, Some(FILE_JSON));
+        assert_eq!((held, report.is_some()), (localized(), true));
+        let (held, report) = Localized::load(Some("de,fr"), Some(FILE_JSON));
+        assert_eq!((held, report.is_some()), (localized(), true));
+        for broken in [
+            "not json",
+            r#"{"de":{"subject":"x","footer":"y"}}"#,
+            r#"{"de_DE":{"subject":"x"}}"#,
         ] {
-            assert!(
-                Localized::parse(Some(languages), Some(file)).is_err(),
-                "{languages} {file}"
-            );
+            let (held, report) = Localized::load(Some("de"), Some(broken));
+            assert!(held.is_empty() && report.is_some(), "{broken}");
         }
         assert!(!localized().is_empty());
     }

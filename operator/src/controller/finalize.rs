@@ -81,7 +81,16 @@ impl Context {
     }
 
     /// Converges AWS, the status, and the output Secret.
-    async fn apply(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
+    async fn apply(&self, cached: &PasswordlessPool) -> Result<Action, Error> {
+        // The cache leaves a pool's messages in other languages out: read it whole.
+        let whole;
+        let pool = if super::wiring::messages_elided(cached) {
+            let (_, name) = super::secrets::namespace_and_name(cached)?;
+            whole = self.api(cached)?.get(name).await?;
+            &whole
+        } else {
+            cached
+        };
         let mut current = self.current_status(pool);
         if let Err(e) = output::check_name_free(&self.client, pool).await {
             let none = State::default();

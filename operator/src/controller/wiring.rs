@@ -94,8 +94,9 @@ pub async fn run(
                 None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
             };
             // The cache keeps what reconciles read, held for every pool for the process's
-            // life: no managedFields, no labels, and of the annotations only the rotation
-            // request. A tenant's megabytes of labels cost a moment of decoding, not memory.
+            // life: no managedFields, no labels, of the annotations only the operator's own, and
+            // no messages in other languages (read whole when needed). A tenant's megabytes of
+            // labels or messages cost a moment of decoding, not memory.
             let (cache, writer) = reflector::store();
             let forget = ctx.clone();
             let pools = watcher(pools, watcher::Config::default().any_semantic())
@@ -167,9 +168,39 @@ fn keep_what_reconciles_read(pool: &mut PasswordlessPool) {
     pool.annotations_mut().retain(|k, v| {
         annotations::ALL.iter().any(|a| a.name == k) && v.len() <= annotations::MAX_VALUE
     });
+    // Messages in other languages (up to a megabyte a pool) are read whole when a comparison
+    // with AWS needs them, not kept: the mark says so (a tenant's own value of it was just
+    // dropped with the other annotations).
+    if elide_messages(pool) {
+        pool.annotations_mut()
+            .insert(MESSAGES_ELIDED.to_owned(), "true".to_owned());
+    }
     if let Some(status) = pool.status.as_mut() {
         bound_status(status);
     }
+}
+
+/// Marks a cached pool whose messages in other languages were left out.
+const MESSAGES_ELIDED: &str = "passwordless-operator.dev/cache-messages-elided";
+
+/// Clears the pool's messages in other languages; whether it had any.
+fn elide_messages(pool: &mut PasswordlessPool) -> bool {
+    let email = pool
+        .spec
+        .email
+        .as_mut()
+        .map(|e| std::mem::take(&mut e.localized));
+    let sms = pool
+        .spec
+        .sms
+        .as_mut()
+        .map(|s| std::mem::take(&mut s.localized));
+    email.is_some_and(|m| !m.is_empty()) || sms.is_some_and(|m| !m.is_empty())
+}
+
+/// Whether the cached pool lacks its messages in other languages ([`keep_what_reconciles_read`]).
+pub(super) fn messages_elided(pool: &PasswordlessPool) -> bool {
+    pool.annotations().contains_key(MESSAGES_ELIDED)
 }
 
 /// The most finalizer text kept as it is (a handful of names of up to 316 characters).
@@ -274,6 +305,34 @@ fn error_policy(pool: Arc<PasswordlessPool>, error: &Error, ctx: Arc<Context>) -
 mod tests {
     use super::*;
 
+    /// A pool's messages in other languages are not kept, and the mark says so; a tenant
+    /// cannot set the mark.
+    #[test]
+    fn the_cache_keeps_no_messages_in_other_languages() {
+        let mut pool: PasswordlessPool = serde_json::from_value(serde_json::json!({
+            "apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
+            "metadata": {"name": "web", "namespace": "shop",
+                "annotations": {MESSAGES_ELIDED: "true"}},
+            "spec": {"strategy": "emailOtp", "email": {"subject": "Code",
+                "localized": {"de": {"subject": "x".repeat(200)}}}}
+        }))
+        .unwrap();
+        keep_what_reconciles_read(&mut pool);
+        assert!(messages_elided(&pool));
+        let email = pool.spec.email.as_ref().unwrap();
+        assert!(email.localized.is_empty());
+        assert_eq!(email.subject.as_deref(), Some("Code"), "the default stays");
+        let mut plain = pool.clone();
+        plain.spec.email = None;
+        plain.metadata.annotations = Some(
+            [(MESSAGES_ELIDED.to_owned(), "true".to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        keep_what_reconciles_read(&mut plain);
+        assert!(!messages_elided(&plain), "a tenant's own mark is dropped");
+    }
+
     #[test]
     fn the_cache_keeps_no_labels_only_the_operators_annotations_and_a_bounded_status() {
         let mut pool: PasswordlessPool = serde_json::from_value(serde_json::json!({
@@ -334,6 +393,7 @@ mod tests {
             (pool.uid().as_deref(), pool.metadata.generation),
             (Some("u-1"), Some(3))
         );
+        assert!(!messages_elided(&pool));
         // A megabyte of finalizers is not an ordinary list: only ours stays.
         let mut hostile = ordinary;
         hostile.extend((0..4000).map(|i| format!("example.com/f-{i:04}-{}", "x".repeat(250))));

@@ -71,13 +71,13 @@ mod tests {
     #[test]
     fn each_strategy_carries_its_own_messages_only() {
         let email = spec(
-            "strategy: emailOtp\nsender: {address: a@example.com}\nemail:\n  subject: 'Code {{code}}'\n  localized:\n    pt-BR: {subject: 'Código {{code}}'}\n    de: {text: 'Code: {{code}}', subject: 'Ihr Code'}\n",
+            "strategy: emailOtp\nsender: {address: a@example.com}\nemail:\n  subject: 'Code {{code}}'\n  localized:\n    pt-BR: {subject: 'Código {{code}}'}\n    de: {text: 'Code: {{code}}', html: '<b>{{code}}</b>', subject: 'Ihr Code'}\n",
         );
         let m = messages(&email).unwrap();
         assert_eq!(m.languages, ["de", "pt-BR"]);
         assert_eq!(
             m.file,
-            r#"{"de":{"subject":"Ihr Code","text":"Code: {{code}}"},"pt-BR":{"subject":"Código {{code}}"}}"#
+            r#"{"de":{"html":"<b>{{code}}</b>","subject":"Ihr Code","text":"Code: {{code}}"},"pt-BR":{"subject":"Código {{code}}"}}"#
         );
         let sms =
             spec("strategy: smsOtp\nsms:\n  localized:\n    es: {text: '{{code}} es tu código'}\n");

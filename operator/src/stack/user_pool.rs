@@ -166,8 +166,10 @@ fn relying_party_change(
     desired: Option<&str>,
     acknowledged: Option<&str>,
 ) -> Result<(), Conflict> {
+    // Domain names, so in any case.
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     match (observed, desired) {
-        (Some(from), Some(to)) if from != to && acknowledged != Some(to) => {
+        (Some(from), Some(to)) if !same(from, to) && !acknowledged.is_some_and(|a| same(a, to)) => {
             Err(Conflict::RelyingPartyIdChange {
                 from: from.to_owned(),
                 to: to.to_owned(),
@@ -197,6 +199,8 @@ mod relying_party_tests {
             (Some(a), Some(b), Some(a), refused(a, b)),
             (Some(a), Some(b), Some("other.example.com"), refused(a, b)),
             (Some(a), Some(b), Some(b), Ok(())),
+            (Some(a), Some("EXAMPLE.com"), None, Ok(())),
+            (Some(a), Some(b), Some("Auth.Example.COM"), Ok(())),
             // Not observed: the spec asks for none, so the pool's was not read.
             (Some(a), None, None, Ok(())),
         ] {

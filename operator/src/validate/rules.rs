@@ -176,6 +176,16 @@ fn localized<'a>(
     }
 }
 
+/// The languages that give one email body without the other.
+fn half_bodied(spec: &PasswordlessPoolSpec) -> Vec<&str> {
+    spec.email
+        .iter()
+        .flat_map(|e| &e.localized)
+        .filter(|(_, m)| m.html.is_some() != m.text.is_some())
+        .map(|(tag, _)| tag.as_str())
+        .collect()
+}
+
 /// A section's language tags.
 fn languages<'a>(spec: &'a PasswordlessPoolSpec, section: &str) -> Vec<&'a str> {
     match section {
@@ -446,6 +456,27 @@ fn localized_rules(rules: &mut Vec<CrossFieldRule>) {
             );
         }
     }
+    // A mail client shows the HTML body or the text: a language that gives one gives both, or
+    // its readers would get the other in the default language.
+    rules.push(
+        rule(
+            "spec",
+            "!has(self.email) || !has(self.email.localized) || self.email.localized.all(k, has(self.email.localized[k].html) == has(self.email.localized[k].text))".into(),
+            "spec.email.localized: a language gives html and text together, or neither".into(),
+            |spec| half_bodied(spec).is_empty(),
+        )
+        .with_detail(|spec| format!(" (only one in {})", half_bodied(spec).join(", "))),
+    );
+    // The email's languages are the email strategies'; a text message has its own.
+    rules.push(rule(
+        "spec",
+        "!(self.strategy in ['smsOtp', 'native']) || !has(self.email) || !has(self.email.localized)".into(),
+        "spec.email.localized applies to strategies magicLink and emailOtp only (smsOtp: spec.sms.localized)".into(),
+        |spec| {
+            matches!(spec.strategy, Strategy::MagicLink | Strategy::EmailOtp)
+                || spec.email.as_ref().is_none_or(|e| e.localized.is_empty())
+        },
+    ));
     // What a person needs to sign in, in every language: the link of a magic-link email, the
     // code of a code email or text message.
     for (strategy, section, field, needed) in [

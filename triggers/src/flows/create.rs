@@ -526,11 +526,11 @@ mod tests {
                 byte: 7,
             };
             let mut c = config(strategy);
-            c.messages = crate::messages::Localized::parse(
+            c.messages = crate::messages::Localized::load(
                 Some("de,es"),
                 Some(r#"{"de":{"subject":"Ihr Code für {{appName}}","sms":"{{code}} ist Ihr Code"},"es":{"text":"Código: {{code}}"}}"#),
             )
-            .unwrap();
+            .0;
             c.sms_text = Some("Code {{code}}".into());
             let mut event: CognitoEventUserPoolsCreateAuthChallenge = fixture(fixture_name);
             if let Some(a) = attribute {
