@@ -23,6 +23,10 @@ pub const ADOPTED_TAG: &str = "passwordless-operator.dev/adopted";
 /// Tag on a user pool naming, space-separated, the managed login domains the operator made on
 /// it (domains take no tags): the only ones it ever changes or deletes.
 pub const DOMAINS_TAG: &str = "passwordless-operator.dev/domains";
+/// Tag on a user pool naming the WebAuthn relying-party id the operator last set: a spec that
+/// moves away from it orphans passkeys and waits for an acknowledgement, while AWS drifting
+/// from it is put back like any drift.
+pub const RELYING_PARTY_TAG: &str = "passwordless-operator.dev/relying-party-id";
 /// Tag marking a resource as created by this operator.
 pub const MANAGED_BY_TAG: &str = "passwordless-operator.dev/managed-by";
 /// On a sender identity: when the operator last had SES send its verification link (Unix

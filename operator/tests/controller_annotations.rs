@@ -375,6 +375,45 @@ async fn the_tier_is_reported_and_passkeys_keep_their_relying_party() {
         relying_party_id(&c, &pool_id).await.as_deref(),
         Some("auth.example.com")
     );
+
+    // Someone changes the id in AWS behind the operator's back: that is drift, put back at the
+    // next comparison, not a change the spec asked for (nothing waits for an acknowledgement).
+    c.cognito
+        .set_user_pool_mfa_config()
+        .user_pool_id(&pool_id)
+        .mfa_configuration(aws_sdk_cognitoidentityprovider::types::UserPoolMfaType::Off)
+        .web_authn_configuration(
+            aws_sdk_cognitoidentityprovider::types::WebAuthnConfigurationType::builder()
+                .relying_party_id("evil.example.net")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    annotate(
+        &admin,
+        &ns,
+        "keys",
+        annotations::RECONCILE_REQUESTED,
+        Some("drift"),
+    )
+    .await;
+    eventually(
+        "the relying party put back",
+        Duration::from_secs(30),
+        || async {
+            let put_back =
+                relying_party_id(&c, &pool_id).await.as_deref() == Some("auth.example.com");
+            let handled = status(&admin, &ns, "keys").await.last_handled_reconcile_at;
+            (put_back && handled.as_deref() == Some("drift")).then_some(())
+        },
+    )
+    .await;
+    let s = status(&admin, &ns, "keys").await;
+    assert_eq!(
+        condition(&s, reasons::READY),
+        Some(("True".into(), reasons::READY.into()))
+    );
     delete_pool(&admin, &ns, "keys").await;
     gone(&admin, &ns, "keys", READY_WITHIN).await;
 }

@@ -100,6 +100,11 @@ native: {allowedFirstAuthFactors: [EMAIL_OTP, WEB_AUTHN], webAuthnRelyingPartyId
         d.user_pool.web_authn_relying_party_id.as_deref(),
         Some("example.com")
     );
+    // The id the operator sets is recorded on the pool, so a later spec change is told from drift.
+    assert_eq!(
+        d.user_pool.tags[crate::names::RELYING_PARTY_TAG],
+        "example.com"
+    );
     assert_eq!(d.user_pool.email_sending_account, "DEVELOPER");
     assert_eq!(d.client.explicit_auth_flows[0], "ALLOW_USER_AUTH");
 }

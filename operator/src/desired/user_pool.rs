@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::fields::{Fields, list, opt};
 use super::{Facts, SenderConfig};
 use crate::crd::{AuthFactor, DeletionPolicy, SignUpPolicy, Strategy};
-use crate::names::{ADOPTED_TAG, DOMAINS_TAG, StackNames};
+use crate::names::{ADOPTED_TAG, DOMAINS_TAG, RELYING_PARTY_TAG, StackNames};
 use crate::validate::ValidatedSpec;
 
 /// The whole user pool configuration: UpdateUserPool is always sent all of it, because AWS
@@ -114,6 +114,7 @@ pub(super) fn desired(
     let native = spec.native.as_ref();
     let native_email =
         native.is_some_and(|n| n.allowed_first_auth_factors.contains(&AuthFactor::EmailOtp));
+    let relying_party = native.and_then(|n| n.web_authn_relying_party_id.clone());
     let username_attribute = if spec.strategy == Strategy::SmsOtp {
         "phone_number"
     } else {
@@ -144,7 +145,7 @@ pub(super) fn desired(
         allowed_first_auth_factors: native
             .map(|n| first_factors(&n.allowed_first_auth_factors))
             .unwrap_or_default(),
-        web_authn_relying_party_id: native.and_then(|n| n.web_authn_relying_party_id.clone()),
+        web_authn_relying_party_id: relying_party.clone(),
         email_sending_account: if native_email {
             "DEVELOPER"
         } else {
@@ -157,7 +158,13 @@ pub(super) fn desired(
             .as_ref()
             .filter(|_| native_email)
             .map(|s| s.address.clone()),
-        tags: tags.clone(),
+        tags: {
+            let mut tags = tags.clone();
+            if let Some(id) = relying_party {
+                tags.insert(RELYING_PARTY_TAG.to_owned(), id);
+            }
+            tags
+        },
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{FieldList, Observing, Pass, Resource, StackResource, Step, labels, owned, step};
 use crate::aws::{self, Clients};
 use crate::desired::{DesiredStack, Fields};
-use crate::names::{ADOPTED_TAG, Ownership, StackNames};
+use crate::names::{ADOPTED_TAG, Ownership, RELYING_PARTY_TAG, StackNames};
 use crate::observed::{ObservedIds, ObservedStack};
 use crate::reconcile_error::{Conflict, Error};
 
@@ -147,15 +147,22 @@ impl StackResource for UserPool {
     }
 }
 
-/// A passkey works only on the relying party it was registered for: changing the id of a pool
-/// that has one orphans every passkey its users registered, so it takes the annotation naming
-/// the new id. A first id (none observed) orphans nothing.
+/// A passkey works only on the relying party it was registered for: a spec that moves a pool
+/// away from its id orphans every passkey its users registered, so it takes the annotation
+/// naming the new id. The id is the one the operator last set (the pool's
+/// [`RELYING_PARTY_TAG`]), else, on a pool from before the tag, the one AWS has: AWS drifting
+/// from the tag is put back like any drift, never mistaken for the spec's change. A first id
+/// orphans nothing.
 fn relying_party_stays(
     pool: &crate::desired::UserPoolConfig,
     cx: &Observing<'_>,
 ) -> Result<(), Conflict> {
+    let set = pool
+        .tags
+        .get(RELYING_PARTY_TAG)
+        .or(pool.web_authn_relying_party_id.as_ref());
     relying_party_change(
-        pool.web_authn_relying_party_id.as_deref(),
+        set.map(String::as_str),
         cx.desired.user_pool.web_authn_relying_party_id.as_deref(),
         cx.acknowledged_relying_party_id,
     )
