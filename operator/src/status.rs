@@ -4,7 +4,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::aws::sandbox::Channel;
 use crate::crd::{DnsRecord, PasswordlessPoolStatus, SenderStatus, TierStatus};
-use crate::desired::{DOMAIN_FAILED, Tier, USER_POOL_TIER_FIELD};
+use crate::desired::{DOMAIN_FAILED, PLANS, Tier, USER_POOL_TIER_FIELD};
 use crate::diff::Plan;
 use crate::observed::{MAX_VERIFICATION_RESENDS, SenderObserved};
 use crate::reconcile::{DomainNotActive, Outputs};
@@ -131,11 +131,7 @@ pub fn is_paused(status: Option<&PasswordlessPoolStatus>) -> bool {
 /// The Warning an apply deserves when it moved an existing user pool to a dearer feature plan
 /// (Cognito's order: LITE, ESSENTIALS, PLUS).
 pub fn tier_raised(changes: &[Plan], tier: &Tier) -> Option<String> {
-    let rank = |plan: &str| {
-        ["LITE", "ESSENTIALS", "PLUS"]
-            .iter()
-            .position(|p| *p == plan)
-    };
+    let rank = |plan: &str| PLANS.iter().position(|p| *p == plan);
     changes
         .iter()
         .flat_map(|pass| &pass.changes)

@@ -46,7 +46,7 @@ pub use role::{LAMBDA_PRINCIPAL, RoleConfig};
 pub use sender::SenderConfig;
 pub use table::TableConfig;
 pub use user_pool::{
-    ESSENTIALS, LITE, Tier, USER_POOL_TIER_FIELD, UserPoolConfig, keep_adopted_settings,
+    ESSENTIALS, LITE, PLANS, Tier, USER_POOL_TIER_FIELD, UserPoolConfig, keep_adopted_settings,
     mark_operator_domains, tier,
 };
 pub use web_acl::WebAclConfig;

@@ -191,6 +191,8 @@ pub const USER_POOL_TIER_FIELD: &str = "userPoolTier";
 
 pub const LITE: &str = "LITE";
 pub const ESSENTIALS: &str = "ESSENTIALS";
+/// Cognito's feature plans, cheapest first.
+pub const PLANS: [&str; 3] = [LITE, ESSENTIALS, "PLUS"];
 
 /// Native passwordless (choice-based sign-in: USER_AUTH with one-time codes or passkeys) is an
 /// Essentials feature, and managed login comes only with it; the custom-auth triggers of the
@@ -201,10 +203,7 @@ pub fn tier(spec: &ValidatedSpec) -> Tier {
             plan: ESSENTIALS,
             required_by: Some("spec.native"),
         },
-        None => Tier {
-            plan: LITE,
-            required_by: None,
-        },
+        None => Tier::default(),
     }
 }
 

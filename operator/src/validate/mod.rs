@@ -465,6 +465,35 @@ magicLink: {redirectUrls: ['https://app.example.com/cb']}
         assert!(p[2].contains("webAuthnRelyingPartyId"));
     }
 
+    /// The CEL pattern the apiserver checks language tags with and the Rust check the CLI and
+    /// the trigger use accept exactly the same strings.
+    #[test]
+    fn language_tags_are_read_alike_by_the_pattern_and_the_check() {
+        use passwordless_contract::messages::{LANGUAGE_TAG_PATTERN, is_language_tag};
+        let pattern = regex::Regex::new(LANGUAGE_TAG_PATTERN).unwrap();
+        let parts = [
+            "", "d", "de", "haw", "deut", "Hant", "DE", "419", "12", "1234", "x", "_",
+        ];
+        let mut tried = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for tag in [
+                        format!("{a}-{b}-{c}"),
+                        format!("{a}-{b}"),
+                        format!("{a}{b}"),
+                        a.to_owned(),
+                        format!("{a}-{b}\n"),
+                    ] {
+                        assert_eq!(pattern.is_match(&tag), is_language_tag(&tag), "{tag:?}");
+                        tried += 1;
+                    }
+                }
+            }
+        }
+        assert!(tried > 8000);
+    }
+
     /// With managed login on a custom domain, passkeys must be bound to its full name (AWS's
     /// WebAuthnConfigurationType: a parent domain is refused there).
     #[test]
