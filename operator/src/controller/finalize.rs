@@ -81,16 +81,7 @@ impl Context {
     }
 
     /// Converges AWS, the status, and the output Secret.
-    async fn apply(&self, cached: &PasswordlessPool) -> Result<Action, Error> {
-        // The cache leaves a pool's messages in other languages out: read it whole.
-        let whole;
-        let pool = if super::wiring::messages_elided(cached) {
-            let (_, name) = super::secrets::namespace_and_name(cached)?;
-            whole = self.api(cached)?.get(name).await?;
-            &whole
-        } else {
-            cached
-        };
+    async fn apply(&self, pool: &PasswordlessPool) -> Result<Action, Error> {
         let mut current = self.current_status(pool);
         if let Err(e) = output::check_name_free(&self.client, pool).await {
             let none = State::default();
@@ -181,6 +172,16 @@ impl Context {
         keys: &State,
         current: &mut Option<PasswordlessPoolStatus>,
     ) -> Result<Duration, Error> {
+        // The cache leaves a pool's messages in other languages out: a comparison with AWS
+        // reads the pool whole (a reconcile the cache answers needs no read).
+        let whole;
+        let pool = if super::wiring::messages_elided(pool) {
+            let (_, name) = super::secrets::namespace_and_name(pool)?;
+            whole = self.api(pool)?.get(name).await?;
+            &whole
+        } else {
+            pool
+        };
         let generation = pool.metadata.generation;
         let new_spec = current.as_ref().and_then(|s| s.observed_generation) != generation;
         // The spec and the tenancy rules first: no AWS client for a spec that cannot work.
