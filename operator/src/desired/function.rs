@@ -162,8 +162,9 @@ fn trigger_environment(spec: &ValidatedSpec, names: &StackNames) -> BTreeMap<Str
     {
         set(vars::SMS_TEXT, text.clone());
     }
-    if let Some(m) = super::messages(spec) {
-        set(vars::LOCALES, m.languages.join(","));
+    let languages = super::languages(spec);
+    if !languages.is_empty() {
+        set(vars::LOCALES, languages.join(","));
     }
     env
 }

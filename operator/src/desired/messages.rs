@@ -1,6 +1,6 @@
 //! The pool's sign-in messages in other languages. They go into the trigger's deployment
 //! package as one JSON file (the function's 4 KB environment cannot hold them); the
-//! environment names the languages, so the trigger can check it has the file it was meant to.
+//! environment names the languages, so the trigger can log a package that disagrees with it.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +14,16 @@ use crate::validate::ValidatedSpec;
 pub struct Messages {
     pub languages: Vec<String>,
     pub file: String,
+}
+
+/// The languages a trigger pool sends messages in beside the default, sorted: what the
+/// environment names, without building the file (every comparison with AWS asks).
+pub fn languages(spec: &ValidatedSpec) -> Vec<String> {
+    match spec.strategy {
+        Strategy::MagicLink | Strategy::EmailOtp => spec.email.localized.keys().cloned().collect(),
+        Strategy::SmsOtp => spec.sms.localized.keys().cloned().collect(),
+        Strategy::Native => Vec::new(),
+    }
 }
 
 /// The messages a trigger pool sends in other languages, if it has any: the email's for the
@@ -75,6 +85,7 @@ mod tests {
         );
         let m = messages(&email).unwrap();
         assert_eq!(m.languages, ["de", "pt-BR"]);
+        assert_eq!(languages(&email), m.languages);
         assert_eq!(
             m.file,
             r#"{"de":{"html":"<b>{{code}}</b>","subject":"Ihr Code","text":"Code: {{code}}"},"pt-BR":{"subject":"Código {{code}}"}}"#

@@ -40,7 +40,7 @@ pub use function::{
 };
 pub use keys_secret::KeysSecretConfig;
 pub use login_style::LoginStyleConfig;
-pub use messages::{Messages, messages};
+pub use messages::{Messages, languages, messages};
 pub use permission::{COGNITO_PRINCIPAL, PERMISSION_STATEMENT, PermissionConfig};
 pub use role::{LAMBDA_PRINCIPAL, RoleConfig};
 pub use sender::SenderConfig;
