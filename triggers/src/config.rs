@@ -80,8 +80,7 @@ impl Config {
         Self::from_sources(get, || None)
     }
 
-    /// Reads the configuration through `get`, and the messages file through `file` when the
-    /// environment names languages.
+    /// Reads the configuration through `get`, and the package's messages file through `file`.
     pub fn from_sources(
         get: impl Fn(&str) -> Option<String>,
         file: impl Fn() -> Option<String>,

@@ -77,10 +77,7 @@ fn chosen<'a>(
 
 /// The SMS text: the user's language's, else the configured default, else the built-in one.
 pub fn render_sms(config: &Config, language: Option<&Templates>, values: &Values<'_>) -> String {
-    let template = language
-        .and_then(|l| l.sms.as_deref())
-        .or(config.sms_text.as_deref())
-        .unwrap_or(SMS_TEXT);
+    let template = chosen(language, |l| &l.sms, &config.sms_text).unwrap_or(SMS_TEXT);
     fill(template, values, |s| s.to_owned())
 }
 
