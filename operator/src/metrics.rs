@@ -12,6 +12,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::Store;
 
 use crate::aws::CallCounter;
+use crate::aws::pace::{Paced, Pacers};
 use crate::crd::PasswordlessPool;
 use crate::status::ready_of;
 
@@ -76,6 +77,24 @@ const AWS_ATTEMPT_FAILURES: Family = Family::new(
     "AWS attempts that failed, by service, operation and kind (throttled, client, server, transport).",
     &["service", "operation", "kind"],
 );
+const AWS_CALL_SECONDS: Family = Family::new(
+    "aws_call_seconds_total",
+    "counter",
+    "Time spent in AWS calls, from the first attempt to the answer (retries and their backoff included, the Cognito pacer's wait not), by service and operation.",
+    &["service", "operation"],
+);
+const AWS_PACED: Family = Family::new(
+    "aws_paced_calls_total",
+    "counter",
+    "Cognito and Lambda control-plane calls let through the operator's pacer, by account and quota category.",
+    &["account", "category"],
+);
+const AWS_PACE_WAIT: Family = Family::new(
+    "aws_pace_wait_seconds_total",
+    "counter",
+    "Time calls waited in the operator's pacer for a slot within their quota category's rate, by account and category.",
+    &["account", "category"],
+);
 const POOLS: Family = Family::new(
     "pools",
     "gauge",
@@ -99,13 +118,16 @@ const LEADER: Family = Family::new(
 );
 
 /// Every family `/metrics` shows, in its order.
-pub const FAMILIES: [Family; 9] = [
+pub const FAMILIES: [Family; 12] = [
     RECONCILES,
     RECONCILE_ERRORS,
     RECONCILE_DURATION,
     AWS_CALLS,
     AWS_RETRIES,
     AWS_ATTEMPT_FAILURES,
+    AWS_CALL_SECONDS,
+    AWS_PACED,
+    AWS_PACE_WAIT,
     POOLS,
     POOL_NOT_READY,
     LEADER,
@@ -128,6 +150,7 @@ struct Counters {
 pub struct Metrics {
     counters: Mutex<Counters>,
     aws: Mutex<Vec<CallCounter>>,
+    pacing: Mutex<Vec<Arc<Pacers>>>,
     pools: Mutex<Vec<Store<PasswordlessPool>>>,
     leader: AtomicBool,
     ready: AtomicBool,
@@ -156,6 +179,27 @@ impl Metrics {
         if let Ok(mut all) = self.aws.lock() {
             all.push(calls);
         }
+    }
+
+    /// Calls paced by these pacers appear in `aws_paced_calls_total` and
+    /// `aws_pace_wait_seconds_total`.
+    pub fn count_pacing(&self, pacers: Arc<Pacers>) {
+        if let Ok(mut all) = self.pacing.lock() {
+            all.push(pacers);
+        }
+    }
+
+    /// Summed over every registered set of pacers.
+    fn paced(&self) -> Paced {
+        let mut total = Paced::new();
+        for pacers in self.pacing.lock().map(|p| p.clone()).unwrap_or_default() {
+            for (key, (calls, waited)) in pacers.totals() {
+                let sum = total.entry(key).or_default();
+                sum.0 += calls;
+                sum.1 += waited;
+            }
+        }
+        total
     }
 
     /// How many call counters are summed (the controller registers one).
@@ -334,6 +378,45 @@ impl Metrics {
                     )
                 })
                 .collect(),
+        );
+        let mut waited: BTreeMap<(String, String), Duration> = BTreeMap::new();
+        for counter in self.aws.lock().map(|a| a.clone()).unwrap_or_default() {
+            for (key, d) in counter.waited() {
+                *waited.entry(key).or_default() += d;
+            }
+        }
+        family(
+            AWS_CALL_SECONDS,
+            waited
+                .into_iter()
+                .map(|((service, operation), d)| {
+                    format!(
+                        "aws_call_seconds_total{{service=\"{}\",operation=\"{}\"}} {:.3}",
+                        escape(&service),
+                        escape(&operation),
+                        d.as_secs_f64()
+                    )
+                })
+                .collect(),
+        );
+        let paced = self.paced();
+        let by_account = |f: Family, value: &dyn Fn(&(u64, Duration)) -> String| {
+            paced
+                .iter()
+                .map(|((account, category), v)| {
+                    format!(
+                        "{}{{account=\"{}\",category=\"{category}\"}} {}",
+                        f.name,
+                        escape(account),
+                        value(v)
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        family(AWS_PACED, by_account(AWS_PACED, &|v| v.0.to_string()));
+        family(
+            AWS_PACE_WAIT,
+            by_account(AWS_PACE_WAIT, &|v| format!("{:.3}", v.1.as_secs_f64())),
         );
         let pools = self.cached_pools();
         family(
@@ -540,8 +623,22 @@ mod tests {
             Some(("False", "AwsError", NOW)),
         )])]);
         m.set_leader(true);
+        let pacers = Arc::new(Pacers::default());
+        m.count_pacing(pacers.clone());
+        let paced = pacers.get("111111111111", "us-east-1");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(paced.wait("CreateUserPool"));
         let text = m.render();
         assert!(text.contains("pool_not_ready_seconds{"), "{text}");
+        assert!(
+            text.contains(
+                "aws_paced_calls_total{account=\"111111111111\",category=\"UserPoolCreate\"} 1"
+            ),
+            "{text}"
+        );
         let mut seen = 0;
         for sample in text.lines().filter(|l| !l.starts_with('#')) {
             let series = sample.split_whitespace().next().unwrap_or_default();

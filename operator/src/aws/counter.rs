@@ -1,8 +1,10 @@
-//! How many times each AWS operation was called and attempted, and how failed attempts failed:
-//! an SDK interceptor every client carries, read by the metrics and the benches.
+//! How many times each AWS operation was called and attempted, how failed attempts failed, and
+//! how long the calls took: an SDK interceptor every client carries, read by the metrics and the
+//! benches.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
@@ -11,6 +13,7 @@ use aws_sdk_lambda::config::interceptors::{
 use aws_sdk_lambda::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 use super::error::is_throttling;
 
@@ -18,6 +21,17 @@ use super::error::is_throttling;
 pub type PerOperation = BTreeMap<(String, String), u64>;
 /// `(service, operation, kind) -> count`.
 pub type PerFailure = BTreeMap<(String, String, &'static str), u64>;
+/// `(service, operation) -> time spent`.
+pub type PerOperationTime = BTreeMap<(String, String), Duration>;
+
+/// When the call in this config bag started (before serialization, so retries and their
+/// backoff count, the pacer's wait does not: it comes before the call).
+#[derive(Debug, Clone, Copy)]
+struct Started(Instant);
+
+impl Storable for Started {
+    type Storer = StoreReplace<Self>;
+}
 
 /// How many times each AWS operation was called, attempted (the SDK retries a throttled, failed
 /// or dropped attempt), and how its failed attempts failed.
@@ -26,6 +40,7 @@ pub struct CallCounter {
     calls: Arc<Mutex<PerOperation>>,
     attempts: Arc<Mutex<PerOperation>>,
     failures: Arc<Mutex<PerFailure>>,
+    waited: Arc<Mutex<PerOperationTime>>,
 }
 
 /// How an attempt failed, from its HTTP answer: `throttled` (429, or a throttling error type
@@ -74,6 +89,11 @@ impl CallCounter {
         self.failures.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
+    /// Time spent in calls, from first attempt to answer (retries and their backoff included).
+    pub fn waited(&self) -> PerOperationTime {
+        self.waited.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
     pub fn writes(&self) -> u64 {
         self.snapshot()
             .iter()
@@ -116,6 +136,23 @@ impl Intercept for CallCounter {
                 &self.calls,
                 (meta.service().to_owned(), meta.name().to_owned()),
             );
+        }
+        cfg.interceptor_state().store_put(Started(Instant::now()));
+        Ok(())
+    }
+
+    // Once per call, whether it succeeded or not.
+    fn read_after_execution(
+        &self,
+        _: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(Started(at)), Some(meta)) = (cfg.load::<Started>(), cfg.load::<Metadata>()) {
+            if let Ok(mut waited) = self.waited.lock() {
+                let key = (meta.service().to_owned(), meta.name().to_owned());
+                *waited.entry(key).or_default() += at.elapsed();
+            }
         }
         Ok(())
     }

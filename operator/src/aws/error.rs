@@ -135,8 +135,8 @@ pub(super) fn is_throttling(code: &str) -> bool {
 /// "No such resource", as Cognito, Lambda, DynamoDB and Secrets Manager say it.
 pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFoundException";
 
-/// An SDK call's `send()` for a service without quotas to pace: `.sent("lambda:GetFunction")`
-/// maps its error with the operation written once (Cognito's calls use [`Paced`]).
+/// An SDK call's `send()` for a service without quotas to pace: `.sent("iam:GetRole")` maps its
+/// error with the operation written once (Cognito's and Lambda's calls use [`Paced`]).
 pub trait Sent<T, E, R>: Future<Output = Result<T, SdkError<E, R>>> + Sized {
     fn sent(self, operation: &'static str) -> impl Future<Output = Result<T, AwsError>> + Send
     where
@@ -152,8 +152,8 @@ pub trait Sent<T, E, R>: Future<Output = Result<T, SdkError<E, R>>> + Sized {
 impl<F, T, E, R> Sent<T, E, R> for F where F: Future<Output = Result<T, SdkError<E, R>>> {}
 
 /// An SDK call's `send()`, as one helper: `.paced(c, "cognito-idp:DescribeUserPool")` waits
-/// for the call's Cognito quota category, sends it, and maps its error with the operation
-/// written once.
+/// for the call's quota category (see [`super::pace::category`]), sends it, and maps its error
+/// with the operation written once.
 pub trait Paced<T, E, R>: Future<Output = Result<T, SdkError<E, R>>> + Sized {
     fn paced(
         self,
@@ -167,9 +167,7 @@ pub trait Paced<T, E, R>: Future<Output = Result<T, SdkError<E, R>>> + Sized {
         R: std::fmt::Debug + Send,
     {
         async move {
-            c.pace
-                .wait(operation.trim_start_matches("cognito-idp:"))
-                .await;
+            c.pace().await.wait(operation).await;
             self.await.map_err(|e| call_error(operation, e))
         }
     }

@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime
 use serde_json::Value;
 
 use super::{
-    AwsError, Clients, Found, Patience, RESOURCE_NOT_FOUND, Sent, Tags, call_error, code_of,
+    AwsError, Clients, Found, Paced, Patience, RESOURCE_NOT_FOUND, Tags, call_error, code_of,
     wait_for,
 };
 use crate::desired::{FunctionConfig, PermissionConfig};
@@ -26,7 +26,7 @@ pub async fn observe(
         .get_function()
         .function_name(name)
         .send()
-        .sent("lambda:GetFunction")
+        .paced(c, "lambda:GetFunction")
         .await
         .found(RESOURCE_NOT_FOUND)?
     else {
@@ -119,6 +119,7 @@ async fn wake(c: &Clients, name: &str) -> Result<(), AwsError> {
 
 /// Records on the function that the probe accepted the configuration with this digest.
 pub async fn mark_verified(c: &Clients, arn: &str, digest: &str) -> Result<(), AwsError> {
+    c.pace().await.wait("lambda:TagResource").await;
     c.lambda
         .tag_resource()
         .resource(arn)
@@ -163,6 +164,7 @@ pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
         240,
         Duration::from_millis(250),
         || async {
+            c.pace().await.wait("lambda:GetFunctionConfiguration").await;
             let out = c
                 .lambda
                 .get_function_configuration()
@@ -196,6 +198,9 @@ pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
     .await
 }
 
+/// How long a new function is left Pending before its state is first read.
+const NEW_FUNCTION_PENDING: Duration = Duration::from_millis(500);
+
 /// Creates the function from the zip; returns its ARN once it is Active. Creating again after
 /// a crash finds the existing function instead.
 pub async fn create(
@@ -205,8 +210,9 @@ pub async fn create(
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
     let mut patience = Patience::new();
-    let arn = loop {
+    let (arn, pending) = loop {
         let upload = super::upload_slot(c).await?;
+        c.pace().await.wait("lambda:CreateFunction").await;
         let out = c.lambda.create_function();
         let out = function_settings!(out, f)
             .code(
@@ -221,12 +227,13 @@ pub async fn create(
             .await;
         drop(upload);
         match out {
-            Ok(out) => break out.function_arn().unwrap_or_default().to_owned(),
+            Ok(out) => {
+                let pending = out.state() == Some(&State::Pending);
+                break (out.function_arn().unwrap_or_default().to_owned(), pending);
+            }
             Err(e) if code_of(&e) == Some("ResourceConflictException") => {
-                break observe(c, &f.name)
-                    .await?
-                    .map(|(arn, _, _)| arn)
-                    .unwrap_or_default();
+                let found = observe(c, &f.name).await?.map(|(arn, _, _)| arn);
+                break (found.unwrap_or_default(), false);
             }
             Err(e) => {
                 let error = call_error("lambda:CreateFunction", e);
@@ -239,6 +246,11 @@ pub async fn create(
             }
         }
     };
+    // A new function is Pending for a while (seconds on AWS, half a second in the emulator):
+    // a poll at once only spends the control plane's quota, which the fleet shares.
+    if pending {
+        tokio::time::sleep(NEW_FUNCTION_PENDING).await;
+    }
     wait_ready(c, &f.name).await?;
     Ok(arn)
 }
@@ -267,6 +279,10 @@ pub async fn update(
         wait_ready(c, &f.name).await?;
         let mut patience = Patience::new();
         loop {
+            c.pace()
+                .await
+                .wait("lambda:UpdateFunctionConfiguration")
+                .await;
             let update = c.lambda.update_function_configuration();
             let out = function_settings!(update, f).send().await;
             let Err(e) = out else { break };
@@ -282,6 +298,7 @@ pub async fn update(
     if observed.code_sha256 != f.code_sha256 {
         wait_ready(c, &f.name).await?;
         let _upload = super::upload_slot(c).await?;
+        c.pace().await.wait("lambda:UpdateFunctionCode").await;
         c.lambda
             .update_function_code()
             .function_name(&f.name)
@@ -298,7 +315,7 @@ pub async fn delete(c: &Clients, name: &str) -> Result<(), AwsError> {
         .delete_function()
         .function_name(name)
         .send()
-        .sent("lambda:DeleteFunction")
+        .paced(c, "lambda:DeleteFunction")
         .await
         .found(RESOURCE_NOT_FOUND)?;
     Ok(())
@@ -315,7 +332,7 @@ pub async fn observe_permission(
         .get_policy()
         .function_name(function)
         .send()
-        .sent("lambda:GetPolicy")
+        .paced(c, "lambda:GetPolicy")
         .await
         .found(RESOURCE_NOT_FOUND)?
     else {
@@ -345,6 +362,7 @@ pub async fn add_permission(
     function: &str,
     p: &PermissionConfig,
 ) -> Result<(), AwsError> {
+    c.pace().await.wait("lambda:AddPermission").await;
     let out = c
         .lambda
         .add_permission()
@@ -373,7 +391,7 @@ pub async fn remove_permission(
         .function_name(function)
         .statement_id(statement_id)
         .send()
-        .sent("lambda:RemovePermission")
+        .paced(c, "lambda:RemovePermission")
         .await
         .found(RESOURCE_NOT_FOUND)?;
     Ok(())

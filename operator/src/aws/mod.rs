@@ -32,6 +32,9 @@ use crate::tenancy::Account;
 /// A resource's tags, as read back.
 pub type Tags = BTreeMap<String, String>;
 
+/// The account the pacing metrics name while STS has not said whose the credentials are.
+const UNRESOLVED: &str = "unresolved";
+
 /// Trigger-code uploads at once, per region.
 const MAX_UPLOADS: usize = 2;
 
@@ -50,8 +53,14 @@ pub struct Clients {
     pub waf: aws_sdk_wafv2::Client,
     pub sns: aws_sdk_sns::Client,
     pub calls: CallCounter,
-    /// Spaces Cognito control-plane calls within its per-category quotas.
-    pub pace: Arc<pace::Pace>,
+    /// Every account's Cognito pacers (see [`Clients::pace`]).
+    pacers: Arc<pace::Pacers>,
+    /// This set's pacer, found on its first Cognito call.
+    pace: Arc<tokio::sync::OnceCell<Arc<pace::Pace>>>,
+    /// The pacer used while STS cannot say whose the credentials are.
+    unresolved: Arc<pace::Pace>,
+    /// The account a mapped role lives in (its ARN says); the operator's own is asked of STS.
+    role_account: Option<String>,
     /// Which user pool has which name (one scan serves a fleet's lookups).
     pub pool_names: Arc<pool_index::PoolIndex>,
     /// Bounds the trigger-code uploads in flight: each holds several copies of the zip (the
@@ -86,15 +95,24 @@ impl Clients {
         region_override: Option<&str>,
         account: &Account,
     ) -> Result<Self, AwsError> {
-        Self::counted(region_override, account, CallCounter::default()).await
+        Self::counted(
+            region_override,
+            account,
+            CallCounter::default(),
+            Arc::default(),
+        )
+        .await
     }
 
-    /// As [`Self::for_account`], counting calls in `calls` (one counter can serve many client
-    /// sets, so a cache that drops and rebuilds sets does not grow the metrics).
+    /// As [`Self::for_account`], counting calls in `calls` and pacing Cognito through `pacers`
+    /// (one counter and one set of pacers serve many client sets, so a cache that drops and
+    /// rebuilds sets does not grow the metrics, and namespaces mapped to one account share its
+    /// quotas).
     pub async fn counted(
         region_override: Option<&str>,
         account: &Account,
         calls: CallCounter,
+        pacers: Arc<pace::Pacers>,
     ) -> Result<Self, AwsError> {
         let mut loader = aws_config::from_env();
         if let Some(region) = region_override {
@@ -145,7 +163,13 @@ impl Clients {
             sns: client!(aws_sdk_sns),
             endpoint: config.endpoint_url().map(str::to_owned),
             calls,
+            unresolved: pacers.get(UNRESOLVED, &region),
+            pacers,
             pace: Arc::default(),
+            role_account: match account {
+                Account::Operator => None,
+                Account::Assumed { role, .. } => role.account_id().map(str::to_owned),
+            },
             pool_names: Arc::default(),
             uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS)),
             region,
@@ -178,6 +202,27 @@ impl Clients {
             })
             .await
             .cloned()
+    }
+}
+
+impl Clients {
+    /// The Cognito pacer of this set's account and region. The operator's own account is
+    /// asked of STS once; until STS answers, the set paces alone rather than not at all.
+    pub async fn pace(&self) -> Arc<pace::Pace> {
+        let found = self
+            .pace
+            .get_or_try_init(|| async {
+                let account = match &self.role_account {
+                    Some(account) => account.clone(),
+                    None => self.caller().await?.account,
+                };
+                Ok::<_, AwsError>(self.pacers.get(&account, &self.region))
+            })
+            .await;
+        match found {
+            Ok(pace) => pace.clone(),
+            Err(_) => self.unresolved.clone(),
+        }
     }
 }
 

@@ -49,7 +49,7 @@ pub struct RunArgs {
     #[arg(long, env = "PWP_RESYNC_SECONDS", default_value_t = 300)]
     pub resync_seconds: u64,
     /// Pools reconciled at once.
-    #[arg(long, env = "PWP_CONCURRENCY", default_value_t = 8)]
+    #[arg(long, env = "PWP_CONCURRENCY", default_value_t = passwordless_operator::controller::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Where /healthz, /readyz and /metrics are served (0.0.0.0:8080 in a pod).
     #[arg(long, env = "PWP_HTTP_ADDR", default_value = "127.0.0.1:8080")]

@@ -29,7 +29,7 @@ pub struct Settings {
     pub keys_migrate_from: Option<String>,
     /// How often an in-sync pool is compared with AWS again.
     pub resync: Duration,
-    /// Pools reconciled at once, across all namespaces.
+    /// Pools reconciled at once, across all namespaces ([`super::DEFAULT_CONCURRENCY`] unless set).
     pub concurrency: usize,
     /// Names this replica in events.
     pub identity: String,

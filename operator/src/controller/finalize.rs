@@ -15,7 +15,7 @@ use super::context::Context;
 use super::errors::Error;
 use super::output;
 use super::reporting::StatusStore;
-use super::schedule::{next_sync, random_fraction, requeue_after};
+use super::schedule::{next_sync, requeue_after, until_pool_slot};
 use crate::annotations;
 use crate::crd::{DeletionPolicy, PasswordlessPool, PasswordlessPoolStatus};
 use crate::reconcile::{Deleted, Purpose};
@@ -236,8 +236,7 @@ impl Context {
         let after = next_sync(
             status::ready_of(Some(&next)).map(|c| c.reason.as_str()),
             self.settings.resync,
-            random_fraction(),
-            !applied.changes.is_empty(),
+            until_pool_slot(self.caches.place(pool), self.settings.resync),
         );
         self.report(pool, current, next, "Reconcile").await?;
         Ok(after)

@@ -31,6 +31,8 @@ pub use errors::Error;
 pub use schedule::backoff;
 pub use wiring::{lead, run};
 
+/// Pools reconciled at once, unless `--concurrency` (the chart's `concurrency`) says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Guards the AWS cleanup of a pool.
 pub const FINALIZER: &str = "passwordless-operator.dev/aws-cleanup";
 /// The server-side apply field manager of everything this operator writes.

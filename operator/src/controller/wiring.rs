@@ -20,7 +20,7 @@ use super::context::Context;
 use super::errors::{Disposition, Error};
 use super::finalize::reconcile;
 use super::leader::Leader;
-use super::schedule::{backoff, random_fraction, watch_retry};
+use super::schedule::{backoff, random_fraction, until_pool_slot, watch_retry};
 use super::secrets::managed_selector;
 use crate::annotations;
 use crate::crd::{PasswordlessPool, PasswordlessPoolStatus};
@@ -294,8 +294,11 @@ fn error_policy(pool: Arc<PasswordlessPool>, error: &Error, ctx: Arc<Context>) -
         "reconcile failed"
     );
     if error.disposition() == Disposition::WaitForChange {
-        // Spread, as a quiet resync is: pools stalled together do not come back together.
-        return Action::requeue(ctx.settings.resync.mul_f64(0.9 + random_fraction() / 5.0));
+        // At the pool's slot, as a quiet resync is: pools stalled together come back spread.
+        return Action::requeue(until_pool_slot(
+            ctx.caches.place(&pool),
+            ctx.settings.resync,
+        ));
     }
     let failures = ctx.caches.count_failure(&pool);
     Action::requeue(backoff(failures, random_fraction()))

@@ -1,0 +1,284 @@
+//! Where an apply's time went, and what bound it: the AWS calls and the time spent in them per
+//! operation, the time calls waited in the operator's pacer per quota category, the share of
+//! each quota the apply used, reconciles in flight against the concurrency allowed, and the CPU
+//! of the operator and of the test bed beside it. The binding limit is decided by a pure
+//! function of those figures.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use passwordless_operator::aws::pace::category;
+
+use crate::procs::CpuUse;
+use crate::scrape::Scrape;
+
+/// A quota is the limit when the apply used at least this share of it.
+pub const QUOTA_BOUND: f64 = 0.8;
+/// A single-threaded emulator process is the limit past this share of one core (ministack and
+/// the model check in front of it are Python processes: one core each at most).
+const EMULATOR_BOUND: f64 = 0.85;
+/// The machine is the limit past this share of all its cores.
+const MACHINE_BOUND: f64 = 0.9;
+
+/// The quota category of an AWS call as `/metrics` labels it, for the services the pacer
+/// paces: `None` for any other (and for Lambda's invocations).
+pub fn quota_of(service: &str, operation: &str) -> Option<(&'static str, u32)> {
+    match service {
+        "Cognito Identity Provider" => Some(category(operation)),
+        "Lambda" if operation != "Invoke" => Some(category(&format!("lambda:{operation}"))),
+        _ => None,
+    }
+}
+
+/// One apply of `pools` pools, measured.
+pub struct Apply {
+    pub pools: usize,
+    pub wall: Duration,
+    /// `/metrics` over the apply.
+    pub delta: Scrape,
+    /// CPU over the apply: the operator first, then the test bed's processes.
+    pub cpu: Vec<CpuUse>,
+    pub concurrency: usize,
+    /// Accounts whose quotas the pools share.
+    pub accounts: usize,
+}
+
+/// Per quota category: calls, seconds waited in the pacer, the rate allowed (per account, times
+/// the accounts that used it), and the share of that used over the apply.
+pub struct QuotaUse {
+    pub category: &'static str,
+    pub calls: f64,
+    pub waited: f64,
+    pub rate: f64,
+    pub share: f64,
+}
+
+/// What bound an apply.
+#[derive(Debug, PartialEq)]
+pub enum Binding {
+    Quota { category: &'static str, share: f64 },
+    Emulator { process: &'static str, cores: f64 },
+    Machine { cores: f64 },
+    Concurrency { in_flight: f64, allowed: usize },
+    OurWork { cores: f64 },
+}
+
+impl std::fmt::Display for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Binding::Quota { category, share } => write!(
+                f,
+                "the {category} quota, used at {:.0} % over the apply",
+                share * 100.0
+            ),
+            Binding::Emulator { process, cores } => write!(
+                f,
+                "the emulator: {process} at {:.0} % of a core (single-threaded)",
+                cores * 100.0
+            ),
+            Binding::Machine { cores } => {
+                write!(f, "the machine: {:.0} % of its cores busy", cores * 100.0)
+            }
+            Binding::Concurrency { in_flight, allowed } => write!(
+                f,
+                "the operator's concurrency: {in_flight:.1} reconciles in flight on average, of {allowed} allowed"
+            ),
+            Binding::OurWork { cores } => {
+                write!(
+                    f,
+                    "the operator's own work: {:.0} % of a core",
+                    cores * 100.0
+                )
+            }
+        }
+    }
+}
+
+impl Apply {
+    pub fn quotas(&self) -> Vec<QuotaUse> {
+        let mut by: BTreeMap<&'static str, (f64, f64, u32, std::collections::BTreeSet<&str>)> =
+            BTreeMap::new();
+        for ((account, name), (calls, waited)) in &self.delta.paced {
+            // The pacer's category names are the quota's; its rate is the published one.
+            let Some(rate) = self
+                .delta
+                .calls
+                .keys()
+                .filter_map(|(s, o)| quota_of(s, o))
+                .find(|(c, _)| c == name)
+            else {
+                continue;
+            };
+            let e = by.entry(rate.0).or_default();
+            e.0 += calls;
+            e.1 += waited;
+            e.2 = rate.1;
+            e.3.insert(account);
+        }
+        let wall = self.wall.as_secs_f64();
+        by.into_iter()
+            .map(|(category, (calls, waited, quota, accounts))| {
+                let rate = f64::from(quota) * accounts.len().max(1) as f64;
+                QuotaUse {
+                    category,
+                    calls,
+                    waited,
+                    rate,
+                    share: calls / rate / wall,
+                }
+            })
+            .collect()
+    }
+
+    /// Reconciles in flight on average: the time spent in them over the wall time.
+    pub fn in_flight(&self) -> f64 {
+        self.delta.reconcile_seconds / self.wall.as_secs_f64()
+    }
+
+    pub fn binding(&self) -> Binding {
+        binding(
+            &self.quotas(),
+            &self.cpu,
+            crate::procs::cores(),
+            self.in_flight(),
+            self.concurrency,
+        )
+    }
+
+    /// The shortest apply the quotas allow: the busiest category's calls at its rate.
+    pub fn quota_floor(&self) -> (Duration, &'static str) {
+        self.quotas()
+            .iter()
+            .map(|q| (Duration::from_secs_f64(q.calls / q.rate), q.category))
+            .max()
+            .unwrap_or((Duration::ZERO, "none"))
+    }
+
+    pub fn print(&self, title: &str) {
+        let wall = self.wall.as_secs_f64();
+        println!("{title}: where the apply's {wall:.1} s went");
+        println!(
+            "  AWS calls, by service and operation: calls, time in them (summed over calls in flight), mean"
+        );
+        for ((service, operation), n) in &self.delta.calls {
+            let key = (service.clone(), operation.clone());
+            let seconds = self.delta.call_seconds.get(&key).copied().unwrap_or(0.0);
+            println!(
+                "    {:<48} {n:>7.0} {seconds:>9.1} s {:>8.1} ms",
+                format!("{service}:{operation}"),
+                seconds / n * 1000.0
+            );
+        }
+        let total: f64 = self.delta.calls.values().sum();
+        let in_calls: f64 = self.delta.call_seconds.values().sum();
+        println!(
+            "    {:<48} {total:>7.0} {in_calls:>9.1} s   ({:.1} calls per pool)",
+            "all",
+            total / self.pools as f64
+        );
+        println!(
+            "  the pacer, by quota category: calls, time waited for a slot, share of the quota over the apply ({} account{})",
+            self.accounts,
+            if self.accounts == 1 { "" } else { "s" }
+        );
+        for q in self.quotas() {
+            println!(
+                "    {:<22} {:>7.0} calls {:>9.1} s waited   {:>5.1} % of {:.0} /s   (alone it needs {:.0} s)",
+                q.category,
+                q.calls,
+                q.waited,
+                q.share * 100.0,
+                q.rate,
+                q.calls / q.rate
+            );
+        }
+        println!(
+            "  reconciles: {:.0}, {:.1} in flight on average of {} allowed",
+            self.delta.reconciles,
+            self.in_flight(),
+            self.concurrency
+        );
+        println!(
+            "  CPU over the apply (a share of one core; the machine has {:.0}): {}",
+            crate::procs::cores(),
+            self.cpu
+                .iter()
+                .map(|c| format!("{} {:.0} s ({:.0} %)", c.name, c.seconds, c.cores * 100.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let emulator: f64 = self
+            .cpu
+            .iter()
+            .filter(|c| c.name == "ministack" || c.name == "model check")
+            .map(|c| c.seconds)
+            .sum();
+        println!(
+            "  the emulator's cost: ministack and the model check spent {:.2} CPU-s per pool, {:.1} ms per AWS call",
+            emulator / self.pools as f64,
+            emulator / total * 1000.0
+        );
+        let (floor, by) = self.quota_floor();
+        println!(
+            "  the quotas' floor: {:.0} s ({by}); the apply took {:.2}x it",
+            floor.as_secs_f64(),
+            wall / floor.as_secs_f64().max(f64::MIN_POSITIVE)
+        );
+        let binding = self.binding();
+        let ok = matches!(binding, Binding::Quota { share, .. } if share >= QUOTA_BOUND);
+        let judged = !matches!(binding, Binding::Emulator { .. } | Binding::Machine { .. });
+        println!(
+            "  binding limit: {binding}   target: the binding quota at >= {:.0} %: {}",
+            QUOTA_BOUND * 100.0,
+            if judged {
+                crate::verdict(ok)
+            } else {
+                "not judged here (the test bed binds, not the operator or AWS)"
+            }
+        );
+    }
+}
+
+/// What bound an apply: a quota used at [`QUOTA_BOUND`] or more; else the emulator, if one of
+/// its processes was at [`EMULATOR_BOUND`] of a core; else the machine, if its cores were
+/// busy; else the operator's concurrency, if its reconciles filled it; else the operator's
+/// own work. `cpu`'s first entry is the operator's.
+pub fn binding(
+    quotas: &[QuotaUse],
+    cpu: &[CpuUse],
+    cores: f64,
+    in_flight: f64,
+    allowed: usize,
+) -> Binding {
+    if let Some(q) = quotas
+        .iter()
+        .filter(|q| q.share >= QUOTA_BOUND)
+        .max_by(|a, b| a.share.total_cmp(&b.share))
+    {
+        return Binding::Quota {
+            category: q.category,
+            share: q.share,
+        };
+    }
+    if let Some(e) = cpu
+        .iter()
+        .filter(|c| c.name == "ministack" || c.name == "model check")
+        .filter(|c| c.cores >= EMULATOR_BOUND)
+        .max_by(|a, b| a.cores.total_cmp(&b.cores))
+    {
+        return Binding::Emulator {
+            process: e.name,
+            cores: e.cores,
+        };
+    }
+    let busy: f64 = cpu.iter().map(|c| c.cores).sum::<f64>() / cores;
+    if busy >= MACHINE_BOUND {
+        return Binding::Machine { cores: busy };
+    }
+    if in_flight >= allowed as f64 * 0.9 {
+        return Binding::Concurrency { in_flight, allowed };
+    }
+    Binding::OurWork {
+        cores: cpu.first().map_or(0.0, |c| c.cores),
+    }
+}
