@@ -80,7 +80,7 @@ const AWS_ATTEMPT_FAILURES: Family = Family::new(
 const AWS_CALL_SECONDS: Family = Family::new(
     "aws_call_seconds_total",
     "counter",
-    "Time spent in AWS calls, from the first attempt to the answer (retries and their backoff included, the Cognito pacer's wait not), by service and operation.",
+    "Time spent in AWS calls, from the first attempt to the answer (retries and their backoff included, the pacer's wait not), by service and operation.",
     &["service", "operation"],
 );
 const AWS_PACED: Family = Family::new(

@@ -32,7 +32,10 @@ pub use schedule::backoff;
 pub use wiring::{lead, run};
 
 /// Pools reconciled at once, unless `--concurrency` (the chart's `concurrency`) says otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Enough that a fleet's first apply keeps the pacer's queues full (a new pool's reconcile is
+/// a few seconds of calls in series, most of it waiting on AWS), so the accounts' quotas bound
+/// it, not this: at 8, a fleet across three accounts used half their read quotas.
+pub const DEFAULT_CONCURRENCY: usize = 32;
 /// Guards the AWS cleanup of a pool.
 pub const FINALIZER: &str = "passwordless-operator.dev/aws-cleanup";
 /// The server-side apply field manager of everything this operator writes.
