@@ -379,16 +379,15 @@ impl Metrics {
                 })
                 .collect(),
         );
-        let mut waited: BTreeMap<(String, String), Duration> = BTreeMap::new();
+        let mut took: BTreeMap<(String, String), Duration> = BTreeMap::new();
         for counter in self.aws.lock().map(|a| a.clone()).unwrap_or_default() {
-            for (key, d) in counter.waited() {
-                *waited.entry(key).or_default() += d;
+            for (key, d) in counter.took() {
+                *took.entry(key).or_default() += d;
             }
         }
         family(
             AWS_CALL_SECONDS,
-            waited
-                .into_iter()
+            took.into_iter()
                 .map(|((service, operation), d)| {
                     format!(
                         "aws_call_seconds_total{{service=\"{}\",operation=\"{}\"}} {:.3}",

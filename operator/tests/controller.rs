@@ -74,6 +74,27 @@ async fn a_pool_lives_its_whole_life_through_the_controller() {
     // nothing but the IDs read from that Secret.
     let (ready, took) = ready_pool(&admin, &ns, "web", READY_WITHIN).await;
     eprintln!("apply to Ready: {took:?}");
+    // Where the apply's time went: in each call made, and in the pacer, per account and quota.
+    let account = aws().await.caller().await.unwrap().account;
+    for sample in [
+        "passwordless_operator_aws_call_seconds_total{service=\"Cognito Identity Provider\",operation=\"CreateUserPool\"}".to_owned(),
+        "passwordless_operator_aws_call_seconds_total{service=\"Lambda\",operation=\"CreateFunction\"}".to_owned(),
+        format!("passwordless_operator_aws_pace_wait_seconds_total{{account=\"{account}\",category=\"LambdaControlPlane\"}}"),
+    ] {
+        let text = op.get("/metrics").await.unwrap();
+        assert!(text.lines().any(|l| l.starts_with(&format!("{sample} "))), "{sample}");
+    }
+    for (category, at_least) in [
+        ("UserPoolCreate", 1.0),
+        ("UserPoolRead", 1.0),
+        ("LambdaControlPlane", 4.0),
+    ] {
+        let sample = format!(
+            "passwordless_operator_aws_paced_calls_total{{account=\"{account}\",category=\"{category}\"}}"
+        );
+        let n = op.metric(&sample).await;
+        assert!(n >= at_least, "{sample}: {n}");
+    }
     assert!(
         ready
             .finalizers()

@@ -30,6 +30,15 @@ const RSS_TARGET_MIB: f64 = 128.0;
 /// Pools applied at once through the apiserver, as a GitOps sync's workers would.
 const APPLIES_IN_FLIGHT: usize = 16;
 
+/// A period in which `pools` native pools' resyncs (8 reads each) make at most 100 calls a
+/// second: the emulator (ministack behind the model check, a core each at most) serves about
+/// 450 on 2 cores, and the apply needs the rest. At 10,000 pools and the single account's 150 s,
+/// the resyncs of the pools already Ready (~1 s each against the saturated emulator) took every
+/// reconcile slot once about 4,400 were Ready, and the apply all but stopped.
+fn emulator_resync_seconds(pools: usize) -> u64 {
+    (pools as u64 * 8 / 100).max(20)
+}
+
 /// The `i`th bench account: twelve digits, none of them the emulator's default account.
 fn account(i: usize) -> String {
     format!("{}", 210_000_000_000_u64 + i as u64)
@@ -70,10 +79,11 @@ pub async fn bench(admin: &Client, concurrency: usize) {
     }
     let pools: usize = crate::env_number("PWP_BENCH_ACCOUNT_POOLS", DEFAULT_POOLS);
     let per_account = pools.div_ceil(accounts);
-    // Each account's resyncs within its read quotas, as the single-account fleet's.
+    // Each account's resyncs within its read quotas, as the single-account fleet's, and the
+    // whole fleet's within what the emulator serves beside the apply.
     let resync = crate::env_number(
         "PWP_BENCH_ACCOUNT_RESYNC_SECONDS",
-        crate::resync_seconds(per_account),
+        crate::resync_seconds(per_account).max(emulator_resync_seconds(pools)),
     );
     let namespaces: Vec<String> = (0..accounts)
         .map(|i| unique(&format!("bench-acct{i}")))

@@ -100,10 +100,14 @@ pub fn sample(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            // The counters were read between asking and the answer: the midpoint is when, to
+            // half the round trip (milliseconds; more when the machine is saturated).
+            let asked = Instant::now();
             let text = crate::common::cluster::http_get(port, "/metrics").await;
+            let at = asked + asked.elapsed() / 2;
             if let (Some(text), Ok(mut s)) = (text, samples.lock()) {
                 s.push(Sample {
-                    at: Instant::now(),
+                    at,
                     scrape: crate::scrape::parse(&text),
                 });
             }

@@ -40,7 +40,7 @@ pub struct CallCounter {
     calls: Arc<Mutex<PerOperation>>,
     attempts: Arc<Mutex<PerOperation>>,
     failures: Arc<Mutex<PerFailure>>,
-    waited: Arc<Mutex<PerOperationTime>>,
+    took: Arc<Mutex<PerOperationTime>>,
 }
 
 /// How an attempt failed, from its HTTP answer: `throttled` (429, or a throttling error type
@@ -90,8 +90,8 @@ impl CallCounter {
     }
 
     /// Time spent in calls, from first attempt to answer (retries and their backoff included).
-    pub fn waited(&self) -> PerOperationTime {
-        self.waited.lock().map(|c| c.clone()).unwrap_or_default()
+    pub fn took(&self) -> PerOperationTime {
+        self.took.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     pub fn writes(&self) -> u64 {
@@ -149,9 +149,9 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let (Some(Started(at)), Some(meta)) = (cfg.load::<Started>(), cfg.load::<Metadata>()) {
-            if let Ok(mut waited) = self.waited.lock() {
+            if let Ok(mut took) = self.took.lock() {
                 let key = (meta.service().to_owned(), meta.name().to_owned());
-                *waited.entry(key).or_default() += at.elapsed();
+                *took.entry(key).or_default() += at.elapsed();
             }
         }
         Ok(())

@@ -53,9 +53,9 @@ pub struct Clients {
     pub waf: aws_sdk_wafv2::Client,
     pub sns: aws_sdk_sns::Client,
     pub calls: CallCounter,
-    /// Every account's Cognito pacers (see [`Clients::pace`]).
+    /// Every account's pacers for Cognito's and Lambda's quotas (see [`Clients::pace`]).
     pacers: Arc<pace::Pacers>,
-    /// This set's pacer, found on its first Cognito call.
+    /// This set's pacer, found on its first paced call.
     pace: Arc<tokio::sync::OnceCell<Arc<pace::Pace>>>,
     /// The pacer used while STS cannot say whose the credentials are.
     unresolved: Arc<pace::Pace>,
@@ -104,7 +104,7 @@ impl Clients {
         .await
     }
 
-    /// As [`Self::for_account`], counting calls in `calls` and pacing Cognito through `pacers`
+    /// As [`Self::for_account`], counting calls in `calls` and pacing Cognito and Lambda through `pacers`
     /// (one counter and one set of pacers serve many client sets, so a cache that drops and
     /// rebuilds sets does not grow the metrics, and namespaces mapped to one account share its
     /// quotas).
@@ -178,6 +178,26 @@ impl Clients {
         })
     }
 
+    /// The pacer of this set's account and region. The operator's own account is asked of
+    /// STS once; until STS answers, calls are paced apart from their account's rather than not
+    /// at all.
+    pub async fn pace(&self) -> Arc<pace::Pace> {
+        let found = self
+            .pace
+            .get_or_try_init(|| async {
+                let account = match &self.role_account {
+                    Some(account) => account.clone(),
+                    None => self.caller().await?.account,
+                };
+                Ok::<_, AwsError>(self.pacers.get(&account, &self.region))
+            })
+            .await;
+        match found {
+            Ok(pace) => pace.clone(),
+            Err(_) => self.unresolved.clone(),
+        }
+    }
+
     /// Who the credentials are (sts:GetCallerIdentity, once per process).
     pub async fn caller(&self) -> Result<Caller, AwsError> {
         self.caller
@@ -202,27 +222,6 @@ impl Clients {
             })
             .await
             .cloned()
-    }
-}
-
-impl Clients {
-    /// The Cognito pacer of this set's account and region. The operator's own account is
-    /// asked of STS once; until STS answers, the set paces alone rather than not at all.
-    pub async fn pace(&self) -> Arc<pace::Pace> {
-        let found = self
-            .pace
-            .get_or_try_init(|| async {
-                let account = match &self.role_account {
-                    Some(account) => account.clone(),
-                    None => self.caller().await?.account,
-                };
-                Ok::<_, AwsError>(self.pacers.get(&account, &self.region))
-            })
-            .await;
-        match found {
-            Ok(pace) => pace.clone(),
-            Err(_) => self.unresolved.clone(),
-        }
     }
 }
 

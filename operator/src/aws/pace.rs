@@ -61,12 +61,13 @@ impl Pace {
             next.insert(name, slot + interval);
             slot
         };
+        tokio::time::sleep_until(slot).await;
+        // Counted when let through, not when queued: the counts' rate is the rate sent.
         if let Ok(mut totals) = self.totals.lock() {
             let entry = totals.entry((self.account.clone(), name)).or_default();
             entry.0 += 1;
             entry.1 += slot - now;
         }
-        tokio::time::sleep_until(slot).await;
     }
 }
 
