@@ -56,11 +56,28 @@ pub struct QuotaUse {
 /// What bound an apply.
 #[derive(Debug, PartialEq)]
 pub enum Binding {
-    Quota { category: &'static str, share: f64 },
-    Emulator { process: &'static str, cores: f64 },
-    Machine { cores: f64 },
-    Concurrency { in_flight: f64, allowed: usize },
-    OurWork { cores: f64 },
+    Quota {
+        category: &'static str,
+        share: f64,
+    },
+    Emulator {
+        process: &'static str,
+        cores: f64,
+    },
+    Machine {
+        cores: f64,
+    },
+    /// The reconciles filled `--concurrency`; where their time went: in AWS calls, queued in
+    /// the pacer, elsewhere (the apiserver, waits for AWS state, the upload slots).
+    Concurrency {
+        in_flight: f64,
+        allowed: usize,
+        in_calls: f64,
+        in_pacer: f64,
+    },
+    OurWork {
+        cores: f64,
+    },
 }
 
 impl std::fmt::Display for Binding {
@@ -79,9 +96,17 @@ impl std::fmt::Display for Binding {
             Binding::Machine { cores } => {
                 write!(f, "the machine: {:.0} % of its cores busy", cores * 100.0)
             }
-            Binding::Concurrency { in_flight, allowed } => write!(
+            Binding::Concurrency {
+                in_flight,
+                allowed,
+                in_calls,
+                in_pacer,
+            } => write!(
                 f,
-                "the operator's concurrency: {in_flight:.1} reconciles in flight on average, of {allowed} allowed"
+                "the operator's concurrency: {in_flight:.1} reconciles in flight on average, of {allowed} allowed; of their time {:.0} % in AWS calls, {:.0} % queued in the pacer, {:.0} % elsewhere",
+                in_calls * 100.0,
+                in_pacer * 100.0,
+                (1.0 - in_calls - in_pacer).max(0.0) * 100.0
             ),
             Binding::OurWork { cores } => {
                 write!(
@@ -136,12 +161,15 @@ impl Apply {
     }
 
     pub fn binding(&self) -> Binding {
+        let busy = self.delta.reconcile_seconds.max(f64::MIN_POSITIVE);
+        let in_calls: f64 = self.delta.call_seconds.values().sum::<f64>() / busy;
+        let in_pacer: f64 = self.delta.paced.values().map(|(_, w)| w).sum::<f64>() / busy;
         binding(
             &self.quotas(),
             &self.cpu,
             crate::procs::cores(),
-            self.in_flight(),
-            self.concurrency,
+            (self.in_flight(), self.concurrency),
+            (in_calls.min(1.0), in_pacer.min(1.0)),
         )
     }
 
@@ -241,14 +269,15 @@ impl Apply {
 
 /// What bound an apply: a quota used at [`QUOTA_BOUND`] or more; else the emulator, if one of
 /// its processes was at [`EMULATOR_BOUND`] of a core; else the machine, if its cores were
-/// busy; else the operator's concurrency, if its reconciles filled it; else the operator's
-/// own work. `cpu`'s first entry is the operator's.
+/// busy; else the operator's concurrency, if its reconciles filled it (with the shares of their
+/// time in AWS calls and in the pacer); else the operator's own work. `cpu`'s first entry is
+/// the operator's.
 pub fn binding(
     quotas: &[QuotaUse],
     cpu: &[CpuUse],
     cores: f64,
-    in_flight: f64,
-    allowed: usize,
+    (in_flight, allowed): (f64, usize),
+    (in_calls, in_pacer): (f64, f64),
 ) -> Binding {
     if let Some(q) = quotas
         .iter()
@@ -276,7 +305,12 @@ pub fn binding(
         return Binding::Machine { cores: busy };
     }
     if in_flight >= allowed as f64 * 0.9 {
-        return Binding::Concurrency { in_flight, allowed };
+        return Binding::Concurrency {
+            in_flight,
+            allowed,
+            in_calls,
+            in_pacer,
+        };
     }
     Binding::OurWork {
         cores: cpu.first().map_or(0.0, |c| c.cores),

@@ -65,8 +65,8 @@ pub struct Caches {
     /// and announce the same transition twice).
     written: Mutex<HashMap<String, PasswordlessPoolStatus>>,
     failures: Mutex<HashMap<ObjectRef<PasswordlessPool>, u32>>,
-    /// The keys ([`super::schedule::uid_key`]) of the pools this replica has reconciled: a
-    /// pool's rank among them is its place in the resync period.
+    /// The keys ([`super::schedule::uid_key`]) of the pools this replica has seen: a pool's
+    /// rank among them is its place in the resync period.
     places: Mutex<BTreeSet<u64>>,
 }
 
@@ -213,6 +213,13 @@ impl Caches {
         }
     }
 
+    /// Counts a pool among those whose ranks are the places in the resync period.
+    pub fn know(&self, pool: &PasswordlessPool) {
+        if let (Some(uid), Ok(mut places)) = (&pool.metadata.uid, self.places.lock()) {
+            places.insert(schedule::uid_key(uid));
+        }
+    }
+
     /// The pool's place in the resync period (see [`schedule::place`]): its rank among the
     /// pools known, so a fleet's comparisons spread evenly over the period. `None` without a
     /// UID. (Counting the rank walks the keys below it: microseconds at 10,000 pools.)
@@ -259,6 +266,35 @@ mod tests {
             1,
             "one counter for every set, registered once"
         );
+    }
+
+    /// Pools seen (by the watch) and reconciled share the places; N pools take the N places
+    /// k/N, and a pool gone gives its place up.
+    #[test]
+    fn pools_take_evenly_spaced_places_by_rank() {
+        let caches = Caches::default();
+        let pool = |uid: Option<String>| -> PasswordlessPool {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "passwordless-operator.dev/v1alpha1", "kind": "PasswordlessPool",
+                "metadata": {"name": "p", "namespace": "shop", "uid": uid},
+                "spec": {"strategy": "smsOtp"},
+            }))
+            .expect("a pool")
+        };
+        let pools: Vec<PasswordlessPool> = (0..4).map(|i| pool(Some(format!("uid-{i}")))).collect();
+        for p in &pools[..3] {
+            caches.know(p);
+        }
+        // The fourth is counted by its own first reconcile.
+        assert!(caches.place(&pools[3]).is_some());
+        let mut places: Vec<f64> = pools.iter().filter_map(|p| caches.place(p)).collect();
+        places.sort_by(f64::total_cmp);
+        assert_eq!(places, [0.0, 0.25, 0.5, 0.75]);
+        caches.forget(&pools[0]);
+        let mut places: Vec<f64> = pools[1..].iter().filter_map(|p| caches.place(p)).collect();
+        places.sort_by(f64::total_cmp);
+        assert_eq!(places, [0.0, 1.0 / 3.0, 2.0 / 3.0]);
+        assert_eq!(caches.place(&pool(None)), None);
     }
 
     /// A pool naming the default region and one leaving it out share one set, so one pacer,

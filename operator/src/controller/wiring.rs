@@ -103,11 +103,15 @@ pub async fn run(
                 .modify(keep_what_reconciles_read)
                 .reflect(writer)
                 // A pool gone without the operator's cleanup (its finalizer taken off by
-                // hand) leaves nothing behind in the caches either.
-                .inspect_ok(move |event| {
-                    if let watcher::Event::Delete(pool) = event {
-                        forget.caches.forget(pool);
+                // hand) leaves nothing behind in the caches either. A pool seen takes its place
+                // in the resync period at once: after a restart the places are those of the
+                // whole fleet before the first comparisons pick their slots.
+                .inspect_ok(move |event| match event {
+                    watcher::Event::Delete(pool) => forget.caches.forget(pool),
+                    watcher::Event::Apply(pool) | watcher::Event::InitApply(pool) => {
+                        forget.caches.know(pool);
                     }
+                    _ => {}
                 })
                 .applied_objects();
             let controller = Controller::for_stream(pools, cache)
