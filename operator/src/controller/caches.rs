@@ -90,7 +90,7 @@ impl Caches {
         };
         // Keyed by the region's name, however the pool spells it (named, or left to the
         // default): one set per account and region. (Pacers are per account: namespaces
-        // mapped to one account share its, as Cognito's quotas count.)
+        // mapped to one account share its pacer, as its quotas count.)
         let named = region
             .map(str::to_owned)
             .or_else(|| all.default_region.clone());
