@@ -229,7 +229,10 @@ impl Metrics {
     }
 
     /// Summed over every account's clients.
-    fn aws_sum<K: Ord>(&self, read: impl Fn(&CallCounter) -> BTreeMap<K, u64>) -> BTreeMap<K, u64> {
+    fn aws_sum<K: Ord, V: Default + std::ops::AddAssign>(
+        &self,
+        read: impl Fn(&CallCounter) -> BTreeMap<K, V>,
+    ) -> BTreeMap<K, V> {
         let mut total = BTreeMap::new();
         for counter in self.aws.lock().map(|a| a.clone()).unwrap_or_default() {
             for (key, n) in read(&counter) {
@@ -379,15 +382,10 @@ impl Metrics {
                 })
                 .collect(),
         );
-        let mut took: BTreeMap<(String, String), Duration> = BTreeMap::new();
-        for counter in self.aws.lock().map(|a| a.clone()).unwrap_or_default() {
-            for (key, d) in counter.took() {
-                *took.entry(key).or_default() += d;
-            }
-        }
         family(
             AWS_CALL_SECONDS,
-            took.into_iter()
+            self.aws_sum(CallCounter::took)
+                .into_iter()
                 .map(|((service, operation), d)| {
                     format!(
                         "aws_call_seconds_total{{service=\"{}\",operation=\"{}\"}} {:.3}",
