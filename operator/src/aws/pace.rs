@@ -43,9 +43,13 @@ pub type Paced = BTreeMap<(String, &'static str), (u64, Duration)>;
 #[derive(Debug, Default)]
 pub struct Pace {
     next_slot: Mutex<HashMap<&'static str, Instant>>,
-    account: String,
-    totals: Arc<Mutex<Paced>>,
+    /// Shared, not copied: each call let through is counted under it.
+    account: Arc<str>,
+    totals: Arc<Mutex<Totals>>,
 }
+
+/// [`Paced`] as kept: the account's name shared by its pacers' counts.
+type Totals = BTreeMap<(Arc<str>, &'static str), (u64, Duration)>;
 
 impl Pace {
     /// Waits for the operation's next free slot. Never holds the lock across the wait.
@@ -64,7 +68,7 @@ impl Pace {
         tokio::time::sleep_until(slot).await;
         // Counted when let through, not when queued: the counts' rate is the rate sent.
         if let Ok(mut totals) = self.totals.lock() {
-            let entry = totals.entry((self.account.clone(), name)).or_default();
+            let entry = totals.entry((Arc::clone(&self.account), name)).or_default();
             entry.0 += 1;
             entry.1 += slot - now;
         }
@@ -80,7 +84,7 @@ type Key = (String, String);
 #[derive(Debug, Default)]
 pub struct Pacers {
     live: Mutex<HashMap<Key, Weak<Pace>>>,
-    totals: Arc<Mutex<Paced>>,
+    totals: Arc<Mutex<Totals>>,
 }
 
 impl Pacers {
@@ -102,14 +106,20 @@ impl Pacers {
     fn new_pace(&self, account: &str) -> Pace {
         Pace {
             next_slot: Mutex::default(),
-            account: account.to_owned(),
+            account: Arc::from(account),
             totals: self.totals.clone(),
         }
     }
 
     /// Requests let through and time waited, per account and category, since the start.
     pub fn totals(&self) -> Paced {
-        self.totals.lock().map(|t| t.clone()).unwrap_or_default()
+        let Ok(totals) = self.totals.lock() else {
+            return Paced::new();
+        };
+        totals
+            .iter()
+            .map(|((account, category), v)| ((account.to_string(), *category), *v))
+            .collect()
     }
 
     #[cfg(test)]
