@@ -121,23 +121,13 @@ impl std::fmt::Display for Binding {
 
 impl Apply {
     pub fn quotas(&self) -> Vec<QuotaUse> {
-        let mut by: BTreeMap<&'static str, (f64, f64, u32, std::collections::BTreeSet<&str>)> =
+        let mut by: BTreeMap<&'static str, (f64, f64, u32, std::collections::BTreeSet<String>)> =
             BTreeMap::new();
-        for ((account, name), (calls, waited)) in &self.delta.paced {
-            // The pacer's category names are the quota's; its rate is the published one.
-            let Some(rate) = self
-                .delta
-                .calls
-                .keys()
-                .filter_map(|(s, o)| quota_of(s, o))
-                .find(|(c, _)| c == name)
-            else {
-                continue;
-            };
-            let e = by.entry(rate.0).or_default();
+        for ((account, category), (calls, waited, quota)) in self.delta.paced_quotas() {
+            let e = by.entry(category).or_default();
             e.0 += calls;
             e.1 += waited;
-            e.2 = rate.1;
+            e.2 = quota;
             e.3.insert(account);
         }
         let wall = self.wall.as_secs_f64();

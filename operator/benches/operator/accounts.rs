@@ -16,7 +16,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use passwordless_operator::crd::PasswordlessPool;
 
-use crate::common::cluster::{Operator, OperatorArgs, eventually, prepare, unique};
+use crate::common::cluster::{eventually, prepare, unique};
 use crate::procs::{CpuMeter, memory_mib};
 use crate::rates::Sample;
 use crate::{accounting, procs, rates, scrape, verdict};
@@ -93,18 +93,12 @@ pub async fn bench(admin: &Client, concurrency: usize) {
     let rules = std::env::temp_dir().join(unique("pwp-bench-accounts.yaml"));
     std::fs::write(&rules, tenancy(&namespaces)).unwrap();
     let rules = rules.to_string_lossy().into_owned();
-    let mut op = Operator::start(
-        &unique("op-bench-accounts"),
-        &OperatorArgs {
-            namespaces: &watched,
-            lease: &unique("lease"),
-            resync_seconds: resync,
-            env: &[("PWP_TENANCY_CONFIG", rules.as_str())],
-        },
-    );
-    eventually("the operator leads", Duration::from_secs(30), || async {
-        op.is_leader().await.then_some(())
-    })
+    let mut op = crate::leading_operator(
+        "op-bench-accounts",
+        &watched,
+        resync,
+        &[("PWP_TENANCY_CONFIG", rules.as_str())],
+    )
     .await;
     let pid = op.pid();
     let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Sample>::new()));

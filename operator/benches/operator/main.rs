@@ -61,6 +61,30 @@ pub fn verdict(ok: bool) -> &'static str {
     if ok { "meets target" } else { "MISSES target" }
 }
 
+/// An operator of the bench's (release) build watching `watched` with its own lease, once it
+/// leads.
+pub async fn leading_operator(
+    name: &str,
+    watched: &[&str],
+    resync_seconds: u64,
+    env: &[(&str, &str)],
+) -> Operator {
+    let op = Operator::start(
+        &unique(name),
+        &OperatorArgs {
+            namespaces: watched,
+            lease: &unique("lease"),
+            resync_seconds,
+            env,
+        },
+    );
+    eventually("the operator leads", Duration::from_secs(30), || async {
+        op.is_leader().await.then_some(())
+    })
+    .await;
+    op
+}
+
 /// The peak rate of every account's paced calls per quota category over `samples`.
 pub fn print_peaks(samples: &[Sample]) {
     println!(
@@ -130,19 +154,7 @@ async fn main() {
     );
     let watched = [ns.as_str(), hostile_ns.as_str(), tenant_ns.as_str()];
     prepare(&admin, &watched).await;
-    let mut op = Operator::start(
-        &unique("op-bench"),
-        &OperatorArgs {
-            namespaces: &watched,
-            lease: &unique("lease"),
-            resync_seconds: resync,
-            env: &[],
-        },
-    );
-    eventually("the operator leads", Duration::from_secs(30), || async {
-        op.is_leader().await.then_some(())
-    })
-    .await;
+    let mut op = leading_operator("op-bench", &watched, resync, &[]).await;
     let (baseline, (cli_reads, cli_writes)) = cli_baseline(&ns);
     let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Sample>::new()));
     let sampler = rates::sample(op.http_port, samples.clone());
@@ -264,16 +276,8 @@ async fn main() {
     // A restart holding the fleet (a new pod): its first comparison of every pool writes
     // nothing, and its memory holds the fleet without the first apply's peaks behind it.
     op.terminate().await;
-    let mut op = Operator::start(
-        &unique("op-bench-restarted"),
-        &OperatorArgs {
-            namespaces: &watched,
-            lease: &unique("lease"),
-            resync_seconds: resync,
-            env: &[],
-        },
-    );
     let restarted = Instant::now();
+    let mut op = leading_operator("op-bench-restarted", &watched, resync, &[]).await;
     // Each comparison with AWS reads the user pool once; a reconcile the cache answers, none.
     let described = "passwordless_operator_aws_calls_total{service=\"Cognito Identity Provider\",operation=\"DescribeUserPool\"}";
     eventually(

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::accounting::quota_of;
 use crate::scrape::Scrape;
 
 /// One reading of `/metrics`, and when.
@@ -17,20 +16,12 @@ pub struct Sample {
 /// moves it by a tenth of a call per second.
 pub const RATE_WINDOW: usize = 10;
 
-/// Calls of each paced quota category per account so far: from the pacer's own counts.
+/// Calls of each paced quota category per account so far, with its quota.
 fn paced(s: &Scrape) -> BTreeMap<(String, &'static str), (f64, u32)> {
-    let mut out = BTreeMap::new();
-    let rates: BTreeMap<&'static str, u32> = s
-        .calls
-        .keys()
-        .filter_map(|(service, operation)| quota_of(service, operation))
-        .collect();
-    for ((account, category), (n, _)) in &s.paced {
-        if let Some((&name, &quota)) = rates.get_key_value(category.as_str()) {
-            out.insert((account.clone(), name), (*n, quota));
-        }
-    }
-    out
+    s.paced_quotas()
+        .into_iter()
+        .map(|(key, (n, _, quota))| (key, (n, quota)))
+        .collect()
 }
 
 /// The highest rate, in calls per second over any window of [`RATE_WINDOW`] samples, of each

@@ -108,6 +108,24 @@ impl Scrape {
         }
     }
 
+    /// The pacer's counts per account and category with the category's published quota (the
+    /// pacer's categories are the quotas'; the rate comes from `pace::category`, through the
+    /// operations seen), as `(calls, seconds waited, quota)`.
+    pub fn paced_quotas(&self) -> BTreeMap<(String, &'static str), (f64, f64, u32)> {
+        let quotas: BTreeMap<&'static str, u32> = self
+            .calls
+            .keys()
+            .filter_map(|(service, operation)| crate::accounting::quota_of(service, operation))
+            .collect();
+        self.paced
+            .iter()
+            .filter_map(|((account, category), (n, waited))| {
+                let (&name, &quota) = quotas.get_key_value(category.as_str())?;
+                Some(((account.clone(), name), (*n, *waited, quota)))
+            })
+            .collect()
+    }
+
     pub fn reads(&self) -> f64 {
         self.calls
             .iter()
