@@ -395,6 +395,15 @@ async fn hostile_pools_do_not_grow_the_operator_and_an_innocent_pool_converges()
     for i in 0..HOSTILE {
         gone(&admin, &ns, &format!("hostile-{i}"), READY_WITHIN).await;
     }
+    let cleanups = op
+        .logs()
+        .matches("cleanup done, releasing the finalizer")
+        .count();
+    assert_eq!(
+        cleanups,
+        HOSTILE + 2,
+        "each pool is cleaned up once: a reconcile queued behind its cleanup does not repeat it"
+    );
     println!("{rss}; every pool deleted in {:.1?}", deleting.elapsed());
 }
 

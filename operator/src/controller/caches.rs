@@ -1,6 +1,7 @@
 //! What the controller remembers between reconciles, each behind its own lock: the AWS clients
 //! per region, when each pool was last compared with AWS, the status last written per pool, and
-//! the failures in a row per pool (for the backoff).
+//! the failures in a row per pool (for the backoff), their places in the resync period, and the
+//! pools released by their cleanup.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -68,7 +69,15 @@ pub struct Caches {
     /// The keys ([`super::schedule::uid_key`]) of the pools this replica has seen: a pool's
     /// rank among them is its place in the resync period.
     places: Mutex<BTreeSet<u64>>,
+    /// The pools (by UID) whose cleanup is done and finalizer released, until the watch shows
+    /// them gone: a reconcile queued behind the cleanup still sees the object with the
+    /// finalizer, and would clean up (every AWS lookup) a second time.
+    released: Mutex<HashMap<String, Instant>>,
 }
+
+/// A released pool the watch never showed gone (its Delete event fell in a watch restart) is
+/// forgotten after this long.
+const RELEASED_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Caches {
     /// The AWS clients for `region` in `account`, built on first use; their calls are counted
@@ -211,6 +220,25 @@ impl Caches {
         if let (Some(uid), Ok(mut places)) = (&pool.metadata.uid, self.places.lock()) {
             places.remove(&schedule::uid_key(uid));
         }
+        if let (Some(uid), Ok(mut released)) = (&pool.metadata.uid, self.released.lock()) {
+            released.remove(uid);
+        }
+    }
+
+    /// Notes that the pool's finalizer is off: it has nothing left to clean up.
+    pub fn mark_released(&self, pool: &PasswordlessPool) {
+        if let (Some(uid), Ok(mut released)) = (&pool.metadata.uid, self.released.lock()) {
+            released.retain(|_, at| at.elapsed() < RELEASED_KEPT);
+            released.insert(uid.clone(), Instant::now());
+        }
+    }
+
+    /// Whether the pool's finalizer was released by this replica (see [`Self::mark_released`]).
+    pub fn released(&self, pool: &PasswordlessPool) -> bool {
+        let (Some(uid), Ok(released)) = (&pool.metadata.uid, self.released.lock()) else {
+            return false;
+        };
+        released.contains_key(uid)
     }
 
     /// Counts a pool among those whose ranks are the places in the resync period.
@@ -234,6 +262,27 @@ impl Caches {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_released_pool_is_remembered_until_the_watch_shows_it_gone() {
+        let caches = Caches::default();
+        let pool = |uid: Option<&str>| {
+            serde_json::from_value::<PasswordlessPool>(serde_json::json!({
+                "apiVersion": "passwordless-operator.dev/v1alpha1",
+                "kind": "PasswordlessPool",
+                "metadata": {"name": "app", "namespace": "team", "uid": uid},
+                "spec": {"strategy": "native", "sender": {"address": "no-reply@example.com"}},
+            }))
+            .unwrap()
+        };
+        let (released, other) = (pool(Some("a")), pool(Some("b")));
+        caches.mark_released(&released);
+        assert!(caches.released(&released));
+        assert!(!caches.released(&other), "by UID: a recreated pool is not");
+        caches.forget(&released);
+        assert!(!caches.released(&released));
+        assert!(!caches.released(&pool(None)));
+    }
 
     /// A tenant walking `spec.region` through made-up names builds client sets, but never more
     /// than the cap at once; the sets in use stay, and all count in one counter.

@@ -29,18 +29,28 @@ const CLEANUP_FAILED: &str = "AWS cleanup failed; the finalizer stays until it s
 /// The reconciler the Controller runs: the finalizer picks Apply or Cleanup.
 pub async fn reconcile(pool: Arc<PasswordlessPool>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = std::time::Instant::now();
+    let deleting = pool.metadata.deletion_timestamp.is_some();
     let result = if annotations::paused(&pool.metadata) {
         ctx.pause(&pool).await
+    } else if deleting && ctx.caches.released(&pool) {
+        // Released already; the watch has not shown it yet.
+        Ok(Action::await_change())
     } else {
         let api = ctx.api(&pool)?;
-        finalizer(&api, FINALIZER, pool.clone(), |event| async {
+        let done = finalizer(&api, FINALIZER, pool.clone(), |event| async {
             match event {
                 Finalized::Apply(pool) => ctx.apply(&pool).await,
                 Finalized::Cleanup(pool) => ctx.cleanup(&pool).await,
             }
         })
         .await
-        .map_err(Error::from_finalizer)
+        .map_err(Error::from_finalizer);
+        // A deleted pool's reconcile that succeeded leaves it without our finalizer (none can
+        // be added to an object being deleted).
+        if deleting && done.is_ok() {
+            ctx.caches.mark_released(&pool);
+        }
+        done
     };
     ctx.metrics.reconciled(
         started.elapsed(),
