@@ -161,7 +161,7 @@ pub async fn wait_ready(c: &Clients, name: &str) -> Result<(), AwsError> {
     let woken = std::sync::atomic::AtomicBool::new(false);
     wait_for(
         "lambda function ready",
-        240,
+        Duration::from_secs(60),
         Duration::from_millis(250),
         || async {
             c.pace().await.wait("lambda:GetFunctionConfiguration").await;

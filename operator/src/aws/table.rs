@@ -112,7 +112,7 @@ pub async fn create(
     }
     wait_for(
         "dynamodb table ACTIVE",
-        120,
+        Duration::from_secs(60),
         Duration::from_millis(500),
         || async {
             let out = c
