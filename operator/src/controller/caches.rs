@@ -60,10 +60,10 @@ pub struct Caches {
     /// AWS clients per region (by name) and account, built once.
     aws: tokio::sync::Mutex<ClientSets>,
     synced: Mutex<HashMap<ObjectRef<PasswordlessPool>, Synced>>,
-    /// The status last written per pool (by UID). The operator is the status's only writer, so
-    /// this is never older than the watch cache, which can lag behind the operator's own write
-    /// (a reconcile triggered by the Secret it just applied would otherwise see the old status
-    /// and announce the same transition twice).
+    /// The status last written per pool (by UID), until the watch shows it. The operator is the
+    /// status's only writer, so this is never older than the watch cache, which can lag behind
+    /// the operator's own write (a reconcile triggered by the Secret it just applied would
+    /// otherwise see the old status and announce the same transition twice).
     written: Mutex<HashMap<String, PasswordlessPoolStatus>>,
     failures: Mutex<HashMap<ObjectRef<PasswordlessPool>, u32>>,
     /// The keys ([`super::schedule::uid_key`]) of the pools this replica has seen: a pool's
@@ -181,10 +181,26 @@ impl Caches {
         }
     }
 
-    /// The status last written for the pool, if any.
-    pub fn written_status(&self, pool: &PasswordlessPool) -> Option<PasswordlessPoolStatus> {
-        let uid = pool.metadata.uid.as_ref()?;
-        self.written.lock().ok()?.get(uid).cloned()
+    /// The pool's status: as last written, else as the watch showed it. Once the watch shows
+    /// what was written, the copy goes: the pools of a fleet at rest hold their status once, in
+    /// the watch's cache. (Reconciles of one pool run one at a time, each on an object the
+    /// watch showed later than the last one's, so none reads an older status after this.)
+    pub fn current_status(&self, pool: &PasswordlessPool) -> Option<PasswordlessPoolStatus> {
+        let (Some(uid), Ok(mut written)) = (&pool.metadata.uid, self.written.lock()) else {
+            return pool.status.clone();
+        };
+        match written.get(uid) {
+            Some(last) if pool.status.as_ref() != Some(last) => Some(last.clone()),
+            Some(_) => {
+                written.remove(uid);
+                // A fleet's first apply fills the map; at rest it empties again.
+                if written.len() < written.capacity() / 4 {
+                    written.shrink_to_fit();
+                }
+                pool.status.clone()
+            }
+            None => pool.status.clone(),
+        }
     }
 
     pub fn mark_written(&self, pool: &PasswordlessPool, status: &PasswordlessPoolStatus) {
@@ -263,18 +279,46 @@ impl Caches {
 mod tests {
     use super::*;
 
+    /// A pool as the watch shows it.
+    fn pool(uid: Option<&str>) -> PasswordlessPool {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "passwordless-operator.dev/v1alpha1",
+            "kind": "PasswordlessPool",
+            "metadata": {"name": "app", "namespace": "team", "uid": uid},
+            "spec": {"strategy": "native", "sender": {"address": "no-reply@example.com"}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_written_status_is_kept_until_the_watch_shows_it() {
+        let caches = Caches::default();
+        let status = |id: &str| PasswordlessPoolStatus {
+            user_pool_id: Some(id.into()),
+            ..Default::default()
+        };
+        let mut seen = pool(Some("a"));
+        seen.status = Some(status("first"));
+        caches.mark_written(&seen, &status("second"));
+        assert_eq!(
+            caches.current_status(&seen),
+            Some(status("second")),
+            "the watch lags"
+        );
+        seen.status = Some(status("second"));
+        assert_eq!(caches.current_status(&seen), Some(status("second")));
+        assert!(
+            caches.written.lock().unwrap().is_empty(),
+            "caught up: the copy goes"
+        );
+        let other = pool(Some("b"));
+        assert_eq!(caches.current_status(&other), None);
+        assert_eq!(caches.current_status(&pool(None)), None);
+    }
+
     #[test]
     fn a_released_pool_is_remembered_until_the_watch_shows_it_gone() {
         let caches = Caches::default();
-        let pool = |uid: Option<&str>| {
-            serde_json::from_value::<PasswordlessPool>(serde_json::json!({
-                "apiVersion": "passwordless-operator.dev/v1alpha1",
-                "kind": "PasswordlessPool",
-                "metadata": {"name": "app", "namespace": "team", "uid": uid},
-                "spec": {"strategy": "native", "sender": {"address": "no-reply@example.com"}},
-            }))
-            .unwrap()
-        };
         let (released, other) = (pool(Some("a")), pool(Some("b")));
         caches.mark_released(&released);
         assert!(caches.released(&released));

@@ -42,9 +42,7 @@ impl Context {
 
     /// The pool's status as last written, else as the watch reported it.
     pub(super) fn current_status(&self, pool: &PasswordlessPool) -> Option<PasswordlessPoolStatus> {
-        self.caches
-            .written_status(pool)
-            .or_else(|| pool.status.clone())
+        self.caches.current_status(pool)
     }
 
     /// Writes `next` if it differs from `current`, and an event if `Ready` changed reason.
