@@ -410,6 +410,25 @@ pub fn outputs_of(status: &PasswordlessPoolStatus) -> Outputs {
 mod tests {
     use super::*;
 
+    /// A status the operator holds equals the one the watch shows back (JSON keeps a
+    /// condition's time to the nanosecond), or `Caches::current_status` would never let go.
+    #[test]
+    fn a_status_reads_back_as_written() {
+        let written = PasswordlessPoolStatus {
+            conditions: vec![ready_condition(
+                true,
+                reasons::READY,
+                "ok".into(),
+                Some(1),
+                now(),
+            )],
+            ..Default::default()
+        };
+        let json = serde_json::to_value(&written).unwrap();
+        let read: PasswordlessPoolStatus = serde_json::from_value(json).unwrap();
+        assert_eq!(read, written);
+    }
+
     #[test]
     fn kstatus_conditions_follow_ready() {
         let types = |reason: &str, ok: bool, stalled: bool| -> Vec<String> {
