@@ -12,7 +12,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::Store;
 
 use crate::aws::CallCounter;
-use crate::aws::pace::{Paced, Pacers};
+use crate::aws::pace::{PaceTotals, Pacers};
 use crate::crd::PasswordlessPool;
 use crate::status::ready_of;
 
@@ -190,8 +190,8 @@ impl Metrics {
     }
 
     /// Summed over every registered set of pacers.
-    fn paced(&self) -> Paced {
-        let mut total = Paced::new();
+    fn paced(&self) -> PaceTotals {
+        let mut total = PaceTotals::new();
         for pacers in self.pacing.lock().map(|p| p.clone()).unwrap_or_default() {
             for (key, (calls, waited)) in pacers.totals() {
                 let sum = total.entry(key).or_default();

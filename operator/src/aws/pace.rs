@@ -37,7 +37,8 @@ pub fn category(operation: &str) -> (&'static str, u32) {
 }
 
 /// Per account and category: requests let through, and the time they waited for their slot.
-pub type Paced = BTreeMap<(String, &'static str), (u64, Duration)>;
+/// The account's name is shared by every count of it, not copied per call.
+pub type PaceTotals = BTreeMap<(Arc<str>, &'static str), (u64, Duration)>;
 
 /// One slot per request, spaced evenly at each category's rate, for one account and region.
 #[derive(Debug, Default)]
@@ -45,11 +46,8 @@ pub struct Pace {
     next_slot: Mutex<HashMap<&'static str, Instant>>,
     /// Shared, not copied: each call let through is counted under it.
     account: Arc<str>,
-    totals: Arc<Mutex<Totals>>,
+    totals: Arc<Mutex<PaceTotals>>,
 }
-
-/// [`Paced`] as kept: the account's name shared by its pacers' counts.
-type Totals = BTreeMap<(Arc<str>, &'static str), (u64, Duration)>;
 
 impl Pace {
     /// Waits for the operation's next free slot. Never holds the lock across the wait.
@@ -84,7 +82,7 @@ type Key = (String, String);
 #[derive(Debug, Default)]
 pub struct Pacers {
     live: Mutex<HashMap<Key, Weak<Pace>>>,
-    totals: Arc<Mutex<Totals>>,
+    totals: Arc<Mutex<PaceTotals>>,
 }
 
 impl Pacers {
@@ -112,14 +110,8 @@ impl Pacers {
     }
 
     /// Requests let through and time waited, per account and category, since the start.
-    pub fn totals(&self) -> Paced {
-        let Ok(totals) = self.totals.lock() else {
-            return Paced::new();
-        };
-        totals
-            .iter()
-            .map(|((account, category), v)| ((account.to_string(), *category), *v))
-            .collect()
+    pub fn totals(&self) -> PaceTotals {
+        self.totals.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     #[cfg(test)]
@@ -190,7 +182,7 @@ mod tests {
         }
         other_account.wait("CreateUserPool").await;
         let totals = pacers.totals();
-        let (calls, waited) = totals[&("111111111111".to_owned(), "UserPoolCreate")];
+        let (calls, waited) = totals[&(Arc::from("111111111111"), "UserPoolCreate")];
         assert_eq!(calls, 6);
         // Slots at 0, 1/15, ... 5/15 s: each waited for the one before it (to the timer's
         // millisecond).
@@ -200,7 +192,7 @@ mod tests {
             "{waited:?}"
         );
         assert_eq!(
-            totals[&("222222222222".to_owned(), "UserPoolCreate")],
+            totals[&(Arc::from("222222222222"), "UserPoolCreate")],
             (1, Duration::ZERO)
         );
     }
