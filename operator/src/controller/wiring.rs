@@ -146,6 +146,11 @@ pub async fn run(
                         Ok((pool, _)) => tracing::debug!(pool = %pool, "reconciled"),
                         // Reconcile failures were logged by the error policy.
                         Err(controller::Error::ReconcilerFailed(..)) => {}
+                        // A reconcile queued for a pool deleted meanwhile: the normal end of
+                        // every deletion, not a fault.
+                        Err(controller::Error::ObjectNotFound(pool)) => {
+                            tracing::debug!(pool = %pool, "gone before its queued reconcile")
+                        }
                         Err(e) => tracing::warn!(error = %e, "controller"),
                     }
                 })
