@@ -1,8 +1,9 @@
 //! Where an apply's time went, and what bound it: the AWS calls and the time spent in them per
 //! operation, the time calls waited in the operator's pacer per quota category, the share of
 //! each quota the apply used, reconciles in flight against the concurrency allowed, and the CPU
-//! of the operator and of the test bed beside it. The binding limit is decided by a pure
-//! function of those figures.
+//! of the operator and of the test bed beside it, and how much slower the calls answered than
+//! at rest. The binding limit is decided by a pure function of those figures (tested by
+//! `tests/bench_figures.rs`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +20,17 @@ pub const QUOTA_BOUND: f64 = 0.8;
 const EMULATOR_BOUND: f64 = 0.85;
 /// The machine is the limit past this share of all its cores.
 const MACHINE_BOUND: f64 = 0.9;
+/// Reconciles that filled `--concurrency` mostly in AWS calls, calls that answered this many
+/// times slower than at rest: the calls queued in the endpoint. AWS's answer time does not grow
+/// with one account's load within its quotas; an emulator's does, once it is saturated (where
+/// neither of its processes needs a full core: ministack and the model check in turn).
+const ENDPOINT_BOUND: f64 = 2.0;
+/// ... and at least this share of the reconciles' time was in AWS calls.
+const IN_CALLS_BOUND: f64 = 0.5;
+
+pub fn verdict(ok: bool) -> &'static str {
+    if ok { "meets target" } else { "MISSES target" }
+}
 
 /// The quota category of an AWS call as `/metrics` labels it, for the services the pacer
 /// paces: `None` for any other (and for Lambda's invocations).
@@ -45,6 +57,7 @@ pub struct Apply {
 
 /// Per quota category: calls, seconds waited in the pacer, the rate allowed (per account, times
 /// the accounts that used it), and the share of that used over the apply.
+#[derive(Debug, Clone)]
 pub struct QuotaUse {
     pub category: &'static str,
     pub calls: f64,
@@ -66,6 +79,14 @@ pub enum Binding {
     },
     Machine {
         cores: f64,
+    },
+    /// The reconciles filled `--concurrency`, mostly in AWS calls that answered `slowdown`
+    /// times slower than at rest: more concurrency would queue longer in the endpoint.
+    Endpoint {
+        in_flight: f64,
+        allowed: usize,
+        in_calls: f64,
+        slowdown: f64,
     },
     /// The reconciles filled `--concurrency`; where their time went: in AWS calls, queued in
     /// the pacer, elsewhere (the apiserver, waits for AWS state, the upload slots).
@@ -96,6 +117,16 @@ impl std::fmt::Display for Binding {
             Binding::Machine { cores } => {
                 write!(f, "the machine: {:.0} % of its cores busy", cores * 100.0)
             }
+            Binding::Endpoint {
+                in_flight,
+                allowed,
+                in_calls,
+                slowdown,
+            } => write!(
+                f,
+                "the AWS endpoint's throughput (here, the emulator's): {in_flight:.1} reconciles in flight of {allowed} allowed, {:.0} % of their time in AWS calls, which answered {slowdown:.1}x slower than the same calls at rest (they queue in the endpoint: more concurrency would queue longer)",
+                in_calls * 100.0
+            ),
             Binding::Concurrency {
                 in_flight,
                 allowed,
@@ -150,7 +181,9 @@ impl Apply {
         self.delta.reconcile_seconds / self.wall.as_secs_f64()
     }
 
-    pub fn binding(&self) -> Binding {
+    /// `at_rest`: `/metrics` over a window at rest after the apply, for the calls' answer time
+    /// when nothing queues.
+    pub fn binding(&self, at_rest: &Scrape) -> Binding {
         let busy = self.delta.reconcile_seconds.max(f64::MIN_POSITIVE);
         let in_calls: f64 = self.delta.call_seconds.values().sum::<f64>() / busy;
         let in_pacer: f64 = self.delta.paced.values().map(|(_, w)| w).sum::<f64>() / busy;
@@ -160,6 +193,7 @@ impl Apply {
             crate::procs::cores(),
             (self.in_flight(), self.concurrency),
             (in_calls.min(1.0), in_pacer.min(1.0)),
+            slowdown(&self.delta, at_rest),
         )
     }
 
@@ -172,7 +206,7 @@ impl Apply {
             .unwrap_or((Duration::ZERO, "none"))
     }
 
-    pub fn print(&self, title: &str) {
+    pub fn print(&self, title: &str, at_rest: &Scrape) {
         let wall = self.wall.as_secs_f64();
         println!("{title}: where the apply's {wall:.1} s went");
         println!(
@@ -242,14 +276,22 @@ impl Apply {
             floor.as_secs_f64(),
             wall / floor.as_secs_f64().max(f64::MIN_POSITIVE)
         );
-        let binding = self.binding();
+        if let Some(slower) = slowdown(&self.delta, at_rest) {
+            println!(
+                "  the calls' answer time: {slower:.1}x that of the same calls at rest (over the operations called in both)"
+            );
+        }
+        let binding = self.binding(at_rest);
         let ok = matches!(binding, Binding::Quota { share, .. } if share >= QUOTA_BOUND);
-        let judged = !matches!(binding, Binding::Emulator { .. } | Binding::Machine { .. });
+        let judged = !matches!(
+            binding,
+            Binding::Emulator { .. } | Binding::Machine { .. } | Binding::Endpoint { .. }
+        );
         println!(
             "  binding limit: {binding}   target: the binding quota at >= {:.0} %: {}",
             QUOTA_BOUND * 100.0,
             if judged {
-                crate::verdict(ok)
+                verdict(ok)
             } else {
                 "not judged here (the test bed binds, not the operator or AWS)"
             }
@@ -257,17 +299,36 @@ impl Apply {
     }
 }
 
+/// How many times longer the apply's calls took than the same calls at rest: the apply's time
+/// in the operations called in both windows over what as many calls of each take at rest.
+/// `None` when no operation was called in both.
+pub fn slowdown(apply: &Scrape, at_rest: &Scrape) -> Option<f64> {
+    let (mut took, mut would_take) = (0.0, 0.0);
+    for (op, &calls) in &apply.calls {
+        let rest_calls = at_rest.calls.get(op).copied().unwrap_or(0.0);
+        let rest_seconds = at_rest.call_seconds.get(op).copied().unwrap_or(0.0);
+        if calls <= 0.0 || rest_calls <= 0.0 {
+            continue;
+        }
+        took += apply.call_seconds.get(op).copied().unwrap_or(0.0);
+        would_take += calls * rest_seconds / rest_calls;
+    }
+    (would_take > 0.0).then(|| took / would_take)
+}
+
 /// What bound an apply: a quota used at [`QUOTA_BOUND`] or more; else the emulator, if one of
 /// its processes was at [`EMULATOR_BOUND`] of a core; else the machine, if its cores were
-/// busy; else the operator's concurrency, if its reconciles filled it (with the shares of their
-/// time in AWS calls and in the pacer); else the operator's own work. `cpu`'s first entry is
-/// the operator's.
+/// busy; else, if the operator's reconciles filled its concurrency: the AWS endpoint, if they
+/// spent most of their time in calls answered [`ENDPOINT_BOUND`] times slower than at rest,
+/// or the concurrency itself (with the shares of their time in AWS calls and in the pacer);
+/// else the operator's own work. `cpu`'s first entry is the operator's.
 pub fn binding(
     quotas: &[QuotaUse],
     cpu: &[CpuUse],
     cores: f64,
     (in_flight, allowed): (f64, usize),
     (in_calls, in_pacer): (f64, f64),
+    slowdown: Option<f64>,
 ) -> Binding {
     if let Some(q) = quotas
         .iter()
@@ -295,6 +356,16 @@ pub fn binding(
         return Binding::Machine { cores: busy };
     }
     if in_flight >= allowed as f64 * 0.9 {
+        if let Some(slowdown) =
+            slowdown.filter(|s| *s >= ENDPOINT_BOUND && in_calls >= IN_CALLS_BOUND)
+        {
+            return Binding::Endpoint {
+                in_flight,
+                allowed,
+                in_calls,
+                slowdown,
+            };
+        }
         return Binding::Concurrency {
             in_flight,
             allowed,

@@ -179,7 +179,7 @@ pub async fn bench(admin: &Client, concurrency: usize) {
         wall.as_secs_f64(),
         applied_in.as_secs_f64()
     );
-    apply.print("  across accounts");
+    apply.print("  across accounts", &steady);
     let resyncs = steady.reconciles;
     let per = |n: f64| if resyncs > 0.0 { n / resyncs } else { f64::NAN };
     println!(

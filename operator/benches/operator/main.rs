@@ -57,9 +57,7 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-pub fn verdict(ok: bool) -> &'static str {
-    if ok { "meets target" } else { "MISSES target" }
-}
+pub use accounting::verdict;
 
 /// An operator of the bench's (release) build watching `watched` with its own lease, once it
 /// leads.
@@ -231,7 +229,7 @@ async fn main() {
         fleet.as_secs_f64() / pools as f64
     );
     println!();
-    apply.print(&format!("{pools} pools"));
+    apply.print(&format!("{pools} pools"), &steady);
     println!();
     println!(
         "steady state, {resyncs} resyncs of {} in-sync pools over one period ({resync} s)",
