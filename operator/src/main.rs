@@ -35,12 +35,15 @@ async fn main() -> Result<()> {
     }
 }
 
-/// Logs go to stderr, as text or JSON lines, filtered by RUST_LOG (default: info).
+/// Logs go to stderr, as text or JSON lines, filtered by RUST_LOG (default: info). Text is
+/// coloured on a terminal only: a log file or `kubectl logs` gets no escape codes.
 fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => logs.init(),
