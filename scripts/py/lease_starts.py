@@ -52,7 +52,7 @@ def main():
             lines.append(f"start {i}: killed after {lived:.2f} s, not leading yet (proves nothing)")
         else:
             failed += 1
-            lines.append(f"start {i}: lived {lived:.1f} s, " + (f"led only after {led:.1f} s" if led else "never led"))
+            lines.append(f"start {i}: lived {lived:.1f} s, " + (f"led only after {led:.1f} s" if led is not None else "never led"))
     print("; ".join(lines))
     sys.exit(1 if failed or not starts else 0)
 

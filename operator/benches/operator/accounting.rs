@@ -181,9 +181,8 @@ impl Apply {
         self.delta.reconcile_seconds / self.wall.as_secs_f64()
     }
 
-    /// `at_rest`: `/metrics` over a window at rest after the apply, for the calls' answer time
-    /// when nothing queues.
-    pub fn binding(&self, at_rest: &Scrape) -> Binding {
+    /// `slowdown`: the calls' answer time against at rest ([`slowdown`]).
+    pub fn binding(&self, slowdown: Option<f64>) -> Binding {
         let busy = self.delta.reconcile_seconds.max(f64::MIN_POSITIVE);
         let in_calls: f64 = self.delta.call_seconds.values().sum::<f64>() / busy;
         let in_pacer: f64 = self.delta.paced.values().map(|(_, w)| w).sum::<f64>() / busy;
@@ -193,7 +192,7 @@ impl Apply {
             crate::procs::cores(),
             (self.in_flight(), self.concurrency),
             (in_calls.min(1.0), in_pacer.min(1.0)),
-            slowdown(&self.delta, at_rest),
+            slowdown,
         )
     }
 
@@ -206,6 +205,8 @@ impl Apply {
             .unwrap_or((Duration::ZERO, "none"))
     }
 
+    /// `at_rest`: `/metrics` over a window at rest after the apply, for the calls' answer time
+    /// when nothing queues.
     pub fn print(&self, title: &str, at_rest: &Scrape) {
         let wall = self.wall.as_secs_f64();
         println!("{title}: where the apply's {wall:.1} s went");
@@ -276,12 +277,13 @@ impl Apply {
             floor.as_secs_f64(),
             wall / floor.as_secs_f64().max(f64::MIN_POSITIVE)
         );
-        if let Some(slower) = slowdown(&self.delta, at_rest) {
+        let slower = slowdown(&self.delta, at_rest);
+        if let Some(slower) = slower {
             println!(
                 "  the calls' answer time: {slower:.1}x that of the same calls at rest (over the operations called in both)"
             );
         }
-        let binding = self.binding(at_rest);
+        let binding = self.binding(slower);
         let ok = matches!(binding, Binding::Quota { share, .. } if share >= QUOTA_BOUND);
         let judged = !matches!(
             binding,
