@@ -12,7 +12,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log as text or as one JSON object per line. Filter with RUST_LOG (default: info).
+    /// Log as text (coloured on a terminal only) or as one JSON object per line. Filter with
+    /// RUST_LOG (default: info).
     #[arg(
         long,
         global = true,
